@@ -1,0 +1,58 @@
+import type { ConnectionId, RoomId, UserId } from '../brands.js'
+import type { Effect } from './effects.js'
+import type { ServerFrame } from '../protocol/server-frames.js'
+import type { ChatState, Connection, Presence, RoomState } from './state.js'
+
+// Who hears what. Every room frame is addressed through here, so "nothing of a room reaches a connection
+// outside it" is decided in one place.
+
+/** Every connection of every member of the room, except those of `exceptUser`. */
+export const roomAudience = (state: ChatState, room: RoomState, exceptUser?: UserId): ConnectionId[] => {
+  const audience: ConnectionId[] = []
+  for (const member of room.members) {
+    if (member === exceptUser) continue
+    const presence = state.users.get(member)
+    if (presence !== undefined) audience.push(...presence.connections)
+  }
+  return audience
+}
+
+export const send = (to: ReadonlyArray<ConnectionId>, frame: ServerFrame): ReadonlyArray<Effect> =>
+  to.length === 0 ? [] : [{ type: 'send', to, frame }]
+
+export const sendTo = (connection: ConnectionId, frame: ServerFrame): Effect => ({
+  type: 'send',
+  to: [connection],
+  frame,
+})
+
+/** The connection, its user's presence and the room the user is in, when all exist. */
+export interface Sender {
+  readonly connectionId: ConnectionId
+  readonly connection: Connection
+  readonly presence: Presence
+}
+
+export const findSender = (state: ChatState, connectionId: ConnectionId): Sender | undefined => {
+  const connection = state.connections.get(connectionId)
+  const presence = connection === undefined ? undefined : state.users.get(connection.user)
+  return connection === undefined || presence === undefined ? undefined : { connectionId, connection, presence }
+}
+
+export const roomOf = (state: ChatState, presence: Presence): RoomState | undefined =>
+  presence.room === null ? undefined : state.rooms.get(presence.room)
+
+export const setRoom = (state: ChatState, room: RoomState): ChatState => ({
+  ...state,
+  rooms: state.rooms.set(room.id, room),
+})
+
+export const setPresence = (state: ChatState, presence: Presence): ChatState => ({
+  ...state,
+  users: state.users.set(presence.user.id, presence),
+})
+
+export const isMember = (state: ChatState, room: RoomId, connection: ConnectionId): boolean => {
+  const user = state.connections.get(connection)?.user
+  return user !== undefined && state.users.get(user)?.room === room
+}

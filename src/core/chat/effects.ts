@@ -1,0 +1,27 @@
+import type { ConnectionId, RoomId } from '../brands.js'
+import type { ServerFrame } from '../protocol/server-frames.js'
+import type { StoredMessage } from './state.js'
+
+/**
+ * What the shell must do. Plain data: the shell interprets it in one place, a test reads it, and a
+ * future interpreter can publish it to other processes.
+ */
+export type Effect =
+  /** One frame to many connections: the shell serializes it once. */
+  | { readonly type: 'send'; readonly to: ReadonlyArray<ConnectionId>; readonly frame: ServerFrame }
+  | { readonly type: 'close'; readonly connection: ConnectionId; readonly code: number; readonly reason: string }
+  /** Store, then report back with `MessagesStored` / `MessagesNotStored`, in the order asked. */
+  | { readonly type: 'storeMessage'; readonly message: StoredMessage }
+  /** Read older messages than the core keeps, then report back with `HistoryLoaded`. */
+  | {
+      readonly type: 'loadHistory'
+      readonly connection: ConnectionId
+      readonly room: RoomId
+      readonly before: number
+      readonly limit: number
+      readonly ref?: string
+    }
+  /** Feed a `ClockTicked` no later than `at`; earlier or extra ticks are harmless. */
+  | { readonly type: 'wakeAt'; readonly at: number }
+
+export const CLOSE_SESSION_ENDED = 4001

@@ -1,0 +1,48 @@
+import type { ConnectionId, SessionId } from '../brands.js'
+import type { FieldProblem } from '../codecs.js'
+import type { ClientCommand } from '../protocol/client-commands.js'
+import type { ChatUser, StoredMessage } from './state.js'
+
+/** Everything that can happen to the chat. Time always arrives with the event (`at`, ms since epoch). */
+export type ChatEvent =
+  | {
+      readonly type: 'ConnectionOpened'
+      readonly connection: ConnectionId
+      readonly user: ChatUser
+      readonly session: SessionId
+      readonly sessionExpiresAt: number
+      readonly at: number
+    }
+  | { readonly type: 'ConnectionClosed'; readonly connection: ConnectionId; readonly at: number }
+  | {
+      readonly type: 'CommandReceived'
+      readonly connection: ConnectionId
+      readonly command: ClientCommand
+      readonly at: number
+    }
+  | {
+      readonly type: 'FrameRejected'
+      readonly connection: ConnectionId
+      readonly message: string
+      readonly details: ReadonlyArray<FieldProblem>
+      readonly ref?: string
+      readonly at: number
+    }
+  | { readonly type: 'MessagesStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
+  | { readonly type: 'MessagesNotStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
+  | {
+      readonly type: 'HistoryLoaded'
+      readonly connection: ConnectionId
+      readonly room: StoredMessage['room']
+      readonly messages: ReadonlyArray<StoredMessage>
+      readonly ref?: string
+      readonly at: number
+    }
+  | {
+      readonly type: 'HistoryNotLoaded'
+      readonly connection: ConnectionId
+      readonly ref?: string
+      readonly at: number
+    }
+  | { readonly type: 'SessionRevoked'; readonly session: SessionId; readonly expiresAt: number; readonly at: number }
+  | { readonly type: 'ClockTicked'; readonly at: number }

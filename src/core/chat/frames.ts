@@ -1,0 +1,49 @@
+import type { FieldProblem } from '../codecs.js'
+import { formatMessageId } from '../protocol/message-id.js'
+import type { ChatMessage, ErrorCode, LeaveReason, PublicUser, RoomSummary, ServerFrame } from '../protocol/server-frames.js'
+import type { ChatState, ChatUser, RoomState, StoredMessage } from './state.js'
+
+// Builders for the frames the core sends. Pure formatting of state; no decisions.
+
+export const publicUser = (user: ChatUser): PublicUser => ({ username: user.username, name: user.name })
+
+export const isoTime = (at: number): string => new Date(at).toISOString()
+
+export const chatMessage = (message: StoredMessage): ChatMessage => ({
+  id: formatMessageId(message.seq),
+  room: message.room,
+  user: publicUser(message.user),
+  text: message.text,
+  sentAt: isoTime(message.sentAt),
+  ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
+})
+
+export const roomSummary = (room: RoomState): RoomSummary => ({ id: room.id, name: room.name, members: room.members.size })
+
+export const roomSummaries = (state: ChatState): ReadonlyArray<RoomSummary> =>
+  [...state.rooms.values()].map(roomSummary)
+
+export const withRef = <F extends ServerFrame>(frame: F, ref: string | undefined): F =>
+  ref === undefined ? frame : { ...frame, ref }
+
+export const errorFrame = (
+  code: ErrorCode,
+  message: string,
+  ref: string | undefined,
+  details: ReadonlyArray<FieldProblem> = [],
+): ServerFrame =>
+  withRef({ type: 'error', code, message, ...(details.length > 0 ? { details: [...details] } : {}) }, ref)
+
+export const userLeftFrame = (room: RoomState, user: ChatUser, reason: LeaveReason): ServerFrame => ({
+  type: 'user_left',
+  room: room.id,
+  user: publicUser(user),
+  reason,
+})
+
+export const typingFrame = (room: RoomState, user: ChatUser, typing: boolean): ServerFrame => ({
+  type: 'typing',
+  room: room.id,
+  user: publicUser(user),
+  typing,
+})

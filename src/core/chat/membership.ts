@@ -1,0 +1,109 @@
+import * as I from 'immutable'
+import { RoomId, type ConnectionId } from '../brands.js'
+import type { JoinCommand } from '../protocol/client-commands.js'
+import type { LeaveReason, ServerFrame } from '../protocol/server-frames.js'
+import { findSender, roomAudience, roomOf, send, sendTo, setPresence, setRoom, type Sender } from './audience.js'
+import type { Effect } from './effects.js'
+import { chatMessage, errorFrame, publicUser, userLeftFrame, withRef } from './frames.js'
+import { catchUp, latestMessages } from './recent-history.js'
+import { idle, type ChatState, type Presence, type RoomState } from './state.js'
+import { unchanged, type Step } from './step-result.js'
+
+export const findRoom = (state: ChatState, id: string): RoomState | undefined =>
+  RoomId.is(id) ? state.rooms.get(id) : undefined
+
+export const joinRoom = (state: ChatState, connection: ConnectionId, command: JoinCommand): Step => {
+  const sender = findSender(state, connection)
+  if (sender === undefined) return unchanged(state)
+  const target = findRoom(state, command.room ?? state.settings.defaultRoom)
+  if (target === undefined) {
+    const frame = errorFrame('unknown_room', `there is no room ${JSON.stringify(command.room)}`, command.ref)
+    return unchanged(state, [sendTo(connection, frame)])
+  }
+  if (sender.presence.room === target.id) {
+    return unchanged(state, [sendTo(connection, joinedFrame(state, target, command))])
+  }
+  return moveInto(state, sender, target, command)
+}
+
+const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: JoinCommand): Step => {
+  const [afterLeaving, leaveEffects] = leaveCurrentRoom(state, sender.presence, 'moved', [])
+  const joined = target.members.add(sender.presence.user.id)
+  const room: RoomState = { ...target, members: joined }
+  const presence: Presence = { ...sender.presence, room: room.id, typing: idle }
+  const next = setPresence(setRoom(afterLeaving, room), presence)
+  const announce = send(roomAudience(next, room, presence.user.id), {
+    type: 'user_joined',
+    room: room.id,
+    user: publicUser(presence.user),
+  })
+  // Every connection of the user moves with the user; only the asking one gets its `since` and `ref`.
+  const welcomes = [...presence.connections].map((connection) =>
+    sendTo(
+      connection,
+      connection === sender.connectionId
+        ? joinedFrame(next, room, command)
+        : joinedFrame(next, room, { type: 'join' }),
+    ),
+  )
+  return [next, [...leaveEffects, ...announce, ...welcomes]]
+}
+
+const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand): ServerFrame => {
+  const users = [...room.members].flatMap((id) => {
+    const member = state.users.get(id)
+    return member === undefined ? [] : [publicUser(member.user)]
+  })
+  const history =
+    command.since === undefined
+      ? { messages: latestMessages(room, state.settings.joinHistory), gap: false }
+      : catchUp(room, command.since, state.settings)
+  return withRef(
+    {
+      type: 'joined',
+      room: room.id,
+      users,
+      history: history.messages.map(chatMessage).toArray(),
+      ...(history.gap ? { gap: true } : {}),
+    },
+    command.ref,
+  )
+}
+
+export const leaveRoom = (state: ChatState, connection: ConnectionId, ref: string | undefined): Step => {
+  const sender = findSender(state, connection)
+  if (sender === undefined) return unchanged(state)
+  if (sender.presence.room === null) {
+    return unchanged(state, [sendTo(connection, errorFrame('not_in_room', 'you are not in a room', ref))])
+  }
+  // The user's other connections learn that they left too; the asking one needs no reply.
+  const ownOthers = [...sender.presence.connections].filter((c) => c !== connection)
+  return leaveCurrentRoom(state, sender.presence, 'left', ownOthers)
+}
+
+/**
+ * Takes the user out of their room (if any) and tells the remaining members. A `user_left` also means the
+ * user stopped typing, so no `typing: false` goes with it.
+ */
+export const leaveCurrentRoom = (
+  state: ChatState,
+  presence: Presence,
+  reason: LeaveReason,
+  alsoTell: ReadonlyArray<ConnectionId>,
+): Step => {
+  const room = roomOf(state, presence)
+  if (room === undefined) return unchanged(state)
+  const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
+  const next = setPresence(setRoom(state, remaining), { ...presence, room: null, typing: idle })
+  const audience = [...roomAudience(next, remaining), ...alsoTell]
+  const effects: ReadonlyArray<Effect> = send(audience, userLeftFrame(remaining, presence.user, reason))
+  return [next, effects]
+}
+
+/** The user's presence is gone (last connection closed): out of the room and out of the state. */
+export const dropPresence = (state: ChatState, presence: Presence): Step => {
+  const [left, effects] = leaveCurrentRoom(state, presence, 'disconnected', [])
+  return [{ ...left, users: left.users.remove(presence.user.id) }, effects]
+}
+
+export const emptyConnections = I.OrderedSet<ConnectionId>()

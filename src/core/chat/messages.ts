@@ -1,0 +1,119 @@
+import type { ConnectionId } from '../brands.js'
+import { formatMessageId } from '../protocol/message-id.js'
+import type { MessageCommand } from '../protocol/client-commands.js'
+import type { ServerFrame } from '../protocol/server-frames.js'
+import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
+import type { Effect } from './effects.js'
+import { chatMessage, errorFrame, isoTime } from './frames.js'
+import { clientIdKey, type AckWaiter, type ChatState, type RoomState, type StoredMessage } from './state.js'
+import { unchanged, type Step } from './step-result.js'
+import { stopTyping } from './typing.js'
+
+/**
+ * A message is numbered now and stored next; nobody sees it (not even its sender's ack) until the store
+ * says it is kept. A resend with a known `clientId` posts nothing: it waits for, or gets, the first ack.
+ */
+export const postMessage = (state: ChatState, connection: ConnectionId, command: MessageCommand, at: number): Step => {
+  const sender = findSender(state, connection)
+  if (sender === undefined) return unchanged(state)
+  const room = roomOf(state, sender.presence)
+  if (room === undefined) {
+    return unchanged(state, [sendTo(connection, errorFrame('not_in_room', 'join a room before sending', command.ref))])
+  }
+  const waiter: AckWaiter = command.ref === undefined ? { connection } : { connection, ref: command.ref }
+  const user = sender.presence.user
+  const known = command.clientId === undefined ? undefined : room.clientIds.get(clientIdKey(user.id, command.clientId))
+  if (known !== undefined) return answerResend(state, room, known, waiter)
+
+  const message: StoredMessage = {
+    seq: room.lastSeq + 1,
+    room: room.id,
+    user,
+    text: command.text,
+    sentAt: at,
+    ...(command.clientId === undefined ? {} : { clientId: command.clientId }),
+  }
+  const posted: RoomState = {
+    ...room,
+    lastSeq: message.seq,
+    pending: room.pending.set(message.seq, { message, waiters: [waiter] }),
+    clientIds:
+      command.clientId === undefined ? room.clientIds : room.clientIds.set(clientIdKey(user.id, command.clientId), message.seq),
+  }
+  // Sending ends typing, announced now rather than when the store answers.
+  const [next, typingEffects] = stopTyping(setRoom(state, posted), sender.presence)
+  return [next, [...typingEffects, { type: 'storeMessage', message }]]
+}
+
+const answerResend = (state: ChatState, room: RoomState, seq: number, waiter: AckWaiter): Step => {
+  const pending = room.pending.get(seq)
+  if (pending !== undefined) {
+    const waiting = { ...pending, waiters: [...pending.waiters, waiter] }
+    return [setRoom(state, { ...room, pending: room.pending.set(seq, waiting) }), []]
+  }
+  const stored = room.recent.find((m) => m.seq === seq)
+  return stored === undefined ? unchanged(state) : unchanged(state, [sendTo(waiter.connection, ackFrame(stored, waiter))])
+}
+
+const ackFrame = (message: StoredMessage, waiter: AckWaiter): ServerFrame => ({
+  type: 'ack',
+  id: formatMessageId(message.seq),
+  sentAt: isoTime(message.sentAt),
+  ...(waiter.ref === undefined ? {} : { ref: waiter.ref }),
+  ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
+})
+
+/** The store kept these, in the order they were asked: deliver them in that order. */
+export const messagesStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step => {
+  let next = state
+  const effects: Effect[] = []
+  for (const message of messages) {
+    const room = next.rooms.get(message.room)
+    const pending = room?.pending.get(message.seq)
+    if (room === undefined || pending === undefined) continue
+    const kept = remember(room, message, next.settings.recentCapacity)
+    next = setRoom(next, kept)
+    const waiting = pending.waiters.map((waiter) => waiter.connection)
+    const open = pending.waiters.filter((waiter) => next.connections.has(waiter.connection))
+    effects.push(...open.map((waiter) => sendTo(waiter.connection, ackFrame(message, waiter))))
+    const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
+    effects.push(...send(audience, { type: 'message', ...chatMessage(message) }))
+  }
+  return [next, effects]
+}
+
+const remember = (room: RoomState, message: StoredMessage, capacity: number): RoomState => {
+  const recent = room.recent.push(message)
+  const evicted = recent.size > capacity ? recent.first() : undefined
+  const clientIds =
+    evicted?.clientId === undefined ? room.clientIds : forget(room.clientIds, clientIdKey(evicted.user.id, evicted.clientId), evicted.seq)
+  return {
+    ...room,
+    pending: room.pending.remove(message.seq),
+    recent: evicted === undefined ? recent : recent.shift(),
+    clientIds,
+  }
+}
+
+/** Removes the key only if it still points at that message (a later one may reuse the clientId). */
+const forget = (clientIds: RoomState['clientIds'], key: string, seq: number): RoomState['clientIds'] =>
+  clientIds.get(key) === seq ? clientIds.remove(key) : clientIds
+
+/** The store failed: the senders hear so, and may resend with the same clientId. */
+export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step => {
+  let next = state
+  const effects: Effect[] = []
+  for (const message of messages) {
+    const room = next.rooms.get(message.room)
+    const pending = room?.pending.get(message.seq)
+    if (room === undefined || pending === undefined) continue
+    const clientIds =
+      message.clientId === undefined ? room.clientIds : forget(room.clientIds, clientIdKey(message.user.id, message.clientId), message.seq)
+    next = setRoom(next, { ...room, pending: room.pending.remove(message.seq), clientIds })
+    for (const waiter of pending.waiters) {
+      if (!next.connections.has(waiter.connection)) continue
+      effects.push(sendTo(waiter.connection, errorFrame('internal_error', 'the message could not be stored; send it again', waiter.ref)))
+    }
+  }
+  return [next, effects]
+}

@@ -1,0 +1,132 @@
+import * as I from 'immutable'
+import type { ConnectionId, MessageText, PersonName, RoomId, SessionId, UserId, Username } from '../brands.js'
+
+// Persistent (structurally shared) maps: a step copies only the path it changes, so a connect or a
+// message costs O(log n) whatever the number of users, and an unchanged state is the same object.
+
+export interface ChatUser {
+  readonly id: UserId
+  readonly username: Username
+  readonly name: PersonName
+}
+
+export type Typing = { readonly state: 'idle' } | { readonly state: 'typing'; readonly until: number }
+export const idle: Typing = { state: 'idle' }
+
+/** A user with at least one open connection. Presence is per user, not per connection. */
+export interface Presence {
+  readonly user: ChatUser
+  readonly connections: I.OrderedSet<ConnectionId>
+  readonly room: RoomId | null
+  readonly typing: Typing
+}
+
+export interface Connection {
+  readonly user: UserId
+  readonly session: SessionId
+  readonly sessionExpiresAt: number
+}
+
+export interface StoredMessage {
+  readonly seq: number
+  readonly room: RoomId
+  readonly user: ChatUser
+  readonly text: MessageText
+  readonly sentAt: number
+  readonly clientId?: string
+}
+
+/** Who is waiting for the ack of a message that is being stored. */
+export interface AckWaiter {
+  readonly connection: ConnectionId
+  readonly ref?: string
+}
+
+export interface PendingMessage {
+  readonly message: StoredMessage
+  readonly waiters: ReadonlyArray<AckWaiter>
+}
+
+export interface RoomState {
+  readonly id: RoomId
+  readonly name: string
+  readonly members: I.OrderedSet<UserId>
+  /** Highest sequence number handed out; ids increase within a room even across failed writes. */
+  readonly lastSeq: number
+  /** The latest stored messages, oldest first, at most `settings.recentCapacity` of them. */
+  readonly recent: I.List<StoredMessage>
+  readonly pending: I.OrderedMap<number, PendingMessage>
+  /** `clientIdKey(user, clientId)` -> seq, for every message in `recent` or `pending` that has one. */
+  readonly clientIds: I.Map<string, number>
+}
+
+export interface ChatSettings {
+  readonly defaultRoom: RoomId
+  readonly typingTimeoutMs: number
+  /** Messages a plain `join` receives. */
+  readonly joinHistory: number
+  /** Most messages a catching-up `join` (with `since`) receives. */
+  readonly catchUpLimit: number
+  /** Messages kept per room; one more than `catchUpLimit` so a catch-up can tell a gap from no gap. */
+  readonly recentCapacity: number
+}
+
+export interface ChatState {
+  readonly settings: ChatSettings
+  readonly rooms: I.OrderedMap<RoomId, RoomState>
+  readonly users: I.Map<UserId, Presence>
+  readonly connections: I.Map<ConnectionId, Connection>
+  /** Sessions revoked while this process runs, until they would have expired anyway. */
+  readonly revokedSessions: I.Map<SessionId, number>
+}
+
+export interface RoomDefinition {
+  readonly id: RoomId
+  readonly name: string
+}
+
+/** What the store knows about a room when the server starts. */
+export interface RoomHistory {
+  readonly lastSeq: number
+  readonly recent: ReadonlyArray<StoredMessage>
+}
+
+export const DEFAULT_SETTINGS = {
+  typingTimeoutMs: 5000,
+  joinHistory: 50,
+  catchUpLimit: 500,
+  recentCapacity: 501,
+} as const
+
+export const initialChatState = (
+  rooms: ReadonlyArray<RoomDefinition>,
+  history: (room: RoomId) => RoomHistory,
+  settings: Omit<ChatSettings, 'defaultRoom'> = DEFAULT_SETTINGS,
+): ChatState => {
+  const first = rooms[0]
+  if (first === undefined) throw new TypeError('at least one room is required')
+  return {
+    settings: { ...settings, defaultRoom: first.id },
+    rooms: I.OrderedMap(rooms.map((room) => [room.id, newRoom(room, history(room.id), settings.recentCapacity)])),
+    users: I.Map(),
+    connections: I.Map(),
+    revokedSessions: I.Map(),
+  }
+}
+
+const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): RoomState => {
+  const recent = I.List(history.recent).takeLast(capacity)
+  return {
+    id: room.id,
+    name: room.name,
+    members: I.OrderedSet(),
+    lastSeq: Math.max(history.lastSeq, recent.last()?.seq ?? 0),
+    recent,
+    pending: I.OrderedMap(),
+    clientIds: I.Map(
+      recent.flatMap((m) => (m.clientId === undefined ? [] : [[clientIdKey(m.user.id, m.clientId), m.seq] as const])),
+    ),
+  }
+}
+
+export const clientIdKey = (user: UserId, clientId: string): string => `${user}\u0000${clientId}`

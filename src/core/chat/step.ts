@@ -1,0 +1,57 @@
+import type { ClientCommand } from '../protocol/client-commands.js'
+import type { ConnectionId } from '../brands.js'
+import { sendTo } from './audience.js'
+import { clockTicked, closeConnection, openConnection, revokeSession } from './connections.js'
+import type { ChatEvent } from './events.js'
+import { errorFrame } from './frames.js'
+import { historyLoaded, historyNotLoaded, requestHistory } from './history.js'
+import { joinRoom, leaveRoom } from './membership.js'
+import { messagesNotStored, messagesStored, postMessage } from './messages.js'
+import type { ChatState } from './state.js'
+import { unchanged, type Step } from './step-result.js'
+import { startTyping, stopTypingCommand } from './typing.js'
+
+/** The whole chat: one pure transition per event. */
+export const step = (state: ChatState, event: ChatEvent): Step => {
+  switch (event.type) {
+    case 'ConnectionOpened':
+      return openConnection(state, event)
+    case 'ConnectionClosed':
+      return closeConnection(state, event.connection)
+    case 'CommandReceived':
+      return handleCommand(state, event.connection, event.command, event.at)
+    case 'FrameRejected':
+      return state.connections.has(event.connection)
+        ? unchanged(state, [sendTo(event.connection, errorFrame('bad_request', event.message, event.ref, event.details))])
+        : unchanged(state)
+    case 'MessagesStored':
+      return messagesStored(state, event.messages)
+    case 'MessagesNotStored':
+      return messagesNotStored(state, event.messages)
+    case 'HistoryLoaded':
+      return historyLoaded(state, event.connection, event.room, event.messages, event.ref)
+    case 'HistoryNotLoaded':
+      return historyNotLoaded(state, event.connection, event.ref)
+    case 'SessionRevoked':
+      return revokeSession(state, event.session, event.expiresAt)
+    case 'ClockTicked':
+      return clockTicked(state, event.at)
+  }
+}
+
+const handleCommand = (state: ChatState, connection: ConnectionId, command: ClientCommand, at: number): Step => {
+  switch (command.type) {
+    case 'join':
+      return joinRoom(state, connection, command)
+    case 'leave':
+      return leaveRoom(state, connection, command.ref)
+    case 'message':
+      return postMessage(state, connection, command, at)
+    case 'typing_start':
+      return startTyping(state, connection, command.ref, at)
+    case 'typing_stop':
+      return stopTypingCommand(state, connection, command.ref)
+    case 'history':
+      return requestHistory(state, connection, command)
+  }
+}

@@ -1,0 +1,102 @@
+import * as t from 'io-ts'
+import * as E from 'fp-ts/lib/Either.js'
+import { ClientMessageId, CommandRef, MessageText } from '../brands.js'
+import { describeProblems, explained, strictObject, type FieldProblem } from '../codecs.js'
+import { parseMessageId } from './message-id.js'
+import * as O from 'fp-ts/lib/Option.js'
+
+const AnyRoomName = explained(t.string, 'must be a room id string')
+const SinceId = explained(
+  t.refinement(t.string, (s) => s.length <= 64, 'SinceId'),
+  'must be a message id string',
+)
+const BeforeId = explained(
+  t.refinement(t.string, (s) => O.isSome(parseMessageId(s)), 'MessageId'),
+  'must be a message id received from the server',
+)
+export const HISTORY_PAGE_MAX = 100
+const HistoryLimit = explained(
+  t.refinement(t.number, (n) => Number.isInteger(n) && n >= 1 && n <= HISTORY_PAGE_MAX, 'HistoryLimit'),
+  `must be an integer from 1 to ${HISTORY_PAGE_MAX}`,
+)
+
+export const JoinCommand = strictObject(
+  'JoinCommand',
+  { type: t.literal('join') },
+  // The room is any string here: an unknown one is answered `unknown_room`, not `bad_request`.
+  { room: AnyRoomName, since: SinceId, ref: CommandRef },
+)
+export const LeaveCommand = strictObject('LeaveCommand', { type: t.literal('leave') }, { ref: CommandRef })
+export const MessageCommand = strictObject(
+  'MessageCommand',
+  { type: t.literal('message'), text: MessageText },
+  { clientId: ClientMessageId, ref: CommandRef },
+)
+export const TypingStartCommand = strictObject(
+  'TypingStartCommand',
+  { type: t.literal('typing_start') },
+  { ref: CommandRef },
+)
+export const TypingStopCommand = strictObject('TypingStopCommand', { type: t.literal('typing_stop') }, { ref: CommandRef })
+export const HistoryCommand = strictObject(
+  'HistoryCommand',
+  { type: t.literal('history') },
+  { before: BeforeId, limit: HistoryLimit, ref: CommandRef },
+)
+
+/** Every command a client may send, by its `type`. */
+export const clientCommandCodecs = {
+  join: JoinCommand,
+  leave: LeaveCommand,
+  message: MessageCommand,
+  typing_start: TypingStartCommand,
+  typing_stop: TypingStopCommand,
+  history: HistoryCommand,
+} as const
+
+export type ClientCommandType = keyof typeof clientCommandCodecs
+export type ClientCommand = { [K in ClientCommandType]: t.TypeOf<(typeof clientCommandCodecs)[K]> }[ClientCommandType]
+export type JoinCommand = t.TypeOf<typeof JoinCommand>
+export type MessageCommand = t.TypeOf<typeof MessageCommand>
+export type HistoryCommand = t.TypeOf<typeof HistoryCommand>
+
+/** Why a frame was not a command; `ref` is echoed when the frame had a usable one. */
+export interface RejectedFrame {
+  readonly message: string
+  readonly details: ReadonlyArray<FieldProblem>
+  readonly ref?: string
+}
+
+const isCommandType = (type: unknown): type is ClientCommandType =>
+  typeof type === 'string' && Object.hasOwn(clientCommandCodecs, type)
+
+/**
+ * Decodes one text frame. Total: any string yields a command or a rejection, never an exception.
+ * Dispatching on `type` first gives errors about the command the client meant, not about every variant.
+ */
+export const decodeClientFrame = (text: string): E.Either<RejectedFrame, ClientCommand> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    return E.left({ message: 'frame is not valid JSON', details: [] })
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return E.left({ message: 'frame must be a JSON object with a "type"', details: [] })
+  }
+  const record = json as Record<string, unknown>
+  const ref = usableRef(record['ref'])
+  const withRef = (rejection: Omit<RejectedFrame, 'ref'>): RejectedFrame =>
+    ref === undefined ? rejection : { ...rejection, ref }
+  const type = record['type']
+  if (!isCommandType(type)) {
+    return E.left(withRef({ message: `unknown command type ${JSON.stringify(type) ?? 'undefined'}`, details: [] }))
+  }
+  const decoder: t.Decoder<unknown, ClientCommand> = clientCommandCodecs[type]
+  const decoded = decoder.decode(json)
+  if (E.isRight(decoded)) return E.right(decoded.right)
+  const details = describeProblems(decoded.left)
+  return E.left(withRef({ message: `invalid ${type} command`, details }))
+}
+
+const usableRef = (ref: unknown): string | undefined => (CommandRef.is(ref) ? ref : undefined)

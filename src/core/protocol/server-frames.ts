@@ -1,0 +1,98 @@
+import * as t from 'io-ts'
+
+// What the server sends. Plain codecs (no brands): they describe the wire, and a client decodes with them.
+
+export const PublicUser = t.type({ username: t.string, name: t.string }, 'PublicUser')
+export type PublicUser = t.TypeOf<typeof PublicUser>
+
+export const RoomSummary = t.type({ id: t.string, name: t.string, members: t.number }, 'RoomSummary')
+export type RoomSummary = t.TypeOf<typeof RoomSummary>
+
+export const ChatMessage = t.intersection(
+  [
+    t.type({ id: t.string, room: t.string, user: PublicUser, text: t.string, sentAt: t.string }),
+    t.partial({ clientId: t.string }),
+  ],
+  'ChatMessage',
+)
+export type ChatMessage = t.TypeOf<typeof ChatMessage>
+
+export const WelcomeFrame = t.type(
+  { type: t.literal('welcome'), user: PublicUser, rooms: t.array(RoomSummary) },
+  'WelcomeFrame',
+)
+export const JoinedFrame = t.intersection(
+  [
+    t.type({ type: t.literal('joined'), room: t.string, users: t.array(PublicUser), history: t.array(ChatMessage) }),
+    t.partial({ gap: t.boolean, ref: t.string }),
+  ],
+  'JoinedFrame',
+)
+export const UserJoinedFrame = t.type(
+  { type: t.literal('user_joined'), room: t.string, user: PublicUser },
+  'UserJoinedFrame',
+)
+export const LeaveReason = t.keyof({ left: null, moved: null, disconnected: null }, 'LeaveReason')
+export type LeaveReason = t.TypeOf<typeof LeaveReason>
+export const UserLeftFrame = t.type(
+  { type: t.literal('user_left'), room: t.string, user: PublicUser, reason: LeaveReason },
+  'UserLeftFrame',
+)
+export const MessageFrame = t.intersection([t.type({ type: t.literal('message') }), ChatMessage], 'MessageFrame')
+export const AckFrame = t.intersection(
+  [t.type({ type: t.literal('ack'), id: t.string, sentAt: t.string }), t.partial({ ref: t.string, clientId: t.string })],
+  'AckFrame',
+)
+export const TypingFrame = t.type(
+  { type: t.literal('typing'), room: t.string, user: PublicUser, typing: t.boolean },
+  'TypingFrame',
+)
+export const HistoryFrame = t.intersection(
+  [t.type({ type: t.literal('history'), room: t.string, messages: t.array(ChatMessage) }), t.partial({ ref: t.string })],
+  'HistoryFrame',
+)
+export const ErrorCode = t.keyof(
+  {
+    bad_request: null,
+    not_in_room: null,
+    unknown_room: null,
+    internal_error: null,
+  },
+  'ErrorCode',
+)
+export type ErrorCode = t.TypeOf<typeof ErrorCode>
+export const ErrorFrame = t.intersection(
+  [
+    t.type({ type: t.literal('error'), code: ErrorCode, message: t.string }),
+    t.partial({ ref: t.string, details: t.array(t.type({ path: t.string, message: t.string })) }),
+  ],
+  'ErrorFrame',
+)
+
+/** Every frame the server sends, by its `type`. */
+export const serverFrameCodecs = {
+  welcome: WelcomeFrame,
+  joined: JoinedFrame,
+  user_joined: UserJoinedFrame,
+  user_left: UserLeftFrame,
+  message: MessageFrame,
+  ack: AckFrame,
+  typing: TypingFrame,
+  history: HistoryFrame,
+  error: ErrorFrame,
+} as const
+
+export const ServerFrame = t.union([
+  WelcomeFrame,
+  JoinedFrame,
+  UserJoinedFrame,
+  UserLeftFrame,
+  MessageFrame,
+  AckFrame,
+  TypingFrame,
+  HistoryFrame,
+  ErrorFrame,
+])
+export type ServerFrame = t.TypeOf<typeof ServerFrame>
+export type ErrorFrame = t.TypeOf<typeof ErrorFrame>
+export type JoinedFrame = t.TypeOf<typeof JoinedFrame>
