@@ -1,0 +1,137 @@
+import fc from 'fast-check'
+import { messageText, textArbitrary } from '../../arbitraries.js'
+import { formatMessageId } from '../../../src/core/protocol/message-id.js'
+import type { World } from './harness.js'
+
+/** Something a client, the store or the clock does; resolved against the world when it runs. */
+export type Action = { readonly advance: number } & (
+  | { readonly kind: 'open' | 'close' | 'leave' | 'typingStart' | 'typingStop'; readonly slot: number }
+  | { readonly kind: 'join'; readonly slot: number; readonly room: string | undefined; readonly since: Since }
+  | { readonly kind: 'message'; readonly slot: number; readonly text: string; readonly clientId: string | undefined }
+  | { readonly kind: 'history'; readonly slot: number; readonly back: number | undefined; readonly limit: number }
+  | { readonly kind: 'garbage'; readonly slot: number; readonly text: string }
+  | { readonly kind: 'store'; readonly count: number; readonly ok: boolean }
+  | { readonly kind: 'tick' }
+  | { readonly kind: 'revoke'; readonly user: number }
+)
+
+type Since = undefined | { readonly back: number } | 'garbage'
+
+export const SLOTS = 5
+
+const slot = fc.nat({ max: SLOTS - 1 })
+const advance = fc.oneof(fc.constant(0), fc.nat({ max: 1500 }), fc.nat({ max: 6000 }))
+const since: fc.Arbitrary<Since> = fc.oneof(
+  fc.constant(undefined),
+  fc.record({ back: fc.nat({ max: 12 }) }),
+  fc.constant('garbage' as const),
+)
+
+export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('open' as const), slot, advance }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('close' as const), slot, advance }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('join' as const),
+      slot,
+      room: fc.constantFrom(undefined, 'sala-1', 'sala-2', 'sala-3', 'nowhere', 'SALA-1'),
+      since,
+      advance,
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), slot, advance }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('message' as const),
+      slot,
+      text: textArbitrary,
+      clientId: fc.constantFrom(undefined, 'a', 'b'),
+      advance,
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('typingStart' as const), slot, advance }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('typingStop' as const), slot, advance }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('history' as const),
+      slot,
+      back: fc.option(fc.nat({ max: 12 }), { nil: undefined }),
+      limit: fc.integer({ min: 1, max: 4 }),
+      advance,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('garbage' as const),
+      slot,
+      text: fc.oneof(fc.string(), fc.json(), fc.constantFrom('{"type":"join","room":7}', '{"type":"message","text":"  "}', '{"type":"leave","__proto__":{}}')),
+      advance,
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('store' as const), count: fc.integer({ min: 1, max: 4 }), ok: fc.boolean({ }), advance }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), advance }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), user: fc.nat({ max: 2 }), advance }) },
+)
+
+/** An id `back` messages before the room's latest: a real id, or one never handed out (back 0 of an empty room). */
+const idBack = (world: World, slot: number, back: number): string => {
+  const user = world.state.connections.get(world.currentConnection(slot))?.user
+  const roomId = user === undefined ? undefined : world.state.users.get(user)?.room
+  const lastSeq = roomId == null ? 0 : (world.state.rooms.get(roomId)?.lastSeq ?? 0)
+  return formatMessageId(Math.max(1, lastSeq - back))
+}
+
+export const run = (world: World, action: Action): void => {
+  world.at += action.advance
+  // A client that wants to act connects first; otherwise most random actions would be no-ops.
+  if ('slot' in action && action.kind !== 'close' && !world.isOpen(action.slot)) world.open(action.slot)
+  switch (action.kind) {
+    case 'open':
+      return world.open(action.slot)
+    case 'close':
+      if (!world.isOpen(action.slot)) return
+      world.dispatch({ type: 'ConnectionClosed', connection: world.currentConnection(action.slot), at: world.at })
+      return
+    case 'join': {
+      if (!world.isOpen(action.slot)) return
+      const since =
+        action.since === undefined ? {} : action.since === 'garbage' ? { since: 'not-an-id' } : { since: idBack(world, action.slot, action.since.back) }
+      world.command(action.slot, { type: 'join', ...(action.room === undefined ? {} : { room: action.room }), ...since, ref: 'j' })
+      return
+    }
+    case 'leave':
+      if (world.isOpen(action.slot)) world.command(action.slot, { type: 'leave', ref: 'l' })
+      return
+    case 'message': {
+      if (!world.isOpen(action.slot)) return
+      const clientId = action.clientId === undefined ? {} : { clientId: action.clientId }
+      world.command(action.slot, { type: 'message', text: messageText(action.text.trim()), ...clientId, ref: 'm' })
+      return
+    }
+    case 'typingStart':
+      if (world.isOpen(action.slot)) world.command(action.slot, { type: 'typing_start' })
+      return
+    case 'typingStop':
+      if (world.isOpen(action.slot)) world.command(action.slot, { type: 'typing_stop' })
+      return
+    case 'history': {
+      if (!world.isOpen(action.slot)) return
+      const before = action.back === undefined ? {} : { before: idBack(world, action.slot, action.back) }
+      world.command(action.slot, { type: 'history', ...before, limit: action.limit, ref: 'h' })
+      return
+    }
+    case 'garbage':
+      if (world.isOpen(action.slot)) world.frame(action.slot, action.text)
+      return
+    case 'store':
+      return world.completeStores(action.count, action.ok)
+    case 'tick':
+      return world.tick()
+    case 'revoke':
+      return world.revoke(action.user)
+  }
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest'
+import { formatMessageId } from '../../../src/core/protocol/message-id.js'
+import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
+import { messageText, users } from '../../arbitraries.js'
+import { World } from './harness.js'
+
+// Given / when / then for the rules that random histories reach only rarely.
+
+const lastFrame = (world: World, slot: number): ServerFrame | undefined => world.framesOf(world.currentConnection(slot)).at(-1)
+
+const postAndStore = (world: World, slot: number, count: number) => {
+  for (let i = 0; i < count; i++) world.command(slot, { type: 'message', text: messageText(`m${i}`) })
+  world.completeStores(Infinity, true)
+}
+
+const joinedWith = (world: World, slot: number, since?: string) => {
+  world.command(slot, { type: 'join', ...(since === undefined ? {} : { since }) })
+  const frame = lastFrame(world, slot)
+  if (frame?.type !== 'joined') throw new Error(`expected joined, got ${JSON.stringify(frame)}`)
+  return frame
+}
+
+describe('joining with since (catch-up after a reconnect)', () => {
+  // The harness keeps 6 recent messages, sends 3 on a plain join and at most 5 on a catch-up.
+  const world = new World()
+  world.open(0)
+  world.open(1)
+  world.command(0, { type: 'join' })
+  postAndStore(world, 0, 10)
+
+  it('a plain join gets the latest messages and no gap flag', () => {
+    const joined = joinedWith(world, 1)
+    expect(joined.history.map((m) => m.id)).toEqual([8, 9, 10].map(formatMessageId))
+    expect(joined.gap).toBeUndefined()
+  })
+
+  it('gets exactly what was missed when it fits', () => {
+    const joined = joinedWith(world, 1, formatMessageId(7))
+    expect(joined.history.map((m) => m.id)).toEqual([8, 9, 10].map(formatMessageId))
+    expect(joined.gap).toBeUndefined()
+  })
+
+  it('gets nothing, without a gap, when nothing was missed', () => {
+    const joined = joinedWith(world, 1, formatMessageId(10))
+    expect(joined.history).toEqual([])
+    expect(joined.gap).toBeUndefined()
+  })
+
+  it('gets the latest catch-up page with gap: true when more were missed', () => {
+    const joined = joinedWith(world, 1, formatMessageId(2))
+    expect(joined.history.map((m) => m.id)).toEqual([6, 7, 8, 9, 10].map(formatMessageId))
+    expect(joined.gap).toBe(true)
+  })
+
+  it.each(['garbage', formatMessageId(99)])('an id it cannot place (%s) gets the latest messages with gap: true', (since) => {
+    const joined = joinedWith(world, 1, since)
+    expect(joined.history.map((m) => m.id)).toEqual([8, 9, 10].map(formatMessageId))
+    expect(joined.gap).toBe(true)
+  })
+})
+
+describe('sending', () => {
+  it('acks the sender once stored, delivers to the others, and a resend is not posted again', () => {
+    const world = new World()
+    world.open(0)
+    world.open(1)
+    world.command(0, { type: 'join' })
+    world.command(1, { type: 'join' })
+    world.command(0, { type: 'message', text: messageText('oi'), clientId: 'x', ref: 'first' })
+    expect(lastFrame(world, 0)?.type).toBe('user_joined')
+    world.command(0, { type: 'message', text: messageText('oi'), clientId: 'x', ref: 'again' })
+    world.completeStores(Infinity, true)
+    const acks = world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'ack')
+    expect(acks).toEqual([
+      { type: 'ack', id: formatMessageId(1), sentAt: expect.any(String), ref: 'first', clientId: 'x' },
+      { type: 'ack', id: formatMessageId(1), sentAt: expect.any(String), ref: 'again', clientId: 'x' },
+    ])
+    const received = world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'message')
+    expect(received).toHaveLength(1)
+    expect(world.stored).toHaveLength(1)
+  })
+
+  it('tells the sender when the store fails, and a retry with the same clientId is posted anew', () => {
+    const world = new World()
+    world.open(0)
+    world.command(0, { type: 'join' })
+    world.command(0, { type: 'message', text: messageText('oi'), clientId: 'x', ref: 'r' })
+    world.completeStores(1, false)
+    expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'internal_error', ref: 'r' })
+    world.command(0, { type: 'message', text: messageText('oi'), clientId: 'x', ref: 'retry' })
+    world.completeStores(1, true)
+    expect(lastFrame(world, 0)).toMatchObject({ type: 'ack', ref: 'retry', id: formatMessageId(2) })
+  })
+})
+
+describe('presence across tabs', () => {
+  it('a second tab joins the user’s room and the others see the user once', () => {
+    const world = new World()
+    world.open(0) // ana, tab 1
+    world.open(1) // bia
+    world.command(0, { type: 'join', room: 'sala-2' })
+    world.command(1, { type: 'join', room: 'sala-2' })
+    world.open(3) // ana, tab 2
+    expect(lastFrame(world, 3)).toMatchObject({ type: 'joined', room: 'sala-2' })
+    expect(world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'user_joined')).toHaveLength(0)
+    world.dispatch({ type: 'ConnectionClosed', connection: world.currentConnection(0), at: world.at })
+    expect(lastFrame(world, 1)?.type).toBe('joined')
+    world.dispatch({ type: 'ConnectionClosed', connection: world.currentConnection(3), at: world.at })
+    expect(lastFrame(world, 1)).toMatchObject({ type: 'user_left', reason: 'disconnected', user: { username: 'ana' } })
+  })
+})
+
+describe('sessions', () => {
+  it('a revoked session closes its sockets with 4001 and cannot open new ones', () => {
+    const world = new World()
+    world.open(0)
+    const session = world.sessionOf(0)
+    const effects = world.dispatch({ type: 'SessionRevoked', session, expiresAt: world.at + 1000, at: world.at })
+    expect(effects).toEqual([{ type: 'close', connection: world.currentConnection(0), code: 4001, reason: 'session revoked' }])
+    const reopened = world.dispatch({
+      type: 'ConnectionOpened',
+      connection: world.currentConnection(9),
+      user: users[0]!,
+      session,
+      sessionExpiresAt: world.at + 1000,
+      at: world.at,
+    })
+    expect(reopened).toMatchObject([{ type: 'close', code: 4001 }])
+  })
+})

@@ -1,0 +1,144 @@
+import * as E from 'fp-ts/lib/Either.js'
+import type { ConnectionId } from '../../../src/core/brands.js'
+import { decodeClientFrame, type ClientCommand } from '../../../src/core/protocol/client-commands.js'
+import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
+import type { Effect } from '../../../src/core/chat/effects.js'
+import type { ChatEvent } from '../../../src/core/chat/events.js'
+import { initialChatState, type ChatState, type StoredMessage } from '../../../src/core/chat/state.js'
+import { step } from '../../../src/core/chat/step.js'
+import { connectionId, rooms, sessionId, users } from '../../arbitraries.js'
+
+/**
+ * Plays the shell's part around the pure core, as simply as possible: closes connections the core asks to
+ * close, stores messages in a list when told to, answers history from that list. Every frame a
+ * connection receives is recorded, so tests can check what each client would believe.
+ */
+export const SETTINGS = { typingTimeoutMs: 3000, joinHistory: 3, catchUpLimit: 5, recentCapacity: 6 } as const
+
+export interface Delivery {
+  readonly to: ConnectionId
+  readonly frame: ServerFrame
+}
+
+export interface StepRecord {
+  readonly before: ChatState
+  readonly event: ChatEvent
+  readonly after: ChatState
+  readonly effects: ReadonlyArray<Effect>
+}
+
+export class World {
+  state: ChatState = initialChatState(rooms, () => ({ lastSeq: 0, recent: [] }), SETTINGS)
+  at = 1_700_000_000_000
+  readonly storing: StoredMessage[] = []
+  readonly stored: StoredMessage[] = []
+  readonly received = new Map<ConnectionId, ServerFrame[]>()
+  readonly generation = new Map<number, number>()
+  readonly sessionGeneration = new Map<number, number>()
+  readonly steps: StepRecord[] = []
+  readonly observers: Array<(record: StepRecord) => void> = []
+
+  dispatch(event: ChatEvent): ReadonlyArray<Effect> {
+    const before = this.state
+    const [after, effects] = step(before, event)
+    this.state = after
+    const record = { before, event, after, effects }
+    this.steps.push(record)
+    for (const observe of this.observers) observe(record)
+    const followUps: ChatEvent[] = []
+    for (const effect of effects) this.interpret(effect, followUps)
+    for (const next of followUps) this.dispatch(next)
+    return effects
+  }
+
+  private interpret(effect: Effect, followUps: ChatEvent[]): void {
+    switch (effect.type) {
+      case 'send':
+        for (const to of effect.to) this.framesOf(to).push(effect.frame)
+        return
+      case 'close':
+        followUps.push({ type: 'ConnectionClosed', connection: effect.connection, at: this.at })
+        return
+      case 'storeMessage':
+        this.storing.push(effect.message)
+        return
+      case 'loadHistory': {
+        const page = this.stored.filter((m) => m.room === effect.room && m.seq < effect.before).slice(-effect.limit)
+        const event = { type: 'HistoryLoaded', connection: effect.connection, room: effect.room, messages: page, at: this.at } as const
+        followUps.push(effect.ref === undefined ? event : { ...event, ref: effect.ref })
+        return
+      }
+      case 'wakeAt':
+        return
+    }
+  }
+
+  framesOf(connection: ConnectionId): ServerFrame[] {
+    const frames = this.received.get(connection) ?? []
+    this.received.set(connection, frames)
+    return frames
+  }
+
+  /** Connection slot `i` belongs to user `i % users.length`; reopening a slot makes a new connection. */
+  currentConnection(slot: number): ConnectionId {
+    return connectionId(`c${slot}-g${this.generation.get(slot) ?? 0}`)
+  }
+
+  isOpen(slot: number): boolean {
+    return this.state.connections.has(this.currentConnection(slot))
+  }
+
+  open(slot: number): void {
+    if (this.isOpen(slot)) return
+    this.generation.set(slot, (this.generation.get(slot) ?? 0) + 1)
+    const userIndex = slot % users.length
+    const user = users[userIndex]!
+    this.dispatch({
+      type: 'ConnectionOpened',
+      connection: this.currentConnection(slot),
+      user,
+      session: this.sessionOf(userIndex),
+      sessionExpiresAt: this.at + 3_600_000,
+      at: this.at,
+    })
+  }
+
+  sessionOf(userIndex: number) {
+    return sessionId(`u${userIndex}-g${this.sessionGeneration.get(userIndex) ?? 0}`)
+  }
+
+  revoke(userIndex: number): void {
+    const session = this.sessionOf(userIndex)
+    this.sessionGeneration.set(userIndex, (this.sessionGeneration.get(userIndex) ?? 0) + 1)
+    this.dispatch({ type: 'SessionRevoked', session, expiresAt: this.at + 3_600_000, at: this.at })
+  }
+
+  command(slot: number, command: ClientCommand): void {
+    this.dispatch({ type: 'CommandReceived', connection: this.currentConnection(slot), command, at: this.at })
+  }
+
+  /** Sends raw text as a client would, through the real frame decoder. */
+  frame(slot: number, text: string): void {
+    const decoded = decodeClientFrame(text)
+    const connection = this.currentConnection(slot)
+    if (E.isRight(decoded)) {
+      this.dispatch({ type: 'CommandReceived', connection, command: decoded.right, at: this.at })
+      return
+    }
+    const { message, details, ref } = decoded.left
+    const event = { type: 'FrameRejected', connection, message, details, at: this.at } as const
+    this.dispatch(ref === undefined ? event : { ...event, ref })
+  }
+
+  /** The store answers for its oldest `count` requests, in order. */
+  completeStores(count: number, ok: boolean): void {
+    const batch = this.storing.splice(0, count)
+    if (batch.length === 0) return
+    if (ok) this.stored.push(...batch)
+    this.dispatch({ type: ok ? 'MessagesStored' : 'MessagesNotStored', messages: batch, at: this.at })
+  }
+
+  tick(): void {
+    this.dispatch({ type: 'ClockTicked', at: this.at })
+  }
+}

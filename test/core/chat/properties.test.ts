@@ -1,0 +1,157 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { ConnectionId } from '../../../src/core/brands.js'
+import type { ChatState } from '../../../src/core/chat/state.js'
+import { formatMessageId } from '../../../src/core/protocol/message-id.js'
+import { actionArbitrary, run, SLOTS } from './actions.js'
+import { SETTINGS, World, type StepRecord } from './harness.js'
+import { applyFrame, emptyView, type ClientView, type Views } from './views.js'
+
+// The executable spec of the chat: random histories of connects, joins, messages, typing, store results,
+// ticks, revocations and garbage, with every invariant checked after every single step.
+
+const histories = fc.array(actionArbitrary, { minLength: 10, maxLength: 120, size: 'large' })
+const runs = { numRuns: 200 }
+
+const usernameOf = (state: ChatState, connection: ConnectionId): string | undefined => {
+  const user = state.connections.get(connection)?.user
+  return user === undefined ? undefined : state.users.get(user)?.user.username
+}
+
+/** Runs a history, calling `check` after every step. */
+const play = (actions: ReadonlyArray<Parameters<typeof run>[1]>, check: (record: StepRecord, world: World) => void) => {
+  const world = new World()
+  world.observers.push((record) => check(record, world))
+  for (const action of actions) run(world, action)
+  return world
+}
+
+describe('chat core invariants', () => {
+  it('a user is in at most one room, and membership and presence agree', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ after }) => {
+          for (const [userId, presence] of after.users) {
+            const containing = [...after.rooms.values()].filter((room) => room.members.has(userId))
+            expect(containing.length).toBeLessThanOrEqual(1)
+            expect(containing[0]?.id ?? null).toBe(presence.room)
+            expect(presence.connections.size).toBeGreaterThan(0)
+            for (const connection of presence.connections) expect(after.connections.get(connection)?.user).toBe(userId)
+          }
+          for (const room of after.rooms.values()) {
+            for (const member of room.members) expect(after.users.get(member)?.room).toBe(room.id)
+          }
+          for (const [connection, info] of after.connections) {
+            expect(after.users.get(info.user)?.connections.has(connection)).toBe(true)
+          }
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('no room frame reaches a non-member, and every client sees exactly who is in its room', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        const views: Views = new Map()
+        play(actions, ({ before, event, after, effects }) => {
+          if (event.type === 'CommandReceived' && event.command.type === 'leave') {
+            const answered = effects.some((e) => e.type === 'send' && e.to.includes(event.connection))
+            if (!answered) views.set(event.connection, emptyView())
+          }
+          for (const effect of effects) {
+            if (effect.type !== 'send') continue
+            for (const to of effect.to) {
+              const self = usernameOf(after, to) ?? usernameOf(before, to)
+              expect(self, 'frames go to known connections').toBeDefined()
+              const view = views.get(to) ?? emptyView()
+              views.set(to, view)
+              const complaint = applyFrame(view, self!, effect.frame)
+              expect(complaint).toBeUndefined()
+            }
+          }
+          for (const [connection, info] of after.connections) {
+            const presence = after.users.get(info.user)!
+            const view: ClientView = views.get(connection) ?? emptyView()
+            const room = presence.room === null ? undefined : after.rooms.get(presence.room)
+            expect(view.room).toBe(room?.id ?? null)
+            if (room === undefined) continue
+            const members = [...room.members].map((id) => after.users.get(id)!.user.username)
+            expect([...view.users].sort()).toEqual(members.sort())
+            for (const typist of view.typing) {
+              const typing = [...room.members].some((id) => {
+                const member = after.users.get(id)!
+                return member.user.username === typist && member.typing.state === 'typing'
+              })
+              expect(typing, `${typist} shown typing`).toBe(true)
+            }
+          }
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('typing never outlives membership or its timeout', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ event, after }) => {
+          for (const presence of after.users.values()) {
+            if (presence.typing.state === 'idle') continue
+            expect(presence.room).not.toBeNull()
+            expect(presence.typing.until).toBeLessThanOrEqual(event.at + SETTINGS.typingTimeoutMs)
+            if (event.type === 'ClockTicked') expect(presence.typing.until).toBeGreaterThan(event.at)
+          }
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('a rejected command changes nothing', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ before, event, after, effects }) => {
+          if (event.type !== 'CommandReceived' && event.type !== 'FrameRejected') return
+          const rejected = effects.some(
+            (e) => e.type === 'send' && e.frame.type === 'error' && e.to.includes(event.connection),
+          )
+          if (rejected) expect(after).toBe(before)
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('messages are delivered only once stored, in id order, and every send is answered once', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        const sentBy = new Map<ConnectionId, number>()
+        const world = play(actions, ({ event, effects }, world) => {
+          if (event.type === 'CommandReceived' && event.command.type === 'message') {
+            sentBy.set(event.connection, (sentBy.get(event.connection) ?? 0) + 1)
+          }
+          for (const effect of effects) {
+            if (effect.type !== 'send') continue
+            const frame = effect.frame
+            if (frame.type === 'message') expect(event.type).toBe('MessagesStored')
+            if (frame.type === 'message' || frame.type === 'ack') {
+              const stored = world.stored.some((m) => formatMessageId(m.seq) === frame.id)
+              expect(stored, `${frame.type} ${frame.id} names a stored message`).toBe(true)
+            }
+          }
+        })
+        world.completeStores(Infinity, true)
+        for (const slot of Array.from({ length: SLOTS }, (_, i) => i)) {
+          if (!world.isOpen(slot)) continue
+          const connection = world.currentConnection(slot)
+          const answers = world.framesOf(connection).filter((f) => (f.type === 'ack' || f.type === 'error') && f.ref === 'm')
+          expect(answers.length).toBe(sentBy.get(connection) ?? 0)
+        }
+        const ids = world.stored.map((m) => `${m.room}/${m.seq}`)
+        expect(new Set(ids).size).toBe(ids.length)
+      }),
+      runs,
+    )
+  })
+})

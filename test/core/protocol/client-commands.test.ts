@@ -1,0 +1,80 @@
+import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import { decodeClientFrame } from '../../../src/core/protocol/client-commands.js'
+
+const rejection = (text: string) => {
+  const decoded = decodeClientFrame(text)
+  if (E.isRight(decoded)) throw new Error(`expected ${text} to be rejected`)
+  return decoded.left
+}
+
+describe('decodeClientFrame', () => {
+  it('decodes every command, trimming message text', () => {
+    expect(decodeClientFrame('{"type":"join","room":"sala-2","since":"000000000007","ref":"r1"}')).toEqual(
+      E.right({ type: 'join', room: 'sala-2', since: '000000000007', ref: 'r1' }),
+    )
+    expect(decodeClientFrame('{"type":"message","text":"  hi  ","clientId":"c-1"}')).toEqual(
+      E.right({ type: 'message', text: 'hi', clientId: 'c-1' }),
+    )
+    expect(decodeClientFrame('{"type":"history","before":"000000000010","limit":20}')).toEqual(
+      E.right({ type: 'history', before: '000000000010', limit: 20 }),
+    )
+    for (const type of ['leave', 'typing_start', 'typing_stop']) {
+      expect(decodeClientFrame(JSON.stringify({ type }))).toEqual(E.right({ type }))
+    }
+  })
+
+  it.each([
+    ['not json', 'frame is not valid JSON'],
+    ['null', 'frame must be a JSON object with a "type"'],
+    ['[1,2]', 'frame must be a JSON object with a "type"'],
+    ['"join"', 'frame must be a JSON object with a "type"'],
+    ['{"type":"shout"}', 'unknown command type "shout"'],
+    ['{"room":"sala-1"}', 'unknown command type undefined'],
+    ['{"type":"constructor"}', 'unknown command type "constructor"'],
+  ])('rejects %s', (text, message) => {
+    expect(rejection(text).message).toBe(message)
+  })
+
+  it('names each wrong field and echoes a usable ref', () => {
+    const rejected = rejection('{"type":"message","text":"   ","clientId":7,"colour":"red","ref":"r9"}')
+    expect(rejected.ref).toBe('r9')
+    expect(rejected.details).toEqual(
+      expect.arrayContaining([
+        { path: 'text', message: 'must be a string of 1-4000 characters after trimming' },
+        { path: 'clientId', message: 'must be 1-64 characters without control characters' },
+        { path: 'colour', message: 'is not a known field' },
+      ]),
+    )
+  })
+
+  it('refuses text over 4000 characters, counting code points', () => {
+    expect(E.isRight(decodeClientFrame(JSON.stringify({ type: 'message', text: '🎉'.repeat(4000) })))).toBe(true)
+    expect(rejection(JSON.stringify({ type: 'message', text: 'a'.repeat(4001) })).details[0]?.path).toBe('text')
+  })
+
+  it('rejects prototype keys without polluting anything', () => {
+    const rejected = rejection('{"type":"leave","__proto__":{"polluted":true}}')
+    expect(rejected.details).toEqual([{ path: '__proto__', message: 'is not a known field' }])
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined()
+  })
+
+  it('rejects null and wrong types in optional fields', () => {
+    expect(rejection('{"type":"join","room":null}').details[0]?.path).toBe('room')
+    expect(rejection('{"type":"history","limit":0}').details[0]?.path).toBe('limit')
+    expect(rejection('{"type":"history","limit":2.5}').details[0]?.path).toBe('limit')
+    expect(rejection('{"type":"history","before":"yesterday"}').details[0]?.path).toBe('before')
+    expect(rejection('{"type":"join","ref":""}').details[0]?.path).toBe('ref')
+  })
+
+  it('is total: any text yields a command or a rejection', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+        const decoded = decodeClientFrame(text)
+        expect(E.isLeft(decoded) || E.isRight(decoded)).toBe(true)
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})
