@@ -72,7 +72,7 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
       advance,
     }),
   },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('store' as const), count: fc.integer({ min: 1, max: 4 }), ok: fc.boolean({ }), advance }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('store' as const), count: fc.integer({ min: 1, max: 4 }), ok: fc.boolean(), advance }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), advance }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), user: fc.nat({ max: 2 }), advance }) },
 )
