@@ -1,0 +1,50 @@
+import * as E from 'fp-ts/lib/Either.js'
+import type { StoredMessage } from '../core/chat/state.js'
+import { ROWS_PER_INSERT, type MessageStore } from './sqlite/messages.js'
+
+export interface MessageWriter {
+  readonly write: (message: StoredMessage) => void
+  /** Resolves once everything written so far has been stored (or has failed). */
+  readonly drain: () => Promise<void>
+}
+
+export type WriteOutcome = E.Either<ReadonlyArray<StoredMessage>, ReadonlyArray<StoredMessage>>
+
+/**
+ * Group commit: every message written during one turn of the event loop, and while the previous batch is
+ * still committing, goes out in the next single INSERT. Batches run one at a time, so outcomes arrive in
+ * the order messages were written — which is the order of their ids.
+ */
+export const createMessageWriter = (store: MessageStore, onOutcome: (outcome: WriteOutcome) => void): MessageWriter => {
+  let queue: StoredMessage[] = []
+  let running: Promise<void> | undefined
+
+  const flush = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, ROWS_PER_INSERT)
+      queue = queue.slice(batch.length)
+      const result = await store.insert(batch)()
+      onOutcome(E.isRight(result) ? E.right(batch) : E.left(batch))
+    }
+  }
+
+  const start = (): void => {
+    // Deferred to the next turn so that all messages of this one share a batch.
+    running = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(flush)
+      .finally(() => {
+        running = undefined
+        if (queue.length > 0) start()
+      })
+  }
+
+  return {
+    write: (message) => {
+      queue.push(message)
+      if (running === undefined) start()
+    },
+    drain: async () => {
+      while (running !== undefined) await running
+    },
+  }
+}

@@ -1,0 +1,98 @@
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { PersonName, UserId, Username } from '../../core/brands.js'
+import { trusted } from '../../core/codecs.js'
+import { emailKey, type Account, type AccountError } from '../../core/accounts.js'
+import type { ChatUser } from '../../core/chat/state.js'
+import type { SqliteDatabase } from './database.js'
+
+export interface UserRecord {
+  readonly user: ChatUser
+  readonly account: Account
+  readonly passwordHash: string
+}
+
+interface UserRow {
+  readonly id: string
+  readonly name: string
+  readonly username: string
+  readonly email: string
+  readonly password_hash: string
+  readonly created_at: number
+}
+
+export interface NewUser {
+  readonly id: UserId
+  readonly name: string
+  readonly username: string
+  readonly email: string
+  readonly passwordHash: string
+  readonly createdAt: number
+}
+
+export interface UserStore {
+  readonly create: (user: NewUser) => TE.TaskEither<AccountError | Error, UserRecord>
+  /** By username or e-mail, both case-insensitively. */
+  readonly findByLogin: (login: string) => TE.TaskEither<Error, UserRecord | undefined>
+  readonly findById: (id: UserId) => TE.TaskEither<Error, UserRecord | undefined>
+}
+
+const COLUMNS = 'id, name, username, email, password_hash, created_at'
+
+export const sqliteUserStore = (db: SqliteDatabase): UserStore => ({
+  create: (user) =>
+    TE.tryCatch(
+      async () => {
+        await db.run(
+          'INSERT INTO users (id, name, username, email, email_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [user.id, user.name, user.username, user.email, emailKey(user.email), user.passwordHash, user.createdAt],
+        )
+        return toRecord({
+          id: user.id,
+          name: user.name,
+          username: user.username,
+          email: user.email,
+          password_hash: user.passwordHash,
+          created_at: user.createdAt,
+        })
+      },
+      // The unique indexes decide races between two registrations, not a read before the write.
+      (error): AccountError | Error => uniqueViolation(error) ?? toError(error),
+    ),
+  findByLogin: (login) =>
+    TE.tryCatch(async () => {
+      const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ? OR email_key = ?`, [
+        login,
+        emailKey(login),
+      ])
+      return row === undefined ? undefined : toRecord(row)
+    }, toError),
+  findById: (id) =>
+    TE.tryCatch(async () => {
+      const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id])
+      return row === undefined ? undefined : toRecord(row)
+    }, toError),
+})
+
+const uniqueViolation = (error: unknown): AccountError | undefined => {
+  const message = error instanceof Error ? error.message : ''
+  if (!message.includes('UNIQUE constraint failed')) return undefined
+  if (message.includes('users.username')) return { type: 'username_taken' }
+  if (message.includes('users.email_key')) return { type: 'email_taken' }
+  return undefined
+}
+
+export const toError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)))
+
+/** Rows were written through the codecs; reading them back through the codecs keeps the brands honest. */
+const toRecord = (row: UserRow): UserRecord => ({
+  user: { id: trusted(UserId, row.id), username: trusted(Username, row.username), name: trusted(PersonName, row.name) },
+  account: {
+    username: row.username,
+    name: row.name,
+    email: row.email,
+    createdAt: new Date(row.created_at).toISOString(),
+  },
+  passwordHash: row.password_hash,
+})
+
+export const isAccountError = (error: AccountError | Error): error is AccountError => !(error instanceof Error)

@@ -1,0 +1,39 @@
+import * as t from 'io-ts'
+import { Email, Password, PersonName, Username } from './brands.js'
+import { explained, strictObject } from './codecs.js'
+
+export const RegisterRequest = strictObject(
+  'RegisterRequest',
+  { name: PersonName, username: Username, email: Email, password: Password },
+  {},
+)
+export type RegisterRequest = t.TypeOf<typeof RegisterRequest>
+
+// Login accepts anything string-shaped: a too-long password simply does not match, and saying why it
+// was refused would tell an attacker more than "wrong username or password".
+export const LoginRequest = strictObject(
+  'LoginRequest',
+  {
+    username: explained(t.refinement(t.string, (s) => s.length >= 1 && s.length <= 254, 'Login'), 'must be your username or e-mail'),
+    password: explained(t.refinement(t.string, (s) => s.length >= 1 && s.length <= 1024, 'LoginPassword'), 'must be a non-empty string'),
+  },
+  {},
+)
+export type LoginRequest = t.TypeOf<typeof LoginRequest>
+
+/** What a user sees of their own account. */
+export interface Account {
+  readonly username: string
+  readonly name: string
+  readonly email: string
+  readonly createdAt: string
+}
+
+export type AccountError =
+  | { readonly type: 'username_taken' }
+  | { readonly type: 'email_taken' }
+  | { readonly type: 'invalid_credentials' }
+  | { readonly type: 'unauthenticated' }
+
+/** E-mail addresses are unique regardless of case. */
+export const emailKey = (email: string): string => email.toLowerCase()

@@ -1,0 +1,149 @@
+import * as t from 'io-ts'
+import * as E from 'fp-ts/lib/Either.js'
+import { RoomId } from './brands.js'
+import type { RoomDefinition } from './chat/state.js'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+/** Every setting, decoded once at start-up and passed down; nothing else reads the environment. */
+export interface Config {
+  readonly production: boolean
+  readonly port: number
+  readonly host: string
+  readonly dataDir: string
+  /** Undefined outside production: the shell then keeps a generated secret in `dataDir`. */
+  readonly sessionSecret: string | undefined
+  readonly sessionTtlSeconds: number
+  readonly bcryptCost: number
+  readonly typingTimeoutMs: number
+  readonly rooms: ReadonlyArray<RoomDefinition>
+  readonly allowedOrigins: ReadonlyArray<string>
+  readonly cookieSecure: boolean
+  readonly trustProxy: boolean
+  readonly logLevel: LogLevel
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>
+
+/** One sentence per bad variable, naming it. */
+export type ConfigProblem = string
+
+/** An io-ts decoder from one environment string, whose failure message is the sentence given by `parse`. */
+const fromEnv = <A>(name: string, parse: (raw: string) => E.Either<string, A>): t.Decoder<string, A> =>
+  new t.Type<A, string, string>(
+    name,
+    (_: unknown): _ is A => false,
+    (raw, context) => {
+      const parsed = parse(raw)
+      return E.isRight(parsed) ? t.success(parsed.right) : t.failure(raw, context, parsed.left)
+    },
+    () => {
+      throw new TypeError(`${name} is decode-only`)
+    },
+  )
+
+const integer = (min: number, max: number) => (raw: string): E.Either<string, number> => {
+  const n = Number(raw)
+  return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max
+    ? E.right(n)
+    : E.left(`must be a whole number from ${min} to ${max}`)
+}
+
+const boolean = (raw: string): E.Either<string, boolean> => {
+  const value = raw.trim().toLowerCase()
+  if (['true', '1', 'yes'].includes(value)) return E.right(true)
+  if (['false', '0', 'no'].includes(value)) return E.right(false)
+  return E.left('must be true or false')
+}
+
+const nonEmpty = (raw: string): E.Either<string, string> =>
+  raw.trim() === '' ? E.left('must not be empty') : E.right(raw.trim())
+
+const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
+/** Seconds, or a number with a unit: `3600`, `90m`, `12h`, `30d`. */
+export const duration = (min: number, max: number) => (raw: string): E.Either<string, number> => {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(raw.trim())
+  const seconds = match === null ? NaN : Number(match[1]) * (UNITS[match[2] || 's'] ?? NaN)
+  return seconds >= min && seconds <= max
+    ? E.right(seconds)
+    : E.left(`must be a duration from ${min}s to ${max}s, in seconds or with a unit (90m, 12h, 30d)`)
+}
+
+const LOG_LEVELS: ReadonlyArray<LogLevel> = ['debug', 'info', 'warn', 'error', 'silent']
+const logLevel = (raw: string): E.Either<string, LogLevel> => {
+  const level = LOG_LEVELS.find((l) => l === raw.trim().toLowerCase())
+  return level === undefined ? E.left(`must be one of ${LOG_LEVELS.join(', ')}`) : E.right(level)
+}
+
+/** `Sala 1,Sala 2` or `lobby=Lobby,dev=Dev`; an id is the name in lower case with dashes. The first is the default. */
+export const rooms = (raw: string): E.Either<string, ReadonlyArray<RoomDefinition>> => {
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  if (entries.length === 0) return E.left('must name at least one room')
+  const definitions: RoomDefinition[] = []
+  for (const entry of entries) {
+    const [idPart, namePart] = entry.includes('=') ? entry.split('=', 2) : [slug(entry), entry]
+    const id = (idPart ?? '').trim()
+    const name = (namePart ?? '').trim()
+    if (!RoomId.is(id)) return E.left(`room id ${JSON.stringify(id)} must be lower-case letters, digits and dashes`)
+    if (name === '' || name.length > 64) return E.left(`room ${JSON.stringify(id)} needs a name of 1-64 characters`)
+    if (definitions.some((d) => d.id === id)) return E.left(`room id ${JSON.stringify(id)} appears twice`)
+    definitions.push({ id, name })
+  }
+  return E.right(definitions)
+}
+
+const slug = (name: string): string =>
+  name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+
+const origins = (raw: string): E.Either<string, ReadonlyArray<string>> => {
+  const list = raw.split(',').map((o) => o.trim()).filter((o) => o !== '')
+  const bad = list.find((o) => !/^https?:\/\/[^/\s]+$/.test(o))
+  return bad === undefined ? E.right(list) : E.left(`${JSON.stringify(bad)} is not an origin like https://chat.example.com`)
+}
+
+const secret = (raw: string): E.Either<string, string> =>
+  raw.length >= 32 ? E.right(raw) : E.left('must be at least 32 characters (e.g. `openssl rand -base64 48`)')
+
+export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigProblem>, Config> => {
+  const problems: ConfigProblem[] = []
+  const read = <A>(name: string, fallback: A, parse: (raw: string) => E.Either<string, A>): A => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    const decoded = fromEnv(name, parse).decode(raw)
+    if (E.isRight(decoded)) return decoded.right
+    problems.push(`${name}=${JSON.stringify(raw)}: ${decoded.left[0]?.message ?? 'is not valid'}`)
+    return fallback
+  }
+  const production = env['NODE_ENV'] === 'production'
+  const config: Config = {
+    production,
+    port: read('PORT', 3000, integer(0, 65535)),
+    host: read('HOST', '0.0.0.0', nonEmpty),
+    dataDir: read('DATA_DIR', './data', nonEmpty),
+    sessionSecret: read<string | undefined>('SESSION_SECRET', undefined, secret),
+    sessionTtlSeconds: read('SESSION_TTL', 30 * 86_400, duration(60, 365 * 86_400)),
+    bcryptCost: read('BCRYPT_COST', 12, integer(production ? 10 : 4, 15)),
+    typingTimeoutMs: read('TYPING_TIMEOUT_MS', 5000, integer(500, 60_000)),
+    rooms: read('ROOMS', defaultRooms, rooms),
+    allowedOrigins: read('ALLOWED_ORIGINS', [], origins),
+    cookieSecure: read('COOKIE_SECURE', false, boolean),
+    trustProxy: read('TRUST_PROXY', false, boolean),
+    logLevel: read('LOG_LEVEL', 'info', logLevel),
+  }
+  const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
+  if (production && config.sessionSecret === undefined && !secretAlreadyBad) {
+    problems.push('SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)')
+  }
+  return problems.length > 0 ? E.left(problems) : E.right(Object.freeze(config))
+}
+
+const defaultRooms: ReadonlyArray<RoomDefinition> = [
+  { id: 'sala-1', name: 'Sala 1' },
+  { id: 'sala-2', name: 'Sala 2' },
+  { id: 'sala-3', name: 'Sala 3' },
+].flatMap((room) => (RoomId.is(room.id) ? [{ id: room.id, name: room.name }] : []))
