@@ -1,0 +1,119 @@
+import * as TE from 'fp-ts/lib/TaskEither.js'
+import { pipe } from 'fp-ts/lib/function.js'
+import type { AccountError, LoginRequest, RegisterRequest } from '../core/accounts.js'
+import type { SessionId } from '../core/brands.js'
+import type { PasswordHasher } from '../adapters/password-hasher.js'
+import type { SessionRecord, SessionStore } from '../adapters/sqlite/sessions.js'
+import { toError, type UserRecord, type UserStore } from '../adapters/sqlite/users.js'
+import type { System } from '../adapters/system.js'
+import type { TokenIssuer } from '../adapters/tokens.js'
+
+/** A signed-in user: who, through which session, and the token that proves it. */
+export interface SignedIn {
+  readonly record: UserRecord
+  readonly session: SessionRecord
+  readonly token: string
+}
+
+export interface Authenticated {
+  readonly record: UserRecord
+  readonly session: SessionRecord
+}
+
+export interface Accounts {
+  readonly register: (request: RegisterRequest) => TE.TaskEither<AccountError | Error, SignedIn>
+  readonly login: (request: LoginRequest) => TE.TaskEither<AccountError | Error, SignedIn>
+  /** A token is good only while its session row exists, is not revoked and has not expired. */
+  readonly authenticate: (token: string) => TE.TaskEither<AccountError | Error, Authenticated>
+  readonly logout: (session: SessionId) => TE.TaskEither<Error, void>
+}
+
+interface Dependencies {
+  readonly users: UserStore
+  readonly sessions: SessionStore
+  readonly hasher: PasswordHasher
+  readonly tokens: TokenIssuer
+  readonly system: System
+  readonly sessionTtlSeconds: number
+}
+
+const unauthenticated: AccountError = { type: 'unauthenticated' }
+const invalidCredentials: AccountError = { type: 'invalid_credentials' }
+
+export const createAccounts = (deps: Dependencies): Accounts => {
+  const { users, sessions, hasher, tokens, system } = deps
+
+  const startSession = (record: UserRecord): TE.TaskEither<Error, SignedIn> => {
+    const now = system.now()
+    const session: SessionRecord = {
+      id: system.newSessionId(),
+      userId: record.user.id,
+      expiresAt: now + deps.sessionTtlSeconds * 1000,
+      revokedAt: null,
+    }
+    return pipe(
+      sessions.create({ id: session.id, userId: session.userId, createdAt: now, expiresAt: session.expiresAt }),
+      TE.chain(() => TE.tryCatch(() => tokens.issue({ userId: record.user.id, sessionId: session.id, expiresAt: session.expiresAt }, now), toError)),
+      TE.map((token) => ({ record, session, token })),
+    )
+  }
+
+  const hashPassword = (request: RegisterRequest) => TE.tryCatch(() => hasher.hash(request.password), toError)
+
+  // Unknown users cost a bcrypt comparison too: response time must not tell who has an account.
+  const checkPassword = (password: string, record: UserRecord | undefined): TE.TaskEither<AccountError | Error, UserRecord> =>
+    pipe(
+      TE.tryCatch(
+        () => (record === undefined ? hasher.verifyNobody(password) : hasher.verify(password, record.passwordHash)),
+        toError,
+      ),
+      TE.chainW((matches) => (matches && record !== undefined ? TE.right(record) : TE.left(invalidCredentials))),
+    )
+
+  const checkSession = (session: SessionRecord | undefined, userId: string): TE.TaskEither<AccountError, SessionRecord> =>
+    session !== undefined && session.revokedAt === null && session.expiresAt > system.now() && session.userId === userId
+      ? TE.right(session)
+      : TE.left(unauthenticated)
+
+  return {
+    register: (request) =>
+      pipe(
+        hashPassword(request),
+        TE.chainW((passwordHash) =>
+          users.create({
+            id: system.newUserId(),
+            name: request.name,
+            username: request.username,
+            email: request.email,
+            passwordHash,
+            createdAt: system.now(),
+          }),
+        ),
+        TE.chainW(startSession),
+      ),
+    login: (request) =>
+      pipe(
+        users.findByLogin(request.username),
+        TE.chainW((record) => checkPassword(request.password, record)),
+        TE.chainW(startSession),
+      ),
+    authenticate: (token) =>
+      pipe(
+        tokens.verify(token, system.now()),
+        TE.mapLeft((): AccountError => unauthenticated),
+        TE.chainW((claims) =>
+          pipe(
+            sessions.find(claims.sessionId),
+            TE.chainW((session) => checkSession(session, claims.userId)),
+          ),
+        ),
+        TE.chainW((session) =>
+          pipe(
+            users.findById(session.userId),
+            TE.chainW((record) => (record === undefined ? TE.left(unauthenticated) : TE.right({ record, session }))),
+          ),
+        ),
+      ),
+    logout: (session) => sessions.revoke(session, system.now()),
+  }
+}

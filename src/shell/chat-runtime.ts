@@ -1,0 +1,142 @@
+import * as E from 'fp-ts/lib/Either.js'
+import type { WebSocket } from 'ws'
+import type { ConnectionId } from '../core/brands.js'
+import type { Effect } from '../core/chat/effects.js'
+import type { ChatEvent } from '../core/chat/events.js'
+import type { ChatState } from '../core/chat/state.js'
+import { step } from '../core/chat/step.js'
+import type { Logger } from '../adapters/logger.js'
+import { createMessageWriter, type MessageWriter } from '../adapters/message-writer.js'
+import type { MessageStore } from '../adapters/sqlite/messages.js'
+
+export interface ChatRuntime {
+  readonly state: () => ChatState
+  readonly dispatch: (event: ChatEvent) => void
+  readonly attach: (connection: ConnectionId, socket: WebSocket) => void
+  readonly detach: (connection: ConnectionId) => void
+  /** Waits for messages already accepted to be stored (and acknowledged). */
+  readonly drain: () => Promise<void>
+  readonly stop: () => void
+}
+
+interface Dependencies {
+  readonly initial: ChatState
+  readonly messages: MessageStore
+  readonly now: () => number
+  readonly log: Logger
+}
+
+// setTimeout keeps at most 2^31-1 ms; a later deadline is reached by waking early and asking again.
+const LONGEST_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * The imperative half of the chat: owns the current state, feeds events through the pure `step`, and
+ * carries out the effects it returns. It decides nothing.
+ */
+export const createChatRuntime = ({ initial, messages, now, log }: Dependencies): ChatRuntime => {
+  let state = initial
+  const sockets = new Map<ConnectionId, WebSocket>()
+  const queued: ChatEvent[] = []
+  let stepping = false
+  let wake: { at: number; timer: NodeJS.Timeout } | undefined
+
+  const writer: MessageWriter = createMessageWriter(messages, (outcome) =>
+    dispatch(
+      E.isRight(outcome)
+        ? { type: 'MessagesStored', messages: outcome.right, at: now() }
+        : { type: 'MessagesNotStored', messages: outcome.left, at: now() },
+    ),
+  )
+
+  const dispatch = (event: ChatEvent): void => {
+    queued.push(event)
+    // An effect may cause another event synchronously; it waits its turn instead of nesting a step.
+    if (stepping) return
+    stepping = true
+    try {
+      for (let next = queued.shift(); next !== undefined; next = queued.shift()) {
+        const [after, effects] = step(state, next)
+        state = after
+        for (const effect of effects) run(effect)
+      }
+    } finally {
+      stepping = false
+    }
+  }
+
+  const run = (effect: Effect): void => {
+    switch (effect.type) {
+      case 'send':
+        return send(effect.to, effect.frame)
+      case 'close':
+        return close(effect.connection, effect.code, effect.reason)
+      case 'storeMessage':
+        return writer.write(effect.message)
+      case 'loadHistory':
+        return loadHistory(effect)
+      case 'wakeAt':
+        return wakeAt(effect.at)
+    }
+  }
+
+  const send = (to: ReadonlyArray<ConnectionId>, frame: unknown): void => {
+    // Serialized once for every recipient; ws frames the same buffer for each socket.
+    const data = Buffer.from(JSON.stringify(frame))
+    for (const connection of to) {
+      const socket = sockets.get(connection)
+      if (socket === undefined || socket.readyState !== socket.OPEN) continue
+      socket.send(data, { binary: false })
+    }
+  }
+
+  const close = (connection: ConnectionId, code: number, reason: string): void => {
+    const socket = sockets.get(connection)
+    if (socket === undefined) {
+      // Never attached (closed while opening): the core still holds it until told it is gone.
+      dispatch({ type: 'ConnectionClosed', connection, at: now() })
+      return
+    }
+    socket.close(code, reason)
+  }
+
+  const loadHistory = (effect: Extract<Effect, { type: 'loadHistory' }>): void => {
+    const ref = effect.ref === undefined ? {} : { ref: effect.ref }
+    void messages.page(effect.room, effect.before, effect.limit)().then((page) => {
+      if (E.isRight(page)) {
+        dispatch({ type: 'HistoryLoaded', connection: effect.connection, room: effect.room, messages: page.right, ...ref, at: now() })
+        return
+      }
+      log.error('history read failed', { err: page.left, room: effect.room })
+      dispatch({ type: 'HistoryNotLoaded', connection: effect.connection, ...ref, at: now() })
+    })
+  }
+
+  const wakeAt = (at: number): void => {
+    if (wake !== undefined && wake.at <= at) return
+    if (wake !== undefined) clearTimeout(wake.timer)
+    const delay = Math.min(Math.max(0, at - now()), LONGEST_TIMER_MS)
+    const timer = setTimeout(() => {
+      wake = undefined
+      dispatch({ type: 'ClockTicked', at: now() })
+    }, delay)
+    // Typing and session deadlines alone must not keep a stopping process alive.
+    timer.unref()
+    wake = { at, timer }
+  }
+
+  return {
+    state: () => state,
+    dispatch,
+    attach: (connection, socket) => {
+      sockets.set(connection, socket)
+    },
+    detach: (connection) => {
+      sockets.delete(connection)
+    },
+    drain: () => writer.drain(),
+    stop: () => {
+      if (wake !== undefined) clearTimeout(wake.timer)
+      wake = undefined
+    },
+  }
+}

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { randomUUID } from 'node:crypto'
+import * as E from 'fp-ts/lib/Either.js'
+import type { HttpError } from 'http-errors'
+import type { Logger } from '../../adapters/logger.js'
+import { httpError, sendEmpty, sendError, sendJson } from './respond.js'
+import type { Method, Reply, RouteTable } from './routes.js'
+
+const isMethod = (method: string | undefined): method is Method => method === 'GET' || method === 'POST'
+
+/**
+ * Routes one request and writes one response, whatever happens: a handler's error value becomes its JSON
+ * error, a bug becomes a 500 that is logged, and every request gets one access log line.
+ */
+export const createRequestHandler =
+  (routes: RouteTable, log: Logger) =>
+  (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint()
+    const requestId = randomUUID()
+    const path = pathOf(req.url)
+    res.setHeader('X-Request-Id', requestId)
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+      log.info('http request', {
+        requestId,
+        method: req.method,
+        path,
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 10) / 10,
+        bytes: Number(res.getHeader('Content-Length') ?? 0),
+      })
+    })
+    void route(routes, req, path)
+      .then((outcome) => {
+        if (E.isRight(outcome)) return reply(res, outcome.right)
+        if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
+        // The rest of a refused body is not read: close the connection instead of draining it.
+        const headers = req.complete ? {} : { Connection: 'close' }
+        sendError(res, outcome.left, outcome.left.status === 405 ? { ...headers, Allow: String(outcome.left['allow']) } : headers)
+      })
+      .catch((error: unknown) => {
+        log.error('request handler crashed', { requestId, err: error })
+        if (!res.headersSent) sendError(res, httpError(500, 'internal_error', 'unexpected error'))
+        else res.destroy()
+      })
+  }
+
+const route = async (routes: RouteTable, req: IncomingMessage, path: string): Promise<E.Either<HttpError, Reply>> => {
+  const methods = routes[path]
+  if (methods === undefined || !Object.hasOwn(routes, path)) {
+    return E.left(httpError(404, 'not_found', `no route ${path}`))
+  }
+  const method = req.method === 'HEAD' ? 'GET' : req.method
+  const handler = isMethod(method) ? methods[method] : undefined
+  if (handler === undefined) {
+    const allowed = Object.keys(methods).join(', ')
+    const error = httpError(405, 'method_not_allowed', `${path} accepts ${allowed}`)
+    error['allow'] = allowed
+    return E.left(error)
+  }
+  return handler(req)()
+}
+
+const reply = (res: ServerResponse, { status, body, headers = {} }: Reply): void =>
+  body === undefined ? sendEmpty(res, status, headers) : sendJson(res, status, body, headers)
+
+const pathOf = (url: string | undefined): string => {
+  const path = (url ?? '/').split('?')[0] ?? '/'
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+}

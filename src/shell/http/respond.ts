@@ -1,0 +1,57 @@
+import type { ServerResponse } from 'node:http'
+import createHttpError, { type HttpError } from 'http-errors'
+import type { FieldProblem } from '../../core/codecs.js'
+
+// Sent with every response: JSON is never sniffed into HTML, and no page of ours may be framed.
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'Cache-Control': 'no-store',
+}
+
+export type Headers = Readonly<Record<string, string | string[]>>
+
+export const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void => {
+  const payload = Buffer.from(JSON.stringify(body))
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': payload.length,
+  })
+  res.end(payload)
+}
+
+export const sendEmpty = (res: ServerResponse, status: number, headers: Headers = {}): void => {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers })
+  res.end()
+}
+
+/** An HTTP error as data: status, a stable machine `code`, a sentence, and per-field details. */
+export const httpError = (
+  status: number,
+  code: string,
+  message: string,
+  details?: ReadonlyArray<FieldProblem>,
+): HttpError => createHttpError(status, message, { code, ...(details === undefined ? {} : { details }) })
+
+/** The one place an error becomes a response body: `{ "error": { code, message, details? } }`. */
+export const sendError = (res: ServerResponse, error: HttpError, headers: Headers = {}): void => {
+  const exposed = error.expose
+  const code = typeof error['code'] === 'string' ? error['code'] : 'internal_error'
+  const details = error['details']
+  sendJson(
+    res,
+    error.status,
+    {
+      error: {
+        code: exposed ? code : 'internal_error',
+        message: exposed ? error.message : 'something went wrong on our side',
+        ...(exposed && Array.isArray(details) ? { details } : {}),
+      },
+    },
+    headers,
+  )
+}

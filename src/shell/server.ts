@@ -1,0 +1,130 @@
+import { mkdir } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join, resolve } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import { WebSocketServer } from 'ws'
+import type { RoomId } from '../core/brands.js'
+import { DEFAULT_SETTINGS, initialChatState, type RoomHistory } from '../core/chat/state.js'
+import type { Config } from '../core/config.js'
+import { jsonLogger, type Logger } from '../adapters/logger.js'
+import { createPasswordHasher } from '../adapters/password-hasher.js'
+import { loadOrCreateSecret } from '../adapters/secret-file.js'
+import { openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js'
+import { sqliteMessageStore, type MessageStore } from '../adapters/sqlite/messages.js'
+import { sqliteSessionStore } from '../adapters/sqlite/sessions.js'
+import { sqliteUserStore } from '../adapters/sqlite/users.js'
+import { realSystem, type System } from '../adapters/system.js'
+import { createTokenIssuer } from '../adapters/tokens.js'
+import { createAccounts } from './accounts.js'
+import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
+import { createRequestHandler } from './http/handle-request.js'
+import { createRoutes } from './http/routes.js'
+import { attachConnection } from './ws/connection.js'
+import { createUpgradeHandler } from './ws/upgrade.js'
+
+export interface SalaServer {
+  readonly url: string
+  readonly port: number
+  readonly runtime: ChatRuntime
+  /** Stops accepting, closes every socket (1001), stores what was accepted, closes the database. */
+  readonly close: () => Promise<void>
+}
+
+export interface StartOptions {
+  readonly log?: Logger
+  readonly system?: System
+}
+
+// Frames are small JSON commands; 64 KiB leaves room for a 4000-character message in any script.
+const MAX_FRAME_BYTES = 64 * 1024
+export const CLOSE_GOING_AWAY = 1001
+
+export const startSala = async (config: Config, options: StartOptions = {}): Promise<SalaServer> => {
+  const log = options.log ?? jsonLogger(config.logLevel)
+  const system = options.system ?? realSystem
+  const dataDir = resolve(config.dataDir)
+  await mkdir(dataDir, { recursive: true })
+  const secret = config.sessionSecret ?? (await loadOrCreateSecret(dataDir))
+  const db = await openDatabase(join(dataDir, 'sala.db'))
+  const messages = sqliteMessageStore(db)
+
+  const initial = initialChatState(config.rooms, await loadHistories(messages, config), {
+    ...DEFAULT_SETTINGS,
+    typingTimeoutMs: config.typingTimeoutMs,
+  })
+  const runtime = createChatRuntime({ initial, messages, now: system.now, log })
+  const hasher = createPasswordHasher(config.bcryptCost)
+  const accounts = createAccounts({
+    users: sqliteUserStore(db),
+    sessions: sqliteSessionStore(db),
+    hasher,
+    tokens: createTokenIssuer(secret),
+    system,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+  })
+
+  const routes = createRoutes({ accounts, runtime, config, now: system.now })
+  const server = createServer(createRequestHandler(routes, log))
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+  server.on('upgrade', createUpgradeHandler({ wss, accounts, origins: config, log, onOpen: attachConnection(runtime, system, log) }))
+  server.on('clientError', (error, socket) => {
+    // Malformed HTTP from a client: answer 400 if we still can, never let it reach 'error'.
+    log.debug('client error', { err: error })
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+
+  await listen(server, config.port, config.host)
+  const port = (server.address() as AddressInfo).port
+  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
+  log.info('sala listening', { url, dataDir, rooms: config.rooms.map((room) => room.id) })
+
+  let closing: Promise<void> | undefined
+  const close = () => (closing ??= shutdown(server, wss, runtime, db, hasher.close, log))
+  return { url, port, runtime, close }
+}
+
+const loadHistories = async (messages: MessageStore, config: Config): Promise<(room: RoomId) => RoomHistory> => {
+  const histories = new Map<RoomId, RoomHistory>()
+  for (const room of config.rooms) {
+    const history = await messages.roomHistory(room.id, DEFAULT_SETTINGS.recentCapacity)()
+    if (E.isLeft(history)) throw history.left
+    histories.set(room.id, history.right)
+  }
+  return (room) => histories.get(room) ?? { lastSeq: 0, recent: [] }
+}
+
+const listen = (server: Server, port: number, host: string): Promise<void> =>
+  new Promise((resolvePromise, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolvePromise()
+    })
+  })
+
+const shutdown = async (
+  server: Server,
+  wss: WebSocketServer,
+  runtime: ChatRuntime,
+  db: SqliteDatabase,
+  closeHasher: () => Promise<void>,
+  log: Logger,
+): Promise<void> => {
+  const stopped = new Promise<void>((done) => server.close(() => done()))
+  for (const socket of wss.clients) socket.close(CLOSE_GOING_AWAY, 'server shutting down')
+  server.closeIdleConnections()
+  await runtime.drain()
+  runtime.stop()
+  // Sockets that do not finish the closing handshake in time are cut.
+  const cut = setTimeout(() => {
+    for (const socket of wss.clients) socket.terminate()
+    server.closeAllConnections()
+  }, 2000)
+  await stopped
+  clearTimeout(cut)
+  await closeHasher()
+  await db.close()
+  log.info('sala stopped')
+}

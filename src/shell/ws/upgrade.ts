@@ -1,0 +1,56 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import * as E from 'fp-ts/lib/Either.js'
+import type { WebSocketServer } from 'ws'
+import type { Logger } from '../../adapters/logger.js'
+import type { Accounts, Authenticated } from '../accounts.js'
+import { readCredentials } from '../http/credentials.js'
+import { originAllowed, type OriginPolicy } from '../http/origin.js'
+
+interface Dependencies {
+  readonly wss: WebSocketServer
+  readonly accounts: Accounts
+  readonly origins: OriginPolicy
+  readonly log: Logger
+  readonly onOpen: (socket: import('ws').WebSocket, signedIn: Authenticated) => void
+}
+
+/**
+ * Authenticates before upgrading: without a valid session the client gets a plain HTTP answer and no
+ * WebSocket is ever opened.
+ */
+export const createUpgradeHandler =
+  ({ wss, accounts, origins, log, onOpen }: Dependencies) =>
+  (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Until ws owns the socket, a reset by the client must not become an unhandled 'error'.
+    socket.on('error', (error) => log.debug('socket error before upgrade', { err: error }))
+    if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 404, 'not_found', 'WebSocket connections go to /ws')
+    const credentials = readCredentials(req)
+    if (credentials === undefined) return refuse(socket, 401, 'unauthenticated', 'sign in first: session cookie or Bearer token')
+    if (!originAllowed(req, origins, credentials.source)) {
+      return refuse(socket, 403, 'forbidden_origin', 'cookie-authenticated connections must come from the chat’s own site')
+    }
+    void accounts.authenticate(credentials.token)().then((result) => {
+      if (socket.destroyed) return
+      if (E.isLeft(result)) {
+        if (result.left instanceof Error) {
+          log.error('authentication failed', { err: result.left })
+          return refuse(socket, 500, 'internal_error', 'something went wrong on our side')
+        }
+        return refuse(socket, 401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
+      }
+      const signedIn = result.right
+      wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, signedIn))
+    })
+  }
+
+const refuse = (socket: Duplex, status: number, code: string, message: string): void => {
+  const body = JSON.stringify({ error: { code, message } })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  )
+}
