@@ -1,0 +1,294 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
+
+let server: TestServer
+beforeAll(async () => {
+  server = await startTestServer({ TYPING_TIMEOUT_MS: '600' })
+})
+afterAll(async () => {
+  await server.stop()
+})
+
+const connect = async (user: Registered) => {
+  const client = await ChatClient.connect(server, { token: user.token })
+  await client.next('welcome')
+  return client
+}
+
+/** Two new users in one room. Rooms are shared between tests, so frames are matched by these users' names. */
+const pair = async (room = 'sala-1') => {
+  const ana = await register(server)
+  const bia = await register(server)
+  const anaSocket = await connect(ana)
+  const biaSocket = await connect(bia)
+  anaSocket.send({ type: 'join', room })
+  await anaSocket.next('joined')
+  biaSocket.send({ type: 'join', room })
+  await biaSocket.next('joined')
+  await anaSocket.next('user_joined', (f) => f.user.username === bia.username)
+  return { ana, bia, anaSocket, biaSocket }
+}
+
+describe('the WebSocket upgrade', () => {
+  it('is refused with 401 and no socket without a valid session', async () => {
+    await expect(ChatClient.connect(server, {})).rejects.toThrow('401')
+    await expect(ChatClient.connect(server, { token: 'not.a.token' })).rejects.toThrow('401')
+  })
+
+  it('welcomes the user with who they are and the rooms', async () => {
+    const user = await register(server)
+    const client = await ChatClient.connect(server, { token: user.token })
+    const welcome = await client.next('welcome')
+    expect(welcome.user).toEqual({ username: user.username, name: user.username.toUpperCase() })
+    expect(welcome.rooms.map((r) => r.id)).toEqual(['sala-1', 'sala-2', 'sala-3'])
+    client.close()
+  })
+})
+
+describe('rooms and presence', () => {
+  it('join without a room enters Sala 1 and lists everyone present, the joiner included', async () => {
+    const user = await register(server)
+    const client = await connect(user)
+    client.send({ type: 'join', ref: 'j1' })
+    const joined = await client.next('joined')
+    expect(joined.room).toBe('sala-1')
+    expect(joined.ref).toBe('j1')
+    expect(joined.users).toContainEqual({ username: user.username, name: user.username.toUpperCase() })
+    client.close()
+  })
+
+  it('announces joins, moves and disconnects to the others, and each room sees nothing of another', async () => {
+    const { bia, anaSocket, biaSocket } = await pair('sala-2')
+    biaSocket.send({ type: 'join', room: 'sala-3' })
+    const moved = await anaSocket.next('user_left', (f) => f.user.username === bia.username)
+    expect(moved).toMatchObject({ room: 'sala-2', reason: 'moved' })
+    await biaSocket.next('joined', (f) => f.room === 'sala-3')
+
+    anaSocket.send({ type: 'message', text: 'only for sala-2' })
+    await anaSocket.next('ack')
+    await settle()
+    expect(biaSocket.pending('message').filter((m) => 'text' in m && m.text === 'only for sala-2')).toEqual([])
+
+    biaSocket.send({ type: 'join', room: 'sala-2' })
+    await anaSocket.next('user_joined', (f) => f.user.username === bia.username)
+    biaSocket.close()
+    const gone = await anaSocket.next('user_left', (f) => f.user.username === bia.username)
+    expect(gone.reason).toBe('disconnected')
+    anaSocket.close()
+  })
+
+  it('shows a user with two tabs once; both tabs follow the user; leaving is announced once the last tab closes', async () => {
+    const { bia, anaSocket, biaSocket } = await pair('sala-1')
+    const secondTab = await connect(bia)
+    const joined = await secondTab.next('joined')
+    expect(joined.room).toBe('sala-1')
+    expect(joined.users.filter((u) => u.username === bia.username)).toHaveLength(1)
+    await settle()
+    expect(anaSocket.pending('user_joined').filter((f) => f.type === 'user_joined' && f.user.username === bia.username)).toEqual([])
+
+    biaSocket.send({ type: 'join', room: 'sala-3' })
+    await secondTab.next('joined', (f) => f.room === 'sala-3')
+    await biaSocket.next('joined', (f) => f.room === 'sala-3')
+
+    biaSocket.close()
+    await settle()
+    expect(anaSocket.pending('user_left').filter((f) => f.type === 'user_left' && f.reason === 'disconnected')).toEqual([])
+    secondTab.close()
+    anaSocket.close()
+  })
+
+  it('GET /rooms counts distinct users present', async () => {
+    const { ana, bia, anaSocket, biaSocket } = await pair('sala-3')
+    const secondTab = await connect(bia)
+    await secondTab.next('joined')
+    const rooms = (await (await fetch(`${server.url}/rooms`, { headers: { Authorization: `Bearer ${ana.token}` } })).json()) as Array<{ id: string; members: number }>
+    const state = server.server.runtime.state()
+    expect(rooms.find((r) => r.id === 'sala-3')?.members).toBe(state.rooms.find((r) => r.id === 'sala-3')?.members.size)
+    for (const socket of [anaSocket, biaSocket, secondTab]) socket.close()
+  })
+})
+
+describe('messages', () => {
+  it('acks the sender once stored and delivers to every other connection in the room', async () => {
+    const { ana, anaSocket, biaSocket } = await pair('sala-1')
+    const anaTab2 = await connect(ana)
+    await anaTab2.next('joined')
+    anaSocket.send({ type: 'message', text: '  olá, bia!  ', clientId: 'c-1', ref: 'm1' })
+    const ack = await anaSocket.next('ack')
+    expect(ack).toEqual({ type: 'ack', ref: 'm1', clientId: 'c-1', id: expect.stringMatching(/^\d+$/), sentAt: expect.any(String) })
+    const received = await biaSocket.next('message', (m) => m.id === ack.id)
+    expect(received).toEqual({
+      type: 'message',
+      id: ack.id,
+      room: 'sala-1',
+      user: { username: ana.username, name: ana.username.toUpperCase() },
+      text: 'olá, bia!',
+      sentAt: ack.sentAt,
+      clientId: 'c-1',
+    })
+    await anaTab2.next('message', (m) => m.id === ack.id)
+    await settle()
+    expect(anaSocket.pending('message').filter((m) => m.type === 'message' && m.id === ack.id)).toEqual([])
+    for (const socket of [anaSocket, biaSocket, anaTab2]) socket.close()
+  })
+
+  it('a resend with the same clientId is not posted again and gets the first ack', async () => {
+    const { anaSocket, biaSocket } = await pair('sala-1')
+    anaSocket.send({ type: 'message', text: 'once', clientId: 'dup-1', ref: 'a' })
+    const first = await anaSocket.next('ack', (f) => f.ref === 'a')
+    anaSocket.send({ type: 'message', text: 'once', clientId: 'dup-1', ref: 'b' })
+    const second = await anaSocket.next('ack', (f) => f.ref === 'b')
+    expect(second.id).toBe(first.id)
+    await biaSocket.next('message', (m) => m.id === first.id)
+    await settle()
+    expect(biaSocket.pending('message').filter((m) => m.type === 'message' && m.clientId === 'dup-1')).toEqual([])
+    anaSocket.close()
+    biaSocket.close()
+  })
+
+  it('every member receives a room’s messages in id order', async () => {
+    const { anaSocket, biaSocket } = await pair('sala-2')
+    for (let i = 0; i < 30; i++) {
+      anaSocket.send({ type: 'message', text: `a${i}` })
+      biaSocket.send({ type: 'message', text: `b${i}` })
+    }
+    for (let i = 0; i < 30; i++) {
+      await anaSocket.next('ack')
+      await biaSocket.next('ack')
+    }
+    await settle()
+    for (const socket of [anaSocket, biaSocket]) {
+      const ids = socket.pending('message').map((m) => (m.type === 'message' ? m.id : ''))
+      expect(ids.length).toBe(30)
+      expect([...ids].sort()).toEqual(ids)
+    }
+    anaSocket.close()
+    biaSocket.close()
+  })
+})
+
+describe('typing', () => {
+  it('is announced to the others only, not re-announced, and ends on stop, on send and on timeout', async () => {
+    const { ana, anaSocket, biaSocket } = await pair('sala-3')
+    anaSocket.send({ type: 'typing_start' })
+    expect(await biaSocket.next('typing', (f) => f.user.username === ana.username)).toMatchObject({ typing: true, room: 'sala-3' })
+    anaSocket.send({ type: 'typing_start' })
+    anaSocket.send({ type: 'typing_stop' })
+    expect(await biaSocket.next('typing', (f) => f.user.username === ana.username)).toMatchObject({ typing: false })
+    await settle()
+    expect(biaSocket.pending('typing')).toEqual([])
+    expect(anaSocket.pending('typing')).toEqual([])
+
+    anaSocket.send({ type: 'typing_start' })
+    await biaSocket.next('typing', (f) => f.typing)
+    anaSocket.send({ type: 'message', text: 'done typing' })
+    expect(await biaSocket.next('typing', (f) => f.user.username === ana.username)).toMatchObject({ typing: false })
+
+    anaSocket.send({ type: 'typing_start' })
+    await biaSocket.next('typing', (f) => f.typing)
+    const started = Date.now()
+    expect(await biaSocket.next('typing', (f) => !f.typing, 2000)).toMatchObject({ typing: false })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400)
+    anaSocket.close()
+    biaSocket.close()
+  })
+})
+
+describe('history and catch-up', () => {
+  it('join sends the latest 50 oldest first; history pages back; since catches up', async () => {
+    const { anaSocket, biaSocket, bia } = await pair('sala-2')
+    const ids: string[] = []
+    for (let i = 0; i < 60; i++) {
+      anaSocket.send({ type: 'message', text: `h${i}` })
+      ids.push((await anaSocket.next('ack')).id)
+    }
+    const late = await connect(await register(server))
+    late.send({ type: 'join', room: 'sala-2' })
+    const joined = await late.next('joined')
+    expect(joined.history).toHaveLength(50)
+    expect(joined.history.map((m) => m.id)).toEqual(ids.slice(10))
+
+    late.send({ type: 'history', before: ids[10], limit: 5, ref: 'h' })
+    const page = await late.next('history')
+    expect(page).toMatchObject({ room: 'sala-2', ref: 'h' })
+    expect(page.messages.map((m) => m.id)).toEqual(ids.slice(5, 10))
+
+    biaSocket.close()
+    await anaSocket.next('user_left', (f) => f.user.username === bia.username)
+    anaSocket.send({ type: 'message', text: 'while bia was away' })
+    const missed = await anaSocket.next('ack')
+    const back = await connect(bia)
+    back.send({ type: 'join', room: 'sala-2', since: ids[59] })
+    const caughtUp = await back.next('joined')
+    expect(caughtUp.history.map((m) => m.id)).toEqual([missed.id])
+    expect(caughtUp.gap).toBeUndefined()
+    back.send({ type: 'join', room: 'sala-2', since: 'garbage' })
+    expect((await back.next('joined')).gap).toBe(true)
+    for (const socket of [anaSocket, late, back]) socket.close()
+  })
+})
+
+describe('errors', () => {
+  it('answers bad frames with error frames carrying the ref, and keeps the socket open', async () => {
+    const user = await register(server)
+    const client = await connect(user)
+    client.send('not json')
+    expect(await client.next('error')).toMatchObject({ code: 'bad_request', message: 'frame is not valid JSON' })
+    client.send({ type: 'dance', ref: 'r1' })
+    expect(await client.next('error')).toMatchObject({ code: 'bad_request', ref: 'r1' })
+    client.send({ type: 'message', text: 'x'.repeat(4001), ref: 'r2' })
+    expect(await client.next('error')).toMatchObject({ code: 'bad_request', ref: 'r2', details: [{ path: 'text' }] })
+    client.send({ type: 'message', text: 'hello?', ref: 'r3' })
+    expect(await client.next('error')).toMatchObject({ code: 'not_in_room', ref: 'r3' })
+    client.send({ type: 'typing_start', ref: 'r4' })
+    expect(await client.next('error')).toMatchObject({ code: 'not_in_room', ref: 'r4' })
+    client.send({ type: 'history', ref: 'r5' })
+    expect(await client.next('error')).toMatchObject({ code: 'not_in_room', ref: 'r5' })
+    client.send({ type: 'join', room: 'sala-9', ref: 'r6' })
+    expect(await client.next('error')).toMatchObject({ code: 'unknown_room', ref: 'r6' })
+    client.socket.send(Buffer.from([1, 2, 3]), { binary: true })
+    expect(await client.next('error')).toMatchObject({ code: 'bad_request' })
+    client.send({ type: 'join', ref: 'ok' })
+    expect(await client.next('joined')).toMatchObject({ ref: 'ok' })
+    expect(client.closed).toBeUndefined()
+    expect(client.invalid).toEqual([])
+    client.close()
+  })
+
+  it('closes a connection whose frame exceeds the payload limit, and keeps serving others', async () => {
+    const user = await register(server)
+    const client = await connect(user)
+    client.send('x'.repeat(70 * 1024))
+    expect((await client.waitClosed()).code).toBe(1009)
+    const again = await connect(user)
+    again.close()
+  })
+})
+
+describe('persistence across restarts', () => {
+  it('keeps messages, ids and sessions: a reconnecting client catches up', async () => {
+    const own = await startTestServer()
+    const user = await register(own)
+    const first = await ChatClient.connect(own, { token: user.token })
+    await first.next('welcome')
+    first.send({ type: 'join', room: 'sala-3' })
+    await first.next('joined')
+    first.send({ type: 'message', text: 'before restart' })
+    const ack = await first.next('ack')
+    const restarted = await own.restart()
+    try {
+      expect((await first.waitClosed()).code).toBe(1001)
+      const second = await ChatClient.connect(restarted, { token: user.token })
+      await second.next('welcome')
+      second.send({ type: 'join', room: 'sala-3' })
+      const joined = await second.next('joined')
+      expect(joined.history.map((m) => [m.id, m.text])).toEqual([[ack.id, 'before restart']])
+      second.send({ type: 'message', text: 'after restart' })
+      const next = await second.next('ack')
+      expect(next.id > ack.id).toBe(true)
+      second.close()
+    } finally {
+      await restarted.stop()
+    }
+  })
+})
