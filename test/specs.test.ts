@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs'
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { LoginRequest, RegisterRequest } from '../src/core/accounts.js'
+import { decodeClientFrame, clientCommandCodecs } from '../src/core/protocol/client-commands.js'
+import { serverFrameCodecs } from '../src/core/protocol/server-frames.js'
+import { createRoutes } from '../src/shell/http/routes.js'
+import type { Accounts } from '../src/shell/accounts.js'
+import type { ChatRuntime } from '../src/shell/chat-runtime.js'
+import type { Config } from '../src/core/config.js'
+
+// The specs are part of the product: these tests fail when the code and the documents drift apart.
+
+interface Example {
+  readonly payload: Record<string, unknown>
+}
+interface MessageSpec {
+  readonly examples?: ReadonlyArray<Example>
+}
+interface AsyncApi {
+  readonly operations: Record<string, { action: string; messages: ReadonlyArray<{ $ref: string }> }>
+  readonly channels: { chat: { messages: Record<string, { $ref: string }> } }
+  readonly components: { messages: Record<string, MessageSpec> }
+}
+
+const asyncapi = parse(readFileSync('asyncapi.yaml', 'utf8')) as AsyncApi
+const openapi = parse(readFileSync('openapi.yaml', 'utf8')) as {
+  openapi: string
+  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>>
+}
+
+/** Messages of one operation (`receive`: what the server receives from clients). */
+const messagesOf = (action: 'receive' | 'send'): MessageSpec[] => {
+  const operation = Object.values(asyncapi.operations).find((op) => op.action === action)
+  if (operation === undefined) throw new Error(`no ${action} operation`)
+  return operation.messages.map(({ $ref }) => {
+    const channelKey = $ref.split('/').at(-1)!
+    const componentRef = asyncapi.channels.chat.messages[channelKey]!.$ref
+    return asyncapi.components.messages[componentRef.split('/').at(-1)!]!
+  })
+}
+
+const examplesOf = (messages: MessageSpec[]) => messages.flatMap((m) => m.examples ?? [])
+
+describe('asyncapi.yaml', () => {
+  it('is AsyncAPI 3', () => {
+    expect((parse(readFileSync('asyncapi.yaml', 'utf8')) as { asyncapi: string }).asyncapi).toMatch(/^3\./)
+  })
+
+  it('every client command example decodes with the server’s own decoder', () => {
+    const examples = examplesOf(messagesOf('receive'))
+    expect(examples.length).toBeGreaterThan(0)
+    for (const { payload } of examples) {
+      expect(decodeClientFrame(JSON.stringify(payload)), JSON.stringify(payload)).toSatisfy(E.isRight)
+    }
+  })
+
+  it('every server frame example decodes with the frame codecs', () => {
+    const examples = examplesOf(messagesOf('send'))
+    for (const { payload } of examples) {
+      const codec = serverFrameCodecs[payload['type'] as keyof typeof serverFrameCodecs]
+      expect(codec, `codec for ${String(payload['type'])}`).toBeDefined()
+      expect(codec.decode(payload), JSON.stringify(payload)).toSatisfy(E.isRight)
+    }
+  })
+
+  it('documents every command and every frame type the code knows, with an example', () => {
+    const documented = (action: 'receive' | 'send') => new Set(examplesOf(messagesOf(action)).map((e) => e.payload['type']))
+    expect([...documented('receive')].sort()).toEqual(Object.keys(clientCommandCodecs).sort())
+    expect([...documented('send')].sort()).toEqual(Object.keys(serverFrameCodecs).sort())
+  })
+})
+
+describe('openapi.yaml', () => {
+  it('is OpenAPI 3.1', () => {
+    expect(openapi.openapi).toMatch(/^3\.1\./)
+  })
+
+  it('documents exactly the routes the server answers, with their methods', () => {
+    // Stubs: the handlers are listed, never called.
+    const routes = createRoutes({ accounts: {} as Accounts, runtime: {} as ChatRuntime, config: {} as Config, now: Date.now })
+    const served = Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
+    const documented = Object.entries(openapi.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+    expect(documented.sort()).toEqual(served.sort())
+  })
+
+  it('request examples decode with the server’s own decoders', () => {
+    const examples = (path: string) =>
+      Object.values(openapi.paths[path]?.['post']?.requestBody?.content['application/json']?.examples ?? {}).map((e) => e.value)
+    expect(examples('/auth/register').length).toBeGreaterThan(0)
+    for (const value of examples('/auth/register')) expect(RegisterRequest.decode(value)).toSatisfy(E.isRight)
+    for (const value of examples('/auth/login')) expect(LoginRequest.decode(value)).toSatisfy(E.isRight)
+  })
+})
