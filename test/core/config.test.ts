@@ -1,0 +1,99 @@
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import { decodeConfig } from '../../src/core/config.js'
+
+const problems = (env: Record<string, string>) => {
+  const decoded = decodeConfig(env)
+  return E.isLeft(decoded) ? decoded.left : []
+}
+
+describe('decodeConfig', () => {
+  it('has working defaults for everything', () => {
+    const decoded = decodeConfig({})
+    expect(decoded).toEqual(
+      E.right({
+        production: false,
+        port: 3000,
+        host: '0.0.0.0',
+        dataDir: './data',
+        sessionSecret: undefined,
+        sessionTtlSeconds: 30 * 86_400,
+        bcryptCost: 12,
+        typingTimeoutMs: 5000,
+        rooms: [
+          { id: 'sala-1', name: 'Sala 1' },
+          { id: 'sala-2', name: 'Sala 2' },
+          { id: 'sala-3', name: 'Sala 3' },
+        ],
+        allowedOrigins: [],
+        cookieSecure: false,
+        trustProxy: false,
+        logLevel: 'info',
+      }),
+    )
+  })
+
+  it('reads every variable', () => {
+    const decoded = decodeConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      DATA_DIR: '/var/lib/sala',
+      SESSION_SECRET: 's'.repeat(40),
+      SESSION_TTL: '12h',
+      BCRYPT_COST: '10',
+      TYPING_TIMEOUT_MS: '3000',
+      ROOMS: 'lobby=Lobby, Café da manhã',
+      ALLOWED_ORIGINS: 'https://chat.example.com, http://localhost:5173',
+      COOKIE_SECURE: 'true',
+      TRUST_PROXY: 'yes',
+      LOG_LEVEL: 'DEBUG',
+    })
+    expect(decoded).toMatchObject(
+      E.right({
+        port: 8080,
+        sessionTtlSeconds: 43_200,
+        bcryptCost: 10,
+        rooms: [
+          { id: 'lobby', name: 'Lobby' },
+          { id: 'cafe-da-manha', name: 'Café da manhã' },
+        ],
+        allowedOrigins: ['https://chat.example.com', 'http://localhost:5173'],
+        cookieSecure: true,
+        trustProxy: true,
+        logLevel: 'debug',
+      }),
+    )
+  })
+
+  it('names every bad variable, one sentence each', () => {
+    const found = problems({
+      PORT: 'eighty',
+      SESSION_TTL: 'forever',
+      BCRYPT_COST: '40',
+      ROOMS: 'a,a',
+      ALLOWED_ORIGINS: 'chat.example.com',
+      COOKIE_SECURE: 'maybe',
+      LOG_LEVEL: 'loud',
+      SESSION_SECRET: 'short',
+    })
+    expect(found.map((p) => p.split('=')[0])).toEqual([
+      'PORT',
+      'SESSION_SECRET',
+      'SESSION_TTL',
+      'BCRYPT_COST',
+      'ROOMS',
+      'ALLOWED_ORIGINS',
+      'COOKIE_SECURE',
+      'LOG_LEVEL',
+    ])
+  })
+
+  it('refuses production without a session secret, and a cheap bcrypt cost in production', () => {
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)',
+    ])
+    expect(problems({ NODE_ENV: 'production', SESSION_SECRET: '' })).toHaveLength(1)
+    expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), BCRYPT_COST: '4' })[0]).toMatch(/^BCRYPT_COST=/)
+    expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })).toEqual([])
+  })
+})
