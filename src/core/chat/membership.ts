@@ -1,4 +1,3 @@
-import * as I from 'immutable'
 import { RoomId, type ConnectionId } from '../brands.js'
 import type { JoinCommand } from '../protocol/client-commands.js'
 import type { LeaveReason, ServerFrame } from '../protocol/server-frames.js'
@@ -105,5 +104,3 @@ export const dropPresence = (state: ChatState, presence: Presence): Step => {
   const [left, effects] = leaveCurrentRoom(state, presence, 'disconnected', [])
   return [{ ...left, users: left.users.remove(presence.user.id) }, effects]
 }
-
-export const emptyConnections = I.OrderedSet<ConnectionId>()

@@ -128,3 +128,28 @@ describe('sessions', () => {
     expect(reopened).toMatchObject([{ type: 'close', code: 4001 }])
   })
 })
+
+describe('session expiry', () => {
+  it('closes a connection with 4001 when its session runs out, and asks to be woken for it', () => {
+    const world = new World()
+    const opened = world.dispatch({
+      type: 'ConnectionOpened',
+      connection: world.currentConnection(0),
+      user: users[0]!,
+      session: world.sessionOf(0),
+      sessionExpiresAt: world.at + 1000,
+      at: world.at,
+    })
+    expect(opened).toContainEqual({ type: 'wakeAt', at: world.at + 1000 })
+    world.at += 999
+    expect(world.dispatch({ type: 'ClockTicked', at: world.at })).toEqual([{ type: 'wakeAt', at: world.at + 1 }])
+    world.at += 1
+    expect(world.dispatch({ type: 'ClockTicked', at: world.at })).toContainEqual({
+      type: 'close',
+      connection: world.currentConnection(0),
+      code: 4001,
+      reason: 'session expired',
+    })
+    expect(world.state.connections.size).toBe(0)
+  })
+})
