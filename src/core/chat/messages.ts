@@ -5,7 +5,7 @@ import type { ServerFrame } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import { chatMessage, errorFrame, isoTime } from './frames.js'
-import { clientIdKey, type AckWaiter, type ChatState, type RoomState, type StoredMessage } from './state.js'
+import { clientIdKey, type AckWaiter, type ChatState, type PendingMessage, type RoomState, type StoredMessage } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { stopTyping } from './typing.js'
 
@@ -63,57 +63,63 @@ const ackFrame = (message: StoredMessage, waiter: AckWaiter): ServerFrame => ({
   ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
 })
 
-/** The store kept these, in the order they were asked: deliver them in that order. */
-export const messagesStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step => {
+/** Settles each message still pending, in order; messages the core no longer waits for are skipped. */
+const settle = (
+  state: ChatState,
+  messages: ReadonlyArray<StoredMessage>,
+  settleOne: (state: ChatState, room: RoomState, pending: PendingMessage) => Step,
+): Step => {
   let next = state
   const effects: Effect[] = []
   for (const message of messages) {
     const room = next.rooms.get(message.room)
     const pending = room?.pending.get(message.seq)
     if (room === undefined || pending === undefined) continue
-    const kept = remember(room, message, next.settings.recentCapacity)
-    next = setRoom(next, kept)
-    const waiting = pending.waiters.map((waiter) => waiter.connection)
-    const open = pending.waiters.filter((waiter) => next.connections.has(waiter.connection))
-    effects.push(...open.map((waiter) => sendTo(waiter.connection, ackFrame(message, waiter))))
-    const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-    effects.push(...send(audience, { type: 'message', ...chatMessage(message) }))
+    const [settled, settledEffects] = settleOne(next, room, pending)
+    next = settled
+    effects.push(...settledEffects)
   }
   return [next, effects]
 }
+
+/** The store kept these, in the order they were asked: deliver them in that order. */
+export const messagesStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step =>
+  settle(state, messages, (current, room, { message, waiters }) => {
+    const kept = remember(room, message, current.settings.recentCapacity)
+    const next = setRoom(current, kept)
+    const waiting = waiters.map((waiter) => waiter.connection)
+    const acks = waiters
+      .filter((waiter) => next.connections.has(waiter.connection))
+      .map((waiter) => sendTo(waiter.connection, ackFrame(message, waiter)))
+    const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
+    return [next, [...acks, ...send(audience, { type: 'message', ...chatMessage(message) })]]
+  })
 
 const remember = (room: RoomState, message: StoredMessage, capacity: number): RoomState => {
   const recent = room.recent.push(message)
   const evicted = recent.size > capacity ? recent.first() : undefined
-  const clientIds =
-    evicted?.clientId === undefined ? room.clientIds : forget(room.clientIds, clientIdKey(evicted.user.id, evicted.clientId), evicted.seq)
   return {
     ...room,
     pending: room.pending.remove(message.seq),
     recent: evicted === undefined ? recent : recent.shift(),
-    clientIds,
+    clientIds: evicted === undefined ? room.clientIds : forget(room.clientIds, evicted),
   }
 }
 
-/** Removes the key only if it still points at that message (a later one may reuse the clientId). */
-const forget = (clientIds: RoomState['clientIds'], key: string, seq: number): RoomState['clientIds'] =>
-  clientIds.get(key) === seq ? clientIds.remove(key) : clientIds
+/** Drops the message's clientId, only if it still points at that message (a later one may reuse it). */
+const forget = (clientIds: RoomState['clientIds'], message: StoredMessage): RoomState['clientIds'] => {
+  if (message.clientId === undefined) return clientIds
+  const key = clientIdKey(message.user.id, message.clientId)
+  return clientIds.get(key) === message.seq ? clientIds.remove(key) : clientIds
+}
 
 /** The store failed: the senders hear so, and may resend with the same clientId. */
-export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step => {
-  let next = state
-  const effects: Effect[] = []
-  for (const message of messages) {
-    const room = next.rooms.get(message.room)
-    const pending = room?.pending.get(message.seq)
-    if (room === undefined || pending === undefined) continue
-    const clientIds =
-      message.clientId === undefined ? room.clientIds : forget(room.clientIds, clientIdKey(message.user.id, message.clientId), message.seq)
-    next = setRoom(next, { ...room, pending: room.pending.remove(message.seq), clientIds })
-    for (const waiter of pending.waiters) {
-      if (!next.connections.has(waiter.connection)) continue
-      effects.push(sendTo(waiter.connection, errorFrame('internal_error', 'the message could not be stored; send it again', waiter.ref)))
-    }
-  }
-  return [next, effects]
-}
+export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step =>
+  settle(state, messages, (current, room, { message, waiters }) => {
+    const next = setRoom(current, { ...room, pending: room.pending.remove(message.seq), clientIds: forget(room.clientIds, message) })
+    const failure = (ref: string | undefined) => errorFrame('internal_error', 'the message could not be stored; send it again', ref)
+    const errors = waiters
+      .filter((waiter) => next.connections.has(waiter.connection))
+      .map((waiter) => sendTo(waiter.connection, failure(waiter.ref)))
+    return [next, errors]
+  })
