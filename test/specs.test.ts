@@ -6,6 +6,11 @@ import { LoginRequest, RegisterRequest } from '../src/core/accounts.js'
 import { decodeClientFrame, clientCommandCodecs } from '../src/core/protocol/client-commands.js'
 import { serverFrameCodecs } from '../src/core/protocol/server-frames.js'
 import { createRoutes } from '../src/shell/http/routes.js'
+import { createGuards } from '../src/shell/http/guards.js'
+import { createUploadRoutes } from '../src/shell/uploads/routes.js'
+import type { UploadStore } from '../src/adapters/sqlite/uploads.js'
+import { realSystem } from '../src/adapters/system.js'
+import { jsonLogger } from '../src/adapters/logger.js'
 import type { Accounts } from '../src/shell/accounts.js'
 import type { ChatRuntime } from '../src/shell/chat-runtime.js'
 import type { Config } from '../src/core/config.js'
@@ -79,9 +84,16 @@ describe('openapi.yaml', () => {
 
   it('documents exactly the routes the server answers, with their methods', () => {
     // Stubs: the handlers are listed, never called.
-    const routes = createRoutes({ accounts: {} as Accounts, runtime: {} as ChatRuntime, config: {} as Config, now: Date.now })
+    const guards = createGuards({} as Accounts, { allowedOrigins: [], trustProxy: false })
+    const routes = {
+      ...createRoutes({ accounts: {} as Accounts, guards, runtime: {} as ChatRuntime, config: {} as Config, now: Date.now }),
+      ...createUploadRoutes({ guards, uploads: {} as UploadStore, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
+    }
     const served = Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
-    const documented = Object.entries(openapi.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+    // The router answers HEAD wherever it answers GET, so a documented HEAD needs a GET beside it.
+    const operations = Object.entries(openapi.paths).map(([path, item]) => [path, Object.keys(item).filter((key) => key !== 'parameters')] as const)
+    for (const [path, methods] of operations) if (methods.includes('head')) expect(methods, path).toContain('get')
+    const documented = operations.flatMap(([path, methods]) => methods.filter((m) => m !== 'head').map((m) => `${m.toUpperCase()} ${path}`))
     expect(documented.sort()).toEqual(served.sort())
   })
 

@@ -21,6 +21,10 @@ export interface Config {
   readonly cookieSecure: boolean
   readonly trustProxy: boolean
   readonly logLevel: LogLevel
+  /** Undefined: a `sala-uploads` folder in the system's temp dir, chosen by the shell. */
+  readonly uploadDir: string | undefined
+  readonly maxFileBytes: number
+  readonly maxFiles: number
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -134,6 +138,9 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     cookieSecure: read('COOKIE_SECURE', false, boolean),
     trustProxy: read('TRUST_PROXY', false, boolean),
     logLevel: read('LOG_LEVEL', 'info', logLevel),
+    uploadDir: read<string | undefined>('UPLOAD_DIR', undefined, nonEmpty),
+    maxFileBytes: read('MAX_FILE_BYTES', 25 * 1024 * 1024, integer(1, 4 * 1024 ** 3)),
+    maxFiles: read('MAX_FILES', 10, integer(1, 100)),
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
   if (production && config.sessionSecret === undefined && !secretAlreadyBad) {

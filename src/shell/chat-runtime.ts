@@ -107,7 +107,7 @@ export const createChatRuntime = ({ initial, messages, now, log }: Dependencies)
         return
       }
       log.error('history read failed', { err: page.left, room: effect.room })
-      dispatch({ type: 'HistoryNotLoaded', connection: effect.connection, ...ref, at: now() })
+      dispatch({ type: 'CommandFailed', connection: effect.connection, message: 'history could not be read; try again', ...ref, at: now() })
     })
   }
 

@@ -1,10 +1,12 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { WebSocketServer } from 'ws'
 import type { RoomId } from '../core/brands.js'
+import type { UploadName } from '../core/uploads.js'
 import { DEFAULT_SETTINGS, initialChatState, type RoomHistory } from '../core/chat/state.js'
 import type { Config } from '../core/config.js'
 import { jsonLogger, type Logger } from '../adapters/logger.js'
@@ -14,12 +16,16 @@ import { openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.j
 import { sqliteMessageStore, type MessageStore } from '../adapters/sqlite/messages.js'
 import { sqliteSessionStore } from '../adapters/sqlite/sessions.js'
 import { sqliteUserStore } from '../adapters/sqlite/users.js'
+import { sqliteUploadStore } from '../adapters/sqlite/uploads.js'
 import { realSystem, type System } from '../adapters/system.js'
 import { createTokenIssuer } from '../adapters/tokens.js'
 import { createAccounts } from './accounts.js'
 import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
 import { createRequestHandler } from './http/handle-request.js'
+import { createGuards } from './http/guards.js'
 import { createRoutes } from './http/routes.js'
+import { removeAll } from './uploads/receive.js'
+import { createUploadRoutes } from './uploads/routes.js'
 import { attachConnection } from './ws/connection.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
 
@@ -64,10 +70,26 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
     sessionTtlSeconds: config.sessionTtlSeconds,
   })
 
-  const routes = createRoutes({ accounts, runtime, config, now: system.now })
+  const uploadDir = await prepareUploadDir(config)
+  const uploads = sqliteUploadStore(db)
+  const guards = createGuards(accounts, config)
+  const routes = {
+    ...createRoutes({ accounts, guards, runtime, config, now: system.now }),
+    ...createUploadRoutes({
+      guards,
+      uploads,
+      dir: uploadDir,
+      limits: { maxFileBytes: config.maxFileBytes, maxFiles: config.maxFiles },
+      newName: system.newUploadName,
+      now: system.now,
+      log,
+    }),
+  }
   const server = createServer(createRequestHandler(routes, log))
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
-  server.on('upgrade', createUpgradeHandler({ wss, accounts, origins: config, log, onOpen: attachConnection(runtime, system, log) }))
+  const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
+  const onOpen = attachConnection({ runtime, system, log, findUploads })
+  server.on('upgrade', createUpgradeHandler({ wss, accounts, origins: config, log, onOpen }))
   server.on('clientError', (error, socket) => {
     // Malformed HTTP from a client: answer 400 if we still can, never let it reach 'error'.
     log.debug('client error', { err: error })
@@ -78,11 +100,23 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   await listen(server, config.port, config.host)
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
-  log.info('sala listening', { url, dataDir, rooms: config.rooms.map((room) => room.id) })
+  log.info('sala listening', { url, dataDir, uploadDir, rooms: config.rooms.map((room) => room.id) })
 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= shutdown(server, wss, runtime, db, hasher.close, log))
   return { url, port, runtime, close }
+}
+
+/**
+ * The upload folder, created if needed. `.part` files are uploads a crash interrupted: never registered,
+ * never served, so they are removed.
+ */
+const prepareUploadDir = async (config: Config): Promise<string> => {
+  const dir = resolve(config.uploadDir ?? join(tmpdir(), 'sala-uploads'))
+  await mkdir(dir, { recursive: true })
+  const leftovers = (await readdir(dir)).filter((file) => file.startsWith('.') && file.endsWith('.part'))
+  await removeAll(leftovers.map((file) => join(dir, file)))
+  return dir
 }
 
 const loadHistories = async (messages: MessageStore, config: Config): Promise<(room: RoomId) => RoomHistory> => {

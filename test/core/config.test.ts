@@ -29,6 +29,9 @@ describe('decodeConfig', () => {
         cookieSecure: false,
         trustProxy: false,
         logLevel: 'info',
+        uploadDir: undefined,
+        maxFileBytes: 25 * 1024 * 1024,
+        maxFiles: 10,
       }),
     )
   })

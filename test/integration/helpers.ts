@@ -22,7 +22,15 @@ export interface TestServer {
 /** A real server on an ephemeral port with its own temp data folder and cheap bcrypt. */
 export const startTestServer = async (env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> => {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'sala-test-')))
-  const decoded = decodeConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, BCRYPT_COST: '4', LOG_LEVEL: 'debug', ...env })
+  const decoded = decodeConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    UPLOAD_DIR: join(dir, 'uploads'),
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'debug',
+    ...env,
+  })
   if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
   const logLines: string[] = []
   const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)) })

@@ -1,4 +1,6 @@
+import * as t from 'io-ts'
 import * as TE from 'fp-ts/lib/TaskEither.js'
+import { Attachment } from '../../core/uploads.js'
 import { MessageText, PersonName, RoomId, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
 import type { RoomHistory, StoredMessage } from '../../core/chat/state.js'
@@ -12,7 +14,7 @@ export interface MessageStore {
   readonly page: (room: RoomId, before: number, limit: number) => TE.TaskEither<Error, ReadonlyArray<StoredMessage>>
 }
 
-/** Rows per INSERT; 6 bound values each stays far below SQLite's 32766-variable limit. */
+/** Rows per INSERT; 7 bound values each stays far below SQLite's 32766-variable limit. */
 export const ROWS_PER_INSERT = 500
 
 interface MessageRow {
@@ -24,9 +26,10 @@ interface MessageRow {
   readonly text: string
   readonly client_id: string | null
   readonly sent_at: number
+  readonly attachments: string | null
 }
 
-const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.client_id, m.sent_at
+const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.client_id, m.sent_at, m.attachments
   FROM messages m JOIN users u ON u.id = m.user_id`
 
 export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
@@ -34,9 +37,17 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
     TE.tryCatch(async () => {
       if (messages.length === 0) return
       if (messages.length > ROWS_PER_INSERT) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
-      const placeholders = messages.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')
-      const values = messages.flatMap((m) => [m.room, m.seq, m.user.id, m.text, m.clientId ?? null, m.sentAt])
-      await db.run(`INSERT INTO messages (room, seq, user_id, text, client_id, sent_at) VALUES ${placeholders}`, values)
+      const placeholders = messages.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
+      const values = messages.flatMap((m) => [
+        m.room,
+        m.seq,
+        m.user.id,
+        m.text,
+        m.clientId ?? null,
+        m.sentAt,
+        m.attachments.length === 0 ? null : JSON.stringify(m.attachments),
+      ])
+      await db.run(`INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments) VALUES ${placeholders}`, values)
     }, toError),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
@@ -59,7 +70,8 @@ const toMessage = (row: MessageRow): StoredMessage => ({
   seq: row.seq,
   room: trusted(RoomId, row.room),
   user: { id: trusted(UserId, row.user_id), username: trusted(Username, row.username), name: trusted(PersonName, row.name) },
-  text: trusted(MessageText, row.text),
+  text: row.text === '' ? '' : trusted(MessageText, row.text),
+  attachments: row.attachments === null ? [] : trusted(t.array(Attachment), JSON.parse(row.attachments)),
   sentAt: row.sent_at,
   ...(row.client_id === null ? {} : { clientId: row.client_id }),
 })

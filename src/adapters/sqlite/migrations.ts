@@ -28,4 +28,16 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     PRIMARY KEY (room, seq)
   ) WITHOUT ROWID
   `,
+  // Attachments are immutable facts about the message, kept with it as JSON: [{url, name, type, size}].
+  `
+  ALTER TABLE messages ADD COLUMN attachments TEXT;
+  CREATE TABLE uploads (
+    name TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id),
+    original_name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID
+  `,
 ]

@@ -2,6 +2,7 @@ import type { ConnectionId, SessionId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import type { ClientCommand } from '../protocol/client-commands.js'
 import type { ChatUser, StoredMessage } from './state.js'
+import type { Upload } from '../uploads.js'
 
 /** Everything that can happen to the chat. Time always arrives with the event (`at`, ms since epoch). */
 export type ChatEvent =
@@ -18,6 +19,8 @@ export type ChatEvent =
       readonly type: 'CommandReceived'
       readonly connection: ConnectionId
       readonly command: ClientCommand
+      /** The uploads a message's attachment links point at, as the shell found them; absent ones are unknown. */
+      readonly uploads?: ReadonlyMap<string, Upload>
       readonly at: number
     }
   | {
@@ -38,9 +41,11 @@ export type ChatEvent =
       readonly ref?: string
       readonly at: number
     }
+  /** The shell could not carry out a command (the store failed); the client may try again. */
   | {
-      readonly type: 'HistoryNotLoaded'
+      readonly type: 'CommandFailed'
       readonly connection: ConnectionId
+      readonly message: string
       readonly ref?: string
       readonly at: number
     }

@@ -16,6 +16,7 @@ export const chatMessage = (message: StoredMessage): ChatMessage => ({
   text: message.text,
   sentAt: isoTime(message.sentAt),
   ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
+  ...(message.attachments.length === 0 ? {} : { attachments: [...message.attachments] }),
 })
 
 export const roomSummary = (room: RoomState): RoomSummary => ({ id: room.id, name: room.name, members: room.members.size })

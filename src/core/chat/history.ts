@@ -40,10 +40,5 @@ export const historyLoaded = (
     ? unchanged(state, [sendTo(connection, historyFrame(room, messages, ref))])
     : unchanged(state)
 
-export const historyNotLoaded = (state: ChatState, connection: ConnectionId, ref: string | undefined): Step =>
-  state.connections.has(connection)
-    ? unchanged(state, [sendTo(connection, errorFrame('internal_error', 'history could not be read; try again', ref))])
-    : unchanged(state)
-
 const historyFrame = (room: RoomId, messages: ReadonlyArray<StoredMessage>, ref: string | undefined) =>
   withRef({ type: 'history' as const, room, messages: messages.map(chatMessage) }, ref)

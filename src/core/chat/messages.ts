@@ -5,7 +5,8 @@ import type { ServerFrame } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import { chatMessage, errorFrame, isoTime } from './frames.js'
-import { clientIdKey, type AckWaiter, type ChatState, type PendingMessage, type RoomState, type StoredMessage } from './state.js'
+import { toAttachment, type Attachment, type Upload } from '../uploads.js'
+import { clientIdKey, type ChatUser, type AckWaiter, type ChatState, type PendingMessage, type RoomState, type StoredMessage } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { stopTyping } from './typing.js'
 
@@ -13,12 +14,22 @@ import { stopTyping } from './typing.js'
  * A message is numbered now and stored next; nobody sees it (not even its sender's ack) until the store
  * says it is kept. A resend with a known `clientId` posts nothing: it waits for, or gets, the first ack.
  */
-export const postMessage = (state: ChatState, connection: ConnectionId, command: MessageCommand, at: number): Step => {
+export const postMessage = (
+  state: ChatState,
+  connection: ConnectionId,
+  command: MessageCommand,
+  uploads: ReadonlyMap<string, Upload>,
+  at: number,
+): Step => {
   const sender = findSender(state, connection)
   if (sender === undefined) return unchanged(state)
   const room = roomOf(state, sender.presence)
   if (room === undefined) {
     return unchanged(state, [sendTo(connection, errorFrame('not_in_room', 'join a room before sending', command.ref))])
+  }
+  const attachments = resolveAttachments(command.attachments ?? [], uploads, sender.presence.user)
+  if (typeof attachments === 'string') {
+    return unchanged(state, [sendTo(connection, errorFrame('invalid_attachment', attachments, command.ref))])
   }
   const waiter: AckWaiter = command.ref === undefined ? { connection } : { connection, ref: command.ref }
   const user = sender.presence.user
@@ -29,7 +40,8 @@ export const postMessage = (state: ChatState, connection: ConnectionId, command:
     seq: room.lastSeq + 1,
     room: room.id,
     user,
-    text: command.text,
+    text: command.text ?? '',
+    attachments,
     sentAt: at,
     ...(command.clientId === undefined ? {} : { clientId: command.clientId }),
   }
@@ -43,6 +55,21 @@ export const postMessage = (state: ChatState, connection: ConnectionId, command:
   // Sending ends typing, announced now rather than when the store answers.
   const [next, typingEffects] = stopTyping(setRoom(state, posted), sender.presence)
   return [next, [...typingEffects, { type: 'storeMessage', message }]]
+}
+
+/** Only the sender's own uploads, linked as `/static/<name>`, can be attached; the answer says which link is not. */
+const resolveAttachments = (
+  urls: ReadonlyArray<string>,
+  uploads: ReadonlyMap<string, Upload>,
+  sender: ChatUser,
+): ReadonlyArray<Attachment> | string => {
+  const attachments: Attachment[] = []
+  for (const url of urls) {
+    const upload = uploads.get(url)
+    if (upload === undefined || upload.owner !== sender.id) return `${JSON.stringify(url)} is not a file you uploaded (POST /uploads)`
+    attachments.push(toAttachment(upload))
+  }
+  return attachments
 }
 
 const answerResend = (state: ChatState, room: RoomState, seq: number, waiter: AckWaiter): Step => {

@@ -1,5 +1,6 @@
 import * as I from 'immutable'
 import type { ConnectionId, MessageText, PersonName, RoomId, SessionId, UserId, Username } from '../brands.js'
+import type { Attachment } from '../uploads.js'
 
 // Persistent (structurally shared) maps: a step copies only the path it changes, so a connect or a
 // message costs O(log n) whatever the number of users, and an unchanged state is the same object.
@@ -31,7 +32,9 @@ export interface StoredMessage {
   readonly seq: number
   readonly room: RoomId
   readonly user: ChatUser
-  readonly text: MessageText
+  /** Empty only when the message carries attachments. */
+  readonly text: MessageText | ''
+  readonly attachments: ReadonlyArray<Attachment>
   readonly sentAt: number
   readonly clientId?: string
 }

@@ -1,10 +1,8 @@
-import type { ClientCommand } from '../protocol/client-commands.js'
-import type { ConnectionId } from '../brands.js'
 import { sendTo } from './audience.js'
 import { clockTicked, closeConnection, openConnection, revokeSession } from './connections.js'
 import type { ChatEvent } from './events.js'
 import { errorFrame } from './frames.js'
-import { historyLoaded, historyNotLoaded, requestHistory } from './history.js'
+import { historyLoaded, requestHistory } from './history.js'
 import { joinRoom, leaveRoom } from './membership.js'
 import { messagesNotStored, messagesStored, postMessage } from './messages.js'
 import type { ChatState } from './state.js'
@@ -19,7 +17,7 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
     case 'ConnectionClosed':
       return closeConnection(state, event.connection)
     case 'CommandReceived':
-      return handleCommand(state, event.connection, event.command, event.at)
+      return handleCommand(state, event)
     case 'FrameRejected':
       return state.connections.has(event.connection)
         ? unchanged(state, [sendTo(event.connection, errorFrame('bad_request', event.message, event.ref, event.details))])
@@ -30,8 +28,10 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
       return messagesNotStored(state, event.messages)
     case 'HistoryLoaded':
       return historyLoaded(state, event.connection, event.room, event.messages, event.ref)
-    case 'HistoryNotLoaded':
-      return historyNotLoaded(state, event.connection, event.ref)
+    case 'CommandFailed':
+      return state.connections.has(event.connection)
+        ? unchanged(state, [sendTo(event.connection, errorFrame('internal_error', event.message, event.ref))])
+        : unchanged(state)
     case 'SessionRevoked':
       return revokeSession(state, event.session, event.expiresAt)
     case 'ClockTicked':
@@ -39,14 +39,15 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
   }
 }
 
-const handleCommand = (state: ChatState, connection: ConnectionId, command: ClientCommand, at: number): Step => {
+const handleCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {
+  const { connection, command, at } = event
   switch (command.type) {
     case 'join':
       return joinRoom(state, connection, command)
     case 'leave':
       return leaveRoom(state, connection, command.ref)
     case 'message':
-      return postMessage(state, connection, command, at)
+      return postMessage(state, connection, command, event.uploads ?? new Map(), at)
     case 'typing_start':
       return startTyping(state, connection, command.ref, at)
     case 'typing_stop':

@@ -27,10 +27,27 @@ export const JoinCommand = strictObject(
   { room: AnyRoomName, since: SinceId, ref: CommandRef },
 )
 export const LeaveCommand = strictObject('LeaveCommand', { type: t.literal('leave') }, { ref: CommandRef })
-export const MessageCommand = strictObject(
+export const MAX_ATTACHMENTS = 10
+const AttachmentUrls = explained(
+  t.refinement(t.array(t.string), (urls) => urls.length <= MAX_ATTACHMENTS && urls.every((u) => u.length <= 512), 'AttachmentUrls'),
+  `must be a list of at most ${MAX_ATTACHMENTS} links returned by POST /uploads`,
+)
+const MessageFields = strictObject(
   'MessageCommand',
-  { type: t.literal('message'), text: MessageText },
-  { clientId: ClientMessageId, ref: CommandRef },
+  { type: t.literal('message') },
+  { text: MessageText, attachments: AttachmentUrls, clientId: ClientMessageId, ref: CommandRef },
+)
+/** A message has text, attachments, or both. */
+type MessageFields = t.TypeOf<typeof MessageFields>
+const hasContent = (input: unknown, context: t.Context) => (command: MessageFields): t.Validation<MessageFields> =>
+  command.text !== undefined || (command.attachments?.length ?? 0) > 0
+    ? t.success(command)
+    : t.failure(input, [...context, { key: 'text', type: MessageText, actual: undefined }], 'a message needs text or at least one attachment')
+export const MessageCommand = new t.Type<MessageFields, unknown, unknown>(
+  'MessageCommand',
+  MessageFields.is,
+  (input, context) => E.chain(hasContent(input, context))(MessageFields.validate(input, context)),
+  t.identity,
 )
 export const TypingStartCommand = strictObject(
   'TypingStartCommand',

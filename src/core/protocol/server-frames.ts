@@ -1,4 +1,5 @@
 import * as t from 'io-ts'
+import { Attachment } from '../uploads.js'
 
 // What the server sends. Plain codecs (no brands): they describe the wire, and a client decodes with them.
 
@@ -11,7 +12,7 @@ export type RoomSummary = t.TypeOf<typeof RoomSummary>
 export const ChatMessage = t.intersection(
   [
     t.type({ id: t.string, room: t.string, user: PublicUser, text: t.string, sentAt: t.string }),
-    t.partial({ clientId: t.string }),
+    t.partial({ clientId: t.string, attachments: t.array(Attachment) }),
   ],
   'ChatMessage',
 )
@@ -56,6 +57,7 @@ export const ErrorCode = t.keyof(
     bad_request: null,
     not_in_room: null,
     unknown_room: null,
+    invalid_attachment: null,
     internal_error: null,
   },
   'ErrorCode',

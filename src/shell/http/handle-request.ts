@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import type { HttpError } from 'http-errors'
 import type { Logger } from '../../adapters/logger.js'
-import { httpError, sendEmpty, sendError, sendJson } from './respond.js'
-import type { Method, Reply, RouteTable } from './routes.js'
+import { pipeline } from 'node:stream/promises'
+import type { Handler, Method, PathParams, Reply, RouteTable } from './reply.js'
+import { httpError, sendEmpty, sendError, sendHead, sendJson } from './respond.js'
 
 const isMethod = (method: string | undefined): method is Method => method === 'GET' || method === 'POST'
 
@@ -32,7 +33,7 @@ export const createRequestHandler =
     })
     void route(routes, req, path)
       .then((outcome) => {
-        if (E.isRight(outcome)) return reply(res, outcome.right)
+        if (E.isRight(outcome)) return reply(req, res, outcome.right, log)
         if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
         // The rest of a refused body is not read: close the connection instead of draining it.
         const headers = req.complete ? {} : { Connection: 'close' }
@@ -46,23 +47,62 @@ export const createRequestHandler =
   }
 
 const route = async (routes: RouteTable, req: IncomingMessage, path: string): Promise<E.Either<HttpError, Reply>> => {
-  const methods = routes[path]
-  if (methods === undefined || !Object.hasOwn(routes, path)) {
-    return E.left(httpError(404, 'not_found', `no route ${path}`))
-  }
+  const match = matchRoute(routes, path)
+  if (match === undefined) return E.left(httpError(404, 'not_found', `no route ${path}`))
   const method = req.method === 'HEAD' ? 'GET' : req.method
-  const handler = isMethod(method) ? methods[method] : undefined
+  const handler: Handler | undefined = isMethod(method) ? match.methods[method] : undefined
   if (handler === undefined) {
-    const allowed = Object.keys(methods).join(', ')
-    const error = httpError(405, 'method_not_allowed', `${path} accepts ${allowed}`)
+    const allowed = Object.keys(match.methods).join(', ')
+    const error = httpError(405, 'method_not_allowed', `${match.template} accepts ${allowed}`)
     error['allow'] = allowed
     return E.left(error)
   }
-  return handler(req)()
+  return handler(req, match.params)()
 }
 
-const reply = (res: ServerResponse, { status, body, headers = {} }: Reply): void =>
-  body === undefined ? sendEmpty(res, status, headers) : sendJson(res, status, body, headers)
+interface RouteMatch {
+  readonly template: string
+  readonly methods: RouteTable[string]
+  readonly params: PathParams
+}
+
+/** Exact paths first, then templates whose `{name}` segments take one non-empty segment each. */
+const matchRoute = (routes: RouteTable, path: string): RouteMatch | undefined => {
+  if (Object.hasOwn(routes, path)) return { template: path, methods: routes[path] ?? {}, params: {} }
+  const segments = path.split('/')
+  for (const [template, methods] of Object.entries(routes)) {
+    const parts = template.split('/')
+    if (parts.length !== segments.length || !template.includes('{')) continue
+    const params: Record<string, string> = {}
+    const fits = parts.every((part, i) => {
+      const segment = segments[i] ?? ''
+      const name = /^\{(\w+)\}$/.exec(part)?.[1]
+      if (name === undefined) return part === segment
+      params[name] = segment
+      return segment !== ''
+    })
+    if (fits) return { template, methods, params }
+  }
+  return undefined
+}
+
+const reply = (req: IncomingMessage, res: ServerResponse, { status, body, stream, headers = {} }: Reply, log: Logger): void => {
+  if (stream === undefined) {
+    if (body === undefined) sendEmpty(res, status, headers)
+    else sendJson(res, status, body, headers)
+    return
+  }
+  sendHead(res, status, headers)
+  if (req.method === 'HEAD') {
+    res.end()
+    return
+  }
+  // A client that goes away mid-download ends the pipeline with an error: nothing to answer, only to free.
+  pipeline(stream(), res).catch((error: unknown) => {
+    log.debug('download ended early', { err: error })
+    res.destroy()
+  })
+}
 
 const pathOf = (url: string | undefined): string => {
   const path = (url ?? '/').split('?')[0] ?? '/'

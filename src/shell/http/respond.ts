@@ -25,8 +25,13 @@ export const sendJson = (res: ServerResponse, status: number, body: unknown, hea
 }
 
 export const sendEmpty = (res: ServerResponse, status: number, headers: Headers = {}): void => {
-  res.writeHead(status, { ...SECURITY_HEADERS, ...headers })
+  sendHead(res, status, headers)
   res.end()
+}
+
+/** Status and headers only; the caller writes the body. */
+export const sendHead = (res: ServerResponse, status: number, headers: Headers = {}): void => {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers })
 }
 
 /** An HTTP error as data: status, a stable machine `code`, a sentence, and per-field details. */

@@ -1,5 +1,7 @@
 import fc from 'fast-check'
-import { messageText, textArbitrary } from '../../arbitraries.js'
+import { messageText, textArbitrary, users } from '../../arbitraries.js'
+import { trusted } from '../../../src/core/codecs.js'
+import { UploadName, uploadUrl, type Upload } from '../../../src/core/uploads.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
 import type { World } from './harness.js'
 
@@ -7,7 +9,13 @@ import type { World } from './harness.js'
 export type Action = { readonly advance: number } & (
   | { readonly kind: 'open' | 'close' | 'leave' | 'typingStart' | 'typingStop'; readonly slot: number }
   | { readonly kind: 'join'; readonly slot: number; readonly room: string | undefined; readonly since: Since }
-  | { readonly kind: 'message'; readonly slot: number; readonly text: string; readonly clientId: string | undefined }
+  | {
+      readonly kind: 'message'
+      readonly slot: number
+      readonly text: string
+      readonly clientId: string | undefined
+      readonly attach: 'none' | 'own' | 'foreign' | 'unknown'
+    }
   | { readonly kind: 'history'; readonly slot: number; readonly back: number | undefined; readonly limit: number }
   | { readonly kind: 'garbage'; readonly slot: number; readonly text: string }
   | { readonly kind: 'store'; readonly count: number; readonly ok: boolean }
@@ -48,6 +56,7 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
       slot,
       text: textArbitrary,
       clientId: fc.constantFrom(undefined, 'a', 'b'),
+      attach: fc.constantFrom('none' as const, 'none' as const, 'own' as const, 'foreign' as const, 'unknown' as const),
       advance,
     }),
   },
@@ -109,7 +118,13 @@ export const run = (world: World, action: Action): void => {
     case 'message': {
       if (!world.isOpen(action.slot)) return
       const clientId = action.clientId === undefined ? {} : { clientId: action.clientId }
-      world.command(action.slot, { type: 'message', text: messageText(action.text.trim()), ...clientId, ref: 'm' })
+      const command = { type: 'message', text: messageText(action.text.trim()), ...clientId, ref: 'm' } as const
+      if (action.attach === 'none') return world.command(action.slot, command)
+      const owner = users[action.attach === 'own' ? action.slot % users.length : (action.slot + 1) % users.length]!
+      const upload: Upload = { name: trusted(UploadName, 'A'.repeat(22)), owner: owner.id, originalName: 'a.png', type: 'image/png', size: 3 }
+      const url = uploadUrl(upload.name)
+      const uploads = action.attach === 'unknown' ? new Map<string, Upload>() : new Map([[url, upload]])
+      world.command(action.slot, { ...command, attachments: [url] }, uploads)
       return
     }
     case 'typingStart':

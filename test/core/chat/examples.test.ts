@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import { messageText, users } from '../../arbitraries.js'
+import { trusted } from '../../../src/core/codecs.js'
+import { UploadName, uploadUrl, type Upload } from '../../../src/core/uploads.js'
 import { World } from './harness.js'
 
 // Given / when / then for the rules that random histories reach only rarely.
@@ -151,5 +153,37 @@ describe('session expiry', () => {
       reason: 'session expired',
     })
     expect(world.state.connections.size).toBe(0)
+  })
+})
+
+describe('attachments', () => {
+  const upload = (owner: (typeof users)[number]): Upload => ({
+    name: trusted(UploadName, 'B'.repeat(22)),
+    owner: owner.id,
+    originalName: 'foto.png',
+    type: 'image/png',
+    size: 42,
+  })
+
+  it.each([
+    ['another user’s upload', new Map([[uploadUrl(upload(users[1]!).name), upload(users[1]!)]])],
+    ['an upload nobody made', new Map<string, Upload>()],
+  ])('refuses %s with invalid_attachment and changes nothing', (_label, uploads) => {
+    const world = new World()
+    world.open(0)
+    world.command(0, { type: 'join' })
+    const before = world.state
+    world.command(0, { type: 'message', attachments: [uploadUrl(upload(users[1]!).name)], ref: 'x' }, uploads)
+    expect(world.state).toBe(before)
+    expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'invalid_attachment', ref: 'x' })
+  })
+
+  it('stores the sender’s own upload with the message', () => {
+    const world = new World()
+    world.open(0)
+    world.command(0, { type: 'join' })
+    const own = upload(users[0]!)
+    world.command(0, { type: 'message', attachments: [uploadUrl(own.name)] }, new Map([[uploadUrl(own.name), own]]))
+    expect(world.storing[0]).toMatchObject({ text: '', attachments: [{ url: uploadUrl(own.name), name: 'foto.png', type: 'image/png', size: 42 }] })
   })
 })

@@ -6,6 +6,7 @@ import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
 import { initialChatState, type ChatState, type StoredMessage } from '../../../src/core/chat/state.js'
 import { step } from '../../../src/core/chat/step.js'
+import type { Upload } from '../../../src/core/uploads.js'
 import { connectionId, rooms, sessionId, users } from '../../arbitraries.js'
 
 /**
@@ -113,8 +114,9 @@ export class World {
     this.dispatch({ type: 'SessionRevoked', session, expiresAt: this.at + 3_600_000, at: this.at })
   }
 
-  command(slot: number, command: ClientCommand): void {
-    this.dispatch({ type: 'CommandReceived', connection: this.currentConnection(slot), command, at: this.at })
+  command(slot: number, command: ClientCommand, uploads?: ReadonlyMap<string, Upload>): void {
+    const event = { type: 'CommandReceived', connection: this.currentConnection(slot), command, at: this.at } as const
+    this.dispatch(uploads === undefined ? event : { ...event, uploads })
   }
 
   /** Sends raw text as a client would, through the real frame decoder. */

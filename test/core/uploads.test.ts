@@ -1,0 +1,101 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { contentDisposition, detectMediaType, parseRange, sanitizeFileName, uploadNameFromUrl } from '../../src/core/uploads.js'
+
+const bytes = (...values: number[]) => new Uint8Array(values)
+const text = (s: string) => new TextEncoder().encode(s)
+
+describe('detectMediaType', () => {
+  it('believes magic bytes over the claim', () => {
+    expect(detectMediaType(bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), 'text/html')).toBe('image/png')
+    expect(detectMediaType(bytes(0xff, 0xd8, 0xff, 0xe0), undefined)).toBe('image/jpeg')
+    expect(detectMediaType(text('GIF89a....'), 'image/png')).toBe('image/gif')
+    expect(detectMediaType(text('RIFF\0\0\0\0WEBPVP8 '), undefined)).toBe('image/webp')
+    expect(detectMediaType(text('%PDF-1.7'), undefined)).toBe('application/pdf')
+  })
+
+  it('never serves unbacked bytes inline as a kind that needs its bytes checked', () => {
+    expect(detectMediaType(text('<html>'), 'image/png')).toBe('application/octet-stream')
+    expect(detectMediaType(text('<html>'), 'video/mp4')).toBe('application/octet-stream')
+    expect(detectMediaType(text('<html>'), 'application/pdf')).toBe('application/octet-stream')
+  })
+
+  it('keeps other claims (downloaded anyway), plain text, and refuses malformed ones', () => {
+    expect(detectMediaType(text('<svg/>'), 'image/svg+xml')).toBe('image/svg+xml')
+    expect(detectMediaType(text('<p>'), 'TEXT/HTML; charset=utf-8')).toBe('text/html')
+    expect(detectMediaType(text('hi'), 'text/plain')).toBe('text/plain')
+    expect(detectMediaType(text('hi'), 'not a type')).toBe('application/octet-stream')
+    expect(detectMediaType(text('hi'), undefined)).toBe('application/octet-stream')
+  })
+})
+
+describe('sanitizeFileName', () => {
+  it.each([
+    ['../../etc/passwd', 'passwd'],
+    ['C:\\Users\\ana\\foto.jpg', 'foto.jpg'],
+    ['a\u0000b.txt', 'ab.txt'],
+    ['photo\u202Egpj.exe', 'photogpj.exe'],
+    ['.htaccess', 'htaccess'],
+    ['   ', 'file'],
+    ['', 'file'],
+    ['x'.repeat(300), 'x'.repeat(200)],
+  ])('%j -> %j', (raw, expected) => {
+    expect(sanitizeFileName(raw)).toBe(expected)
+  })
+
+  it('always yields a short, single-segment, printable name', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (raw) => {
+        const name = sanitizeFileName(raw)
+        expect(name.length).toBeGreaterThan(0)
+        expect([...name].length).toBeLessThanOrEqual(200)
+        expect(name).not.toMatch(/[\\/\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/)
+        expect(name.startsWith('.')).toBe(false)
+      }),
+    )
+  })
+})
+
+describe('contentDisposition', () => {
+  it('puts an ASCII fallback and the exact UTF-8 name in the header', () => {
+    expect(contentDisposition('text/html', 'relatório "final".html')).toBe(
+      `attachment; filename="relat_rio _final_.html"; filename*=UTF-8''relat%C3%B3rio%20%22final%22.html`,
+    )
+    expect(contentDisposition('image/png', 'a.png')).toBe(`inline; filename="a.png"; filename*=UTF-8''a.png`)
+  })
+})
+
+describe('parseRange', () => {
+  it('reads the single-range forms', () => {
+    expect(parseRange('bytes=0-3', 10)).toEqual({ start: 0, end: 3 })
+    expect(parseRange('bytes=5-', 10)).toEqual({ start: 5, end: 9 })
+    expect(parseRange('bytes=-4', 10)).toEqual({ start: 6, end: 9 })
+    expect(parseRange('bytes=8-100', 10)).toEqual({ start: 8, end: 9 })
+    expect(parseRange('bytes=10-', 10)).toBe('unsatisfiable')
+    expect(parseRange('bytes=-0', 10)).toBe('unsatisfiable')
+    expect(parseRange('bytes=0-1,4-5', 10)).toBeUndefined()
+    expect(parseRange('items=0-1', 10)).toBeUndefined()
+    expect(parseRange(undefined, 10)).toBeUndefined()
+  })
+
+  it('never answers a range outside the file', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.nat({ max: 1000 }), (header, size) => {
+        const range = parseRange(`bytes=${header}`, size)
+        if (range === undefined || range === 'unsatisfiable') return
+        expect(range.start).toBeGreaterThanOrEqual(0)
+        expect(range.end).toBeLessThan(size)
+        expect(range.start).toBeLessThanOrEqual(range.end)
+      }),
+    )
+  })
+})
+
+describe('uploadNameFromUrl', () => {
+  it('accepts only our own relative links', () => {
+    expect(uploadNameFromUrl('/static/AAAAAAAAAAAAAAAAAAAAAA')).toBe('AAAAAAAAAAAAAAAAAAAAAA')
+    expect(uploadNameFromUrl('https://evil.example/static/AAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined()
+    expect(uploadNameFromUrl('/static/../AAAAAAAAAAAAAAAAAAAA')).toBeUndefined()
+    expect(uploadNameFromUrl('/static/AAAAAAAAAAAAAAAAAAAAAA/x')).toBeUndefined()
+  })
+})
