@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { readdir } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
@@ -250,6 +250,25 @@ describe('a 100 MiB upload', () => {
     expect(heapGrowth).toBeLessThan(40 * 1024 * 1024)
     const served = await fetch(`${server.url}${file!.url}`, { method: 'HEAD' })
     expect(served.headers.get('content-length')).toBe(String(size))
+  })
+})
+
+describe('a disk error', () => {
+  it('answers 500, keeps nothing, and the server keeps serving', async () => {
+    const own = await startTestServer()
+    try {
+      const user = await register(own)
+      const folder = join(own.dataDir, 'uploads')
+      await rm(folder, { recursive: true })
+      const response = await postUpload(own, user, multipart([{ name: 'files', filename: 'x.txt', data: 'x' }]))
+      expect(response.status).toBe(500)
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('internal_error')
+      await mkdir(folder)
+      const [file] = await uploadOk(own, user, [{ name: 'files', filename: 'y.txt', data: 'y' }])
+      expect(await readdir(folder)).toEqual([file!.url.split('/').pop()])
+    } finally {
+      await own.stop()
+    }
   })
 })
 
