@@ -5,6 +5,7 @@ import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { dropPresence, joinRoom } from './membership.js'
+import { CLOSE_POLICY_VIOLATION, freshLimits } from './limits.js'
 import { idle, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
@@ -18,7 +19,17 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     return unchanged(state, [closeEnded(event.connection, revoked ? 'session revoked' : 'session expired')])
   }
   const existing = state.users.get(event.user.id)
-  const presence: Presence = existing ?? { user: event.user, connections: I.OrderedSet(), room: null, typing: idle }
+  if (existing !== undefined && existing.connections.size >= state.settings.maxConnectionsPerUser) {
+    const reason = `at most ${state.settings.maxConnectionsPerUser} connections per user`
+    return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
+  }
+  const presence: Presence = existing ?? {
+    user: event.user,
+    connections: I.OrderedSet(),
+    room: null,
+    typing: idle,
+    limits: freshLimits(state.settings, event.at),
+  }
   const registered = setPresence(
     {
       ...state,

@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../codecs.js'
 import { formatMessageId } from '../protocol/message-id.js'
-import type { ChatMessage, ErrorCode, LeaveReason, PublicUser, RoomSummary, ServerFrame } from '../protocol/server-frames.js'
+import type { ChatMessage, ErrorCode, ErrorFrame, LeaveReason, PublicUser, RoomSummary, ServerFrame } from '../protocol/server-frames.js'
 import type { ChatState, ChatUser, RoomState, StoredMessage } from './state.js'
 
 // Builders for the frames the core sends. Pure formatting of state; no decisions.
@@ -32,7 +32,7 @@ export const errorFrame = (
   message: string,
   ref: string | undefined,
   details: ReadonlyArray<FieldProblem> = [],
-): ServerFrame =>
+): ErrorFrame =>
   withRef({ type: 'error', code, message, ...(details.length > 0 ? { details: [...details] } : {}) }, ref)
 
 export const userLeftFrame = (room: RoomState, user: ChatUser, reason: LeaveReason): ServerFrame => ({

@@ -1,6 +1,8 @@
 import * as I from 'immutable'
 import type { ConnectionId, MessageText, PersonName, RoomId, SessionId, UserId, Username } from '../brands.js'
 import type { Attachment } from '../uploads.js'
+import type { LimitKind, Limits } from './limits.js'
+import type { Rate } from './rate-limit.js'
 
 // Persistent (structurally shared) maps: a step copies only the path it changes, so a connect or a
 // message costs O(log n) whatever the number of users, and an unchanged state is the same object.
@@ -20,6 +22,8 @@ export interface Presence {
   readonly connections: I.OrderedSet<ConnectionId>
   readonly room: RoomId | null
   readonly typing: Typing
+  /** Rate-limit bookkeeping, per user across all their connections. */
+  readonly limits: Limits
 }
 
 export interface Connection {
@@ -72,6 +76,8 @@ export interface ChatSettings {
   readonly catchUpLimit: number
   /** Messages kept per room; one more than `catchUpLimit` so a catch-up can tell a gap from no gap. */
   readonly recentCapacity: number
+  readonly rates: Readonly<Record<LimitKind, Rate>>
+  readonly maxConnectionsPerUser: number
 }
 
 export interface ChatState {
@@ -94,12 +100,19 @@ export interface RoomHistory {
   readonly recent: ReadonlyArray<StoredMessage>
 }
 
-export const DEFAULT_SETTINGS = {
+export const DEFAULT_SETTINGS: Omit<ChatSettings, 'defaultRoom'> = {
   typingTimeoutMs: 5000,
   joinHistory: 50,
   catchUpLimit: 500,
   recentCapacity: 501,
-} as const
+  rates: {
+    message: { perSecond: 10, burst: 20 },
+    typing: { perSecond: 5, burst: 10 },
+    history: { perSecond: 5, burst: 10 },
+    presence: { perSecond: 5, burst: 10 },
+  },
+  maxConnectionsPerUser: 10,
+}
 
 export const initialChatState = (
   rooms: ReadonlyArray<RoomDefinition>,

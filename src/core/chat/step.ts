@@ -3,6 +3,7 @@ import { clockTicked, closeConnection, openConnection, revokeSession } from './c
 import type { ChatEvent } from './events.js'
 import { errorFrame } from './frames.js'
 import { historyLoaded, requestHistory } from './history.js'
+import { admit, limitKindOf } from './limits.js'
 import { joinRoom, leaveRoom } from './membership.js'
 import { messagesNotStored, messagesStored, postMessage } from './messages.js'
 import type { ChatState } from './state.js'
@@ -19,9 +20,7 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
     case 'CommandReceived':
       return handleCommand(state, event)
     case 'FrameRejected':
-      return state.connections.has(event.connection)
-        ? unchanged(state, [sendTo(event.connection, errorFrame('bad_request', event.message, event.ref, event.details))])
-        : unchanged(state)
+      return rejectFrame(state, event)
     case 'MessagesStored':
       return messagesStored(state, event.messages)
     case 'MessagesNotStored':
@@ -39,7 +38,20 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
   }
 }
 
+const rejectFrame = (state: ChatState, event: Extract<ChatEvent, { type: 'FrameRejected' }>): Step => {
+  if (!state.connections.has(event.connection)) return unchanged(state)
+  const admission = admit(state, event.connection, limitKindOf('rejected_frame'), event.ref, event.at)
+  if (!admission.admitted) return [admission.state, admission.effects]
+  return [admission.state, [sendTo(event.connection, errorFrame('bad_request', event.message, event.ref, event.details))]]
+}
+
 const handleCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {
+  const admission = admit(state, event.connection, limitKindOf(event.command.type), event.command.ref, event.at)
+  if (!admission.admitted) return [admission.state, admission.effects]
+  return runCommand(admission.state, event)
+}
+
+const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {
   const { connection, command, at } = event
   switch (command.type) {
     case 'join':

@@ -58,6 +58,7 @@ export const ErrorCode = t.keyof(
     not_in_room: null,
     unknown_room: null,
     invalid_attachment: null,
+    rate_limited: null,
     internal_error: null,
   },
   'ErrorCode',
@@ -66,7 +67,7 @@ export type ErrorCode = t.TypeOf<typeof ErrorCode>
 export const ErrorFrame = t.intersection(
   [
     t.type({ type: t.literal('error'), code: ErrorCode, message: t.string }),
-    t.partial({ ref: t.string, details: t.array(t.type({ path: t.string, message: t.string })) }),
+    t.partial({ ref: t.string, details: t.array(t.type({ path: t.string, message: t.string })), retryAfterMs: t.number }),
   ],
   'ErrorFrame',
 )

@@ -18,6 +18,7 @@ export type Action = { readonly advance: number } & (
     }
   | { readonly kind: 'history'; readonly slot: number; readonly back: number | undefined; readonly limit: number }
   | { readonly kind: 'garbage'; readonly slot: number; readonly text: string }
+  | { readonly kind: 'flood'; readonly slot: number; readonly count: number; readonly what: 'message' | 'typing_start' | 'history' | 'join' | 'garbage' }
   | { readonly kind: 'store'; readonly count: number; readonly ok: boolean }
   | { readonly kind: 'tick' }
   | { readonly kind: 'revoke'; readonly user: number }
@@ -25,7 +26,8 @@ export type Action = { readonly advance: number } & (
 
 type Since = undefined | { readonly back: number } | 'garbage'
 
-export const SLOTS = 5
+// Seven slots over three users: user 0 has three, one more than the connection cap.
+export const SLOTS = 7
 
 const slot = fc.nat({ max: SLOTS - 1 })
 const advance = fc.oneof(fc.constant(0), fc.nat({ max: 1500 }), fc.nat({ max: 6000 }))
@@ -83,6 +85,16 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('store' as const), count: fc.integer({ min: 1, max: 4 }), ok: fc.boolean(), advance }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), advance }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('flood' as const),
+      slot,
+      count: fc.integer({ min: 5, max: 60 }),
+      what: fc.constantFrom('message' as const, 'typing_start' as const, 'history' as const, 'join' as const, 'garbage' as const),
+      advance,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), user: fc.nat({ max: 2 }), advance }) },
 )
 
@@ -141,6 +153,15 @@ export const run = (world: World, action: Action): void => {
     }
     case 'garbage':
       if (world.isOpen(action.slot)) world.frame(action.slot, action.text)
+      return
+    case 'flood':
+      // A misbehaving client: many commands at one instant, stopping if the server closes it.
+      for (let i = 0; i < action.count && world.isOpen(action.slot); i++) {
+        if (action.what === 'garbage') world.frame(action.slot, 'flood')
+        else if (action.what === 'message') world.command(action.slot, { type: 'message', text: messageText(`flood ${i}`), ref: 'm' })
+        else if (action.what === 'join') world.command(action.slot, { type: 'join', room: i % 2 === 0 ? 'sala-2' : 'sala-3' })
+        else world.command(action.slot, { type: action.what })
+      }
       return
     case 'store':
       return world.completeStores(action.count, action.ok)

@@ -4,7 +4,7 @@ import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import { messageText, users } from '../../arbitraries.js'
 import { trusted } from '../../../src/core/codecs.js'
 import { UploadName, uploadUrl, type Upload } from '../../../src/core/uploads.js'
-import { World } from './harness.js'
+import { UNLIMITED, World, withoutLimits } from './harness.js'
 
 // Given / when / then for the rules that random histories reach only rarely.
 
@@ -24,7 +24,7 @@ const joinedWith = (world: World, slot: number, since?: string) => {
 
 describe('joining with since (catch-up after a reconnect)', () => {
   // The harness keeps 6 recent messages, sends 3 on a plain join and at most 5 on a catch-up.
-  const world = new World()
+  const world = new World(UNLIMITED)
   world.open(0)
   world.open(1)
   world.command(0, { type: 'join' })
@@ -63,7 +63,7 @@ describe('joining with since (catch-up after a reconnect)', () => {
 
 describe('sending', () => {
   it('acks the sender once stored, delivers to the others, and a resend is not posted again', () => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     world.open(0)
     world.open(1)
     world.command(0, { type: 'join' })
@@ -83,7 +83,7 @@ describe('sending', () => {
   })
 
   it('tells the sender when the store fails, and a retry with the same clientId is posted anew', () => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     world.open(0)
     world.command(0, { type: 'join' })
     world.command(0, { type: 'message', text: messageText('oi'), clientId: 'x', ref: 'r' })
@@ -97,7 +97,7 @@ describe('sending', () => {
 
 describe('presence across tabs', () => {
   it('a second tab joins the user’s room and the others see the user once', () => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     world.open(0) // ana, tab 1
     world.open(1) // bia
     world.command(0, { type: 'join', room: 'sala-2' })
@@ -114,7 +114,7 @@ describe('presence across tabs', () => {
 
 describe('sessions', () => {
   it('a revoked session closes its sockets with 4001 and cannot open new ones', () => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     world.open(0)
     const session = world.sessionOf(0)
     const effects = world.dispatch({ type: 'SessionRevoked', session, expiresAt: world.at + 1000, at: world.at })
@@ -133,7 +133,7 @@ describe('sessions', () => {
 
 describe('session expiry', () => {
   it('closes a connection with 4001 when its session runs out, and asks to be woken for it', () => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     const opened = world.dispatch({
       type: 'ConnectionOpened',
       connection: world.currentConnection(0),
@@ -169,21 +169,79 @@ describe('attachments', () => {
     ['another user’s upload', new Map([[uploadUrl(upload(users[1]!).name), upload(users[1]!)]])],
     ['an upload nobody made', new Map<string, Upload>()],
   ])('refuses %s with invalid_attachment and changes nothing', (_label, uploads) => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     world.open(0)
     world.command(0, { type: 'join' })
     const before = world.state
     world.command(0, { type: 'message', attachments: [uploadUrl(upload(users[1]!).name)], ref: 'x' }, uploads)
-    expect(world.state).toBe(before)
+    expect(withoutLimits(world.state)).toEqual(withoutLimits(before))
     expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'invalid_attachment', ref: 'x' })
   })
 
   it('stores the sender’s own upload with the message', () => {
-    const world = new World()
+    const world = new World(UNLIMITED)
     world.open(0)
     world.command(0, { type: 'join' })
     const own = upload(users[0]!)
     world.command(0, { type: 'message', attachments: [uploadUrl(own.name)] }, new Map([[uploadUrl(own.name), own]]))
     expect(world.storing[0]).toMatchObject({ text: '', attachments: [{ url: uploadUrl(own.name), name: 'foto.png', type: 'image/png', size: 42 }] })
+  })
+})
+
+describe('rate limits', () => {
+  // The harness allows 2 messages a second with a burst of 4.
+  const flood = (world: World, perSecond: number, seconds: number) => {
+    const effects = []
+    for (let i = 0; i < perSecond * seconds && world.isOpen(0); i++) {
+      world.at += 1000 / perSecond
+      effects.push(...world.dispatch({ type: 'CommandReceived', connection: world.currentConnection(0), command: { type: 'typing_stop' }, at: world.at }))
+    }
+    return effects
+  }
+
+  it('answers rate_limited with how long to wait, and lets the command through after that', () => {
+    const world = new World()
+    world.open(0)
+    world.command(0, { type: 'join' })
+    for (let i = 0; i < 4; i++) world.command(0, { type: 'message', text: messageText(`m${i}`), ref: `r${i}` })
+    world.command(0, { type: 'message', text: messageText('one too many'), ref: 'over' })
+    const refusal = lastFrame(world, 0)
+    expect(refusal).toMatchObject({ type: 'error', code: 'rate_limited', ref: 'over', retryAfterMs: 500 })
+    world.at += 500
+    world.command(0, { type: 'message', text: messageText('now fine'), ref: 'later' })
+    expect(world.storing.map((m) => m.text)).toContain('now fine')
+  })
+
+  it('closes (1008) a client that keeps sending five times its limit, after about ten seconds', () => {
+    const world = new World()
+    world.open(0)
+    const effects = flood(world, 10, 15)
+    const closedAt = world.at
+    expect(effects).toContainEqual({ type: 'close', connection: world.currentConnection(0), code: 1008, reason: 'rate limit exceeded repeatedly' })
+    expect(closedAt - 1_700_000_000_000).toBeGreaterThan(8000)
+    expect(closedAt - 1_700_000_000_000).toBeLessThan(13000)
+  })
+
+  it('never closes a client that hovers at twice its limit', () => {
+    const world = new World()
+    world.open(0)
+    const effects = flood(world, 4, 30)
+    expect(effects.filter((e) => e.type === 'close')).toEqual([])
+    expect(world.isOpen(0)).toBe(true)
+  })
+
+  it('refuses a connection past the per-user cap with 1008', () => {
+    const world = new World()
+    world.open(0)
+    world.open(3)
+    const third = world.dispatch({
+      type: 'ConnectionOpened',
+      connection: world.currentConnection(6),
+      user: users[0]!,
+      session: world.sessionOf(0),
+      sessionExpiresAt: world.at + 60_000,
+      at: world.at,
+    })
+    expect(third).toEqual([{ type: 'close', connection: world.currentConnection(6), code: 1008, reason: 'at most 2 connections per user' }])
   })
 })

@@ -4,7 +4,7 @@ import { decodeClientFrame, type ClientCommand } from '../../../src/core/protoco
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
-import { initialChatState, type ChatState, type StoredMessage } from '../../../src/core/chat/state.js'
+import { initialChatState, type ChatSettings, type ChatState, type StoredMessage } from '../../../src/core/chat/state.js'
 import { step } from '../../../src/core/chat/step.js'
 import type { Upload } from '../../../src/core/uploads.js'
 import { connectionId, rooms, sessionId, users } from '../../arbitraries.js'
@@ -14,7 +14,20 @@ import { connectionId, rooms, sessionId, users } from '../../arbitraries.js'
  * close, stores messages in a list when told to, answers history from that list. Every frame a
  * connection receives is recorded, so tests can check what each client would believe.
  */
-export const SETTINGS = { typingTimeoutMs: 3000, joinHistory: 3, catchUpLimit: 5, recentCapacity: 6 } as const
+// Small numbers, so that random histories reach the edges: gaps, evictions, rate limits, the connection cap.
+export const SETTINGS = {
+  typingTimeoutMs: 3000,
+  joinHistory: 3,
+  catchUpLimit: 5,
+  recentCapacity: 6,
+  rates: {
+    message: { perSecond: 2, burst: 4 },
+    typing: { perSecond: 2, burst: 3 },
+    history: { perSecond: 2, burst: 3 },
+    presence: { perSecond: 2, burst: 4 },
+  },
+  maxConnectionsPerUser: 2,
+} as const
 
 export interface Delivery {
   readonly to: ConnectionId
@@ -28,8 +41,27 @@ export interface StepRecord {
   readonly effects: ReadonlyArray<Effect>
 }
 
+/** Limits no example reaches, for tests about something else. */
+export const UNLIMITED = {
+  ...SETTINGS,
+  rates: {
+    message: { perSecond: 1000, burst: 1000 },
+    typing: { perSecond: 1000, burst: 1000 },
+    history: { perSecond: 1000, burst: 1000 },
+    presence: { perSecond: 1000, burst: 1000 },
+  },
+}
+
+/** The state with every user's rate-limit bookkeeping blanked: what "nothing changed" compares. */
+export const withoutLimits = (state: ChatState) => ({ ...state, users: state.users.map((presence) => ({ ...presence, limits: null })) })
+
 export class World {
-  state: ChatState = initialChatState(rooms, () => ({ lastSeq: 0, recent: [] }), SETTINGS)
+  state: ChatState
+
+  constructor(settings: Omit<ChatSettings, 'defaultRoom'> = SETTINGS) {
+    this.state = initialChatState(rooms, () => ({ lastSeq: 0, recent: [] }), settings)
+  }
+
   at = 1_700_000_000_000
   readonly storing: StoredMessage[] = []
   readonly stored: StoredMessage[] = []

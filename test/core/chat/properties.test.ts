@@ -4,7 +4,7 @@ import type { ConnectionId } from '../../../src/core/brands.js'
 import type { ChatState } from '../../../src/core/chat/state.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
 import { actionArbitrary, run, SLOTS } from './actions.js'
-import { SETTINGS, World, type StepRecord } from './harness.js'
+import { SETTINGS, World, withoutLimits, type StepRecord } from './harness.js'
 import { applyFrame, emptyView, type ClientView, type Views } from './views.js'
 
 // The executable spec of the chat: random histories of connects, joins, messages, typing, store results,
@@ -108,7 +108,7 @@ describe('chat core invariants', () => {
     )
   })
 
-  it('a rejected command changes nothing', () => {
+  it('a rejected command changes nothing but its sender’s rate-limit bookkeeping', () => {
     fc.assert(
       fc.property(histories, (actions) => {
         play(actions, ({ before, event, after, effects }) => {
@@ -116,8 +116,38 @@ describe('chat core invariants', () => {
           const rejected = effects.some(
             (e) => e.type === 'send' && e.frame.type === 'error' && e.to.includes(event.connection),
           )
-          if (rejected) expect(after).toBe(before)
+          if (!rejected) return
+          expect(withoutLimits(after)).toEqual(withoutLimits(before))
+          const sender = before.connections.get(event.connection)?.user
+          for (const [user, presence] of after.users) if (user !== sender) expect(presence.limits).toBe(before.users.get(user)?.limits)
         })
+      }),
+      runs,
+    )
+  })
+
+  it('rate limits hold: no user gets more of a kind of command through than its burst plus its rate allows', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        const admitted = new Map<string, Array<number>>()
+        play(actions, ({ before, event, effects }) => {
+          if (event.type !== 'CommandReceived' || event.command.type !== 'message') return
+          const limited = effects.some((e) => e.type === 'send' && e.frame.type === 'error' && e.frame.code === 'rate_limited')
+          const user = before.connections.get(event.connection)?.user
+          if (limited || user === undefined) return
+          const times = admitted.get(user) ?? []
+          times.push(event.at)
+          admitted.set(user, times)
+        })
+        const { perSecond, burst } = SETTINGS.rates.message
+        for (const times of admitted.values()) {
+          // Any window of the history admits at most burst + rate * its length.
+          for (let i = 0; i < times.length; i++) {
+            for (let j = i; j < times.length; j++) {
+              expect(j - i + 1).toBeLessThanOrEqual(burst + (perSecond * (times[j]! - times[i]!)) / 1000 + 1e-9)
+            }
+          }
+        }
       }),
       runs,
     )

@@ -1,0 +1,74 @@
+import type { ConnectionId } from '../brands.js'
+import type { ClientCommandType } from '../protocol/client-commands.js'
+import { findSender, sendTo, setPresence } from './audience.js'
+import type { Effect } from './effects.js'
+import { errorFrame } from './frames.js'
+import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket } from './rate-limit.js'
+import type { ChatSettings, ChatState, Presence } from './state.js'
+
+export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
+
+export interface Limits {
+  readonly buckets: Readonly<Record<LimitKind, Bucket>>
+  readonly abuse: AbuseMeter
+}
+
+export const CLOSE_POLICY_VIOLATION = 1008
+
+export const freshLimits = (settings: ChatSettings, at: number): Limits => ({
+  buckets: {
+    message: fullBucket(settings.rates.message, at),
+    typing: fullBucket(settings.rates.typing, at),
+    history: fullBucket(settings.rates.history, at),
+    presence: fullBucket(settings.rates.presence, at),
+  },
+  abuse: calmMeter(at),
+})
+
+/** Which allowance a command draws on. Frames that could not be decoded draw on the message allowance. */
+export const limitKindOf = (type: ClientCommandType | 'rejected_frame'): LimitKind => {
+  switch (type) {
+    case 'message':
+    case 'rejected_frame':
+      return 'message'
+    case 'typing_start':
+    case 'typing_stop':
+      return 'typing'
+    case 'history':
+      return 'history'
+    case 'join':
+    case 'leave':
+      return 'presence'
+  }
+}
+
+export type Admission =
+  | { readonly admitted: true; readonly state: ChatState }
+  | { readonly admitted: false; readonly state: ChatState; readonly effects: ReadonlyArray<Effect> }
+
+/**
+ * Charges the sender's allowance for one command. Every command costs a token, refused or not, so a
+ * flood of bad commands is limited like any other. Refusals fill the abuse meter; a full meter closes
+ * the connection (1008).
+ */
+export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKind, ref: string | undefined, at: number): Admission => {
+  const sender = findSender(state, connection)
+  if (sender === undefined) return { admitted: true, state }
+  const { limits } = sender.presence
+  const rate = state.settings.rates[kind]
+  const taken = take(limits.buckets[kind], rate, at)
+  if (taken.allowed) {
+    return { admitted: true, state: withLimits(state, sender.presence, { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }) }
+  }
+  const abuse = recordRefusal(limits.abuse, rate, at)
+  const next = withLimits(state, sender.presence, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
+  const refusal = sendTo(connection, {
+    ...errorFrame('rate_limited', `too many ${kind} commands; wait ${taken.retryAfterMs} ms`, ref),
+    retryAfterMs: taken.retryAfterMs,
+  })
+  if (abuse.level <= abuseThreshold(rate)) return { admitted: false, state: next, effects: [refusal] }
+  const close: Effect = { type: 'close', connection, code: CLOSE_POLICY_VIOLATION, reason: 'rate limit exceeded repeatedly' }
+  return { admitted: false, state: next, effects: [refusal, close] }
+}
+
+const withLimits = (state: ChatState, presence: Presence, limits: Limits): ChatState => setPresence(state, { ...presence, limits })
