@@ -7,6 +7,7 @@ import { decodeClientFrame, clientCommandCodecs } from '../src/core/protocol/cli
 import { serverFrameCodecs } from '../src/core/protocol/server-frames.js'
 import { createRoutes } from '../src/shell/http/routes.js'
 import { createGuards } from '../src/shell/http/guards.js'
+import { createLoginGuard } from '../src/shell/http/login-guard.js'
 import { createUploadRoutes } from '../src/shell/uploads/routes.js'
 import type { UploadStore } from '../src/adapters/sqlite/uploads.js'
 import { realSystem } from '../src/adapters/system.js'
@@ -86,7 +87,7 @@ describe('openapi.yaml', () => {
     // Stubs: the handlers are listed, never called.
     const guards = createGuards({} as Accounts, { allowedOrigins: [], trustProxy: false })
     const routes = {
-      ...createRoutes({ accounts: {} as Accounts, guards, runtime: {} as ChatRuntime, config: {} as Config, now: Date.now }),
+      ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now }),
       ...createUploadRoutes({ guards, uploads: {} as UploadStore, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
     }
     const served = Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))

@@ -25,6 +25,14 @@ export interface Config {
   readonly uploadDir: string | undefined
   readonly maxFileBytes: number
   readonly maxFiles: number
+  readonly maxFrameBytes: number
+  readonly heartbeatMs: number
+  readonly maxBufferedBytes: number
+  readonly messageRate: number
+  readonly messageBurst: number
+  readonly typingRate: number
+  readonly historyRate: number
+  readonly maxConnectionsPerUser: number
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -141,6 +149,14 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     uploadDir: read<string | undefined>('UPLOAD_DIR', undefined, nonEmpty),
     maxFileBytes: read('MAX_FILE_BYTES', 25 * 1024 * 1024, integer(1, 4 * 1024 ** 3)),
     maxFiles: read('MAX_FILES', 10, integer(1, 100)),
+    maxFrameBytes: read('MAX_FRAME_BYTES', 64 * 1024, integer(4096, 16 * 1024 * 1024)),
+    heartbeatMs: read('HEARTBEAT_MS', 30_000, integer(100, 600_000)),
+    maxBufferedBytes: read('MAX_BUFFERED_BYTES', 4 * 1024 * 1024, integer(16 * 1024, 1024 ** 3)),
+    messageRate: read('MSG_RATE', 10, integer(1, 10_000)),
+    messageBurst: read('MSG_BURST', 20, integer(1, 100_000)),
+    typingRate: read('TYPING_RATE', 5, integer(1, 10_000)),
+    historyRate: read('HISTORY_RATE', 5, integer(1, 10_000)),
+    maxConnectionsPerUser: read('MAX_CONNECTIONS_PER_USER', 10, integer(1, 10_000)),
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
   if (production && config.sessionSecret === undefined && !secretAlreadyBad) {

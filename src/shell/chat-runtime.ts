@@ -24,7 +24,13 @@ interface Dependencies {
   readonly messages: MessageStore
   readonly now: () => number
   readonly log: Logger
+  /** A socket whose unsent data passes this is closed (1013) rather than buffered without bound. */
+  readonly maxBufferedBytes: number
 }
+
+export const CLOSE_TRY_AGAIN_LATER = 1013
+// A client too slow to read its data will not read the close frame soon either.
+const SLOW_CLIENT_GRACE_MS = 5000
 
 // setTimeout keeps at most 2^31-1 ms; a later deadline is reached by waking early and asking again.
 const LONGEST_TIMER_MS = 2 ** 31 - 1
@@ -33,7 +39,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  * The imperative half of the chat: owns the current state, feeds events through the pure `step`, and
  * carries out the effects it returns. It decides nothing.
  */
-export const createChatRuntime = ({ initial, messages, now, log }: Dependencies): ChatRuntime => {
+export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes }: Dependencies): ChatRuntime => {
   let state = initial
   const sockets = new Map<ConnectionId, WebSocket>()
   const queued: ChatEvent[] = []
@@ -86,7 +92,14 @@ export const createChatRuntime = ({ initial, messages, now, log }: Dependencies)
       const socket = sockets.get(connection)
       if (socket === undefined || socket.readyState !== socket.OPEN) continue
       socket.send(data, { binary: false })
+      if (socket.bufferedAmount > maxBufferedBytes) closeSlow(connection, socket)
     }
+  }
+
+  const closeSlow = (connection: ConnectionId, socket: WebSocket): void => {
+    log.warn('closing a connection that does not read', { connectionId: connection, bufferedBytes: socket.bufferedAmount })
+    socket.close(CLOSE_TRY_AGAIN_LATER, 'too slow: send buffer full')
+    setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
   }
 
   const close = (connection: ConnectionId, code: number, reason: string): void => {

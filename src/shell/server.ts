@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { WebSocketServer } from 'ws'
 import type { RoomId } from '../core/brands.js'
 import type { UploadName } from '../core/uploads.js'
-import { DEFAULT_SETTINGS, initialChatState, type RoomHistory } from '../core/chat/state.js'
+import { chatSettingsFrom, DEFAULT_SETTINGS, initialChatState, type RoomHistory } from '../core/chat/state.js'
 import type { Config } from '../core/config.js'
 import { jsonLogger, type Logger } from '../adapters/logger.js'
 import { createPasswordHasher } from '../adapters/password-hasher.js'
@@ -23,10 +23,12 @@ import { createAccounts } from './accounts.js'
 import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
 import { createRequestHandler } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
+import { createLoginGuard } from './http/login-guard.js'
 import { createRoutes } from './http/routes.js'
 import { removeAll } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
 import { attachConnection } from './ws/connection.js'
+import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
 
 export interface SalaServer {
@@ -42,8 +44,6 @@ export interface StartOptions {
   readonly system?: System
 }
 
-// Frames are small JSON commands; 64 KiB leaves room for a 4000-character message in any script.
-const MAX_FRAME_BYTES = 64 * 1024
 export const CLOSE_GOING_AWAY = 1001
 
 export const startSala = async (config: Config, options: StartOptions = {}): Promise<SalaServer> => {
@@ -55,11 +55,8 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const db = await openDatabase(join(dataDir, 'sala.db'))
   const messages = sqliteMessageStore(db)
 
-  const initial = initialChatState(config.rooms, await loadHistories(messages, config), {
-    ...DEFAULT_SETTINGS,
-    typingTimeoutMs: config.typingTimeoutMs,
-  })
-  const runtime = createChatRuntime({ initial, messages, now: system.now, log })
+  const initial = initialChatState(config.rooms, await loadHistories(messages, config), chatSettingsFrom(config))
+  const runtime = createChatRuntime({ initial, messages, now: system.now, log, maxBufferedBytes: config.maxBufferedBytes })
   const hasher = createPasswordHasher(config.bcryptCost)
   const accounts = createAccounts({
     users: sqliteUserStore(db),
@@ -74,7 +71,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const uploads = sqliteUploadStore(db)
   const guards = createGuards(accounts, config)
   const routes = {
-    ...createRoutes({ accounts, guards, runtime, config, now: system.now }),
+    ...createRoutes({ accounts, guards, loginGuard: createLoginGuard(system.now), runtime, config, now: system.now }),
     ...createUploadRoutes({
       guards,
       uploads,
@@ -86,7 +83,10 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
     }),
   }
   const server = createServer(createRequestHandler(routes, log))
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+  // Frames are small JSON commands; the 64 KiB default leaves room for a 4000-character message in any script.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+  wss.on('error', (error) => log.error('websocket server error', { err: error }))
+  const heartbeat = startHeartbeat(wss, config.heartbeatMs)
   const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
   const onOpen = attachConnection({ runtime, system, log, findUploads })
   server.on('upgrade', createUpgradeHandler({ wss, accounts, origins: config, log, onOpen }))
@@ -98,12 +98,16 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   })
 
   await listen(server, config.port, config.host)
+  server.on('error', (error) => log.error('http server error', { err: error }))
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
   log.info('sala listening', { url, dataDir, uploadDir, rooms: config.rooms.map((room) => room.id) })
 
   let closing: Promise<void> | undefined
-  const close = () => (closing ??= shutdown(server, wss, runtime, db, hasher.close, log))
+  const close = () => {
+    heartbeat.stop()
+    return (closing ??= shutdown(server, wss, runtime, db, hasher.close, log))
+  }
   return { url, port, runtime, close }
 }
 

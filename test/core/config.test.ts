@@ -32,6 +32,14 @@ describe('decodeConfig', () => {
         uploadDir: undefined,
         maxFileBytes: 25 * 1024 * 1024,
         maxFiles: 10,
+        maxFrameBytes: 65_536,
+        heartbeatMs: 30_000,
+        maxBufferedBytes: 4 * 1024 * 1024,
+        messageRate: 10,
+        messageBurst: 20,
+        typingRate: 5,
+        historyRate: 5,
+        maxConnectionsPerUser: 10,
       }),
     )
   })

@@ -132,7 +132,10 @@ export class ChatClient {
         return found
       }
       const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`no ${type} frame within ${timeoutMs} ms; have ${JSON.stringify(this.frames)}`)
+      if (left <= 0) {
+        const have = this.frames.slice(-5).map((f) => JSON.stringify(f).slice(0, 200))
+        throw new Error(`no ${type} frame within ${timeoutMs} ms (closed: ${JSON.stringify(this.closed)}); last of ${this.frames.length}: ${have.join(' ')}`)
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left)
         this.waiters.push(() => {

@@ -114,6 +114,26 @@ export const DEFAULT_SETTINGS: Omit<ChatSettings, 'defaultRoom'> = {
   maxConnectionsPerUser: 10,
 }
 
+/** The chat's settings from the configuration; join/leave share the typing rate. */
+export const chatSettingsFrom = (config: {
+  readonly typingTimeoutMs: number
+  readonly messageRate: number
+  readonly messageBurst: number
+  readonly typingRate: number
+  readonly historyRate: number
+  readonly maxConnectionsPerUser: number
+}): Omit<ChatSettings, 'defaultRoom'> => ({
+  ...DEFAULT_SETTINGS,
+  typingTimeoutMs: config.typingTimeoutMs,
+  rates: {
+    message: { perSecond: config.messageRate, burst: config.messageBurst },
+    typing: { perSecond: config.typingRate, burst: 2 * config.typingRate },
+    history: { perSecond: config.historyRate, burst: 2 * config.historyRate },
+    presence: { perSecond: config.typingRate, burst: 2 * config.typingRate },
+  },
+  maxConnectionsPerUser: config.maxConnectionsPerUser,
+})
+
 export const initialChatState = (
   rooms: ReadonlyArray<RoomDefinition>,
   history: (room: RoomId) => RoomHistory,

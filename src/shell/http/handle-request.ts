@@ -37,7 +37,7 @@ export const createRequestHandler =
         if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
         // The rest of a refused body is not read: close the connection instead of draining it.
         const headers = req.complete ? {} : { Connection: 'close' }
-        sendError(res, outcome.left, outcome.left.status === 405 ? { ...headers, Allow: String(outcome.left['allow']) } : headers)
+        sendError(res, outcome.left, headers)
       })
       .catch((error: unknown) => {
         log.error('request handler crashed', { requestId, err: error })
@@ -53,9 +53,7 @@ const route = async (routes: RouteTable, req: IncomingMessage, path: string): Pr
   const handler: Handler | undefined = isMethod(method) ? match.methods[method] : undefined
   if (handler === undefined) {
     const allowed = Object.keys(match.methods).join(', ')
-    const error = httpError(405, 'method_not_allowed', `${match.template} accepts ${allowed}`)
-    error['allow'] = allowed
-    return E.left(error)
+    return E.left(httpError(405, 'method_not_allowed', `${match.template} accepts ${allowed}`, undefined, { Allow: allowed }))
   }
   return handler(req, match.params)()
 }

@@ -40,10 +40,14 @@ export const httpError = (
   code: string,
   message: string,
   details?: ReadonlyArray<FieldProblem>,
-): HttpError => createHttpError(status, message, { code, ...(details === undefined ? {} : { details }) })
+  headers?: Headers,
+): HttpError =>
+  createHttpError(status, message, { code, ...(details === undefined ? {} : { details }), ...(headers === undefined ? {} : { headers }) })
 
 /** The one place an error becomes a response body: `{ "error": { code, message, details? } }`. */
-export const sendError = (res: ServerResponse, error: HttpError, headers: Headers = {}): void => {
+/** The error's own headers (`Allow`, `Retry-After`) go with it. */
+export const sendError = (res: ServerResponse, error: HttpError, extraHeaders: Headers = {}): void => {
+  const headers = { ...(error.headers as Headers | undefined), ...extraHeaders }
   const exposed = error.expose
   const code = typeof error['code'] === 'string' ? error['code'] : 'internal_error'
   const details = error['details']

@@ -5,6 +5,7 @@ import { pipe } from 'fp-ts/lib/function.js'
 import type { HttpError } from 'http-errors'
 import type * as t from 'io-ts'
 import { LoginRequest, RegisterRequest } from '../../core/accounts.js'
+import { clientAddress, type LoginGuard } from './login-guard.js'
 import { describeProblems } from '../../core/codecs.js'
 import { roomSummaries } from '../../core/chat/frames.js'
 import type { Config } from '../../core/config.js'
@@ -20,9 +21,15 @@ import { httpError } from './respond.js'
 interface Dependencies {
   readonly accounts: Accounts
   readonly guards: Guards
+  readonly loginGuard: LoginGuard
   readonly runtime: ChatRuntime
   readonly config: Config
   readonly now: () => number
+}
+
+const tooManyAttempts = (waitMs: number): HttpError => {
+  const seconds = Math.ceil(waitMs / 1000)
+  return httpError(429, 'too_many_attempts', `too many failed sign-ins; try again in ${seconds} s`, undefined, { 'Retry-After': String(seconds) })
 }
 
 export const decodeJsonBody =
@@ -39,7 +46,7 @@ export const decodeJsonBody =
     )
 
 /** Accounts, rooms and operations. */
-export const createRoutes = ({ accounts, guards, runtime, config, now }: Dependencies): RouteTable => {
+export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, now }: Dependencies): RouteTable => {
   const cookieOptions = { secure: config.cookieSecure }
 
   const signedInReply = (status: number) => (signedIn: SignedIn): Reply => ({
@@ -56,13 +63,33 @@ export const createRoutes = ({ accounts, guards, runtime, config, now }: Depende
       TE.map(signedInReply(201)),
     )
 
-  const login: Handler = (req) =>
-    pipe(
+  // Throttled before any password work: a blocked attempt costs the server no bcrypt.
+  const login: Handler = (req) => {
+    const address = clientAddress(req, config.trustProxy)
+    const attempt = (request: LoginRequest): TE.TaskEither<HttpError, SignedIn> => {
+      const wait = loginGuard.wait(request.username, address)
+      if (wait > 0) return TE.left(tooManyAttempts(wait))
+      return pipe(
+        accounts.login(request),
+        TE.bimap(
+          (error) => {
+            if (!(error instanceof Error) && error.type === 'invalid_credentials') loginGuard.failed(request.username, address)
+            return accountHttpError(error)
+          },
+          (signedIn) => {
+            loginGuard.succeeded(request.username)
+            return signedIn
+          },
+        ),
+      )
+    }
+    return pipe(
       guards.guardOrigin(req, 'none'),
       TE.chain(() => decodeJsonBody(LoginRequest)(req)),
-      TE.chain((request) => pipe(accounts.login(request), TE.mapLeft(accountHttpError))),
+      TE.chain(attempt),
       TE.map(signedInReply(200)),
     )
+  }
 
   const loggedOut: Reply = { status: 204, headers: { 'Set-Cookie': clearedSessionCookie(cookieOptions) } }
 

@@ -16,6 +16,8 @@ export interface ConnectionDependencies {
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
 
+export const CLOSE_UNSUPPORTED_DATA = 1003
+
 const toText = (data: RawData): string =>
   Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8')
 
@@ -49,7 +51,8 @@ export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSo
   const handleFrame = (data: RawData, isBinary: boolean): Promise<void> | undefined => {
     const at = system.now()
     if (isBinary) {
-      runtime.dispatch({ type: 'FrameRejected', connection, message: 'binary frames are not accepted: send JSON text', details: [], at })
+      // The protocol is JSON text; 1003 is WebSocket's own code for "cannot accept this data type".
+      socket.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted: send JSON text')
       return undefined
     }
     const decoded = decodeClientFrame(toText(data))
