@@ -182,8 +182,9 @@ describe('dead and slow connections', () => {
       const grown = retained() - before
       const broadcast = (total * 3900) / 2 ** 20
       console.log(`slow reader: ${broadcast.toFixed(1)} MiB broadcast to each member, retained memory grew ${(grown / 2 ** 20).toFixed(1)} MiB`)
-      // Unbounded buffering would retain the whole broadcast for the sleeper; the bound is MAX_BUFFERED_BYTES.
-      expect(grown).toBeLessThan(8 * 2 ** 20)
+      // Unbounded buffering retains about twice the broadcast (44 MiB measured); with the bound it is
+      // ~5 MiB alone and ~9 MiB when the suite runs beside it (the recent-message ring, caches, noise).
+      expect(grown).toBeLessThan((broadcast / 2) * 2 ** 20)
       ;(sleep.socket as unknown as { _socket: { resume: () => void } })._socket.resume()
       expect((await sleep.waitClosed(8000)).code).toBe(1013)
       await settle(300)
