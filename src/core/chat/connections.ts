@@ -5,7 +5,7 @@ import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { dropPresence, joinRoom } from './membership.js'
-import { CLOSE_POLICY_VIOLATION, freshLimits } from './limits.js'
+import { CLOSE_POLICY_VIOLATION, freshLimits, fullyRestedAt } from './limits.js'
 import { idle, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
@@ -23,16 +23,12 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     const reason = `at most ${state.settings.maxConnectionsPerUser} connections per user`
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
-  const presence: Presence = existing ?? {
-    user: event.user,
-    connections: I.OrderedSet(),
-    room: null,
-    typing: idle,
-    limits: freshLimits(state.settings, event.at),
-  }
+  const presence: Presence = existing ?? { user: event.user, connections: I.OrderedSet(), room: null, typing: idle }
+  const limits = state.limits.has(event.user.id) ? state.limits : state.limits.set(event.user.id, freshLimits(state.settings, event.at))
   const registered = setPresence(
     {
       ...state,
+      limits,
       connections: state.connections.set(event.connection, {
         user: event.user.id,
         session: event.session,
@@ -61,7 +57,10 @@ export const closeConnection = (state: ChatState, connection: ConnectionId): Ste
   if (presence === undefined) return [next, []]
   const remaining = presence.connections.remove(connection)
   if (remaining.size > 0) return [setPresence(next, { ...presence, connections: remaining }), []]
-  return dropPresence(next, presence)
+  const [dropped, effects] = dropPresence(next, presence)
+  const limits = dropped.limits.get(presence.user.id)
+  const wake: ReadonlyArray<Effect> = limits === undefined ? [] : [{ type: 'wakeAt', at: fullyRestedAt(limits, dropped.settings) }]
+  return [dropped, [...effects, ...wake]]
 }
 
 export const revokeSession = (state: ChatState, session: SessionId, expiresAt: number): Step => {
@@ -82,10 +81,25 @@ export const clockTicked = (state: ChatState, at: number): Step => {
     else nextDeadline = Math.min(nextDeadline, info.sessionExpiresAt)
   }
   const revokedSessions = afterTyping.revokedSessions.filter((expiresAt) => expiresAt > at)
-  const next =
-    revokedSessions.size === afterTyping.revokedSessions.size ? afterTyping : { ...afterTyping, revokedSessions }
+  const [limits, nextRested] = forgetRested(afterTyping, at)
+  nextDeadline = Math.min(nextDeadline, nextRested)
+  const unchangedMaps = revokedSessions.size === afterTyping.revokedSessions.size && limits.size === afterTyping.limits.size
+  const next = unchangedMaps ? afterTyping : { ...afterTyping, revokedSessions, limits }
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
   return [next, [...typingEffects, ...closes, ...wake]]
+}
+
+/** Drops the limits of absent users whose allowance has fully come back; answers when the next one will. */
+const forgetRested = (state: ChatState, at: number): readonly [ChatState['limits'], number] => {
+  let next = Infinity
+  const limits = state.limits.filter((entry, user) => {
+    if (state.users.has(user)) return true
+    const restedAt = fullyRestedAt(entry, state.settings)
+    if (restedAt <= at) return false
+    next = Math.min(next, restedAt)
+    return true
+  })
+  return [limits, next]
 }
 
 const closeEnded = (connection: ConnectionId, reason: string): Effect => ({

@@ -1,10 +1,11 @@
 import type { ConnectionId } from '../brands.js'
 import type { ClientCommandType } from '../protocol/client-commands.js'
-import { findSender, sendTo, setPresence } from './audience.js'
+import type { UserId } from '../brands.js'
+import { findSender, sendTo } from './audience.js'
 import type { Effect } from './effects.js'
 import { errorFrame } from './frames.js'
 import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket } from './rate-limit.js'
-import type { ChatSettings, ChatState, Presence } from './state.js'
+import type { ChatSettings, ChatState } from './state.js'
 
 export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
 
@@ -53,15 +54,16 @@ export type Admission =
  */
 export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKind, ref: string | undefined, at: number): Admission => {
   const sender = findSender(state, connection)
-  if (sender === undefined) return { admitted: true, state }
-  const { limits } = sender.presence
+  const user = sender?.presence.user.id
+  const limits = user === undefined ? undefined : state.limits.get(user)
+  if (user === undefined || limits === undefined) return { admitted: true, state }
   const rate = state.settings.rates[kind]
   const taken = take(limits.buckets[kind], rate, at)
   if (taken.allowed) {
-    return { admitted: true, state: withLimits(state, sender.presence, { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }) }
+    return { admitted: true, state: withLimits(state, user, { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }) }
   }
   const abuse = recordRefusal(limits.abuse, rate, at)
-  const next = withLimits(state, sender.presence, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
+  const next = withLimits(state, user, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
   const refusal = sendTo(connection, {
     ...errorFrame('rate_limited', `too many ${kind} commands; wait ${taken.retryAfterMs} ms`, ref),
     retryAfterMs: taken.retryAfterMs,
@@ -71,4 +73,17 @@ export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKin
   return { admitted: false, state: next, effects: [refusal, close] }
 }
 
-const withLimits = (state: ChatState, presence: Presence, limits: Limits): ChatState => setPresence(state, { ...presence, limits })
+const withLimits = (state: ChatState, user: UserId, limits: Limits): ChatState => ({ ...state, limits: state.limits.set(user, limits) })
+
+/** When every bucket is full and the abuse meter empty: from then on the entry says nothing. */
+export const fullyRestedAt = (limits: Limits, settings: ChatSettings): number => {
+  const kinds = Object.keys(limits.buckets) as LimitKind[]
+  const buckets = kinds.map((kind) => {
+    const { tokens, at } = limits.buckets[kind]
+    const rate = settings.rates[kind]
+    return at + Math.ceil(((rate.burst - tokens) * 1000) / rate.perSecond)
+  })
+  const slowest = Math.min(...kinds.map((kind) => settings.rates[kind].perSecond))
+  const meter = limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
+  return Math.max(meter, ...buckets)
+}

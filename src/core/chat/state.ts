@@ -22,8 +22,6 @@ export interface Presence {
   readonly connections: I.OrderedSet<ConnectionId>
   readonly room: RoomId | null
   readonly typing: Typing
-  /** Rate-limit bookkeeping, per user across all their connections. */
-  readonly limits: Limits
 }
 
 export interface Connection {
@@ -87,6 +85,11 @@ export interface ChatState {
   readonly connections: I.Map<ConnectionId, Connection>
   /** Sessions revoked while this process runs, until they would have expired anyway. */
   readonly revokedSessions: I.Map<SessionId, number>
+  /**
+   * Rate-limit bookkeeping per user, across all their connections. It outlives the user's presence, so
+   * reconnecting does not refill an allowance; an entry goes once it would be full again anyway.
+   */
+  readonly limits: I.Map<UserId, Limits>
 }
 
 export interface RoomDefinition {
@@ -147,6 +150,7 @@ export const initialChatState = (
     users: I.Map(),
     connections: I.Map(),
     revokedSessions: I.Map(),
+    limits: I.Map(),
   }
 }
 

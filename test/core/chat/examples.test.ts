@@ -230,6 +230,18 @@ describe('rate limits', () => {
     expect(world.isOpen(0)).toBe(true)
   })
 
+  it('does not refill an allowance when the user reconnects', () => {
+    const world = new World()
+    world.open(0)
+    world.command(0, { type: 'join' })
+    for (let i = 0; i < 4; i++) world.command(0, { type: 'message', text: messageText(`m${i}`) })
+    world.dispatch({ type: 'ConnectionClosed', connection: world.currentConnection(0), at: world.at })
+    world.open(0)
+    world.command(0, { type: 'join' })
+    world.command(0, { type: 'message', text: messageText('one more'), ref: 'again' })
+    expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'rate_limited', ref: 'again' })
+  })
+
   it('refuses a connection past the per-user cap with 1008', () => {
     const world = new World()
     world.open(0)

@@ -52,8 +52,8 @@ export const UNLIMITED = {
   },
 }
 
-/** The state with every user's rate-limit bookkeeping blanked: what "nothing changed" compares. */
-export const withoutLimits = (state: ChatState) => ({ ...state, users: state.users.map((presence) => ({ ...presence, limits: null })) })
+/** The state with the rate-limit bookkeeping blanked: what "nothing changed" compares. */
+export const withoutLimits = (state: ChatState) => ({ ...state, limits: null })
 
 export class World {
   state: ChatState

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { ConnectionId } from '../../../src/core/brands.js'
 import type { ChatState } from '../../../src/core/chat/state.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
+import { fullyRestedAt } from '../../../src/core/chat/limits.js'
 import { actionArbitrary, run, SLOTS } from './actions.js'
 import { SETTINGS, World, withoutLimits, type StepRecord } from './harness.js'
 import { applyFrame, emptyView, type ClientView, type Views } from './views.js'
@@ -119,7 +120,22 @@ describe('chat core invariants', () => {
           if (!rejected) return
           expect(withoutLimits(after)).toEqual(withoutLimits(before))
           const sender = before.connections.get(event.connection)?.user
-          for (const [user, presence] of after.users) if (user !== sender) expect(presence.limits).toBe(before.users.get(user)?.limits)
+          for (const [user, limits] of after.limits) if (user !== sender) expect(limits).toBe(before.limits.get(user))
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('rate-limit bookkeeping of absent users is dropped once it has fully rested', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ event, after }) => {
+          for (const user of after.users.keys()) expect(after.limits.has(user)).toBe(true)
+          if (event.type !== 'ClockTicked') return
+          for (const [user, limits] of after.limits) {
+            if (!after.users.has(user)) expect(fullyRestedAt(limits, after.settings)).toBeGreaterThan(event.at)
+          }
         })
       }),
       runs,
