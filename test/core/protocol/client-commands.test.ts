@@ -70,10 +70,20 @@ describe('decodeClientFrame', () => {
 
   it('is total: any text yields a command or a rejection', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          // Random bytes, as ws would hand them over after UTF-8 decoding.
+          fc.uint8Array({ maxLength: 200 }).map((bytes) => new TextDecoder().decode(bytes)),
+          fc.dictionary(fc.constantFrom('type', 'room', 'text', 'ref', '__proto__', 'constructor', 'since', 'limit'), fc.jsonValue()).map((o) => JSON.stringify(o)),
+        ),
+        (text) => {
         const decoded = decodeClientFrame(text)
         expect(E.isLeft(decoded) || E.isRight(decoded)).toBe(true)
-      }),
+      },
+      ),
       { numRuns: 2000 },
     )
   })
