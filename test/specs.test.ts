@@ -9,6 +9,7 @@ import { createRoutes } from '../src/shell/http/routes.js'
 import { createGuards } from '../src/shell/http/guards.js'
 import { createLoginGuard } from '../src/shell/http/login-guard.js'
 import { createUploadRoutes } from '../src/shell/uploads/routes.js'
+import { createDocsRoutes } from '../src/shell/docs/routes.js'
 import type { UploadStore } from '../src/adapters/sqlite/uploads.js'
 import { realSystem } from '../src/adapters/system.js'
 import { jsonLogger } from '../src/adapters/logger.js'
@@ -83,12 +84,13 @@ describe('openapi.yaml', () => {
     expect(openapi.openapi).toMatch(/^3\.1\./)
   })
 
-  it('documents exactly the routes the server answers, with their methods', () => {
+  it('documents exactly the routes the server answers, with their methods', async () => {
     // Stubs: the handlers are listed, never called.
     const guards = createGuards({} as Accounts, { allowedOrigins: [], trustProxy: false })
     const routes = {
-      ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now }),
+      ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now, readiness: async () => [] }),
       ...createUploadRoutes({ guards, uploads: {} as UploadStore, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
+      ...(await createDocsRoutes('.', jsonLogger('silent'))),
     }
     const served = Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
     // The router answers HEAD wherever it answers GET, so a documented HEAD needs a GET beside it.

@@ -33,6 +33,7 @@ export interface Config {
   readonly typingRate: number
   readonly historyRate: number
   readonly maxConnectionsPerUser: number
+  readonly shutdownTimeoutMs: number
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>
@@ -157,6 +158,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     typingRate: read('TYPING_RATE', 5, integer(1, 10_000)),
     historyRate: read('HISTORY_RATE', 5, integer(1, 10_000)),
     maxConnectionsPerUser: read('MAX_CONNECTIONS_PER_USER', 10, integer(1, 10_000)),
+    shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
   if (production && config.sessionSecret === undefined && !secretAlreadyBad) {

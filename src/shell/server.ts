@@ -2,7 +2,9 @@ import { mkdir, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join, resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { WebSocketServer } from 'ws'
 import type { RoomId } from '../core/brands.js'
@@ -27,6 +29,8 @@ import { createLoginGuard } from './http/login-guard.js'
 import { createRoutes } from './http/routes.js'
 import { removeAll } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
+import { readinessCheck } from './readiness.js'
+import { createDocsRoutes } from './docs/routes.js'
 import { attachConnection } from './ws/connection.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
@@ -71,7 +75,15 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const uploads = sqliteUploadStore(db)
   const guards = createGuards(accounts, config)
   const routes = {
-    ...createRoutes({ accounts, guards, loginGuard: createLoginGuard(system.now), runtime, config, now: system.now }),
+    ...createRoutes({
+      accounts,
+      guards,
+      loginGuard: createLoginGuard(system.now),
+      runtime,
+      config,
+      now: system.now,
+      readiness: readinessCheck(db, uploadDir),
+    }),
     ...createUploadRoutes({
       guards,
       uploads,
@@ -82,14 +94,17 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
       log,
     }),
   }
-  const server = createServer(createRequestHandler(routes, log))
+  const docs = await createDocsRoutes(packageRoot(), log)
+  const server = createServer(createRequestHandler({ ...routes, ...docs }, log))
   // Frames are small JSON commands; the 64 KiB default leaves room for a 4000-character message in any script.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
   wss.on('error', (error) => log.error('websocket server error', { err: error }))
   const heartbeat = startHeartbeat(wss, config.heartbeatMs)
   const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
   const onOpen = attachConnection({ runtime, system, log, findUploads })
-  server.on('upgrade', createUpgradeHandler({ wss, accounts, origins: config, log, onOpen }))
+  let accepting = true
+  const upgrade = createUpgradeHandler({ wss, accounts, origins: config, log, onOpen, accepting: () => accepting })
+  server.on('upgrade', upgrade)
   server.on('clientError', (error, socket) => {
     // Malformed HTTP from a client: answer 400 if we still can, never let it reach 'error'.
     log.debug('client error', { err: error })
@@ -105,8 +120,9 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
 
   let closing: Promise<void> | undefined
   const close = () => {
+    accepting = false
     heartbeat.stop()
-    return (closing ??= shutdown(server, wss, runtime, db, hasher.close, log))
+    return (closing ??= shutdown({ server, wss, runtime, db, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
   }
   return { url, port, runtime, close }
 }
@@ -120,6 +136,17 @@ const prepareUploadDir = async (config: Config): Promise<string> => {
   await mkdir(dir, { recursive: true })
   const leftovers = (await readdir(dir)).filter((file) => file.startsWith('.') && file.endsWith('.part'))
   await removeAll(leftovers.map((file) => join(dir, file)))
+  return dir
+}
+
+/** The folder with package.json, the specs and dist/: found from this file, in src/ (tests) or dist/. */
+const packageRoot = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the package root (package.json)')
+    dir = parent
+  }
   return dir
 }
 
@@ -142,26 +169,34 @@ const listen = (server: Server, port: number, host: string): Promise<void> =>
     })
   })
 
-const shutdown = async (
-  server: Server,
-  wss: WebSocketServer,
-  runtime: ChatRuntime,
-  db: SqliteDatabase,
-  closeHasher: () => Promise<void>,
-  log: Logger,
-): Promise<void> => {
+interface Running {
+  readonly server: Server
+  readonly wss: WebSocketServer
+  readonly runtime: ChatRuntime
+  readonly db: SqliteDatabase
+  readonly closeHasher: () => Promise<void>
+  readonly log: Logger
+  readonly timeoutMs: number
+}
+
+/**
+ * Stops in the order that loses nothing: no new connections; every socket told 1001; requests and
+ * uploads already under way may finish until the timeout; then everything accepted is stored (and
+ * acknowledged where the socket still listens) before the database closes.
+ */
+const shutdown = async ({ server, wss, runtime, db, closeHasher, log, timeoutMs }: Running): Promise<void> => {
   const stopped = new Promise<void>((done) => server.close(() => done()))
   for (const socket of wss.clients) socket.close(CLOSE_GOING_AWAY, 'server shutting down')
   server.closeIdleConnections()
-  await runtime.drain()
-  runtime.stop()
-  // Sockets that do not finish the closing handshake in time are cut.
   const cut = setTimeout(() => {
+    log.warn('shutdown timeout: cutting the connections still open')
     for (const socket of wss.clients) socket.terminate()
     server.closeAllConnections()
-  }, 2000)
+  }, timeoutMs)
   await stopped
   clearTimeout(cut)
+  await runtime.drain()
+  runtime.stop()
   await closeHasher()
   await db.close()
   log.info('sala stopped')

@@ -40,6 +40,7 @@ describe('decodeConfig', () => {
         typingRate: 5,
         historyRate: 5,
         maxConnectionsPerUser: 10,
+        shutdownTimeoutMs: 10_000,
       }),
     )
   })

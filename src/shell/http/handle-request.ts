@@ -84,7 +84,13 @@ const matchRoute = (routes: RouteTable, path: string): RouteMatch | undefined =>
   return undefined
 }
 
-const reply = (req: IncomingMessage, res: ServerResponse, { status, body, stream, headers = {} }: Reply, log: Logger): void => {
+const reply = (req: IncomingMessage, res: ServerResponse, { status, body, text, stream, headers = {} }: Reply, log: Logger): void => {
+  if (text !== undefined) {
+    const payload = Buffer.from(text)
+    sendHead(res, status, { ...headers, 'Content-Length': String(payload.length) })
+    res.end(payload)
+    return
+  }
   if (stream === undefined) {
     if (body === undefined) sendEmpty(res, status, headers)
     else sendJson(res, status, body, headers)

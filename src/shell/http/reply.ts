@@ -4,10 +4,12 @@ import type { HttpError } from 'http-errors'
 import type { Readable } from 'node:stream'
 import type { Headers } from './respond.js'
 
-/** What a handler answers: JSON, nothing, or a stream opened only if the body is really sent (not HEAD). */
+/** What a handler answers: JSON, text, nothing, or a stream opened only if the body is really sent (not HEAD). */
 export interface Reply {
   readonly status: number
   readonly body?: unknown
+  /** Sent as it is, with the Content-Type in `headers`. */
+  readonly text?: string
   readonly stream?: () => Readable
   readonly headers?: Headers
 }

@@ -48,7 +48,8 @@ export const httpError = (
 /** The error's own headers (`Allow`, `Retry-After`) go with it. */
 export const sendError = (res: ServerResponse, error: HttpError, extraHeaders: Headers = {}): void => {
   const headers = { ...(error.headers as Headers | undefined), ...extraHeaders }
-  const exposed = error.expose
+  // 503 is operational, not a bug: its reason helps whoever runs the server.
+  const exposed = error.expose || error.status === 503
   const code = typeof error['code'] === 'string' ? error['code'] : 'internal_error'
   const details = error['details']
   sendJson(

@@ -6,7 +6,7 @@ import type { HttpError } from 'http-errors'
 import type * as t from 'io-ts'
 import { LoginRequest, RegisterRequest } from '../../core/accounts.js'
 import { clientAddress, type LoginGuard } from './login-guard.js'
-import { describeProblems } from '../../core/codecs.js'
+import { describeProblems, type FieldProblem } from '../../core/codecs.js'
 import { roomSummaries } from '../../core/chat/frames.js'
 import type { Config } from '../../core/config.js'
 import type { Accounts, Authenticated, SignedIn } from '../accounts.js'
@@ -25,6 +25,8 @@ interface Dependencies {
   readonly runtime: ChatRuntime
   readonly config: Config
   readonly now: () => number
+  /** What keeps the server from serving: the database, the upload folder. Empty when ready. */
+  readonly readiness: () => Promise<ReadonlyArray<FieldProblem>>
 }
 
 const tooManyAttempts = (waitMs: number): HttpError => {
@@ -46,7 +48,7 @@ export const decodeJsonBody =
     )
 
 /** Accounts, rooms and operations. */
-export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, now }: Dependencies): RouteTable => {
+export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, now, readiness }: Dependencies): RouteTable => {
   const cookieOptions = { secure: config.cookieSecure }
 
   const signedInReply = (status: number) => (signedIn: SignedIn): Reply => ({
@@ -131,6 +133,17 @@ export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, no
 
   const health: Handler = () => TE.right({ status: 200, body: { status: 'ok' } })
 
+  // For load balancers and orchestrators: 503 takes the instance out of rotation until it recovers.
+  const ready: Handler = () =>
+    pipe(
+      TE.fromTask(readiness),
+      TE.chain((problems): TE.TaskEither<HttpError, Reply> =>
+        problems.length === 0
+          ? TE.right({ status: 200, body: { status: 'ready' } })
+          : TE.left(httpError(503, 'not_ready', 'the server cannot serve requests right now', problems)),
+      ),
+    )
+
   const websocketOnly: Handler = () =>
     TE.left(httpError(426, 'upgrade_required', 'this is the WebSocket endpoint: connect with a WebSocket client'))
 
@@ -141,6 +154,7 @@ export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, no
     '/auth/me': { GET: me },
     '/rooms': { GET: rooms },
     '/health': { GET: health },
+    '/ready': { GET: ready },
     '/ws': { GET: websocketOnly },
   }
 }

@@ -13,6 +13,8 @@ interface Dependencies {
   readonly origins: OriginPolicy
   readonly log: Logger
   readonly onOpen: (socket: import('ws').WebSocket, signedIn: Authenticated) => void
+  /** False once the server is shutting down. */
+  readonly accepting: () => boolean
 }
 
 /**
@@ -20,10 +22,11 @@ interface Dependencies {
  * WebSocket is ever opened.
  */
 export const createUpgradeHandler =
-  ({ wss, accounts, origins, log, onOpen }: Dependencies) =>
+  ({ wss, accounts, origins, log, onOpen, accepting }: Dependencies) =>
   (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Until ws owns the socket, a reset by the client must not become an unhandled 'error'.
     socket.on('error', (error) => log.debug('socket error before upgrade', { err: error }))
+    if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 404, 'not_found', 'WebSocket connections go to /ws')
     const credentials = readCredentials(req)
     if (credentials === undefined) return refuse(socket, 401, 'unauthenticated', 'sign in first: session cookie or Bearer token')
@@ -39,6 +42,7 @@ export const createUpgradeHandler =
         }
         return refuse(socket, 401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
       }
+      if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
       const signedIn = result.right
       wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, signedIn))
     })
