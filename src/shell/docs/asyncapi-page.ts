@@ -16,19 +16,17 @@ const at = (doc: Json | undefined, ...keys: string[]): Json | undefined =>
 
 const refName = (ref: Json | undefined): string | undefined => (typeof ref === 'string' ? ref.split('/').pop() : undefined)
 
-/** Paragraphs and `code` spans: the little markdown the descriptions use. */
+/** Paragraphs, `-` lists (with an optional lead-in line) and `code` spans: the markdown the descriptions use. */
 const prose = (text: Json | undefined): string =>
   String(text ?? '')
     .split(/\n\s*\n/)
     .map((paragraph) => {
-      const lines = paragraph.trim().split('\n')
-      const isList = lines.every((line) => /^\s*-\s/.test(line) || /^\s{2,}/.test(line))
       const inline = (s: string) => escape(s).replace(/`([^`]+)`/g, '<code>$1</code>')
-      if (isList) {
-        const items = paragraph.trim().split(/\n\s*-\s/).map((item) => item.replace(/^-\s/, ''))
-        return `<ul>${items.map((item) => `<li>${inline(item)}</li>`).join('')}</ul>`
-      }
-      return paragraph.trim() === '' ? '' : `<p>${inline(paragraph.trim())}</p>`
+      const [lead = '', ...items] = paragraph.trim().split(/\n\s*-\s/)
+      const leadIsItem = /^-\s/.test(lead)
+      const list = [...(leadIsItem ? [lead.replace(/^-\s/, '')] : []), ...items]
+      const intro = leadIsItem || lead === '' ? '' : `<p>${inline(lead)}</p>`
+      return list.length === 0 ? intro : `${intro}<ul>${list.map((item) => `<li>${inline(item)}</li>`).join('')}</ul>`
     })
     .join('\n')
 
