@@ -36,7 +36,7 @@ describe('docs for people', () => {
     expect(html).not.toContain('<script')
     const spec = parse(readFileSync('asyncapi.yaml', 'utf8')) as { components: { messages: Record<string, { examples?: unknown[] }> } }
     for (const id of Object.keys(spec.components.messages)) expect(html).toContain(`id="message-${id}"`)
-    expect(html).toContain('&quot;type&quot;: &quot;join&quot;')
+    expect(html).toContain('&#34;type&#34;: &#34;join&#34;')
     expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'none'; style-src 'sha256-/)
   })
 
