@@ -82,6 +82,8 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
         return loadHistory(effect)
       case 'wakeAt':
         return wakeAt(effect.at)
+      case 'log':
+        return log[effect.level](effect.message, effect.fields)
     }
   }
 

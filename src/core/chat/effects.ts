@@ -23,5 +23,7 @@ export type Effect =
     }
   /** Feed a `ClockTicked` no later than `at`; earlier or extra ticks are harmless. */
   | { readonly type: 'wakeAt'; readonly at: number }
+  /** Something an operator wants in the log. Fields are ids and names, never message text. */
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly message: string; readonly fields: Readonly<Record<string, string | number>> }
 
 export const CLOSE_SESSION_ENDED = 4001

@@ -68,9 +68,12 @@ export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKin
     ...errorFrame('rate_limited', `too many ${kind} commands; wait ${taken.retryAfterMs} ms`, ref),
     retryAfterMs: taken.retryAfterMs,
   })
-  if (abuse.level <= abuseThreshold(rate)) return { admitted: false, state: next, effects: [refusal] }
+  const fields = { userId: user, connectionId: connection, kind }
+  if (abuse.level <= abuseThreshold(rate)) {
+    return { admitted: false, state: next, effects: [refusal, { type: 'log', level: 'debug', message: 'rate limited', fields }] }
+  }
   const close: Effect = { type: 'close', connection, code: CLOSE_POLICY_VIOLATION, reason: 'rate limit exceeded repeatedly' }
-  return { admitted: false, state: next, effects: [refusal, close] }
+  return { admitted: false, state: next, effects: [refusal, close, { type: 'log', level: 'warn', message: 'closed for abuse', fields }] }
 }
 
 const withLimits = (state: ChatState, user: UserId, limits: Limits): ChatState => ({ ...state, limits: state.limits.set(user, limits) })

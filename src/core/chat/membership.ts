@@ -45,7 +45,13 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
         : joinedFrame(next, room, { type: 'join' }),
     ),
   )
-  return [next, [...leaveEffects, ...announce, ...welcomes]]
+  const log: Effect = {
+    type: 'log',
+    level: 'info',
+    message: 'joined room',
+    fields: { userId: presence.user.id, connectionId: sender.connectionId, room: room.id },
+  }
+  return [next, [...leaveEffects, ...announce, ...welcomes, log]]
 }
 
 const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand): ServerFrame => {
@@ -95,8 +101,8 @@ export const leaveCurrentRoom = (
   const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
   const next = setPresence(setRoom(state, remaining), { ...presence, room: null, typing: idle })
   const audience = [...roomAudience(next, remaining), ...alsoTell]
-  const effects: ReadonlyArray<Effect> = send(audience, userLeftFrame(remaining, presence.user, reason))
-  return [next, effects]
+  const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }
+  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), log]]
 }
 
 /** The user's presence is gone (last connection closed): out of the room and out of the state. */

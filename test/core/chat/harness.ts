@@ -102,6 +102,7 @@ export class World {
         return
       }
       case 'wakeAt':
+      case 'log':
         return
     }
   }
