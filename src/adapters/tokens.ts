@@ -1,7 +1,8 @@
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { SignJWT, jwtVerify } from 'jose'
+import { createHash } from 'node:crypto'
+import { SignJWT, jwtVerify, type JWTHeaderParameters } from 'jose'
 import { SessionId, UserId } from '../core/brands.js'
 
 /** What a valid session token says. Everything else about the session lives in the database. */
@@ -24,12 +25,25 @@ const ALGORITHM = 'HS256'
 
 const Payload = t.type({ sub: UserId, sid: SessionId, exp: t.number })
 
-export const createTokenIssuer = (secret: string): TokenIssuer => {
-  const key = new TextEncoder().encode(secret)
+/** A key's public name: a hash prefix, so a token says which secret signed it without revealing it. */
+export const keyId = (secret: string): string => createHash('sha256').update(secret).digest('base64url').slice(0, 12)
+
+/**
+ * Signs with `current`; verifies with `current` or any of `previous`, chosen by the token's `kid`. To
+ * rotate: move the old secret to `previous`, set a new current one, and drop the old one after a session
+ * lifetime. Nobody is logged out.
+ */
+export const createTokenIssuer = (current: string, previous: ReadonlyArray<string> = []): TokenIssuer => {
+  const encode = (secret: string) => new TextEncoder().encode(secret)
+  const key = encode(current)
+  const currentId = keyId(current)
+  const keys = new Map([...previous, current].map((secret) => [keyId(secret), encode(secret)]))
+  // Tokens from before key ids carry none: they can only be the current secret's.
+  const verificationKey = (header: JWTHeaderParameters) => keys.get(header.kid ?? currentId) ?? encode('no such key')
   return {
     issue: (claims, issuedAt) =>
       new SignJWT({ sid: claims.sessionId })
-        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+        .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT', kid: currentId })
         .setSubject(claims.userId)
         .setIssuer(ISSUER)
         .setAudience(AUDIENCE)
@@ -39,7 +53,7 @@ export const createTokenIssuer = (secret: string): TokenIssuer => {
     verify: (token, now) =>
       TE.tryCatch(
         async () => {
-          const { payload } = await jwtVerify(token, key, {
+          const { payload } = await jwtVerify(token, verificationKey, {
             algorithms: [ALGORITHM],
             issuer: ISSUER,
             audience: AUDIENCE,

@@ -13,6 +13,8 @@ export interface Config {
   readonly dataDir: string
   /** Undefined outside production: the shell then keeps a generated secret in `dataDir`. */
   readonly sessionSecret: string | undefined
+  /** Secrets of earlier keys, still accepted for verification while their sessions may live. */
+  readonly previousSessionSecrets: ReadonlyArray<string>
   readonly sessionTtlSeconds: number
   readonly bcryptCost: number
   readonly typingTimeoutMs: number
@@ -122,6 +124,11 @@ const origins = (raw: string): E.Either<string, ReadonlyArray<string>> => {
 const secret = (raw: string): E.Either<string, string> =>
   raw.length >= 32 ? E.right(raw) : E.left('must be at least 32 characters (e.g. `openssl rand -base64 48`)')
 
+const secretList = (raw: string): E.Either<string, ReadonlyArray<string>> => {
+  const secrets = raw.split(',').map((secret) => secret.trim()).filter((secret) => secret !== '')
+  return secrets.every((secret) => secret.length >= 32) ? E.right(secrets) : E.left('must be comma-separated secrets of at least 32 characters each')
+}
+
 export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigProblem>, Config> => {
   const problems: ConfigProblem[] = []
   const read = <A>(name: string, fallback: A, parse: (raw: string) => E.Either<string, A>): A => {
@@ -139,6 +146,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     host: read('HOST', '0.0.0.0', nonEmpty),
     dataDir: read('DATA_DIR', './data', nonEmpty),
     sessionSecret: read<string | undefined>('SESSION_SECRET', undefined, secret),
+    previousSessionSecrets: read('SESSION_PREVIOUS_SECRETS', [], secretList),
     sessionTtlSeconds: read('SESSION_TTL', 30 * 86_400, duration(60, 365 * 86_400)),
     bcryptCost: read('BCRYPT_COST', 12, integer(production ? 10 : 4, 15)),
     typingTimeoutMs: read('TYPING_TIMEOUT_MS', 5000, integer(500, 60_000)),

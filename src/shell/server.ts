@@ -66,7 +66,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
     users: sqliteUserStore(db),
     sessions: sqliteSessionStore(db),
     hasher,
-    tokens: createTokenIssuer(secret),
+    tokens: createTokenIssuer(secret, config.previousSessionSecrets),
     system,
     sessionTtlSeconds: config.sessionTtlSeconds,
   })

@@ -17,6 +17,7 @@ describe('decodeConfig', () => {
         host: '0.0.0.0',
         dataDir: './data',
         sessionSecret: undefined,
+        previousSessionSecrets: [],
         sessionTtlSeconds: 30 * 86_400,
         bcryptCost: 12,
         typingTimeoutMs: 5000,
