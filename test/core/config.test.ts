@@ -110,3 +110,24 @@ describe('decodeConfig', () => {
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })).toEqual([])
   })
 })
+
+describe('the documented settings', () => {
+  it('.env.example and the README list every variable the server reads', async () => {
+    const read = new Set<string>()
+    const recording = new Proxy({} as Record<string, string | undefined>, {
+      get: (_target, key) => {
+        if (typeof key === 'string') read.add(key)
+        return undefined
+      },
+    })
+    decodeConfig(recording)
+    const { readFileSync } = await import('node:fs')
+    const example = readFileSync('.env.example', 'utf8')
+    const readme = readFileSync('README.md', 'utf8')
+    expect(read.size).toBeGreaterThan(20)
+    for (const name of read) {
+      expect(example, `.env.example lists ${name}`).toMatch(new RegExp(`^${name}=`, 'm'))
+      expect(readme, `README documents ${name}`).toContain(`\`${name}\``)
+    }
+  })
+})
