@@ -10,6 +10,7 @@ import { createGuards } from '../src/shell/http/guards.js'
 import { createLoginGuard } from '../src/shell/http/login-guard.js'
 import { createUploadRoutes } from '../src/shell/uploads/routes.js'
 import { createDocsRoutes } from '../src/shell/docs/routes.js'
+import { createClientRoutes } from '../src/shell/client-routes.js'
 import type { UploadStore } from '../src/adapters/sqlite/uploads.js'
 import { realSystem } from '../src/adapters/system.js'
 import { jsonLogger } from '../src/adapters/logger.js'
@@ -91,6 +92,7 @@ describe('openapi.yaml', () => {
       ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now, readiness: async () => [] }),
       ...createUploadRoutes({ guards, uploads: {} as UploadStore, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
       ...(await createDocsRoutes('.', jsonLogger('silent'))),
+      ...(await createClientRoutes('.', jsonLogger('silent'))),
     }
     const served = Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m} ${path}`))
     // The router answers HEAD wherever it answers GET, so a documented HEAD needs a GET beside it.

@@ -31,6 +31,7 @@ import { removeAll } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
 import { readinessCheck } from './readiness.js'
 import { createDocsRoutes } from './docs/routes.js'
+import { createClientRoutes } from './client-routes.js'
 import { attachConnection } from './ws/connection.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
@@ -94,8 +95,9 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
       log,
     }),
   }
-  const docs = await createDocsRoutes(packageRoot(), log)
-  const server = createServer(createRequestHandler({ ...routes, ...docs }, log))
+  const root = packageRoot()
+  const [docs, client] = await Promise.all([createDocsRoutes(root, log), createClientRoutes(root, log)])
+  const server = createServer(createRequestHandler({ ...routes, ...docs, ...client }, log))
   // Frames are small JSON commands; the 64 KiB default leaves room for a 4000-character message in any script.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
   wss.on('error', (error) => log.error('websocket server error', { err: error }))

@@ -1,0 +1,184 @@
+import * as api from './api.js'
+import { initialModel, update, type Cmd, type Model, type Msg } from './model.js'
+import { openSocket, type ChatSocket } from './socket.js'
+import { byId, fieldErrors, render, size } from './view.js'
+import type { Attachment } from '../core/uploads.js'
+
+// Wiring: DOM events become messages, the reducer decides, and the commands it returns are carried out
+// here. The only state outside the model is the open socket and the staged attachments.
+
+let model: Model = initialModel
+let socket: ChatSocket | undefined
+let staged: ReadonlyArray<Attachment> = []
+
+const dispatch = (msg: Msg): void => {
+  const [next, commands] = update(model, msg)
+  model = next
+  for (const command of commands) run(command)
+  render(model)
+}
+
+const run = (cmd: Cmd): void => {
+  switch (cmd.type) {
+    case 'send':
+      return socket?.send(cmd.command)
+    case 'connect':
+      socket = openSocket({
+        opened: () => dispatch({ type: 'socketOpened' }),
+        frame: (frame) => dispatch({ type: 'frame', frame }),
+        invalid: () => dispatch({ type: 'problem', text: 'The server sent something this page does not understand; try reloading.' }),
+        closed: (code, reason) => dispatch({ type: 'socketClosed', code, reason, random: Math.random() }),
+      })
+      return
+    case 'disconnect':
+      socket?.close()
+      socket = undefined
+      return
+    case 'retryAfter':
+      window.setTimeout(() => dispatch({ type: 'retryDue' }), cmd.ms)
+      return
+    case 'checkTypingAt':
+      window.setTimeout(() => dispatch({ type: 'typingIdle', at: Date.now() }), Math.max(0, cmd.at - Date.now()))
+      return
+    case 'showSignIn':
+      byId('auth').hidden = false
+      return
+    case 'loadRooms':
+      void api.rooms().then((result) => {
+        if (result.ok) dispatch({ type: 'roomsLoaded', rooms: result.value })
+      })
+      return
+  }
+}
+
+const formValues = (form: HTMLFormElement): Record<string, string> =>
+  Object.fromEntries([...new FormData(form).entries()].map(([key, value]) => [key, String(value)]))
+
+const signedIn = () => {
+  byId('auth').hidden = true
+  dispatch({ type: 'signedIn' })
+}
+
+const wireAuth = () => {
+  const loginForm = byId<HTMLFormElement>('login-form')
+  loginForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const { username = '', password = '' } = formValues(loginForm)
+    const result = await api.login({ username, password })
+    if (result.ok) {
+      fieldErrors(loginForm, {}, '')
+      loginForm.reset()
+      signedIn()
+    } else fieldErrors(loginForm, result.fields, result.message)
+  })
+  const registerForm = byId<HTMLFormElement>('register-form')
+  registerForm.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    const { name = '', username = '', email = '', password = '' } = formValues(registerForm)
+    const result = await api.register({ name, username, email, password })
+    if (result.ok) {
+      fieldErrors(registerForm, {}, '')
+      registerForm.reset()
+      signedIn()
+    } else fieldErrors(registerForm, result.fields, result.message)
+  })
+  byId('logout').addEventListener('click', async () => {
+    const result = await api.logout()
+    if (!result.ok) dispatch({ type: 'problem', text: `Sign-out failed: ${result.message}` })
+    dispatch({ type: 'signedOut' })
+  })
+}
+
+const renderStaged = () => {
+  byId('staged').replaceChildren(
+    ...staged.map((attachment) => {
+      const item = document.createElement('li')
+      item.textContent = `${attachment.name} (${size(attachment.size)})`
+      return item
+    }),
+  )
+}
+
+const uploadFiles = async (files: ReadonlyArray<File>) => {
+  if (files.length === 0) return
+  const progress = byId<HTMLProgressElement>('upload-progress')
+  progress.hidden = false
+  progress.value = 0
+  const result = await api.upload(files, (fraction) => (progress.value = fraction))
+  progress.hidden = true
+  if (result.ok) {
+    staged = [...staged, ...result.value]
+    renderStaged()
+  } else dispatch({ type: 'problem', text: `Upload failed: ${result.message}` })
+}
+
+const wireChat = () => {
+  byId('rooms').addEventListener('click', (event) => {
+    const room = (event.target as HTMLElement).closest<HTMLElement>('[data-room]')?.dataset['room']
+    if (room !== undefined) dispatch({ type: 'joinRequested', room })
+  })
+  byId('notices').addEventListener('click', (event) => {
+    const id = (event.target as HTMLElement).dataset['dismiss']
+    if (id !== undefined) dispatch({ type: 'noticeDismissed', id: Number(id) })
+  })
+  const composer = byId<HTMLFormElement>('composer')
+  const input = byId<HTMLTextAreaElement>('message-input')
+  const send = () => {
+    const text = input.value.trim()
+    if (text === '' && staged.length === 0) return
+    dispatch({ type: 'sendRequested', text, attachments: staged, clientId: crypto.randomUUID() })
+    input.value = ''
+    staged = []
+    renderStaged()
+  }
+  composer.addEventListener('submit', (event) => {
+    event.preventDefault()
+    send()
+  })
+  input.addEventListener('keydown', (event) => {
+    // Enter sends; Shift+Enter is a new line.
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault()
+      send()
+    }
+  })
+  input.addEventListener('input', () => {
+    if (input.value.trim() !== '') dispatch({ type: 'typed', at: Date.now() })
+  })
+  const picker = byId<HTMLInputElement>('file-input')
+  picker.addEventListener('change', () => {
+    void uploadFiles([...(picker.files ?? [])])
+    picker.value = ''
+  })
+  const drop = byId('chat')
+  drop.addEventListener('dragover', (event) => {
+    event.preventDefault()
+    drop.classList.add('dragging')
+  })
+  drop.addEventListener('dragleave', () => drop.classList.remove('dragging'))
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault()
+    drop.classList.remove('dragging')
+    void uploadFiles([...(event.dataTransfer?.files ?? [])])
+  })
+  const list = byId('messages')
+  list.addEventListener('scroll', () => {
+    if (list.scrollTop < 40) dispatch({ type: 'olderRequested' })
+  })
+}
+
+const start = async () => {
+  wireAuth()
+  wireChat()
+  render(model)
+  // The session cookie survives a refresh or a closed tab: ask who we are before showing the forms.
+  const who = await api.me()
+  if (who.ok) signedIn()
+  else byId('auth').hidden = false
+  // Counts of the rooms one is not in change without a frame saying so.
+  window.setInterval(() => {
+    if (model.connection.state === 'online') run({ type: 'loadRooms' })
+  }, 20_000)
+}
+
+void start()
