@@ -40,6 +40,8 @@ export interface Model {
   readonly nextNoticeId: number
   /** When we last told the server we are typing (0: we are not). */
   readonly typingSince: number
+  /** The last keystroke: typing stops this long after it, not after the last announcement. */
+  readonly lastTypedAt: number
 }
 
 export type Msg =
@@ -85,6 +87,7 @@ export const initialModel: Model = {
   notices: [],
   nextNoticeId: 1,
   typingSince: 0,
+  lastTypedAt: 0,
 }
 
 const PAGE = 50
@@ -126,12 +129,15 @@ export const update = (model: Model, msg: Msg): Step => {
       const pending: PendingMessage = { clientId: msg.clientId, text: msg.text, attachments: msg.attachments }
       return [{ ...model, pending: [...model.pending, pending], typingSince: 0 }, [{ type: 'send', command: messageCommand(pending) }]]
     }
-    case 'typed':
-      if (model.room === null || msg.at - model.typingSince < TYPING_REPEAT_MS) return [model, [{ type: 'checkTypingAt', at: msg.at + TYPING_IDLE_MS }]]
-      return [{ ...model, typingSince: msg.at }, [{ type: 'send', command: { type: 'typing_start' } }, { type: 'checkTypingAt', at: msg.at + TYPING_IDLE_MS }]]
+    case 'typed': {
+      const typed = { ...model, lastTypedAt: msg.at }
+      const check: Cmd = { type: 'checkTypingAt', at: msg.at + TYPING_IDLE_MS }
+      // Announced again only every few seconds; the server keeps the indicator alive in between.
+      if (model.room === null || (model.typingSince !== 0 && msg.at - model.typingSince < TYPING_REPEAT_MS)) return [typed, [check]]
+      return [{ ...typed, typingSince: msg.at }, [{ type: 'send', command: { type: 'typing_start' } }, check]]
+    }
     case 'typingIdle':
-      // Typing that was not renewed for a while has stopped; a keystroke since then moved typingSince on.
-      if (model.typingSince === 0 || msg.at - model.typingSince < TYPING_IDLE_MS) return [model, []]
+      if (model.typingSince === 0 || msg.at - model.lastTypedAt < TYPING_IDLE_MS) return [model, []]
       return [{ ...model, typingSince: 0 }, [{ type: 'send', command: { type: 'typing_stop' } }]]
     case 'olderRequested': {
       const oldest = model.messages[0]
