@@ -16,6 +16,8 @@ export interface TestServer {
   readonly config: Config
   readonly logLines: string[]
   readonly restart: () => Promise<TestServer>
+  /** Restarts on the same port, as a real deploy does: clients reconnect to the address they know. */
+  readonly restartOnSamePort: () => Promise<TestServer>
   readonly stop: () => Promise<void>
 }
 
@@ -44,6 +46,10 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
     restart: async () => {
       await server.close()
       return startTestServer(env, dir)
+    },
+    restartOnSamePort: async () => {
+      await server.close()
+      return startTestServer({ ...env, PORT: String(server.port) }, dir)
     },
     stop: async () => {
       await server.close()
