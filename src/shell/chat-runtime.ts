@@ -1,4 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js'
+import type { Duplex } from 'node:stream'
 import type { WebSocket } from 'ws'
 import type { ConnectionId } from '../core/brands.js'
 import type { Effect } from '../core/chat/effects.js'
@@ -8,11 +9,13 @@ import { step } from '../core/chat/step.js'
 import type { Logger } from '../adapters/logger.js'
 import { createMessageWriter, type MessageWriter } from '../adapters/message-writer.js'
 import type { MessageStore } from '../adapters/sqlite/messages.js'
+import { textFrame } from './ws/frame.js'
 
 export interface ChatRuntime {
   readonly state: () => ChatState
   readonly dispatch: (event: ChatEvent) => void
-  readonly attach: (connection: ConnectionId, socket: WebSocket) => void
+  /** `raw` is the TCP socket under `socket`: broadcasts are written to it directly, framed once. */
+  readonly attach: (connection: ConnectionId, socket: WebSocket, raw: Duplex) => void
   readonly detach: (connection: ConnectionId) => void
   /** Waits for messages already accepted to be stored (and acknowledged). */
   readonly drain: () => Promise<void>
@@ -41,7 +44,10 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  */
 export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes }: Dependencies): ChatRuntime => {
   let state = initial
-  const sockets = new Map<ConnectionId, WebSocket>()
+  const sockets = new Map<ConnectionId, { readonly socket: WebSocket; readonly raw: Duplex }>()
+  // Sockets written to in this turn of the event loop, corked until it ends: all the frames one socket
+  // gets in a turn leave in one write, which is what makes fan-out cheap on both sides.
+  let corked: Array<{ readonly connection: ConnectionId; readonly socket: WebSocket; readonly raw: Duplex }> = []
   const queued: ChatEvent[] = []
   let stepping = false
   let wake: { at: number; timer: NodeJS.Timeout } | undefined
@@ -88,13 +94,28 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   }
 
   const send = (to: ReadonlyArray<ConnectionId>, frame: unknown): void => {
-    // Serialized once for every recipient; ws frames the same buffer for each socket.
-    const data = Buffer.from(JSON.stringify(frame))
+    // Serialized and framed once for every recipient. Safe because permessage-deflate is off: ws then
+    // writes its own frames (pings, close) synchronously too, so frames never interleave mid-frame.
+    const data = textFrame(Buffer.from(JSON.stringify(frame)))
     for (const connection of to) {
-      const socket = sockets.get(connection)
-      if (socket === undefined || socket.readyState !== socket.OPEN) continue
-      socket.send(data, { binary: false })
-      if (socket.bufferedAmount > maxBufferedBytes) closeSlow(connection, socket)
+      const entry = sockets.get(connection)
+      if (entry === undefined || entry.socket.readyState !== entry.socket.OPEN) continue
+      if (!entry.raw.writableCorked) {
+        entry.raw.cork()
+        if (corked.push({ connection, ...entry }) === 1) setImmediate(uncorkAll)
+      }
+      entry.raw.write(data)
+    }
+  }
+
+  // Backpressure is judged after the flush: what the kernel did not take is what the client is not
+  // reading. Judged before it, one busy turn would look like a slow client.
+  const uncorkAll = (): void => {
+    const flushed = corked
+    corked = []
+    for (const { connection, socket, raw } of flushed) {
+      raw.uncork()
+      if (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes) closeSlow(connection, socket)
     }
   }
 
@@ -105,13 +126,13 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   }
 
   const close = (connection: ConnectionId, code: number, reason: string): void => {
-    const socket = sockets.get(connection)
-    if (socket === undefined) {
+    const entry = sockets.get(connection)
+    if (entry === undefined) {
       // Never attached (closed while opening): the core still holds it until told it is gone.
       dispatch({ type: 'ConnectionClosed', connection, at: now() })
       return
     }
-    socket.close(code, reason)
+    entry.socket.close(code, reason)
   }
 
   const loadHistory = (effect: Extract<Effect, { type: 'loadHistory' }>): void => {
@@ -142,8 +163,8 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   return {
     state: () => state,
     dispatch,
-    attach: (connection, socket) => {
-      sockets.set(connection, socket)
+    attach: (connection, socket, raw) => {
+      sockets.set(connection, { socket, raw })
     },
     detach: (connection) => {
       sockets.delete(connection)

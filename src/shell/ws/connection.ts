@@ -1,4 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js'
+import type { Duplex } from 'node:stream'
 import type { RawData, WebSocket } from 'ws'
 import { decodeClientFrame, type ClientCommand } from '../../core/protocol/client-commands.js'
 import { uploadNameFromUrl, uploadUrl, type Upload, type UploadName } from '../../core/uploads.js'
@@ -26,7 +27,7 @@ const toText = (data: RawData): string =>
  * attachments must first be looked up holds back the frames behind it (and the close), so a client's
  * commands never overtake one another.
  */
-export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSocket, signedIn: Authenticated): void => {
+export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSocket, signedIn: Authenticated, raw: Duplex): void => {
   const { runtime, system, log } = deps
   const connection = system.newConnectionId()
   const user = signedIn.record.user
@@ -92,7 +93,7 @@ export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSo
     return undefined
   }
 
-  runtime.attach(connection, socket)
+  runtime.attach(connection, socket, raw)
   socket.on('message', (data, isBinary) => {
     inbox.push({ kind: 'frame', data, isBinary })
     pump()

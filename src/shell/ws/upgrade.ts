@@ -12,7 +12,7 @@ interface Dependencies {
   readonly accounts: Accounts
   readonly origins: OriginPolicy
   readonly log: Logger
-  readonly onOpen: (socket: import('ws').WebSocket, signedIn: Authenticated) => void
+  readonly onOpen: (socket: import('ws').WebSocket, signedIn: Authenticated, raw: Duplex) => void
   /** False once the server is shutting down. */
   readonly accepting: () => boolean
 }
@@ -44,7 +44,7 @@ export const createUpgradeHandler =
       }
       if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
       const signedIn = result.right
-      wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, signedIn))
+      wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, signedIn, socket))
     })
   }
 

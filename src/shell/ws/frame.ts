@@ -1,0 +1,21 @@
+/**
+ * A complete, unmasked WebSocket text frame (RFC 6455 §5.2), header and payload in one buffer, so one
+ * frame built once can be written to every recipient's socket as it is.
+ */
+export const textFrame = (payload: Buffer): Buffer => {
+  const length = payload.length
+  const headerLength = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(headerLength + length)
+  frame[0] = 0x81 // FIN + text
+  if (length < 126) {
+    frame[1] = length
+  } else if (length < 65536) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeBigUInt64BE(BigInt(length), 2)
+  }
+  payload.copy(frame, headerLength)
+  return frame
+}
