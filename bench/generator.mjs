@@ -1,0 +1,92 @@
+// The load generator: its own process, speaking the real protocol over real sockets. It opens `members`
+// connections (spread over several loopback source addresses), joins them to one room, then offers
+// messages at each rate in turn from `senders` of them. Every message's text is its send time, so the
+// receiving side measures end-to-end latency on the same clock. One JSON line per step on stdout.
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import WebSocket from 'ws'
+
+const config = JSON.parse(process.argv[2])
+const { url, members, senders, rates, stepMs, drainMs, sala } = config
+const tokens = sala ? JSON.parse(readFileSync(config.tokensFile, 'utf8')) : []
+
+const now = () => performance.timeOrigin + performance.now()
+const emit = (line) => process.stdout.write(`${JSON.stringify(line)}\n`)
+
+let received = 0
+let closed = 0
+let latencies = new Float64Array(1 << 22)
+let recorded = 0
+const onFrame = (data) => {
+  // Scanned, not parsed: the generator must not be the bottleneck.
+  const text = data.toString()
+  if (!text.startsWith('{"type":"message"')) return
+  const at = text.indexOf('"text":"')
+  const sent = Number.parseFloat(text.slice(at + 8, at + 40))
+  received++
+  if (recorded < latencies.length) latencies[recorded++] = now() - sent
+}
+
+const open = (i) =>
+  new Promise((resolve, reject) => {
+    const headers = sala ? { Authorization: `Bearer ${tokens[i]}` } : {}
+    const socket = new WebSocket(url, { headers, perMessageDeflate: false, localAddress: `127.0.0.${1 + (i % 4)}` })
+    socket.on('error', reject)
+    socket.on('close', () => closed++)
+    socket.on('message', (data) => {
+      if (!sala) return onFrame(data)
+      const text = data.toString()
+      if (text.startsWith('{"type":"welcome"')) return socket.send(JSON.stringify({ type: 'join', room: 'sala-1' }))
+      if (text.startsWith('{"type":"joined"')) return resolve(socket)
+      onFrame(data)
+    })
+    if (!sala) socket.on('open', () => resolve(socket))
+  })
+
+const sockets = []
+for (let i = 0; i < members; i += 100) {
+  sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, members - i) }, (_, j) => open(i + j)))))
+}
+const talkers = sockets.slice(0, senders)
+emit({ ready: sockets.length })
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
+
+for (const rate of rates) {
+  received = 0
+  recorded = 0
+  let sent = 0
+  emit({ stepStart: rate })
+  const start = now()
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const due = Math.floor(((now() - start) / 1000) * rate)
+      while (sent < due) {
+        talkers[sent % talkers.length].send(`{"type":"message","text":"${now()}"}`)
+        sent++
+      }
+      if (now() - start >= stepMs) {
+        clearInterval(timer)
+        resolve()
+      }
+    }, 2)
+  })
+  emit({ stepSent: rate })
+  await new Promise((resolve) => setTimeout(resolve, drainMs))
+  const expected = sent * (members - 1)
+  const sorted = latencies.subarray(0, recorded).sort()
+  emit({
+    rate,
+    seconds: stepMs / 1000,
+    offeredDeliveriesPerSec: Math.round((expected / stepMs) * 1000),
+    deliveredPerSec: Math.round((received / stepMs) * 1000),
+    delivered: received / expected,
+    p50: Number(percentile(sorted, 0.5).toFixed(1)),
+    p99: Number(percentile(sorted, 0.99).toFixed(1)),
+    max: Number((sorted[sorted.length - 1] ?? 0).toFixed(1)),
+    closed,
+  })
+  if (received < expected || percentile(sorted, 0.99) > 100 || closed > 0) break
+}
+for (const socket of sockets) socket.terminate()
+process.exit(0)

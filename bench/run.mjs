@@ -1,0 +1,123 @@
+// npm run bench [-- fanout]   Prints one JSON line per server and a table, Sala's figures also as ratios
+// to the naive baseline and the coalescing "limit" server measured in the same run with the same generator.
+// Servers run on core 1 and the generator on core 0 (taskset), so they do not fight over one core.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000)
+const SENDERS = 10
+const RATES = (process.env.BENCH_RATES ?? '20,50,100,200,400,800,1200,1600,2400').split(',').map(Number)
+const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 2000)
+const pinned = (core, args) => (hasTaskset() ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)])
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** utime + stime of a process, in seconds (clock ticks are 100 Hz on Linux). */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+const startServer = (name, dataDir) =>
+  new Promise((resolve, reject) => {
+    const script = name === 'sala' ? 'dist/src/shell/main.js' : `bench/servers/${name}.mjs`
+    const env = {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      // info: the orchestrator reads the port from the "sala listening" line (and keeps draining stdout).
+      LOG_LEVEL: 'info',
+      DATA_DIR: dataDir,
+      UPLOAD_DIR: join(dataDir, 'uploads'),
+      BCRYPT_COST: '4',
+      // One sender stands for many users: per-user rate limits would cap the offered rate.
+      MSG_RATE: '10000',
+      MSG_BURST: '100000',
+      MAX_CONNECTIONS_PER_USER: '10',
+    }
+    const [command, args] = pinned(1, [process.execPath, script])
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const port = JSON.parse(line).listening ?? (line.includes('sala listening') ? Number(/:(\d+)"/.exec(line)[1]) : undefined)
+      if (port !== undefined) resolve({ child, port, pid: child.pid })
+    })
+    child.on('exit', (code) => reject(new Error(`${name} exited ${code}`)))
+  })
+
+const registerAll = async (port, count) => {
+  const tokens = []
+  for (let i = 0; i < count; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, async (_, j) => {
+        const name = `bench${i + j}`
+        const body = JSON.stringify({ name, username: name, email: `${name}@example.com`, password: 'benchmark password' })
+        const response = await fetch(`http://127.0.0.1:${port}/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+        return (await response.json()).token
+      }),
+    )
+    tokens.push(...batch)
+  }
+  return tokens
+}
+
+const fanout = async (name) => {
+  const dataDir = mkdtempSync(join(tmpdir(), `sala-bench-${name}-`))
+  const server = await startServer(name, dataDir)
+  try {
+    const tokensFile = join(dataDir, 'tokens.json')
+    if (name === 'sala') writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, MEMBERS)))
+    const path = name === 'sala' ? '/ws' : '/'
+    const config = { url: `ws://127.0.0.1:${server.port}${path}`, members: MEMBERS, senders: SENDERS, rates: RATES, stepMs: STEP_MS, drainMs: 1000, sala: name === 'sala', tokensFile }
+    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
+    const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const steps = []
+    let cpuAtStart = 0
+    for await (const line of createInterface({ input: generator.stdout })) {
+      const event = JSON.parse(line)
+      if (event.stepStart !== undefined) cpuAtStart = cpuSeconds(server.pid)
+      if (event.stepSent !== undefined) steps.push({ cpu: cpuSeconds(server.pid) - cpuAtStart })
+      if (event.rate !== undefined) {
+        const step = steps.at(-1)
+        Object.assign(step, event, { cpuMicrosPerDelivery: Number(((step.cpu * 1e6) / Math.max(1, event.delivered * event.offeredDeliveriesPerSec * event.seconds)).toFixed(3)) })
+      }
+    }
+    const good = steps.filter((s) => s.delivered >= 1 && s.p99 <= 100 && s.closed === 0)
+    const saturation = good.at(-1)
+    return { server: name, members: MEMBERS, saturationDeliveriesPerSec: saturation?.deliveredPerSec ?? 0, saturationRate: saturation?.rate ?? 0, steps }
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => server.child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+const table = (result) => {
+  console.log(`\n${result.server}: saturation ${result.saturationDeliveriesPerSec.toLocaleString()} deliveries/s (offered ${result.saturationRate} msg/s into ${result.members} members)`)
+  console.log('  msg/s  offered/s   delivered/s  reach    p50ms  p99ms  maxms  cpu µs/delivery')
+  for (const s of result.steps) {
+    console.log(
+      `  ${String(s.rate).padStart(5)}  ${String(s.offeredDeliveriesPerSec).padStart(9)}  ${String(s.deliveredPerSec).padStart(12)}  ${(s.delivered * 100).toFixed(1).padStart(5)}%  ${String(s.p50).padStart(6)} ${String(s.p99).padStart(6)} ${String(s.max).padStart(6)}  ${s.cpuMicrosPerDelivery}`,
+    )
+  }
+}
+
+const results = {}
+for (const name of ['baseline', 'limit', 'sala']) {
+  results[name] = await fanout(name)
+  console.log(JSON.stringify({ scenario: 'fanout', ...results[name] }))
+}
+for (const result of Object.values(results)) table(result)
+const sala = results.sala.saturationDeliveriesPerSec
+console.log(
+  `\nSala vs baseline: ${(sala / Math.max(1, results.baseline.saturationDeliveriesPerSec)).toFixed(1)}x; ` +
+    `Sala vs limit: ${((100 * sala) / Math.max(1, results.limit.saturationDeliveriesPerSec)).toFixed(0)}% (targets: >= 10x, >= 70%)`,
+)
