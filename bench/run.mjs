@@ -44,7 +44,9 @@ const startServer = (name, dataDir) =>
       MSG_BURST: '100000',
       MAX_CONNECTIONS_PER_USER: '10',
     }
-    const [command, args] = pinned(1, [process.execPath, script])
+    // BENCH_PROFILE=1 writes a V8 CPU profile of Sala to bench/profiles when it stops.
+    const profile = name === 'sala' && process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
+    const [command, args] = pinned(1, [process.execPath, ...profile, script])
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
     createInterface({ input: child.stdout }).on('line', (line) => {
       const port = JSON.parse(line).listening ?? (line.includes('sala listening') ? Number(/:(\d+)"/.exec(line)[1]) : undefined)
@@ -111,11 +113,13 @@ const table = (result) => {
 }
 
 const results = {}
-for (const name of ['baseline', 'limit', 'sala']) {
+const SERVERS = (process.env.BENCH_SERVERS ?? 'baseline,limit,sala').split(',')
+for (const name of SERVERS) {
   results[name] = await fanout(name)
   console.log(JSON.stringify({ scenario: 'fanout', ...results[name] }))
 }
 for (const result of Object.values(results)) table(result)
+if (results.sala === undefined || results.baseline === undefined || results.limit === undefined) process.exit(0)
 const sala = results.sala.saturationDeliveriesPerSec
 console.log(
   `\nSala vs baseline: ${(sala / Math.max(1, results.baseline.saturationDeliveriesPerSec)).toFixed(1)}x; ` +

@@ -6,14 +6,31 @@ import type { ChatState, Connection, Presence, RoomState } from './state.js'
 // Who hears what. Every room frame is addressed through here, so "nothing of a room reaches a connection
 // outside it" is decided in one place.
 
+type Listener = readonly [UserId, ConnectionId]
+
+// Who is listening in a room changes only when its members or the open connections change, not when a
+// message is sent: the list is computed once per (members, connections) pair. Both are persistent values,
+// so identity says "unchanged", and entries go away with them. Pure: the same inputs, the same answer.
+const listenersCache = new WeakMap<object, WeakMap<object, ReadonlyArray<Listener>>>()
+
+const listeners = (state: ChatState, room: RoomState): ReadonlyArray<Listener> => {
+  const byConnections = listenersCache.get(room.members) ?? new WeakMap<object, ReadonlyArray<Listener>>()
+  listenersCache.set(room.members, byConnections)
+  const cached = byConnections.get(state.connections)
+  if (cached !== undefined) return cached
+  const computed: Listener[] = []
+  for (const member of room.members) {
+    const presence = state.users.get(member)
+    if (presence !== undefined) for (const connection of presence.connections) computed.push([member, connection])
+  }
+  byConnections.set(state.connections, computed)
+  return computed
+}
+
 /** Every connection of every member of the room, except those of `exceptUser`. */
 export const roomAudience = (state: ChatState, room: RoomState, exceptUser?: UserId): ConnectionId[] => {
   const audience: ConnectionId[] = []
-  for (const member of room.members) {
-    if (member === exceptUser) continue
-    const presence = state.users.get(member)
-    if (presence !== undefined) audience.push(...presence.connections)
-  }
+  for (const [member, connection] of listeners(state, room)) if (member !== exceptUser) audience.push(connection)
   return audience
 }
 
