@@ -17,9 +17,17 @@ let received = 0
 let closed = 0
 let latencies = new Float64Array(1 << 22)
 let recorded = 0
+let acked = 0
 const onFrame = (data) => {
   // Scanned, not parsed: the generator must not be the bottleneck.
   const text = data.toString()
+  if (config.mode === 'persist') {
+    if (!text.startsWith('{"type":"ack"')) return
+    const at = text.indexOf('"ref":"')
+    acked++
+    if (recorded < latencies.length) latencies[recorded++] = now() - Number.parseFloat(text.slice(at + 7, at + 40))
+    return
+  }
   if (!text.startsWith('{"type":"message"')) return
   const at = text.indexOf('"text":"')
   const sent = Number.parseFloat(text.slice(at + 8, at + 40))
@@ -36,7 +44,9 @@ const open = (i) =>
     socket.on('message', (data) => {
       if (!sala) return onFrame(data)
       const text = data.toString()
-      if (text.startsWith('{"type":"welcome"')) return socket.send(JSON.stringify({ type: 'join', room: 'sala-1' }))
+      // Persist mode: each sender in a room of its own, so nothing but storage is measured.
+      const room = config.mode === 'persist' ? `r${i}` : 'sala-1'
+      if (text.startsWith('{"type":"welcome"')) return socket.send(JSON.stringify({ type: 'join', room }))
       if (text.startsWith('{"type":"joined"')) return resolve(socket)
       onFrame(data)
     })
@@ -55,6 +65,7 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 for (const rate of rates) {
   received = 0
   recorded = 0
+  acked = 0
   let sent = 0
   emit({ stepStart: rate })
   const start = now()
@@ -62,7 +73,10 @@ for (const rate of rates) {
     const timer = setInterval(() => {
       const due = Math.floor(((now() - start) / 1000) * rate)
       while (sent < due) {
-        talkers[sent % talkers.length].send(`{"type":"message","text":"${now()}"}`)
+        const stamp = now()
+        talkers[sent % talkers.length].send(
+          config.mode === 'persist' ? `{"type":"message","text":"persist","ref":"${stamp}"}` : `{"type":"message","text":"${stamp}"}`,
+        )
         sent++
       }
       if (now() - start >= stepMs) {
@@ -73,8 +87,14 @@ for (const rate of rates) {
   })
   emit({ stepSent: rate })
   await new Promise((resolve) => setTimeout(resolve, drainMs))
-  const expected = sent * (members - 1)
   const sorted = latencies.subarray(0, recorded).sort()
+  if (config.mode === 'persist') {
+    const p99 = percentile(sorted, 0.99)
+    emit({ rate, seconds: stepMs / 1000, offered: sent, ackedPerSec: Math.round((acked / stepMs) * 1000), acked: acked / sent, p50: Number(percentile(sorted, 0.5).toFixed(1)), p99: Number(p99.toFixed(1)), max: Number((sorted[sorted.length - 1] ?? 0).toFixed(1)), closed })
+    if (acked < sent || closed > 0) break
+    continue
+  }
+  const expected = sent * (members - 1)
   emit({
     rate,
     seconds: stepMs / 1000,

@@ -27,7 +27,7 @@ const cpuSeconds = (pid) => {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-const startServer = (name, dataDir) =>
+const startServer = (name, dataDir, extraEnv = {}) =>
   new Promise((resolve, reject) => {
     const script = name === 'sala' ? 'dist/src/shell/main.js' : `bench/servers/${name}.mjs`
     const env = {
@@ -43,6 +43,7 @@ const startServer = (name, dataDir) =>
       MSG_RATE: '10000',
       MSG_BURST: '100000',
       MAX_CONNECTIONS_PER_USER: '10',
+      ...extraEnv,
     }
     // BENCH_PROFILE=1 writes a V8 CPU profile of Sala to bench/profiles when it stops.
     const profile = name === 'sala' && process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
@@ -100,6 +101,43 @@ const fanout = async (name) => {
     await new Promise((resolve) => server.child.once('exit', resolve))
     rmSync(dataDir, { recursive: true, force: true })
   }
+}
+
+/** Sustained messages into one room, every one acknowledged only after its commit: acked/s and ack latency. */
+const persist = async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-persist-'))
+  const senders = 50
+  const rooms = Array.from({ length: senders }, (_, i) => `r${i}=Room ${i}`).join(',')
+  const server = await startServer('sala', dataDir, { ROOMS: rooms })
+  try {
+    const tokensFile = join(dataDir, 'tokens.json')
+    writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, senders)))
+    const rates = (process.env.BENCH_PERSIST_RATES ?? '2000,5000,10000,15000,20000,30000').split(',').map(Number)
+    const config = { url: `ws://127.0.0.1:${server.port}/ws`, members: senders, senders, rates, stepMs: STEP_MS, drainMs: 1000, sala: true, tokensFile, mode: 'persist' }
+    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
+    const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const steps = []
+    for await (const line of createInterface({ input: generator.stdout })) {
+      const event = JSON.parse(line)
+      if (event.ackedPerSec !== undefined) steps.push(event)
+    }
+    return { scenario: 'persist', server: 'sala', senders, steps }
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => server.child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'persist') {
+  const result = await persist()
+  console.log(JSON.stringify(result))
+  console.log(`\npersist (${result.senders} senders, each in its own room, every message committed before its ack)`)
+  console.log('  offered/s  acked/s  acked  p50ms  p99ms  maxms')
+  for (const s of result.steps) {
+    console.log(`  ${String(s.rate).padStart(9)} ${String(s.ackedPerSec).padStart(8)} ${(s.acked * 100).toFixed(1).padStart(5)}% ${String(s.p50).padStart(6)} ${String(s.p99).padStart(6)} ${String(s.max).padStart(6)}`)
+  }
+  process.exit(0)
 }
 
 const table = (result) => {
