@@ -45,7 +45,7 @@ const open = (i) =>
       if (!sala) return onFrame(data)
       const text = data.toString()
       // Persist mode: each sender in a room of its own, so nothing but storage is measured.
-      const room = config.mode === 'persist' ? `r${i}` : 'sala-1'
+      const room = config.mode === 'persist' ? `r${i}` : config.mode === 'connections' ? `sala-${1 + (i % 3)}` : 'sala-1'
       if (text.startsWith('{"type":"welcome"')) return socket.send(JSON.stringify({ type: 'join', room }))
       if (text.startsWith('{"type":"joined"')) return resolve(socket)
       onFrame(data)
@@ -58,7 +58,12 @@ for (let i = 0; i < members; i += 100) {
   sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, members - i) }, (_, j) => open(i + j)))))
 }
 const talkers = sockets.slice(0, senders)
-emit({ ready: sockets.length })
+emit({ ready: sockets.length, openMs: Math.round(performance.now()) })
+if (config.mode === 'connections') {
+  // Idle: hold the sockets (answering pings) until the orchestrator has measured and stops us.
+  await new Promise((resolve) => process.stdin.once('data', resolve))
+  process.exit(0)
+}
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 

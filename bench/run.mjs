@@ -129,6 +129,48 @@ const persist = async () => {
   }
 }
 
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
+
+/** N idle sockets (one user each for Sala, joined to rooms, heartbeats on): server RSS per connection. */
+const connections = async (name, count) => {
+  const dataDir = mkdtempSync(join(tmpdir(), `sala-bench-conn-${name}-`))
+  const server = await startServer(name, dataDir, { HEARTBEAT_MS: '5000', LOG_LEVEL: 'info' })
+  try {
+    const tokensFile = join(dataDir, 'tokens.json')
+    if (name === 'sala') writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, count)))
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const before = rssKiB(server.pid)
+    const path = name === 'sala' ? '/ws' : '/'
+    const config = { url: `ws://127.0.0.1:${server.port}${path}`, members: count, senders: 0, rates: [], stepMs: 0, drainMs: 0, sala: name === 'sala', tokensFile, mode: 'connections' }
+    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
+    const started = Date.now()
+    const generator = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+    const lines = createInterface({ input: generator.stdout })[Symbol.asyncIterator]()
+    const ready = JSON.parse((await lines.next()).value)
+    const openSeconds = (Date.now() - started) / 1000
+    // Two heartbeat rounds, so the pings' cost is in the figure.
+    await new Promise((resolve) => setTimeout(resolve, 11_000))
+    const after = rssKiB(server.pid)
+    generator.stdin.write('stop\n')
+    await new Promise((resolve) => generator.once('exit', resolve))
+    return { scenario: 'connections', server: name, connections: ready.ready, openSeconds, rssBeforeMiB: Math.round(before / 1024), rssAfterMiB: Math.round(after / 1024), kibPerConnection: Number(((after - before) / ready.ready).toFixed(2)) }
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => server.child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'connections') {
+  const count = Number(process.env.BENCH_CONNECTIONS ?? 15000)
+  for (const name of (process.env.BENCH_SERVERS ?? 'baseline,sala').split(',')) {
+    const result = await connections(name, count)
+    console.log(JSON.stringify(result))
+    console.log(`${name}: ${result.connections} idle connections opened in ${result.openSeconds.toFixed(1)} s; RSS ${result.rssBeforeMiB} -> ${result.rssAfterMiB} MiB, ${result.kibPerConnection} KiB per connection`)
+  }
+  process.exit(0)
+}
+
 if (process.argv[2] === 'persist') {
   const result = await persist()
   console.log(JSON.stringify(result))
