@@ -171,6 +171,43 @@ if (process.argv[2] === 'connections') {
   process.exit(0)
 }
 
+/** 1 and 10 concurrent 200 MiB uploads: throughput and the server's peak RSS growth. */
+const uploads = async () => {
+  const bytes = 200 * 1024 * 1024
+  const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-upload-'))
+  const server = await startServer('sala', dataDir, { MAX_FILE_BYTES: String(bytes) })
+  try {
+    const [token] = await registerAll(server.port, 1)
+    const results = []
+    for (const concurrency of [1, 10]) {
+      const before = rssKiB(server.pid)
+      let peak = before
+      const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(server.pid))), 50)
+      const config = { url: `http://127.0.0.1:${server.port}`, token, bytes, concurrency }
+      const [command, args] = pinned(0, [process.execPath, 'bench/uploader.mjs', JSON.stringify(config)])
+      const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      let line = ''
+      for await (const chunk of child.stdout) line += chunk
+      clearInterval(sampler)
+      results.push({ ...JSON.parse(line), rssGrowthMiB: Number(((peak - before) / 1024).toFixed(1)) })
+      rmSync(join(dataDir, 'uploads'), { recursive: true, force: true })
+      execFileSync('mkdir', ['-p', join(dataDir, 'uploads')])
+    }
+    return { scenario: 'upload', server: 'sala', megabytesEach: 209.7, results }
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => server.child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'upload') {
+  const result = await uploads()
+  console.log(JSON.stringify(result))
+  for (const r of result.results) console.log(`upload x${r.concurrency} (200 MiB each): ${r.megabytesPerSecond} MB/s, ${r.seconds} s, server RSS peak growth ${r.rssGrowthMiB} MiB`)
+  process.exit(0)
+}
+
 if (process.argv[2] === 'persist') {
   const result = await persist()
   console.log(JSON.stringify(result))

@@ -88,7 +88,8 @@ export const receiveFiles = async (
     const temp = join(dir, `.${name}.part`)
     temps.push(temp)
     const tap = measure(SNIFF_BYTES)
-    const sink = createWriteStream(temp, { flags: 'wx' })
+    // Larger writes than the 16 KiB default: fewer syscalls per megabyte, same bounded memory.
+    const sink = createWriteStream(temp, { flags: 'wx', highWaterMark: 1024 * 1024 })
     sink.on('error', () => {
       diskFailed = true
     })
