@@ -12,6 +12,7 @@ const tokens = sala ? JSON.parse(readFileSync(config.tokensFile, 'utf8')) : []
 
 const now = () => performance.timeOrigin + performance.now()
 const emit = (line) => process.stdout.write(`${JSON.stringify(line)}\n`)
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
 let received = 0
 let closed = 0
@@ -45,7 +46,8 @@ const open = (i) =>
       if (!sala) return onFrame(data)
       const text = data.toString()
       // Persist mode: each sender in a room of its own, so nothing but storage is measured.
-      const room = config.mode === 'persist' ? `r${i}` : config.mode === 'connections' ? `sala-${1 + (i % 3)}` : 'sala-1'
+      const room =
+        config.mode === 'persist' ? `r${i}` : config.mode === 'connections' ? `sala-${1 + (i % 3)}` : config.mode === 'mixed' ? `r${i % config.rooms}` : 'sala-1'
       if (text.startsWith('{"type":"welcome"')) return socket.send(JSON.stringify({ type: 'join', room }))
       if (text.startsWith('{"type":"joined"')) return resolve(socket)
       onFrame(data)
@@ -59,13 +61,44 @@ for (let i = 0; i < members; i += 100) {
 }
 const talkers = sockets.slice(0, senders)
 emit({ ready: sockets.length, openMs: Math.round(performance.now()) })
+if (config.mode === 'mixed') {
+  // Every user sends one message a second (typing first), in phases the orchestrator can watch.
+  const phase = async (name) => {
+    received = 0
+    recorded = 0
+    emit({ phase: name })
+    const start = now()
+    let sent = 0
+    await new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const due = Math.floor(((now() - start) / 1000) * sockets.length)
+        while (sent < due) {
+          const socket = sockets[sent % sockets.length]
+          socket.send('{"type":"typing_start"}')
+          socket.send(`{"type":"message","text":"${now()}"}`)
+          sent++
+        }
+        if (now() - start >= stepMs) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 2)
+    })
+    await new Promise((resolve) => setTimeout(resolve, drainMs))
+    const sorted = latencies.subarray(0, recorded).sort()
+    const expected = sent * (config.roomSize - 1)
+    emit({ result: name, messagesPerSec: Math.round((sent / stepMs) * 1000), delivered: received / expected, p50: Number(percentile(sorted, 0.5).toFixed(1)), p99: Number(percentile(sorted, 0.99).toFixed(1)), max: Number((sorted[sorted.length - 1] ?? 0).toFixed(1)) })
+  }
+  await phase('quiet')
+  await phase('logins')
+  process.exit(0)
+}
 if (config.mode === 'connections') {
   // Idle: hold the sockets (answering pings) until the orchestrator has measured and stops us.
   await new Promise((resolve) => process.stdin.once('data', resolve))
   process.exit(0)
 }
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0
 
 for (const rate of rates) {
   received = 0

@@ -201,6 +201,54 @@ const uploads = async () => {
   }
 }
 
+/** Many small rooms, typing, 1 message/s per user; p99 with and without 10 logins/s at a production bcrypt cost. */
+const mixed = async () => {
+  const users = 400
+  const rooms = 40
+  const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-mixed-'))
+  const roomList = Array.from({ length: rooms }, (_, i) => `r${i}=Room ${i}`).join(',')
+  const server = await startServer('sala', dataDir, { ROOMS: roomList, BCRYPT_COST: '10', MSG_RATE: '10', MSG_BURST: '20' })
+  try {
+    const tokensFile = join(dataDir, 'tokens.json')
+    writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, users)))
+    const config = { url: `ws://127.0.0.1:${server.port}/ws`, members: users, senders: 0, rates: [], stepMs: 8000, drainMs: 1000, sala: true, tokensFile, mode: 'mixed', rooms, roomSize: users / rooms }
+    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
+    const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const results = []
+    let logins
+    let loginsOk = 0
+    let loginsTried = 0
+    for await (const line of createInterface({ input: generator.stdout })) {
+      const event = JSON.parse(line)
+      if (event.phase === 'logins') {
+        // 10 logins a second, each a real bcrypt comparison at cost 10, on the server's worker pool.
+        logins = setInterval(() => {
+          const name = `bench${Math.floor(Math.random() * users)}`
+          loginsTried++
+          void fetch(`http://127.0.0.1:${server.port}/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: name, password: 'benchmark password' }) }).then((r) => {
+            if (r.status === 200) loginsOk++
+          })
+        }, 100)
+      }
+      if (event.result !== undefined) results.push(event)
+    }
+    clearInterval(logins)
+    return { scenario: 'mixed', server: 'sala', users, rooms, results, loginsTried, loginsOk }
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => server.child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'mixed') {
+  const result = await mixed()
+  console.log(JSON.stringify(result))
+  for (const r of result.results) console.log(`mixed (${result.users} users, ${result.rooms} rooms), ${r.result}: ${r.messagesPerSec} msg/s, reach ${(r.delivered * 100).toFixed(1)}%, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms`)
+  console.log(`logins during the second phase: ${result.loginsOk} of ${result.loginsTried} answered 200`)
+  process.exit(0)
+}
+
 if (process.argv[2] === 'upload') {
   const result = await uploads()
   console.log(JSON.stringify(result))
