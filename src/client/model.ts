@@ -222,9 +222,8 @@ const joined = (model: Model, frame: Extract<ServerFrame, { type: 'joined' }>): 
   const messages = sameRoom && frame.gap !== true ? mergeMessages(model.messages, frame.history) : frame.history
   const hasOlder = sameRoom && frame.gap !== true ? model.hasOlder || frame.history.length >= PAGE : frame.history.length >= PAGE
   const resend = model.pending.map((pending): Cmd => ({ type: 'send', command: messageCommand(pending) }))
-  const rooms = model.rooms
   return [
-    { ...model, room: frame.room, wantedRoom: frame.room, users: frame.users, typing: [], messages, hasOlder, loadingOlder: false, rooms },
+    { ...model, room: frame.room, wantedRoom: frame.room, users: frame.users, typing: [], messages, hasOlder, loadingOlder: false },
     [...(sameRoom ? resend : []), { type: 'loadRooms' }],
   ]
 }

@@ -95,4 +95,3 @@ const toRecord = (row: UserRow): UserRecord => ({
   passwordHash: row.password_hash,
 })
 
-export const isAccountError = (error: AccountError | Error): error is AccountError => !(error instanceof Error)
