@@ -1,4 +1,3 @@
-import * as I from 'immutable'
 import type { ConnectionId, SessionId } from '../brands.js'
 import { sendTo, setPresence } from './audience.js'
 import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
@@ -19,12 +18,12 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     return unchanged(state, [closeEnded(event.connection, revoked ? 'session revoked' : 'session expired')])
   }
   const existing = state.users.get(event.user.id)
-  if (existing !== undefined && existing.connections.size >= state.settings.maxConnectionsPerUser) {
+  if (existing !== undefined && existing.connections.length >= state.settings.maxConnectionsPerUser) {
     const reason = `at most ${state.settings.maxConnectionsPerUser} connections per user`
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
-  const presence: Presence = existing ?? { user: event.user, connections: I.OrderedSet(), room: null, typing: idle }
-  const limits = state.limits.has(event.user.id) ? state.limits : state.limits.set(event.user.id, freshLimits(state.settings, event.at))
+  const presence: Presence = existing ?? { user: event.user, connections: [], room: null, typing: idle }
+  const limits = state.limits.has(event.user.id) ? state.limits : state.limits.set(event.user.id, freshLimits(event.at))
   const registered = setPresence(
     {
       ...state,
@@ -35,7 +34,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
         sessionExpiresAt: event.sessionExpiresAt,
       }),
     },
-    { ...presence, connections: presence.connections.add(event.connection) },
+    { ...presence, connections: [...presence.connections, event.connection] },
   )
   const welcome = sendTo(event.connection, {
     type: 'welcome',
@@ -55,8 +54,8 @@ export const closeConnection = (state: ChatState, connection: ConnectionId): Ste
   const presence = state.users.get(info.user)
   const next: ChatState = { ...state, connections: state.connections.remove(connection) }
   if (presence === undefined) return [next, []]
-  const remaining = presence.connections.remove(connection)
-  if (remaining.size > 0) return [setPresence(next, { ...presence, connections: remaining }), []]
+  const remaining = presence.connections.filter((c) => c !== connection)
+  if (remaining.length > 0) return [setPresence(next, { ...presence, connections: remaining }), []]
   const [dropped, effects] = dropPresence(next, presence)
   const limits = dropped.limits.get(presence.user.id)
   const wake: ReadonlyArray<Effect> = limits === undefined ? [] : [{ type: 'wakeAt', at: fullyRestedAt(limits, dropped.settings) }]

@@ -10,21 +10,14 @@ import type { ChatSettings, ChatState } from './state.js'
 export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
 
 export interface Limits {
-  readonly buckets: Readonly<Record<LimitKind, Bucket>>
+  /** A kind not drawn on yet has no bucket: it is full. Idle users (most of them) cost no buckets. */
+  readonly buckets: Readonly<Partial<Record<LimitKind, Bucket>>>
   readonly abuse: AbuseMeter
 }
 
 export const CLOSE_POLICY_VIOLATION = 1008
 
-export const freshLimits = (settings: ChatSettings, at: number): Limits => ({
-  buckets: {
-    message: fullBucket(settings.rates.message, at),
-    typing: fullBucket(settings.rates.typing, at),
-    history: fullBucket(settings.rates.history, at),
-    presence: fullBucket(settings.rates.presence, at),
-  },
-  abuse: calmMeter(at),
-})
+export const freshLimits = (at: number): Limits => ({ buckets: {}, abuse: calmMeter(at) })
 
 /** Which allowance a command draws on. Frames that could not be decoded draw on the message allowance. */
 export const limitKindOf = (type: ClientCommandType | 'rejected_frame'): LimitKind => {
@@ -58,7 +51,7 @@ export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKin
   const limits = user === undefined ? undefined : state.limits.get(user)
   if (user === undefined || limits === undefined) return { admitted: true, state }
   const rate = state.settings.rates[kind]
-  const taken = take(limits.buckets[kind], rate, at)
+  const taken = take(limits.buckets[kind] ?? fullBucket(rate, at), rate, at)
   if (taken.allowed) {
     return { admitted: true, state: withLimits(state, user, { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }) }
   }
@@ -80,13 +73,13 @@ const withLimits = (state: ChatState, user: UserId, limits: Limits): ChatState =
 
 /** When every bucket is full and the abuse meter empty: from then on the entry says nothing. */
 export const fullyRestedAt = (limits: Limits, settings: ChatSettings): number => {
-  const kinds = Object.keys(limits.buckets) as LimitKind[]
-  const buckets = kinds.map((kind) => {
-    const { tokens, at } = limits.buckets[kind]
-    const rate = settings.rates[kind]
-    return at + Math.ceil(((rate.burst - tokens) * 1000) / rate.perSecond)
+  const kinds = (Object.keys(limits.buckets) as LimitKind[]).flatMap((kind) => {
+    const bucket = limits.buckets[kind]
+    return bucket === undefined ? [] : [{ bucket, rate: settings.rates[kind] }]
   })
-  const slowest = Math.min(...kinds.map((kind) => settings.rates[kind].perSecond))
-  const meter = limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
+  const buckets = kinds.map(({ bucket, rate }) => bucket.at + Math.ceil(((rate.burst - bucket.tokens) * 1000) / rate.perSecond))
+  // Refusals need a bucket, so a meter above zero always has a kind to drain at.
+  const slowest = Math.min(...kinds.map(({ rate }) => rate.perSecond))
+  const meter = limits.abuse.level === 0 ? limits.abuse.at : limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
   return Math.max(meter, ...buckets)
 }

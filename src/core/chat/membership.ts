@@ -37,7 +37,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     user: publicUser(presence.user),
   })
   // Every connection of the user moves with the user; only the asking one gets its `since` and `ref`.
-  const welcomes = [...presence.connections].map((connection) =>
+  const welcomes = presence.connections.map((connection) =>
     sendTo(
       connection,
       connection === sender.connectionId
@@ -82,7 +82,7 @@ export const leaveRoom = (state: ChatState, connection: ConnectionId, ref: strin
     return unchanged(state, [sendTo(connection, errorFrame('not_in_room', 'you are not in a room', ref))])
   }
   // The user's other connections learn that they left too; the asking one needs no reply.
-  const ownOthers = [...sender.presence.connections].filter((c) => c !== connection)
+  const ownOthers = sender.presence.connections.filter((c) => c !== connection)
   return leaveCurrentRoom(state, sender.presence, 'left', ownOthers)
 }
 

@@ -19,7 +19,8 @@ export const idle: Typing = { state: 'idle' }
 /** A user with at least one open connection. Presence is per user, not per connection. */
 export interface Presence {
   readonly user: ChatUser
-  readonly connections: I.OrderedSet<ConnectionId>
+  /** In opening order; at most `maxConnectionsPerUser`, so a plain array beats a persistent set in memory. */
+  readonly connections: ReadonlyArray<ConnectionId>
   readonly room: RoomId | null
   readonly typing: Typing
 }

@@ -5,6 +5,7 @@ import { decodeClientFrame, type ClientCommand } from '../../core/protocol/clien
 import { uploadNameFromUrl, uploadUrl, type Upload, type UploadName } from '../../core/uploads.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { System } from '../../adapters/system.js'
+import type { ConnectionId, UserId } from '../../core/brands.js'
 import type { Authenticated } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 
@@ -28,90 +29,106 @@ const toText = (data: RawData): string =>
  * commands never overtake one another.
  */
 export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSocket, signedIn: Authenticated, raw: Duplex): void => {
-  const { runtime, system, log } = deps
-  const connection = system.newConnectionId()
-  const user = signedIn.record.user
-  const connectionLog = log.child({ connectionId: connection, userId: user.id })
-  const inbox: Inbound[] = []
-  let waiting = false
+  const client = new ClientConnection(deps, socket, deps.system.newConnectionId(), signedIn.record.user.id)
+  deps.runtime.attach(client.id, socket, raw)
+  // Three listeners and one object per socket: at tens of thousands of idle sockets, every closure and
+  // per-connection logger counts, so the state lives on the object and log lines carry the ids.
+  socket.on('message', (data, isBinary) => client.receive({ kind: 'frame', data, isBinary }))
+  socket.on('close', (code) => client.receive({ kind: 'closed', code }))
+  // ws closes the socket itself after an 'error' (bad frame, oversized payload); we only record it.
+  socket.on('error', (error) => deps.log.debug('socket error', { ...client.ids(), err: error }))
 
-  const pump = (): void => {
-    while (!waiting && inbox.length > 0) {
-      const next = inbox.shift()
+  deps.log.info('connected', client.ids())
+  const { session, record } = signedIn
+  deps.runtime.dispatch({
+    type: 'ConnectionOpened',
+    connection: client.id,
+    user: record.user,
+    session: session.id,
+    sessionExpiresAt: session.expiresAt,
+    at: deps.system.now(),
+  })
+}
+
+class ClientConnection {
+  private readonly inbox: Inbound[] = []
+  private waiting = false
+
+  constructor(
+    private readonly deps: ConnectionDependencies,
+    private readonly socket: WebSocket,
+    readonly id: ConnectionId,
+    private readonly user: UserId,
+  ) {}
+
+  ids(): { readonly connectionId: ConnectionId; readonly userId: UserId } {
+    return { connectionId: this.id, userId: this.user }
+  }
+
+  receive(next: Inbound): void {
+    this.inbox.push(next)
+    this.pump()
+  }
+
+  private pump(): void {
+    while (!this.waiting && this.inbox.length > 0) {
+      const next = this.inbox.shift()
       if (next === undefined) return
-      const lookup = next.kind === 'frame' ? handleFrame(next.data, next.isBinary) : handleClose(next.code)
+      const lookup = next.kind === 'frame' ? this.handleFrame(next.data, next.isBinary) : this.handleClose(next.code)
       if (lookup === undefined) continue
-      waiting = true
+      this.waiting = true
       void lookup.finally(() => {
-        waiting = false
-        pump()
+        this.waiting = false
+        this.pump()
       })
     }
   }
 
-  const handleFrame = (data: RawData, isBinary: boolean): Promise<void> | undefined => {
+  private handleFrame(data: RawData, isBinary: boolean): Promise<void> | undefined {
+    const { runtime, system, log } = this.deps
+    const connection = this.id
     const at = system.now()
     if (isBinary) {
       // The protocol is JSON text; 1003 is WebSocket's own code for "cannot accept this data type".
-      socket.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted: send JSON text')
+      this.socket.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted: send JSON text')
       return undefined
     }
     const decoded = decodeClientFrame(toText(data))
     if (E.isLeft(decoded)) {
-      connectionLog.debug('frame rejected', { reason: decoded.left.message })
+      log.debug('frame rejected', { ...this.ids(), reason: decoded.left.message })
       const { message, details, ref } = decoded.left
       runtime.dispatch({ type: 'FrameRejected', connection, message, details, ...(ref === undefined ? {} : { ref }), at })
       return undefined
     }
     const command = decoded.right
-    if (command.type === 'message' && (command.attachments?.length ?? 0) > 0) return withUploads(command, command.attachments ?? [])
+    if (command.type === 'message' && (command.attachments?.length ?? 0) > 0) return this.withUploads(command, command.attachments ?? [])
     runtime.dispatch({ type: 'CommandReceived', connection, command, at })
     return undefined
   }
 
   // The core decides whether the links are acceptable; the shell only finds what they point at.
-  const withUploads = async (command: ClientCommand, urls: ReadonlyArray<string>): Promise<void> => {
+  private async withUploads(command: ClientCommand, urls: ReadonlyArray<string>): Promise<void> {
+    const { runtime, system, log, findUploads } = this.deps
     const names = urls.flatMap((url) => {
       const name = uploadNameFromUrl(url)
       return name === undefined ? [] : [name]
     })
-    const found = await deps.findUploads(names)
+    const found = await findUploads(names)
     const ref = command.ref === undefined ? {} : { ref: command.ref }
     if (E.isLeft(found)) {
-      connectionLog.error('attachment lookup failed', { err: found.left })
-      runtime.dispatch({ type: 'CommandFailed', connection, message: 'the message could not be sent; try again', ...ref, at: system.now() })
+      log.error('attachment lookup failed', { ...this.ids(), err: found.left })
+      runtime.dispatch({ type: 'CommandFailed', connection: this.id, message: 'the message could not be sent; try again', ...ref, at: system.now() })
       return
     }
     const uploads = new Map(found.right.map((upload) => [uploadUrl(upload.name), upload]))
-    runtime.dispatch({ type: 'CommandReceived', connection, command, uploads, at: system.now() })
+    runtime.dispatch({ type: 'CommandReceived', connection: this.id, command, uploads, at: system.now() })
   }
 
-  const handleClose = (code: number): undefined => {
-    runtime.detach(connection)
-    runtime.dispatch({ type: 'ConnectionClosed', connection, at: system.now() })
-    connectionLog.info('disconnected', { code })
+  private handleClose(code: number): undefined {
+    const { runtime, system, log } = this.deps
+    runtime.detach(this.id)
+    runtime.dispatch({ type: 'ConnectionClosed', connection: this.id, at: system.now() })
+    log.info('disconnected', { ...this.ids(), code })
     return undefined
   }
-
-  runtime.attach(connection, socket, raw)
-  socket.on('message', (data, isBinary) => {
-    inbox.push({ kind: 'frame', data, isBinary })
-    pump()
-  })
-  socket.on('close', (code) => {
-    inbox.push({ kind: 'closed', code })
-    pump()
-  })
-  // ws closes the socket itself after an 'error' (bad frame, oversized payload); we only record it.
-  socket.on('error', (error) => connectionLog.debug('socket error', { err: error }))
-
-  connectionLog.info('connected')
-  runtime.dispatch({
-    type: 'ConnectionOpened',
-    connection,
-    user,
-    session: signedIn.session.id,
-    sessionExpiresAt: signedIn.session.expiresAt,
-    at: system.now(),
-  })
 }

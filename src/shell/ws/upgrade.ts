@@ -25,7 +25,8 @@ export const createUpgradeHandler =
   ({ wss, accounts, origins, log, onOpen, accepting }: Dependencies) =>
   (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Until ws owns the socket, a reset by the client must not become an unhandled 'error'.
-    socket.on('error', (error) => log.debug('socket error before upgrade', { err: error }))
+    const onEarlyError = logEarlyError(log)
+    socket.on('error', onEarlyError)
     if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 404, 'not_found', 'WebSocket connections go to /ws')
     const credentials = readCredentials(req)
@@ -44,9 +45,19 @@ export const createUpgradeHandler =
       }
       if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
       const signedIn = result.right
-      wss.handleUpgrade(req, socket, head, (ws) => onOpen(ws, signedIn, socket))
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', onEarlyError)
+        onOpen(ws, signedIn, socket)
+      })
     })
   }
+
+// Made outside the handler on purpose: a closure made inside would share the handler's scope and keep
+// the whole upgrade request (headers, token) alive for as long as the socket lives.
+const logEarlyError =
+  (log: Logger) =>
+  (error: Error): void =>
+    log.debug('socket error before upgrade', { err: error })
 
 const refuse = (socket: Duplex, status: number, code: string, message: string): void => {
   const body = JSON.stringify({ error: { code, message } })

@@ -36,14 +36,14 @@ describe('chat core invariants', () => {
             const containing = [...after.rooms.values()].filter((room) => room.members.has(userId))
             expect(containing.length).toBeLessThanOrEqual(1)
             expect(containing[0]?.id ?? null).toBe(presence.room)
-            expect(presence.connections.size).toBeGreaterThan(0)
+            expect(presence.connections.length).toBeGreaterThan(0)
             for (const connection of presence.connections) expect(after.connections.get(connection)?.user).toBe(userId)
           }
           for (const room of after.rooms.values()) {
             for (const member of room.members) expect(after.users.get(member)?.room).toBe(room.id)
           }
           for (const [connection, info] of after.connections) {
-            expect(after.users.get(info.user)?.connections.has(connection)).toBe(true)
+            expect(after.users.get(info.user)?.connections.includes(connection)).toBe(true)
           }
         })
       }),
