@@ -4,7 +4,7 @@
 // receiving side measures end-to-end latency on the same clock. One JSON line per step on stdout.
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import WebSocket from 'ws'
+import { openRaw } from './raw-client.mjs'
 
 const config = JSON.parse(process.argv[2])
 const { url, members, senders, rates, stepMs, drainMs, sala } = config
@@ -19,40 +19,50 @@ let closed = 0
 let latencies = new Float64Array(1 << 22)
 let recorded = 0
 let acked = 0
-const onFrame = (data) => {
-  // Scanned, not parsed: the generator must not be the bottleneck.
-  const text = data.toString()
+const MESSAGE = Buffer.from('{"type":"message"')
+const ACK = Buffer.from('{"type":"ack"')
+const startsWith = (buffer, start, end, prefix) => end - start >= prefix.length && buffer.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0
+/** The number after `key` (a JSON string field holding a timestamp), read in place. */
+const stampAfter = (buffer, start, end, key) => {
+  const at = buffer.indexOf(key, start, 'latin1')
+  if (at === -1 || at >= end) return Number.NaN
+  const from = at + key.length
+  return Number.parseFloat(buffer.toString('latin1', from, Math.min(end, from + 24)))
+}
+// Scanned in place, not parsed: the generator must not be the bottleneck.
+const onFrame = (buffer, start, end) => {
   if (config.mode === 'persist') {
-    if (!text.startsWith('{"type":"ack"')) return
-    const at = text.indexOf('"ref":"')
+    if (!startsWith(buffer, start, end, ACK)) return
     acked++
-    if (recorded < latencies.length) latencies[recorded++] = now() - Number.parseFloat(text.slice(at + 7, at + 40))
+    if (recorded < latencies.length) latencies[recorded++] = now() - stampAfter(buffer, start, end, '"ref":"')
     return
   }
-  if (!text.startsWith('{"type":"message"')) return
-  const at = text.indexOf('"text":"')
-  const sent = Number.parseFloat(text.slice(at + 8, at + 40))
+  if (!startsWith(buffer, start, end, MESSAGE)) return
+  const sent = stampAfter(buffer, start, end, '"text":"')
   received++
   if (recorded < latencies.length) latencies[recorded++] = now() - sent
 }
 
+const target = new URL(url)
 const open = (i) =>
   new Promise((resolve, reject) => {
+    let joined = false
+    // Persist mode: each sender in a room of its own, so nothing but storage is measured.
+    const room =
+      config.mode === 'persist' ? `r${i}` : config.mode === 'connections' ? `sala-${1 + (i % config.rooms)}` : config.mode === 'mixed' ? `r${i % config.rooms}` : 'sala-1'
+    const onText = (buffer, start, end) => {
+      if (!sala || joined) return onFrame(buffer, start, end)
+      const text = buffer.toString('utf8', start, end)
+      if (text.startsWith('{"type":"welcome"')) return opened.then((socket) => socket.sendText(JSON.stringify({ type: 'join', room })))
+      if (text.startsWith('{"type":"joined"')) {
+        joined = true
+        opened.then(resolve)
+      }
+    }
     const headers = sala ? { Authorization: `Bearer ${tokens[i]}` } : {}
-    const socket = new WebSocket(url, { headers, perMessageDeflate: false, localAddress: `127.0.0.${1 + (i % 4)}` })
-    socket.on('error', reject)
-    socket.on('close', () => closed++)
-    socket.on('message', (data) => {
-      if (!sala) return onFrame(data)
-      const text = data.toString()
-      // Persist mode: each sender in a room of its own, so nothing but storage is measured.
-      const room =
-        config.mode === 'persist' ? `r${i}` : config.mode === 'connections' ? `sala-${1 + (i % 3)}` : config.mode === 'mixed' ? `r${i % config.rooms}` : 'sala-1'
-      if (text.startsWith('{"type":"welcome"')) return socket.send(JSON.stringify({ type: 'join', room }))
-      if (text.startsWith('{"type":"joined"')) return resolve(socket)
-      onFrame(data)
-    })
-    if (!sala) socket.on('open', () => resolve(socket))
+    const opened = openRaw({ host: target.hostname, port: Number(target.port), path: target.pathname, headers, localAddress: `127.0.0.${1 + (i % 4)}`, onText, onClose: () => closed++ })
+    opened.catch(reject)
+    if (!sala) opened.then(resolve)
   })
 
 const sockets = []
@@ -74,8 +84,8 @@ if (config.mode === 'mixed') {
         const due = Math.floor(((now() - start) / 1000) * sockets.length)
         while (sent < due) {
           const socket = sockets[sent % sockets.length]
-          socket.send('{"type":"typing_start"}')
-          socket.send(`{"type":"message","text":"${now()}"}`)
+          socket.sendText('{"type":"typing_start"}')
+          socket.sendText(`{"type":"message","text":"${now()}"}`)
           sent++
         }
         if (now() - start >= stepMs) {
@@ -112,7 +122,7 @@ for (const rate of rates) {
       const due = Math.floor(((now() - start) / 1000) * rate)
       while (sent < due) {
         const stamp = now()
-        talkers[sent % talkers.length].send(
+        talkers[sent % talkers.length].sendText(
           config.mode === 'persist' ? `{"type":"message","text":"persist","ref":"${stamp}"}` : `{"type":"message","text":"${stamp}"}`,
         )
         sent++
