@@ -51,7 +51,8 @@ export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSo
 }
 
 class ClientConnection {
-  private readonly inbox: Inbound[] = []
+  /** Frames held back while a lookup runs; made only then, as most sockets never need one. */
+  private inbox: Inbound[] | undefined
   private waiting = false
 
   constructor(
@@ -66,22 +67,29 @@ class ClientConnection {
   }
 
   receive(next: Inbound): void {
-    this.inbox.push(next)
-    this.pump()
+    if (this.waiting) {
+      this.inbox ??= []
+      this.inbox.push(next)
+      return
+    }
+    this.handle(next)
   }
 
-  private pump(): void {
-    while (!this.waiting && this.inbox.length > 0) {
+  private handle(next: Inbound): void {
+    const lookup = next.kind === 'frame' ? this.handleFrame(next.data, next.isBinary) : this.handleClose(next.code)
+    if (lookup === undefined) return
+    this.waiting = true
+    void lookup.finally(() => this.resume())
+  }
+
+  /** Handles what arrived during a lookup, in order, until the next lookup or an empty inbox. */
+  private resume(): void {
+    this.waiting = false
+    while (!this.waiting && this.inbox !== undefined && this.inbox.length > 0) {
       const next = this.inbox.shift()
-      if (next === undefined) return
-      const lookup = next.kind === 'frame' ? this.handleFrame(next.data, next.isBinary) : this.handleClose(next.code)
-      if (lookup === undefined) continue
-      this.waiting = true
-      void lookup.finally(() => {
-        this.waiting = false
-        this.pump()
-      })
+      if (next !== undefined) this.handle(next)
     }
+    if (!this.waiting) this.inbox = undefined
   }
 
   private handleFrame(data: RawData, isBinary: boolean): Promise<void> | undefined {
