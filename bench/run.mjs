@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline'
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000)
 const SENDERS = 10
-const RATES = (process.env.BENCH_RATES ?? '20,50,100,200,400,800,1200,1600,2400').split(',').map(Number)
+const RATES = (process.env.BENCH_RATES ?? '20,30,40,50,60,80,100,150,200,300,400,600,800,1000,1200,1400,1600,2000,2400').split(',').map(Number)
 const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 2000)
 const pinned = (core, args) => (hasTaskset() ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)])
 function hasTaskset() {
