@@ -82,8 +82,9 @@ export const fullyRestedAt = (limits: Limits, settings: ChatSettings): number =>
     return bucket === undefined ? [] : [{ bucket, rate: settings.rates[kind] }]
   })
   const buckets = kinds.map(({ bucket, rate }) => bucket.at + Math.ceil(((rate.burst - bucket.tokens) * 1000) / rate.perSecond))
-  // Refusals need a bucket, so a meter above zero always has a kind to drain at.
+  // Refusals need a bucket, so a meter above zero always has a kind to drain at (with none, the
+  // minimum is Infinity and an empty meter adds nothing).
   const slowest = Math.min(...kinds.map(({ rate }) => rate.perSecond))
-  const meter = limits.abuse.level === 0 ? limits.abuse.at : limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
+  const meter = limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
   return Math.max(meter, ...buckets)
 }
