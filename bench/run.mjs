@@ -228,17 +228,18 @@ if (process.argv[2] === 'connections') {
 
 /** 1 and 10 concurrent 200 MiB uploads: throughput and the server's peak RSS growth. */
 const uploads = async () => {
-  const bytes = 200 * 1024 * 1024
+  const mebibytes = Number(process.env.BENCH_UPLOAD_MIB ?? 200)
+  const bytes = mebibytes * 1024 * 1024
   const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-upload-'))
   const server = await startServer('sala', dataDir, { MAX_FILE_BYTES: String(bytes) })
   try {
     const [token] = await registerAll(server.port, 1)
     const results = []
-    for (const concurrency of [1, 10]) {
+    for (const [content, concurrency] of [['binary', 1], ['binary', 10], ['text', 1]]) {
       const before = rssKiB(server.pid)
       let peak = before
       const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(server.pid))), 50)
-      const config = { url: `http://127.0.0.1:${server.port}`, token, bytes, concurrency }
+      const config = { url: `http://127.0.0.1:${server.port}`, token, bytes, concurrency, content }
       const [command, args] = pinned(0, [process.execPath, 'bench/uploader.mjs', JSON.stringify(config)])
       const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
       let line = ''
@@ -248,7 +249,7 @@ const uploads = async () => {
       rmSync(join(dataDir, 'uploads'), { recursive: true, force: true })
       execFileSync('mkdir', ['-p', join(dataDir, 'uploads')])
     }
-    return { scenario: 'upload', server: 'sala', megabytesEach: 209.7, results }
+    return { scenario: 'upload', server: 'sala', mebibytesEach: mebibytes, results }
   } finally {
     server.child.kill('SIGTERM')
     await new Promise((resolve) => server.child.once('exit', resolve))
@@ -309,7 +310,7 @@ if (process.argv[2] === 'mixed') {
 if (process.argv[2] === 'upload') {
   const result = await uploads()
   console.log(JSON.stringify(result))
-  for (const r of result.results) console.log(`upload x${r.concurrency} (200 MiB each): ${r.megabytesPerSecond} MB/s, ${r.seconds} s, server RSS peak growth ${r.rssGrowthMiB} MiB`)
+  for (const r of result.results) console.log(`upload ${r.content} x${r.concurrency} (${result.mebibytesEach} MiB each): ${r.megabytesPerSecond} MB/s, ${r.seconds} s, server RSS peak growth ${r.rssGrowthMiB} MiB`)
   process.exit(0)
 }
 
