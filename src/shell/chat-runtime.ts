@@ -1,6 +1,4 @@
 import * as E from 'fp-ts/lib/Either.js'
-import type { Duplex } from 'node:stream'
-import type { WebSocket } from 'ws'
 import type { ConnectionId } from '../core/brands.js'
 import type { Effect } from '../core/chat/effects.js'
 import type { ChatEvent } from '../core/chat/events.js'
@@ -9,14 +7,17 @@ import { step } from '../core/chat/step.js'
 import type { Logger } from '../adapters/logger.js'
 import { createMessageWriter, type MessageWriter } from '../adapters/message-writer.js'
 import type { MessageStore } from '../adapters/sqlite/messages.js'
+import type { BoundSocket, ChatSocket } from './ws/chat-socket.js'
 import { textFrame } from './ws/frame.js'
 
 export interface ChatRuntime {
   readonly state: () => ChatState
   readonly dispatch: (event: ChatEvent) => void
-  /** `raw` is the TCP socket under `socket`: broadcasts are written to it directly, framed once. */
-  readonly attach: (connection: ConnectionId, socket: WebSocket, raw: Duplex) => void
+  /** Broadcasts are framed once and written to the socket's `tcp` directly. */
+  readonly attach: (connection: ConnectionId, socket: BoundSocket) => void
   readonly detach: (connection: ConnectionId) => void
+  /** Every attached socket, for the heartbeat and for shutdown. */
+  readonly sockets: () => Iterable<ChatSocket>
   /** Waits for messages already accepted to be stored (and acknowledged). */
   readonly drain: () => Promise<void>
   readonly stop: () => void
@@ -44,10 +45,10 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  */
 export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes }: Dependencies): ChatRuntime => {
   let state = initial
-  const sockets = new Map<ConnectionId, { readonly socket: WebSocket; readonly raw: Duplex }>()
+  const sockets = new Map<ConnectionId, BoundSocket>()
   // Sockets written to in this turn of the event loop, corked until it ends: all the frames one socket
   // gets in a turn leave in one write, which is what makes fan-out cheap on both sides.
-  let corked: Array<{ readonly connection: ConnectionId; readonly socket: WebSocket; readonly raw: Duplex }> = []
+  let corked: Array<{ readonly connection: ConnectionId; readonly socket: BoundSocket }> = []
   const queued: ChatEvent[] = []
   let stepping = false
   let wake: { at: number; timer: NodeJS.Timeout } | undefined
@@ -98,13 +99,13 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
     // writes its own frames (pings, close) synchronously too, so frames never interleave mid-frame.
     const data = textFrame(Buffer.from(JSON.stringify(frame)))
     for (const connection of to) {
-      const entry = sockets.get(connection)
-      if (entry === undefined || entry.socket.readyState !== entry.socket.OPEN) continue
-      if (!entry.raw.writableCorked) {
-        entry.raw.cork()
-        if (corked.push({ connection, ...entry }) === 1) setImmediate(uncorkAll)
+      const socket = sockets.get(connection)
+      if (socket === undefined || socket.readyState !== socket.OPEN) continue
+      if (!socket.tcp.writableCorked) {
+        socket.tcp.cork()
+        if (corked.push({ connection, socket }) === 1) setImmediate(uncorkAll)
       }
-      entry.raw.write(data)
+      socket.tcp.write(data)
     }
   }
 
@@ -113,26 +114,26 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   const uncorkAll = (): void => {
     const flushed = corked
     corked = []
-    for (const { connection, socket, raw } of flushed) {
-      raw.uncork()
+    for (const { connection, socket } of flushed) {
+      socket.tcp.uncork()
       if (socket.readyState === socket.OPEN && socket.bufferedAmount > maxBufferedBytes) closeSlow(connection, socket)
     }
   }
 
-  const closeSlow = (connection: ConnectionId, socket: WebSocket): void => {
+  const closeSlow = (connection: ConnectionId, socket: ChatSocket): void => {
     log.warn('closing a connection that does not read', { connectionId: connection, bufferedBytes: socket.bufferedAmount })
     socket.close(CLOSE_TRY_AGAIN_LATER, 'too slow: send buffer full')
     setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
   }
 
   const close = (connection: ConnectionId, code: number, reason: string): void => {
-    const entry = sockets.get(connection)
-    if (entry === undefined) {
+    const socket = sockets.get(connection)
+    if (socket === undefined) {
       // Never attached (closed while opening): the core still holds it until told it is gone.
       dispatch({ type: 'ConnectionClosed', connection, at: now() })
       return
     }
-    entry.socket.close(code, reason)
+    socket.close(code, reason)
   }
 
   const loadHistory = (effect: Extract<Effect, { type: 'loadHistory' }>): void => {
@@ -163,12 +164,13 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   return {
     state: () => state,
     dispatch,
-    attach: (connection, socket, raw) => {
-      sockets.set(connection, { socket, raw })
+    attach: (connection, socket) => {
+      sockets.set(connection, socket)
     },
     detach: (connection) => {
       sockets.delete(connection)
     },
+    sockets: () => sockets.values(),
     drain: () => writer.drain(),
     stop: () => {
       if (wake !== undefined) clearTimeout(wake.timer)

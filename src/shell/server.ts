@@ -33,6 +33,7 @@ import { readinessCheck } from './readiness.js'
 import { createDocsRoutes } from './docs/routes.js'
 import { createClientRoutes } from './client-routes.js'
 import { attachConnection } from './ws/connection.js'
+import { ChatSocket } from './ws/chat-socket.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
 
@@ -99,9 +100,10 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const [docs, client] = await Promise.all([createDocsRoutes(root, log), createClientRoutes(root, log)])
   const server = createServer(createRequestHandler({ ...routes, ...docs, ...client }, log))
   // Frames are small JSON commands; the 64 KiB default leaves room for a 4000-character message in any script.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false })
+  // The runtime keeps the open sockets; ws's own client set would be a second copy, with a listener each.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false, clientTracking: false, WebSocket: ChatSocket })
   wss.on('error', (error) => log.error('websocket server error', { err: error }))
-  const heartbeat = startHeartbeat(wss, config.heartbeatMs)
+  const heartbeat = startHeartbeat(runtime.sockets, config.heartbeatMs)
   const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
   const onOpen = attachConnection({ runtime, system, log, findUploads })
   let accepting = true
@@ -124,7 +126,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const close = () => {
     accepting = false
     heartbeat.stop()
-    return (closing ??= shutdown({ server, wss, runtime, db, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
+    return (closing ??= shutdown({ server, runtime, db, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
   }
   return { url, port, runtime, close }
 }
@@ -173,7 +175,6 @@ const listen = (server: Server, port: number, host: string): Promise<void> =>
 
 interface Running {
   readonly server: Server
-  readonly wss: WebSocketServer
   readonly runtime: ChatRuntime
   readonly db: SqliteDatabase
   readonly closeHasher: () => Promise<void>
@@ -186,13 +187,13 @@ interface Running {
  * uploads already under way may finish until the timeout; then everything accepted is stored (and
  * acknowledged where the socket still listens) before the database closes.
  */
-const shutdown = async ({ server, wss, runtime, db, closeHasher, log, timeoutMs }: Running): Promise<void> => {
+const shutdown = async ({ server, runtime, db, closeHasher, log, timeoutMs }: Running): Promise<void> => {
   const stopped = new Promise<void>((done) => server.close(() => done()))
-  for (const socket of wss.clients) socket.close(CLOSE_GOING_AWAY, 'server shutting down')
+  for (const socket of runtime.sockets()) socket.close(CLOSE_GOING_AWAY, 'server shutting down')
   server.closeIdleConnections()
   const cut = setTimeout(() => {
     log.warn('shutdown timeout: cutting the connections still open')
-    for (const socket of wss.clients) socket.terminate()
+    for (const socket of runtime.sockets()) socket.terminate()
     server.closeAllConnections()
   }, timeoutMs)
   await stopped

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { Duplex } from 'node:stream'
-import type { RawData, WebSocket } from 'ws'
+import type { RawData } from 'ws'
 import { decodeClientFrame, type ClientCommand } from '../../core/protocol/client-commands.js'
 import { uploadNameFromUrl, uploadUrl, type Upload, type UploadName } from '../../core/uploads.js'
 import type { Logger } from '../../adapters/logger.js'
@@ -8,6 +8,7 @@ import type { System } from '../../adapters/system.js'
 import type { ConnectionId, UserId } from '../../core/brands.js'
 import type { Authenticated } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
+import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
 
 export interface ConnectionDependencies {
   readonly runtime: ChatRuntime
@@ -28,15 +29,11 @@ const toText = (data: RawData): string =>
  * attachments must first be looked up holds back the frames behind it (and the close), so a client's
  * commands never overtake one another.
  */
-export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSocket, signedIn: Authenticated, raw: Duplex): void => {
-  const client = new ClientConnection(deps, socket, deps.system.newConnectionId(), signedIn.record.user.id)
-  deps.runtime.attach(client.id, socket, raw)
-  // Three listeners and one object per socket: at tens of thousands of idle sockets, every closure and
+export const attachConnection = (deps: ConnectionDependencies) => (socket: ChatSocket, signedIn: Authenticated, raw: Duplex): void => {
+  // One object per socket and no closures: at tens of thousands of idle sockets every closure and
   // per-connection logger counts, so the state lives on the object and log lines carry the ids.
-  socket.on('message', (data, isBinary) => client.receive({ kind: 'frame', data, isBinary }))
-  socket.on('close', (code) => client.receive({ kind: 'closed', code }))
-  // ws closes the socket itself after an 'error' (bad frame, oversized payload); we only record it.
-  socket.on('error', (error) => deps.log.debug('socket error', { ...client.ids(), err: error }))
+  const client = new ClientConnection(deps, socket, deps.system.newConnectionId(), signedIn.record.user.id)
+  deps.runtime.attach(client.id, bindSocket(socket, client, raw))
 
   deps.log.info('connected', client.ids())
   const { session, record } = signedIn
@@ -50,14 +47,14 @@ export const attachConnection = (deps: ConnectionDependencies) => (socket: WebSo
   })
 }
 
-class ClientConnection {
+class ClientConnection implements SocketPeer {
   /** Frames held back while a lookup runs; made only then, as most sockets never need one. */
   private inbox: Inbound[] | undefined
   private waiting = false
 
   constructor(
     private readonly deps: ConnectionDependencies,
-    private readonly socket: WebSocket,
+    private readonly socket: ChatSocket,
     readonly id: ConnectionId,
     private readonly user: UserId,
   ) {}
@@ -66,7 +63,20 @@ class ClientConnection {
     return { connectionId: this.id, userId: this.user }
   }
 
-  receive(next: Inbound): void {
+  frame(data: RawData, isBinary: boolean): void {
+    this.receive({ kind: 'frame', data, isBinary })
+  }
+
+  closed(code: number): void {
+    this.receive({ kind: 'closed', code })
+  }
+
+  // ws closes the socket itself after an 'error' (bad frame, oversized payload); we only record it.
+  failed(error: Error): void {
+    this.deps.log.debug('socket error', { ...this.ids(), err: error })
+  }
+
+  private receive(next: Inbound): void {
     if (this.waiting) {
       this.inbox ??= []
       this.inbox.push(next)

@@ -1,18 +1,19 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import * as E from 'fp-ts/lib/Either.js'
-import type { WebSocketServer } from 'ws'
+import type { Server as WebSocketServer } from 'ws'
+import type { ChatSocket } from './chat-socket.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { Accounts, Authenticated } from '../accounts.js'
 import { readCredentials } from '../http/credentials.js'
 import { originAllowed, type OriginPolicy } from '../http/origin.js'
 
 interface Dependencies {
-  readonly wss: WebSocketServer
+  readonly wss: WebSocketServer<typeof ChatSocket>
   readonly accounts: Accounts
   readonly origins: OriginPolicy
   readonly log: Logger
-  readonly onOpen: (socket: import('ws').WebSocket, signedIn: Authenticated, raw: Duplex) => void
+  readonly onOpen: (socket: ChatSocket, signedIn: Authenticated, raw: Duplex) => void
   /** False once the server is shutting down. */
   readonly accepting: () => boolean
 }
