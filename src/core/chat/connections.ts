@@ -4,7 +4,7 @@ import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { dropPresence, joinRoom } from './membership.js'
-import { CLOSE_POLICY_VIOLATION, freshLimits, fullyRestedAt } from './limits.js'
+import { CLOSE_POLICY_VIOLATION, forgetAt, fullyRestedAt } from './limits.js'
 import { idle, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
@@ -23,11 +23,9 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
   const presence: Presence = existing ?? { user: event.user, connections: [], room: null, typing: idle }
-  const limits = state.limits.has(event.user.id) ? state.limits : state.limits.set(event.user.id, freshLimits(event.at))
   const registered = setPresence(
     {
       ...state,
-      limits,
       connections: state.connections.set(event.connection, {
         user: event.user.id,
         session: event.session,
@@ -56,10 +54,7 @@ export const closeConnection = (state: ChatState, connection: ConnectionId): Ste
   if (presence === undefined) return [next, []]
   const remaining = presence.connections.filter((c) => c !== connection)
   if (remaining.length > 0) return [setPresence(next, { ...presence, connections: remaining }), []]
-  const [dropped, effects] = dropPresence(next, presence)
-  const limits = dropped.limits.get(presence.user.id)
-  const wake: ReadonlyArray<Effect> = limits === undefined ? [] : [{ type: 'wakeAt', at: fullyRestedAt(limits, dropped.settings) }]
-  return [dropped, [...effects, ...wake]]
+  return dropPresence(next, presence)
 }
 
 export const revokeSession = (state: ChatState, session: SessionId, expiresAt: number): Step => {
@@ -88,14 +83,15 @@ export const clockTicked = (state: ChatState, at: number): Step => {
   return [next, [...typingEffects, ...closes, ...wake]]
 }
 
-/** Drops the limits of absent users whose allowance has fully come back; answers when the next one will. */
+/**
+ * Drops the limits whose allowance has fully come back, present users' too: a missing entry means just
+ * that. Answers when the next batch is due.
+ */
 const forgetRested = (state: ChatState, at: number): readonly [ChatState['limits'], number] => {
   let next = Infinity
-  const limits = state.limits.filter((entry, user) => {
-    if (state.users.has(user)) return true
-    const restedAt = fullyRestedAt(entry, state.settings)
-    if (restedAt <= at) return false
-    next = Math.min(next, restedAt)
+  const limits = state.limits.filter((entry) => {
+    if (fullyRestedAt(entry, state.settings) <= at) return false
+    next = Math.min(next, forgetAt(entry, state.settings))
     return true
   })
   return [limits, next]

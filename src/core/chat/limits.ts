@@ -10,7 +10,7 @@ import type { ChatSettings, ChatState } from './state.js'
 export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
 
 export interface Limits {
-  /** A kind not drawn on yet has no bucket: it is full. Idle users (most of them) cost no buckets. */
+  /** A kind not drawn on yet has no bucket: it is full. */
   readonly buckets: Readonly<Record<LimitKind, Bucket | undefined>>
   readonly abuse: AbuseMeter
 }
@@ -40,24 +40,35 @@ export const limitKindOf = (type: ClientCommandType | 'rejected_frame'): LimitKi
   }
 }
 
-export type Admission =
-  | { readonly admitted: true; readonly state: ChatState }
-  | { readonly admitted: false; readonly state: ChatState; readonly effects: ReadonlyArray<Effect> }
+/** `effects` come before the command's own (if it was admitted, they are rarely any). */
+export interface Admission {
+  readonly admitted: boolean
+  readonly state: ChatState
+  readonly effects: ReadonlyArray<Effect>
+}
+
+const NOTHING: ReadonlyArray<Effect> = []
 
 /**
  * Charges the sender's allowance for one command. Every command costs a token, refused or not, so a
  * flood of bad commands is limited like any other. Refusals fill the abuse meter; a full meter closes
  * the connection (1008).
+ *
+ * A user with no entry has every allowance full (an entry is dropped only once it says exactly that), so
+ * the entry made here is asked to be forgotten once it has rested again: idle users, most of them, keep
+ * none.
  */
 export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKind, ref: string | undefined, at: number): Admission => {
-  const sender = findSender(state, connection)
-  const user = sender?.presence.user.id
-  const limits = user === undefined ? undefined : state.limits.get(user)
-  if (user === undefined || limits === undefined) return { admitted: true, state }
+  const user = findSender(state, connection)?.presence.user.id
+  if (user === undefined) return { admitted: true, state, effects: NOTHING }
+  const known = state.limits.get(user)
+  const limits = known ?? freshLimits(at)
   const rate = state.settings.rates[kind]
   const taken = take(limits.buckets[kind] ?? fullBucket(rate, at), rate, at)
   if (taken.allowed) {
-    return { admitted: true, state: withLimits(state, user, { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }) }
+    const charged: Limits = { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }
+    const forget: ReadonlyArray<Effect> = known === undefined ? [{ type: 'wakeAt', at: forgetAt(charged, state.settings) }] : NOTHING
+    return { admitted: true, state: withLimits(state, user, charged), effects: forget }
   }
   const abuse = recordRefusal(limits.abuse, rate, at)
   const next = withLimits(state, user, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
@@ -88,3 +99,11 @@ export const fullyRestedAt = (limits: Limits, settings: ChatSettings): number =>
   const meter = limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
   return Math.max(meter, ...buckets)
 }
+
+// Every clock tick walks all connections and all limits, so rested entries are forgotten in batches, at
+// most once per this many milliseconds, rather than one tick per user.
+export const FORGET_EVERY_MS = 10_000
+
+/** When a rested entry is next dropped: its rest rounded up to the next batch. */
+export const forgetAt = (limits: Limits, settings: ChatSettings): number =>
+  Math.ceil(fullyRestedAt(limits, settings) / FORGET_EVERY_MS) * FORGET_EVERY_MS

@@ -42,13 +42,14 @@ const rejectFrame = (state: ChatState, event: Extract<ChatEvent, { type: 'FrameR
   if (!state.connections.has(event.connection)) return unchanged(state)
   const admission = admit(state, event.connection, limitKindOf('rejected_frame'), event.ref, event.at)
   if (!admission.admitted) return [admission.state, admission.effects]
-  return [admission.state, [sendTo(event.connection, errorFrame('bad_request', event.message, event.ref, event.details))]]
+  return [admission.state, [...admission.effects, sendTo(event.connection, errorFrame('bad_request', event.message, event.ref, event.details))]]
 }
 
 const handleCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {
   const admission = admit(state, event.connection, limitKindOf(event.command.type), event.command.ref, event.at)
   if (!admission.admitted) return [admission.state, admission.effects]
-  return runCommand(admission.state, event)
+  const [next, effects] = runCommand(admission.state, event)
+  return admission.effects.length === 0 ? [next, effects] : [next, [...admission.effects, ...effects]]
 }
 
 const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {

@@ -4,6 +4,7 @@ import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import { messageText, users } from '../../arbitraries.js'
 import { trusted } from '../../../src/core/codecs.js'
 import { UploadName, uploadUrl, type Upload } from '../../../src/core/uploads.js'
+import { FORGET_EVERY_MS, forgetAt } from '../../../src/core/chat/limits.js'
 import { UNLIMITED, World, withoutLimits } from './harness.js'
 
 // Given / when / then for the rules that random histories reach only rarely.
@@ -240,6 +241,22 @@ describe('rate limits', () => {
     world.command(0, { type: 'join' })
     world.command(0, { type: 'message', text: messageText('one more'), ref: 'again' })
     expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'rate_limited', ref: 'again' })
+  })
+
+  it('forgets an allowance once it has fully come back, so idle users keep no bookkeeping', () => {
+    const world = new World()
+    world.open(0)
+    expect(world.state.limits.size).toBe(0)
+    const joined = world.dispatch({ type: 'CommandReceived', connection: world.currentConnection(0), command: { type: 'join' }, at: world.at })
+    const entry = world.state.limits.get(users[0]!.id)
+    expect(entry).toBeDefined()
+    const wakes = joined.flatMap((e) => (e.type === 'wakeAt' ? [e.at] : []))
+    expect(wakes).toEqual([forgetAt(entry!, world.state.settings)])
+    expect(wakes[0]! % FORGET_EVERY_MS).toBe(0)
+    world.at = wakes[0]!
+    world.tick()
+    expect(world.state.limits.size).toBe(0)
+    expect(world.isOpen(0)).toBe(true)
   })
 
   it('refuses a connection past the per-user cap with 1008', () => {
