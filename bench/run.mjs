@@ -160,11 +160,13 @@ const heapAfterGc = async (pid, file) => {
 
 /**
  * N idle sockets (one user each for Sala, joined to rooms, heartbeats on): server RSS and heap per
- * connection. BENCH_CONNECTION_ROOMS spreads them over that many rooms (Sala; default 3, its stock rooms).
+ * connection. BENCH_CONNECTION_ROOMS spreads them over that many rooms (Sala). The default, one room per
+ * 100 sockets, keeps presence linear: filling one room of n people announces each arrival to everyone
+ * there, O(n²) frames, so with the three stock rooms 15,000 sockets do not finish opening in minutes.
  */
 const connections = async (name, count) => {
   const dataDir = mkdtempSync(join(tmpdir(), `sala-bench-conn-${name}-`))
-  const roomCount = Number(process.env.BENCH_CONNECTION_ROOMS ?? 3)
+  const roomCount = Number(process.env.BENCH_CONNECTION_ROOMS ?? Math.ceil(count / 100))
   const rooms = Array.from({ length: roomCount }, (_, i) => `sala-${i + 1}=Sala ${i + 1}`).join(',')
   const heapFile = join(dataDir, 'heap.json')
   const probe = ['--expose-gc', '--require', join(process.cwd(), 'bench/heap-probe.cjs')]
