@@ -4,8 +4,8 @@ import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { dropPresence, joinRoom } from './membership.js'
-import { CLOSE_POLICY_VIOLATION, forgetAt, fullyRestedAt } from './limits.js'
-import { idle, type ChatState, type Presence } from './state.js'
+import { CLOSE_POLICY_VIOLATION, forgetBatchAt, fullyRestedAt } from './limits.js'
+import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
 
@@ -22,18 +22,19 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     const reason = `at most ${state.settings.maxConnectionsPerUser} connections per user`
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
-  const presence: Presence = existing ?? { user: event.user, connections: [], room: null, typing: idle }
-  const registered = setPresence(
-    {
-      ...state,
-      connections: state.connections.set(event.connection, {
-        user: event.user.id,
-        session: event.session,
-        sessionExpiresAt: event.sessionExpiresAt,
-      }),
-    },
-    { ...presence, connections: [...presence.connections, event.connection] },
-  )
+  const presence: Presence = existing ?? { user: event.user, connections: [], room: null }
+  const connected: ChatState = {
+    ...state,
+    connections: state.connections.set(event.connection, {
+      user: event.user.id,
+      session: event.session,
+      sessionExpiresAt: event.sessionExpiresAt,
+    }),
+  }
+  const registered = setPresence(dueNoLaterThan(connected, 'sessions', event.sessionExpiresAt), {
+    ...presence,
+    connections: [...presence.connections, event.connection],
+  })
   const welcome = sendTo(event.connection, {
     type: 'welcome',
     user: publicUser(presence.user),
@@ -58,43 +59,71 @@ export const closeConnection = (state: ChatState, connection: ConnectionId): Ste
 }
 
 export const revokeSession = (state: ChatState, session: SessionId, expiresAt: number): Step => {
-  const next: ChatState = { ...state, revokedSessions: state.revokedSessions.set(session, expiresAt) }
+  const next = dueNoLaterThan({ ...state, revokedSessions: state.revokedSessions.set(session, expiresAt) }, 'revoked', expiresAt)
   const closes = [...state.connections]
     .filter(([, info]) => info.session === session)
     .map(([connection]) => closeEnded(connection, 'session revoked'))
   return [next, closes]
 }
 
-/** Time passed: typing and sessions that ran out end; the next deadline is asked for. */
+/**
+ * Time passed: typing and sessions that ran out end, rested limits and lapsed revocations are forgotten,
+ * and the next deadline is asked for. Each sweep runs only once it is due (see `sweepsDueAt`).
+ */
 export const clockTicked = (state: ChatState, at: number): Step => {
   const [afterTyping, typingEffects, nextTyping] = expireTyping(state, at)
-  let nextDeadline = nextTyping
-  const closes: Effect[] = []
-  for (const [connection, info] of afterTyping.connections) {
-    if (info.sessionExpiresAt <= at) closes.push(closeEnded(connection, 'session expired'))
-    else nextDeadline = Math.min(nextDeadline, info.sessionExpiresAt)
-  }
-  const revokedSessions = afterTyping.revokedSessions.filter((expiresAt) => expiresAt > at)
-  const [limits, nextRested] = forgetRested(afterTyping, at)
-  nextDeadline = Math.min(nextDeadline, nextRested)
-  const unchangedMaps = revokedSessions.size === afterTyping.revokedSessions.size && limits.size === afterTyping.limits.size
-  const next = unchangedMaps ? afterTyping : { ...afterTyping, revokedSessions, limits }
+  const sessions = sweepSessions(afterTyping, at)
+  const revoked = sweepRevoked(afterTyping, at)
+  const limits = sweepLimits(afterTyping, at)
+  const sweepsDueAt = { sessions: sessions.dueAt, revoked: revoked.dueAt, limits: limits.dueAt }
+  const unchanged =
+    revoked.kept === afterTyping.revokedSessions &&
+    limits.kept === afterTyping.limits &&
+    sweepsDueAt.sessions === afterTyping.sweepsDueAt.sessions &&
+    sweepsDueAt.revoked === afterTyping.sweepsDueAt.revoked &&
+    sweepsDueAt.limits === afterTyping.sweepsDueAt.limits
+  const next = unchanged ? afterTyping : { ...afterTyping, revokedSessions: revoked.kept, limits: limits.kept, sweepsDueAt }
+  // Revocations need no wake: they only hold memory until a tick that comes anyway.
+  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt)
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
-  return [next, [...typingEffects, ...closes, ...wake]]
+  return [next, [...typingEffects, ...sessions.closes, ...wake]]
 }
 
-/**
- * Drops the limits whose allowance has fully come back, present users' too: a missing entry means just
- * that. Answers when the next batch is due.
- */
-const forgetRested = (state: ChatState, at: number): readonly [ChatState['limits'], number] => {
-  let next = Infinity
-  const limits = state.limits.filter((entry) => {
-    if (fullyRestedAt(entry, state.settings) <= at) return false
-    next = Math.min(next, forgetAt(entry, state.settings))
+/** Closes the connections whose session has run out. */
+const sweepSessions = (state: ChatState, at: number): { readonly closes: ReadonlyArray<Effect>; readonly dueAt: number } => {
+  if (at < state.sweepsDueAt.sessions) return { closes: [], dueAt: state.sweepsDueAt.sessions }
+  let dueAt = Infinity
+  const closes: Effect[] = []
+  for (const [connection, info] of state.connections) {
+    if (info.sessionExpiresAt <= at) closes.push(closeEnded(connection, 'session expired'))
+    else dueAt = Math.min(dueAt, info.sessionExpiresAt)
+  }
+  return { closes, dueAt }
+}
+
+/** Forgets revocations of sessions that would have expired by now anyway. */
+const sweepRevoked = (state: ChatState, at: number): { readonly kept: ChatState['revokedSessions']; readonly dueAt: number } => {
+  if (at < state.sweepsDueAt.revoked) return { kept: state.revokedSessions, dueAt: state.sweepsDueAt.revoked }
+  let dueAt = Infinity
+  const kept = state.revokedSessions.filter((expiresAt) => {
+    if (expiresAt <= at) return false
+    dueAt = Math.min(dueAt, expiresAt)
     return true
   })
-  return [limits, next]
+  return { kept, dueAt }
+}
+
+/** Drops the limits whose allowance has fully come back, present users' too: a missing entry means just that. */
+const sweepLimits = (state: ChatState, at: number): { readonly kept: ChatState['limits']; readonly dueAt: number } => {
+  if (at < state.sweepsDueAt.limits) return { kept: state.limits, dueAt: state.sweepsDueAt.limits }
+  let dueAt = Infinity
+  const kept = state.limits.filter((entry) => {
+    const restedAt = fullyRestedAt(entry, state.settings)
+    if (restedAt <= at) return false
+    dueAt = Math.min(dueAt, forgetBatchAt(restedAt))
+    return true
+  })
+  return { kept, dueAt }
 }
 
 const closeEnded = (connection: ConnectionId, reason: string): Effect => ({

@@ -5,7 +5,7 @@ import { findSender, sendTo } from './audience.js'
 import type { Effect } from './effects.js'
 import { errorFrame } from './frames.js'
 import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket } from './rate-limit.js'
-import type { ChatSettings, ChatState } from './state.js'
+import { dueNoLaterThan, type ChatSettings, type ChatState } from './state.js'
 
 export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
 
@@ -67,8 +67,10 @@ export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKin
   const taken = take(limits.buckets[kind] ?? fullBucket(rate, at), rate, at)
   if (taken.allowed) {
     const charged: Limits = { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }
-    const forget: ReadonlyArray<Effect> = known === undefined ? [{ type: 'wakeAt', at: forgetAt(charged, state.settings) }] : NOTHING
-    return { admitted: true, state: withLimits(state, user, charged), effects: forget }
+    const next = withLimits(state, user, charged)
+    if (known !== undefined) return { admitted: true, state: next, effects: NOTHING }
+    const due = forgetAt(charged, state.settings)
+    return { admitted: true, state: dueNoLaterThan(next, 'limits', due), effects: [{ type: 'wakeAt', at: due }] }
   }
   const abuse = recordRefusal(limits.abuse, rate, at)
   const next = withLimits(state, user, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
@@ -86,24 +88,31 @@ export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKin
 
 const withLimits = (state: ChatState, user: UserId, limits: Limits): ChatState => ({ ...state, limits: state.limits.set(user, limits) })
 
+const KINDS: ReadonlyArray<LimitKind> = ['message', 'typing', 'history', 'presence']
+
 /** When every bucket is full and the abuse meter empty: from then on the entry says nothing. */
 export const fullyRestedAt = (limits: Limits, settings: ChatSettings): number => {
-  const kinds = (Object.keys(limits.buckets) as LimitKind[]).flatMap((kind) => {
+  // A sweep runs this for every entry, so it is a plain loop that allocates nothing.
+  let rested = limits.abuse.at
+  let slowest = Infinity
+  for (const kind of KINDS) {
     const bucket = limits.buckets[kind]
-    return bucket === undefined ? [] : [{ bucket, rate: settings.rates[kind] }]
-  })
-  const buckets = kinds.map(({ bucket, rate }) => bucket.at + Math.ceil(((rate.burst - bucket.tokens) * 1000) / rate.perSecond))
-  // Refusals need a bucket, so a meter above zero always has a kind to drain at (with none, the
-  // minimum is Infinity and an empty meter adds nothing).
-  const slowest = Math.min(...kinds.map(({ rate }) => rate.perSecond))
-  const meter = limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest)
-  return Math.max(meter, ...buckets)
+    if (bucket === undefined) continue
+    const rate = settings.rates[kind]
+    rested = Math.max(rested, bucket.at + Math.ceil(((rate.burst - bucket.tokens) * 1000) / rate.perSecond))
+    slowest = Math.min(slowest, rate.perSecond)
+  }
+  // Refusals need a bucket, so a meter above zero always has a kind to drain at.
+  if (limits.abuse.level === 0) return rested
+  return Math.max(rested, limits.abuse.at + Math.ceil((limits.abuse.level * 1000) / slowest))
 }
 
-// Every clock tick walks all connections and all limits, so rested entries are forgotten in batches, at
-// most once per this many milliseconds, rather than one tick per user.
+// A sweep of the limits walks every entry, so rested entries are forgotten in batches, at most one sweep
+// per this many milliseconds, rather than a tick per user.
 export const FORGET_EVERY_MS = 10_000
 
-/** When a rested entry is next dropped: its rest rounded up to the next batch. */
-export const forgetAt = (limits: Limits, settings: ChatSettings): number =>
-  Math.ceil(fullyRestedAt(limits, settings) / FORGET_EVERY_MS) * FORGET_EVERY_MS
+/** The batch that forgets an entry rested at `restedAt`. */
+export const forgetBatchAt = (restedAt: number): number => Math.ceil(restedAt / FORGET_EVERY_MS) * FORGET_EVERY_MS
+
+/** When a rested entry is next dropped. */
+export const forgetAt = (limits: Limits, settings: ChatSettings): number => forgetBatchAt(fullyRestedAt(limits, settings))

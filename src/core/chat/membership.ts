@@ -5,8 +5,9 @@ import { findSender, roomAudience, roomOf, send, sendTo, setPresence, setRoom, t
 import type { Effect } from './effects.js'
 import { chatMessage, errorFrame, publicUser, userLeftFrame, withRef } from './frames.js'
 import { catchUp, latestMessages } from './recent-history.js'
-import { idle, type ChatState, type Presence, type RoomState } from './state.js'
+import type { ChatState, Presence, RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
+import { forgetTyping } from './typing.js'
 
 export const findRoom = (state: ChatState, id: string): RoomState | undefined =>
   RoomId.is(id) ? state.rooms.get(id) : undefined
@@ -29,7 +30,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
   const [afterLeaving, leaveEffects] = leaveCurrentRoom(state, sender.presence, 'moved', [])
   const joined = target.members.add(sender.presence.user.id)
   const room: RoomState = { ...target, members: joined }
-  const presence: Presence = { ...sender.presence, room: room.id, typing: idle }
+  const presence: Presence = { ...sender.presence, room: room.id }
   const next = setPresence(setRoom(afterLeaving, room), presence)
   const announce = send(roomAudience(next, room, presence.user.id), {
     type: 'user_joined',
@@ -99,7 +100,7 @@ export const leaveCurrentRoom = (
   const room = roomOf(state, presence)
   if (room === undefined) return unchanged(state)
   const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
-  const next = setPresence(setRoom(state, remaining), { ...presence, room: null, typing: idle })
+  const next = forgetTyping(setPresence(setRoom(state, remaining), { ...presence, room: null }), presence.user.id)
   const audience = [...roomAudience(next, remaining), ...alsoTell]
   const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }
   return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), log]]

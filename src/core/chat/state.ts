@@ -13,16 +13,12 @@ export interface ChatUser {
   readonly name: PersonName
 }
 
-export type Typing = { readonly state: 'idle' } | { readonly state: 'typing'; readonly until: number }
-export const idle: Typing = { state: 'idle' }
-
 /** A user with at least one open connection. Presence is per user, not per connection. */
 export interface Presence {
   readonly user: ChatUser
   /** In opening order; at most `maxConnectionsPerUser`, so a plain array beats a persistent set in memory. */
   readonly connections: ReadonlyArray<ConnectionId>
   readonly room: RoomId | null
-  readonly typing: Typing
 }
 
 export interface Connection {
@@ -91,6 +87,20 @@ export interface ChatState {
    * reconnecting does not refill an allowance; an entry goes once it would be full again anyway.
    */
   readonly limits: I.Map<UserId, Limits>
+  /** Who is typing, until when. Only typists are here, so ending typing walks only them. */
+  readonly typing: I.Map<UserId, number>
+  /**
+   * When each sweep of a clock tick is next due. A tick walks the connections (expired sessions), the
+   * revoked sessions or the limits only once something there may be due, so it costs what is due, not
+   * the number of users. A due time may be early (what set it has gone since), never late.
+   */
+  readonly sweepsDueAt: SweepsDueAt
+}
+
+export interface SweepsDueAt {
+  readonly sessions: number
+  readonly revoked: number
+  readonly limits: number
 }
 
 export interface RoomDefinition {
@@ -152,8 +162,14 @@ export const initialChatState = (
     connections: I.Map(),
     revokedSessions: I.Map(),
     limits: I.Map(),
+    typing: I.Map(),
+    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity },
   }
 }
+
+/** Moves one sweep's due time earlier (never later: a due time is only pushed back by its sweep). */
+export const dueNoLaterThan = (state: ChatState, sweep: keyof SweepsDueAt, at: number): ChatState =>
+  at >= state.sweepsDueAt[sweep] ? state : { ...state, sweepsDueAt: { ...state.sweepsDueAt, [sweep]: at } }
 
 const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): RoomState => {
   const recent = I.List(history.recent).takeLast(capacity)

@@ -1,8 +1,8 @@
-import type { ConnectionId } from '../brands.js'
-import { findSender, roomAudience, roomOf, send, sendTo, setPresence } from './audience.js'
+import type { ConnectionId, UserId } from '../brands.js'
+import { findSender, roomAudience, roomOf, send, sendTo } from './audience.js'
 import type { Effect } from './effects.js'
 import { errorFrame, typingFrame } from './frames.js'
-import { idle, type ChatState, type Presence } from './state.js'
+import type { ChatState, Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 
 /** Typing is announced to the other users only, never to the typist's own other connections. */
@@ -17,9 +17,10 @@ export const startTyping = (state: ChatState, connection: ConnectionId, ref: str
   if (sender.presence.room === null) {
     return unchanged(state, [sendTo(connection, errorFrame('not_in_room', 'join a room before typing', ref))])
   }
+  const user = sender.presence.user.id
   const until = at + state.settings.typingTimeoutMs
-  const wasTyping = sender.presence.typing.state === 'typing'
-  const next = setPresence(state, { ...sender.presence, typing: { state: 'typing', until } })
+  const wasTyping = state.typing.has(user)
+  const next: ChatState = { ...state, typing: state.typing.set(user, until) }
   const wake: Effect = { type: 'wakeAt', at: until }
   // A repeated start only pushes the deadline back: the others already know.
   return [next, wasTyping ? [wake] : [...announce(next, sender.presence, true), wake]]
@@ -35,20 +36,28 @@ export const stopTypingCommand = (state: ChatState, connection: ConnectionId, re
 }
 
 export const stopTyping = (state: ChatState, presence: Presence): Step => {
-  if (presence.typing.state === 'idle') return unchanged(state)
-  const next = setPresence(state, { ...presence, typing: idle })
+  if (!state.typing.has(presence.user.id)) return unchanged(state)
+  const next = forgetTyping(state, presence.user.id)
   return [next, announce(next, presence, false)]
 }
+
+/** Ends typing without a word: for a user who leaves, whose `user_left` says it already. */
+export const forgetTyping = (state: ChatState, user: UserId): ChatState =>
+  state.typing.has(user) ? { ...state, typing: state.typing.remove(user) } : state
 
 /** Ends every typing whose deadline has passed; answers the earliest deadline still ahead. */
 export const expireTyping = (state: ChatState, at: number): readonly [ChatState, ReadonlyArray<Effect>, number] => {
   let next = state
   let earliest = Infinity
   const effects: Effect[] = []
-  for (const presence of state.users.values()) {
-    if (presence.typing.state === 'idle') continue
-    if (presence.typing.until > at) {
-      earliest = Math.min(earliest, presence.typing.until)
+  for (const [user, until] of state.typing) {
+    if (until > at) {
+      earliest = Math.min(earliest, until)
+      continue
+    }
+    const presence = next.users.get(user)
+    if (presence === undefined) {
+      next = forgetTyping(next, user)
       continue
     }
     const [stopped, stopEffects] = stopTyping(next, presence)

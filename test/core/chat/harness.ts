@@ -53,7 +53,7 @@ export const UNLIMITED = {
 }
 
 /** The state with the rate-limit bookkeeping blanked: what "nothing changed" compares. */
-export const withoutLimits = (state: ChatState) => ({ ...state, limits: null })
+export const withoutLimits = (state: ChatState) => ({ ...state, limits: null, sweepsDueAt: { ...state.sweepsDueAt, limits: null } })
 
 export class World {
   state: ChatState

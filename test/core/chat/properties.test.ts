@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { ConnectionId } from '../../../src/core/brands.js'
 import type { ChatState } from '../../../src/core/chat/state.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
-import { forgetAt, fullyRestedAt } from '../../../src/core/chat/limits.js'
+import { forgetAt } from '../../../src/core/chat/limits.js'
 import { actionArbitrary, run, SLOTS } from './actions.js'
 import { SETTINGS, World, withoutLimits, type StepRecord } from './harness.js'
 import { applyFrame, emptyView, type ClientView, type Views } from './views.js'
@@ -80,10 +80,7 @@ describe('chat core invariants', () => {
             const members = [...room.members].map((id) => after.users.get(id)!.user.username)
             expect([...view.users].sort()).toEqual(members.sort())
             for (const typist of view.typing) {
-              const typing = [...room.members].some((id) => {
-                const member = after.users.get(id)!
-                return member.user.username === typist && member.typing.state === 'typing'
-              })
+              const typing = [...room.members].some((id) => after.users.get(id)!.user.username === typist && after.typing.has(id))
               expect(typing, `${typist} shown typing`).toBe(true)
             }
           }
@@ -93,16 +90,18 @@ describe('chat core invariants', () => {
     )
   })
 
-  it('typing never outlives membership or its timeout', () => {
+  it('typing never outlives membership or its timeout, nor ends early', () => {
     fc.assert(
       fc.property(histories, (actions) => {
-        play(actions, ({ event, after }) => {
-          for (const presence of after.users.values()) {
-            if (presence.typing.state === 'idle') continue
-            expect(presence.room).not.toBeNull()
-            expect(presence.typing.until).toBeLessThanOrEqual(event.at + SETTINGS.typingTimeoutMs)
-            if (event.type === 'ClockTicked') expect(presence.typing.until).toBeGreaterThan(event.at)
+        play(actions, ({ before, event, after }) => {
+          for (const [user, until] of after.typing) {
+            expect(after.users.get(user)?.room ?? null).not.toBeNull()
+            expect(until).toBeLessThanOrEqual(event.at + SETTINGS.typingTimeoutMs)
+            if (event.type === 'ClockTicked') expect(until).toBeGreaterThan(event.at)
           }
+          // ...nor ends before it: a tick leaves every deadline still ahead alone.
+          if (event.type !== 'ClockTicked') return
+          for (const [user, until] of before.typing) if (until > event.at) expect(after.typing.get(user)).toBe(until)
         })
       }),
       runs,
@@ -127,7 +126,7 @@ describe('chat core invariants', () => {
     )
   })
 
-  it('rate-limit bookkeeping is dropped once it has fully rested, and a wake is always due to drop it', () => {
+  it('rate-limit bookkeeping is dropped in the batch after it has fully rested, and a wake is always due for it', () => {
     fc.assert(
       fc.property(histories, (actions) => {
         // The earliest wake asked for and not yet reached, as the runtime keeps it.
@@ -137,7 +136,22 @@ describe('chat core invariants', () => {
           for (const effect of effects) if (effect.type === 'wakeAt') wake = Math.min(wake ?? Infinity, effect.at)
           for (const limits of after.limits.values()) expect(wake).toBeLessThanOrEqual(forgetAt(limits, after.settings))
           if (event.type !== 'ClockTicked') return
-          for (const limits of after.limits.values()) expect(fullyRestedAt(limits, after.settings)).toBeGreaterThan(event.at)
+          for (const limits of after.limits.values()) expect(forgetAt(limits, after.settings)).toBeGreaterThan(event.at)
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('a clock tick’s sweeps are never due later than the first thing they have to do', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ event, after }) => {
+          const due = after.sweepsDueAt
+          // Sessions that ran out at this very step are being closed; the rest are ahead of the sweep.
+          for (const info of after.connections.values()) if (info.sessionExpiresAt > event.at) expect(due.sessions).toBeLessThanOrEqual(info.sessionExpiresAt)
+          for (const expiresAt of after.revokedSessions.values()) if (expiresAt > event.at) expect(due.revoked).toBeLessThanOrEqual(expiresAt)
+          for (const limits of after.limits.values()) expect(due.limits).toBeLessThanOrEqual(forgetAt(limits, after.settings))
         })
       }),
       runs,
