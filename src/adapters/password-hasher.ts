@@ -16,6 +16,13 @@ export interface PasswordHasher {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const bcrypt = require(workerData.bcryptPath)
+// A login can wait a few milliseconds; a chat message should not. On Linux each thread has its own nice
+// value, so the hashing threads yield the CPU to the event loop (and to anything else) when both want it.
+// Elsewhere this is skipped and they run at the process's priority.
+try {
+  const thread = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop())
+  require('node:os').setPriority(thread, workerData.nice)
+} catch {}
 parentPort.on('message', (job) => {
   try {
     const result = job.op === 'hash' ? bcrypt.hashSync(job.password, job.cost) : bcrypt.compareSync(job.password, job.hash)
@@ -25,6 +32,9 @@ parentPort.on('message', (job) => {
   }
 })
 `
+
+/** Linux's nice value for the hashing threads: under full load they get about a tenth of a core's share. */
+export const HASHING_NICENESS = 10
 
 type Job = { op: 'hash'; password: string; cost: number } | { op: 'verify'; password: string; hash: string }
 interface Reply {
@@ -46,7 +56,7 @@ export const createPasswordHasher = (cost: number, size = Math.max(1, availableP
   let nextId = 0
 
   const spawn = (): Worker => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath } })
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath, nice: HASHING_NICENESS } })
     worker.unref()
     worker.on('message', (reply: Reply) => {
       load.set(worker, (load.get(worker) ?? 1) - 1)
