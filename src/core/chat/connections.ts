@@ -110,7 +110,7 @@ const sweepRevoked = (state: ChatState, at: number): { readonly kept: ChatState[
     dueAt = Math.min(dueAt, expiresAt)
     return true
   })
-  return { kept, dueAt }
+  return { kept: sameIfNoneGone(state.revokedSessions, kept), dueAt }
 }
 
 /** Drops the limits whose allowance has fully come back, present users' too: a missing entry means just that. */
@@ -123,8 +123,11 @@ const sweepLimits = (state: ChatState, at: number): { readonly kept: ChatState['
     dueAt = Math.min(dueAt, forgetBatchAt(restedAt))
     return true
   })
-  return { kept, dueAt }
+  return { kept: sameIfNoneGone(state.limits, kept), dueAt }
 }
+
+// A filter makes a new map even when it keeps everything; an unchanged state stays the same object.
+const sameIfNoneGone = <M extends { readonly size: number }>(before: M, after: M): M => (after.size === before.size ? before : after)
 
 const closeEnded = (connection: ConnectionId, reason: string): Effect => ({
   type: 'close',
