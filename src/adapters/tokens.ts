@@ -29,6 +29,26 @@ const Payload = t.type({ sub: UserId, sid: SessionId, exp: t.number })
 export const keyId = (secret: string): string => createHash('sha256').update(secret).digest('base64url').slice(0, 12)
 
 /**
+ * The key a token's `kid` names: one of ours or none. A token without `kid` predates key ids and can only
+ * be the current secret's; an empty, unknown or inherited name (`__proto__`, `constructor`) selects
+ * nothing, since a `Map` has no prototype keys and nothing here falls back to a default key.
+ */
+export const selectKey = (
+  keys: ReadonlyMap<string, Uint8Array>,
+  kid: string | undefined,
+  currentId: string,
+): Uint8Array | undefined => {
+  if (kid === undefined) return keys.get(currentId)
+  return typeof kid === 'string' && kid !== '' ? keys.get(kid) : undefined
+}
+
+class UnknownKeyError extends Error {
+  constructor() {
+    super('the token names a key that is not ours')
+  }
+}
+
+/**
  * Signs with `current`; verifies with `current` or any of `previous`, chosen by the token's `kid`. To
  * rotate: move the old secret to `previous`, set a new current one, and drop the old one after a session
  * lifetime. Nobody is logged out.
@@ -38,8 +58,12 @@ export const createTokenIssuer = (current: string, previous: ReadonlyArray<strin
   const key = encode(current)
   const currentId = keyId(current)
   const keys = new Map([...previous, current].map((secret) => [keyId(secret), encode(secret)]))
-  // Tokens from before key ids carry none: they can only be the current secret's.
-  const verificationKey = (header: JWTHeaderParameters) => keys.get(header.kid ?? currentId) ?? encode('no such key')
+  const verificationKey = (header: JWTHeaderParameters): Uint8Array => {
+    const key = selectKey(keys, header.kid, currentId)
+    // jose turns a throw here into a failed verification: the token is refused before any signature check.
+    if (key === undefined) throw new UnknownKeyError()
+    return key
+  }
   return {
     issue: (claims, issuedAt) =>
       new SignJWT({ sid: claims.sessionId })

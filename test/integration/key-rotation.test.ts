@@ -1,4 +1,5 @@
-import { decodeProtectedHeader } from 'jose'
+import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
+import WebSocket from 'ws'
 import { describe, expect, it } from 'vitest'
 import { postJson, register, startTestServer } from './helpers.js'
 
@@ -34,3 +35,47 @@ describe('rotating SESSION_SECRET', () => {
     }
   })
 })
+
+describe('a token whose kid names none of our keys', () => {
+  it('is refused by HTTP routes and by the WebSocket upgrade, whatever key signed it', async () => {
+    const server = await startTestServer({ SESSION_SECRET: NEW })
+    try {
+      const user = await register(server)
+      const claims = decodeJwt(user.token)
+      const forge = (kid: string, secret: string) =>
+        new SignJWT({ sid: claims['sid'] })
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid })
+          .setSubject(String(claims.sub))
+          .setIssuer('sala')
+          .setAudience('sala')
+          .setIssuedAt()
+          .setExpirationTime(Number(claims.exp))
+          .sign(new TextEncoder().encode(secret))
+      for (const kid of ['x', '__proto__', 'constructor', '']) {
+        const forged = await forge(kid, 'no such key')
+        const me = await fetch(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${forged}` } })
+        expect(me.status, `kid ${JSON.stringify(kid)}`).toBe(401)
+        expect(await upgradeStatus(server.wsUrl, forged)).toBe(401)
+      }
+      // The same claims under our own key id are accepted: the refusal is about the key, not the claims.
+      expect((await fetch(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${user.token}` } })).status).toBe(200)
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
+/** The HTTP status the upgrade is answered with (101 when it opens). */
+const upgradeStatus = (url: string, token: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } })
+    socket.on('open', () => {
+      socket.close()
+      resolve(101)
+    })
+    socket.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0)
+      res.resume()
+    })
+    socket.on('error', reject)
+  })
