@@ -53,6 +53,9 @@ const startServer = (name, dataDir, extraEnv = {}, nodeFlags = [], cores = '1') 
       MSG_RATE: '10000',
       MSG_BURST: '100000',
       MAX_CONNECTIONS_PER_USER: '10',
+      // Every simulated user signs up and connects from this one address.
+      REGISTER_RATE: '1000000',
+      MAX_CONNECTIONS_PER_ADDRESS: '1000000',
       ...extraEnv,
     }
     // BENCH_PROFILE=1 writes a V8 CPU profile of Sala to bench/profiles when it stops.

@@ -17,6 +17,9 @@ import { jsonLogger } from '../src/adapters/logger.js'
 import type { Accounts } from '../src/shell/accounts.js'
 import type { ChatRuntime } from '../src/shell/chat-runtime.js'
 import type { Config } from '../src/core/config.js'
+import { createProxyTrust } from '../src/shell/http/proxy.js'
+import { createRateGuard } from '../src/shell/http/rate-guard.js'
+import { ratePer } from '../src/core/keyed-limit.js'
 
 // The specs are part of the product: these tests fail when the code and the documents drift apart.
 
@@ -87,9 +90,9 @@ describe('openapi.yaml', () => {
 
   it('documents exactly the routes the server answers, with their methods', async () => {
     // Stubs: the handlers are listed, never called.
-    const guards = createGuards({} as Accounts, { allowedOrigins: [], trustProxy: false })
+    const guards = createGuards({} as Accounts, { allowedOrigins: [], proxy: createProxyTrust({ type: 'none' }) })
     const routes = {
-      ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now, readiness: async () => [] }),
+      ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), signUpGuard: createRateGuard(ratePer(1, 1000), Date.now), proxy: createProxyTrust({ type: 'none' }), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now, readiness: async () => [] }),
       ...createUploadRoutes({ guards, uploads: {} as UploadStore, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
       ...(await createDocsRoutes('.', jsonLogger('silent'))),
       ...(await createClientRoutes('.', jsonLogger('silent'))),

@@ -3,13 +3,41 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Password } from '../core/brands.js'
 
-/** bcrypt costs tens of milliseconds of CPU by design; it runs on worker threads, never the event loop. */
+/**
+ * Who is waiting for the hash: someone signing in, or someone signing up. Logins go first, so a flood of
+ * sign-ups never starves them; each kind has its own bounded queue.
+ */
+export type HashingKind = 'login' | 'signup'
+
+/** The pool's queue for this kind is full: answer 503 and let the client come back. */
+export class HasherBusy extends Error {
+  constructor(readonly kind: HashingKind) {
+    super(`too many ${kind === 'login' ? 'sign-ins' : 'sign-ups'} waiting for password hashing`)
+    this.name = 'HasherBusy'
+  }
+}
+
+/**
+ * bcrypt costs tens of milliseconds of CPU by design; it runs on worker threads, never the event loop.
+ * Each worker holds one job at a time; the rest wait in the pool, logins ahead of sign-ups, so a login
+ * waits at most for the jobs already running (one hash time) however many sign-ups are queued.
+ * A job refused because its queue is full rejects with `HasherBusy`.
+ */
 export interface PasswordHasher {
+  /** For a sign-up. */
   readonly hash: (password: Password) => Promise<string>
+  /** For a sign-in. */
   readonly verify: (password: string, hash: string) => Promise<boolean>
   /** Costs as much as a real verification, for unknown users, so timing does not reveal who exists. */
   readonly verifyNobody: (password: string) => Promise<false>
   readonly close: () => Promise<void>
+}
+
+export interface HasherOptions {
+  /** Worker threads: one per core by default. */
+  readonly size?: number
+  /** Jobs that may wait per kind (not counting those running); default 64 logins and 8 sign-ups per worker. */
+  readonly maxQueued?: Readonly<Record<HashingKind, number>>
 }
 
 // Plain JavaScript evaluated in each worker, so the pool works the same from TypeScript sources and builds.
@@ -43,66 +71,90 @@ interface Reply {
   readonly result?: unknown
   readonly error?: string
 }
-interface Pending {
-  readonly worker: Worker
+interface Queued {
+  readonly job: Job
   readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void
 }
 
-export const createPasswordHasher = (cost: number, size = Math.max(1, availableParallelism())): PasswordHasher => {
+export const createPasswordHasher = (cost: number, options: HasherOptions = {}): PasswordHasher => {
+  const size = options.size ?? Math.max(1, availableParallelism())
+  const maxQueued = options.maxQueued ?? { login: 64 * size, signup: 8 * size }
   const bcryptPath = createRequire(import.meta.url).resolve('bcryptjs')
-  const pending = new Map<number, Pending>()
-  const load = new Map<Worker, number>()
+  const waiting: Record<HashingKind, Queued[]> = { login: [], signup: [] }
+  const running = new Map<Worker, Queued & { readonly id: number }>()
+  const idle: Worker[] = []
   let nextId = 0
+  let closed = false
 
   const spawn = (): Worker => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcryptPath, nice: HASHING_NICENESS } })
     worker.unref()
     worker.on('message', (reply: Reply) => {
-      load.set(worker, (load.get(worker) ?? 1) - 1)
-      const job = pending.get(reply.id)
-      pending.delete(reply.id)
-      if (reply.ok) job?.resolve(reply.result)
-      else job?.reject(new Error(reply.error ?? 'password hashing failed'))
+      const job = running.get(worker)
+      running.delete(worker)
+      if (job !== undefined && job.id === reply.id) {
+        if (reply.ok) job.resolve(reply.result)
+        else job.reject(new Error(reply.error ?? 'password hashing failed'))
+      }
+      takeNext(worker)
     })
     worker.on('error', (error) => {
-      // A crashed worker fails the jobs it may hold; the pool replaces it.
-      load.delete(worker)
-      for (const [id, job] of pending) {
-        if (job.worker !== worker) continue
-        pending.delete(id)
-        job.reject(error)
-      }
-      load.set(spawn(), 0)
+      // A crashed worker fails the job it held; a new one takes its place and the queue moves on.
+      const job = running.get(worker)
+      running.delete(worker)
+      job?.reject(error)
+      if (!closed) takeNext(spawn())
     })
     return worker
   }
-  for (let i = 0; i < size; i++) load.set(spawn(), 0)
 
-  const run = (job: Job): Promise<unknown> =>
+  const takeNext = (worker: Worker): void => {
+    const next = waiting.login.shift() ?? waiting.signup.shift()
+    if (next === undefined) {
+      idle.push(worker)
+      return
+    }
+    const id = nextId++
+    running.set(worker, { ...next, id })
+    worker.postMessage({ id, ...next.job })
+  }
+
+  for (let i = 0; i < size; i++) idle.push(spawn())
+
+  const run = (kind: HashingKind, job: Job): Promise<unknown> =>
     new Promise((resolve, reject) => {
-      const [worker] = [...load].reduce((least, entry) => (entry[1] < least[1] ? entry : least))
-      const id = nextId++
-      pending.set(id, { worker, resolve, reject })
-      load.set(worker, (load.get(worker) ?? 0) + 1)
-      worker.postMessage({ id, ...job })
+      if (closed) return reject(new Error('the password hasher is closed'))
+      const worker = idle.pop()
+      if (worker !== undefined) {
+        waiting[kind].push({ job, resolve, reject })
+        return takeNext(worker)
+      }
+      if (waiting[kind].length >= maxQueued[kind]) return reject(new HasherBusy(kind))
+      waiting[kind].push({ job, resolve, reject })
     })
 
   let nobodyHash: Promise<string> | undefined
-  const hash = async (password: string) => String(await run({ op: 'hash', password, cost }))
-  const verify = async (password: string, hashed: string) => (await run({ op: 'verify', password, hash: hashed })) === true
+  const hashFor = async (kind: HashingKind, password: string) => String(await run(kind, { op: 'hash', password, cost }))
+  const verify = async (password: string, hashed: string) => (await run('login', { op: 'verify', password, hash: hashed })) === true
 
   return {
-    hash,
+    hash: (password) => hashFor('signup', password),
     verify,
     verifyNobody: async (password) => {
-      nobodyHash ??= hash('no such user, no such password')
+      nobodyHash ??= hashFor('login', 'no such user, no such password')
       await verify(password, await nobodyHash)
       return false
     },
     close: async () => {
-      await Promise.all([...load.keys()].map((worker) => worker.terminate()))
-      load.clear()
+      closed = true
+      const workers = [...idle, ...running.keys()]
+      idle.length = 0
+      for (const queued of [...waiting.login, ...waiting.signup, ...running.values()]) queued.reject(new Error('the password hasher is closed'))
+      running.clear()
+      waiting.login.length = 0
+      waiting.signup.length = 0
+      await Promise.all(workers.map((worker) => worker.terminate()))
     },
   }
 }

@@ -34,6 +34,8 @@ export type AccountError =
   | { readonly type: 'email_taken' }
   | { readonly type: 'invalid_credentials' }
   | { readonly type: 'unauthenticated' }
+  /** Too many passwords of this kind are already waiting to be hashed; try again shortly. */
+  | { readonly type: 'busy' }
 
 /** E-mail addresses are unique regardless of case. */
 export const emailKey = (email: string): string => email.toLowerCase()

@@ -1,9 +1,20 @@
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
+import { isIP } from 'node:net'
 import { RoomId } from './brands.js'
 import type { RoomDefinition } from './chat/state.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+/**
+ * Which peers may tell us who the client is (`X-Forwarded-For`, `-Proto`, `-Host`), in the terms of
+ * Express's `trust proxy` and the `proxy-addr` package: nobody; the nearest `count` hops; or peers whose
+ * address is in `addresses` (IPs, CIDRs, or the names `loopback`, `linklocal`, `uniquelocal`).
+ */
+export type TrustProxy =
+  | { readonly type: 'none' }
+  | { readonly type: 'hops'; readonly count: number }
+  | { readonly type: 'addresses'; readonly addresses: ReadonlyArray<string> }
 
 /** Every setting, decoded once at start-up and passed down; nothing else reads the environment. */
 export interface Config {
@@ -21,7 +32,7 @@ export interface Config {
   readonly rooms: ReadonlyArray<RoomDefinition>
   readonly allowedOrigins: ReadonlyArray<string>
   readonly cookieSecure: boolean
-  readonly trustProxy: boolean
+  readonly trustProxy: TrustProxy
   readonly logLevel: LogLevel
   /** Undefined: a `sala-uploads` folder in the system's temp dir, chosen by the shell. */
   readonly uploadDir: string | undefined
@@ -35,6 +46,18 @@ export interface Config {
   readonly typingRate: number
   readonly historyRate: number
   readonly maxConnectionsPerUser: number
+  /** Open WebSockets per client address, so fresh accounts cannot multiply the per-user cap. */
+  readonly maxConnectionsPerAddress: number
+  /** Sign-ups per client address per hour. */
+  readonly registerRate: number
+  /** Bytes of uploads one user may keep stored. */
+  readonly uploadQuotaBytes: number
+  /** Upload requests one user may have under way at once. */
+  readonly maxConcurrentUploads: number
+  /** Upload requests per user per minute. */
+  readonly uploadRate: number
+  /** An upload no message links to is deleted, file and row, this long after it was made. */
+  readonly uploadOrphanTtlSeconds: number
   readonly shutdownTimeoutMs: number
 }
 
@@ -82,6 +105,37 @@ export const duration = (min: number, max: number) => (raw: string): E.Either<st
   return seconds >= min && seconds <= max
     ? E.right(seconds)
     : E.left(`must be a duration from ${min}s to ${max}s, in seconds or with a unit (90m, 12h, 30d)`)
+}
+
+/** The standard address classes of `proxy-addr`, and what `true` means: proxies on this machine or a private network. */
+const ADDRESS_CLASSES = ['loopback', 'linklocal', 'uniquelocal']
+
+const isAddressOrRange = (entry: string): boolean => {
+  if (ADDRESS_CLASSES.includes(entry)) return true
+  const [address = '', prefix, ...rest] = entry.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  const bits = Number(prefix)
+  // proxy-addr also takes an IPv4 netmask after the slash (10.0.0.0/255.0.0.0).
+  if (family === 4 && isIP(prefix) === 4) return true
+  return /^\d{1,3}$/.test(prefix) && bits >= 0 && bits <= (family === 4 ? 32 : 128)
+}
+
+/** `false`, `true` (loopback and private ranges), a hop count, or a comma-separated list of addresses and CIDRs. */
+export const trustProxy = (raw: string): E.Either<string, TrustProxy> => {
+  const value = raw.trim().toLowerCase()
+  if (['false', '0', 'no'].includes(value)) return E.right({ type: 'none' })
+  if (['true', 'yes'].includes(value)) return E.right({ type: 'addresses', addresses: ADDRESS_CLASSES })
+  if (/^\d+$/.test(value)) {
+    const count = Number(value)
+    return count >= 1 && count <= 32 ? E.right({ type: 'hops', count }) : E.left('a hop count must be from 1 to 32')
+  }
+  const addresses = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const bad = addresses.find((entry) => !isAddressOrRange(entry))
+  return addresses.length > 0 && bad === undefined
+    ? E.right({ type: 'addresses', addresses })
+    : E.left(`must be true, false, a hop count, or a list of addresses and CIDRs (${JSON.stringify(bad ?? raw)} is none of these)`)
 }
 
 const LOG_LEVELS: ReadonlyArray<LogLevel> = ['debug', 'info', 'warn', 'error', 'silent']
@@ -153,7 +207,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     rooms: read('ROOMS', defaultRooms, rooms),
     allowedOrigins: read('ALLOWED_ORIGINS', [], origins),
     cookieSecure: read('COOKIE_SECURE', false, boolean),
-    trustProxy: read('TRUST_PROXY', false, boolean),
+    trustProxy: read<TrustProxy>('TRUST_PROXY', { type: 'none' }, trustProxy),
     logLevel: read('LOG_LEVEL', 'info', logLevel),
     uploadDir: read<string | undefined>('UPLOAD_DIR', undefined, nonEmpty),
     maxFileBytes: read('MAX_FILE_BYTES', 25 * 1024 * 1024, integer(1, 4 * 1024 ** 3)),
@@ -166,6 +220,12 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     typingRate: read('TYPING_RATE', 5, integer(1, 10_000)),
     historyRate: read('HISTORY_RATE', 5, integer(1, 10_000)),
     maxConnectionsPerUser: read('MAX_CONNECTIONS_PER_USER', 10, integer(1, 10_000)),
+    maxConnectionsPerAddress: read('MAX_CONNECTIONS_PER_ADDRESS', 200, integer(1, 1_000_000)),
+    registerRate: read('REGISTER_RATE', 20, integer(1, 1_000_000)),
+    uploadQuotaBytes: read('UPLOAD_QUOTA_BYTES', 1024 ** 3, integer(1, 2 ** 50)),
+    maxConcurrentUploads: read('MAX_CONCURRENT_UPLOADS', 4, integer(1, 1000)),
+    uploadRate: read('UPLOAD_RATE', 30, integer(1, 1_000_000)),
+    uploadOrphanTtlSeconds: read('UPLOAD_ORPHAN_TTL', 86_400, duration(60, 365 * 86_400)),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))

@@ -2,7 +2,8 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { AccountError, LoginRequest, RegisterRequest } from '../core/accounts.js'
 import type { SessionId } from '../core/brands.js'
-import type { PasswordHasher } from '../adapters/password-hasher.js'
+import { accountThrottleKey, unknownLoginThrottleKey, type ThrottleKey } from '../core/login-throttle.js'
+import { HasherBusy, type PasswordHasher } from '../adapters/password-hasher.js'
 import type { SessionRecord, SessionStore } from '../adapters/sqlite/sessions.js'
 import { toError, type UserRecord, type UserStore } from '../adapters/sqlite/users.js'
 import type { System } from '../adapters/system.js'
@@ -20,9 +21,18 @@ export interface Authenticated {
   readonly session: SessionRecord
 }
 
+/** Who a login names: the account (if any) and the key its failures are counted under. */
+export interface LoginIdentity {
+  readonly throttleKey: ThrottleKey
+  readonly record: UserRecord | undefined
+}
+
 export interface Accounts {
+  /** A taken username or e-mail is answered before any hashing; the unique indexes settle races. */
   readonly register: (request: RegisterRequest) => TE.TaskEither<AccountError | Error, SignedIn>
-  readonly login: (request: LoginRequest) => TE.TaskEither<AccountError | Error, SignedIn>
+  /** Finds the account a login (username or e-mail) names, without any password work. */
+  readonly identify: (login: LoginRequest['username']) => TE.TaskEither<Error, LoginIdentity>
+  readonly login: (identity: LoginIdentity, password: LoginRequest['password']) => TE.TaskEither<AccountError | Error, SignedIn>
   /** A token is good only while its session row exists, is not revoked and has not expired. */
   readonly authenticate: (token: string) => TE.TaskEither<AccountError | Error, Authenticated>
   readonly logout: (session: SessionId) => TE.TaskEither<Error, void>
@@ -39,6 +49,9 @@ interface Dependencies {
 
 const unauthenticated: AccountError = { type: 'unauthenticated' }
 const invalidCredentials: AccountError = { type: 'invalid_credentials' }
+
+/** A full hashing queue is the client's to retry, not a failure of ours. */
+const hashingError = (error: unknown): AccountError | Error => (error instanceof HasherBusy ? { type: 'busy' } : toError(error))
 
 export const createAccounts = (deps: Dependencies): Accounts => {
   const { users, sessions, hasher, tokens, system } = deps
@@ -58,14 +71,20 @@ export const createAccounts = (deps: Dependencies): Accounts => {
     )
   }
 
-  const hashPassword = (request: RegisterRequest) => TE.tryCatch(() => hasher.hash(request.password), toError)
+  const hashPassword = (request: RegisterRequest) => TE.tryCatch(() => hasher.hash(request.password), hashingError)
+
+  const refuseTaken = (request: RegisterRequest): TE.TaskEither<AccountError | Error, RegisterRequest> =>
+    pipe(
+      users.findTaken(request.username, request.email),
+      TE.chainW((taken) => (taken === undefined ? TE.right(request) : TE.left(taken))),
+    )
 
   // Unknown users cost a bcrypt comparison too: response time must not tell who has an account.
   const checkPassword = (password: string, record: UserRecord | undefined): TE.TaskEither<AccountError | Error, UserRecord> =>
     pipe(
       TE.tryCatch(
         () => (record === undefined ? hasher.verifyNobody(password) : hasher.verify(password, record.passwordHash)),
-        toError,
+        hashingError,
       ),
       TE.chainW((matches) => (matches && record !== undefined ? TE.right(record) : TE.left(invalidCredentials))),
     )
@@ -78,7 +97,8 @@ export const createAccounts = (deps: Dependencies): Accounts => {
   return {
     register: (request) =>
       pipe(
-        hashPassword(request),
+        refuseTaken(request),
+        TE.chainW(hashPassword),
         TE.chainW((passwordHash) =>
           users.create({
             id: system.newUserId(),
@@ -91,10 +111,17 @@ export const createAccounts = (deps: Dependencies): Accounts => {
         ),
         TE.chainW(startSession),
       ),
-    login: (request) =>
+    identify: (login) =>
       pipe(
-        users.findByLogin(request.username),
-        TE.chainW((record) => checkPassword(request.password, record)),
+        users.findByLogin(login),
+        TE.map((record) => ({
+          record,
+          throttleKey: record === undefined ? unknownLoginThrottleKey(login) : accountThrottleKey(record.user.id),
+        })),
+      ),
+    login: (identity, password) =>
+      pipe(
+        checkPassword(password, identity.record),
         TE.chainW(startSession),
       ),
     authenticate: (token) =>

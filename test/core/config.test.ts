@@ -28,7 +28,7 @@ describe('decodeConfig', () => {
         ],
         allowedOrigins: [],
         cookieSecure: false,
-        trustProxy: false,
+        trustProxy: { type: 'none' },
         logLevel: 'info',
         uploadDir: undefined,
         maxFileBytes: 25 * 1024 * 1024,
@@ -41,6 +41,12 @@ describe('decodeConfig', () => {
         typingRate: 5,
         historyRate: 5,
         maxConnectionsPerUser: 10,
+        maxConnectionsPerAddress: 200,
+        registerRate: 20,
+        uploadQuotaBytes: 1024 ** 3,
+        maxConcurrentUploads: 4,
+        uploadRate: 30,
+        uploadOrphanTtlSeconds: 86_400,
         shutdownTimeoutMs: 10_000,
       }),
     )
@@ -72,7 +78,7 @@ describe('decodeConfig', () => {
         ],
         allowedOrigins: ['https://chat.example.com', 'http://localhost:5173'],
         cookieSecure: true,
-        trustProxy: true,
+        trustProxy: { type: 'addresses', addresses: ['loopback', 'linklocal', 'uniquelocal'] },
         logLevel: 'debug',
       }),
     )
@@ -108,6 +114,32 @@ describe('decodeConfig', () => {
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: '' })).toHaveLength(1)
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), BCRYPT_COST: '4' })[0]).toMatch(/^BCRYPT_COST=/)
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })).toEqual([])
+  })
+})
+
+describe('TRUST_PROXY', () => {
+  const trust = (raw: string) => {
+    const decoded = decodeConfig({ TRUST_PROXY: raw })
+    return E.isRight(decoded) ? decoded.right.trustProxy : decoded.left
+  }
+
+  it.each([
+    ['false', { type: 'none' }],
+    ['0', { type: 'none' }],
+    ['true', { type: 'addresses', addresses: ['loopback', 'linklocal', 'uniquelocal'] }],
+    ['2', { type: 'hops', count: 2 }],
+    ['loopback', { type: 'addresses', addresses: ['loopback'] }],
+    ['10.0.0.0/8, 192.168.1.7', { type: 'addresses', addresses: ['10.0.0.0/8', '192.168.1.7'] }],
+    ['fd00::/8,::1', { type: 'addresses', addresses: ['fd00::/8', '::1'] }],
+    ['10.0.0.0/255.0.0.0', { type: 'addresses', addresses: ['10.0.0.0/255.0.0.0'] }],
+  ])('reads %s', (raw, expected) => {
+    expect(trust(raw)).toEqual(expected)
+  })
+
+  it.each(['banana', '10.0.0.0/33', '::1/129', '300.1.1.1', '10.0.0.1/8/8', '33', ','])('refuses %s with one sentence', (raw) => {
+    const problems = trust(raw)
+    expect(Array.isArray(problems)).toBe(true)
+    expect((problems as string[])[0]).toMatch(/^TRUST_PROXY=/)
   })
 })
 

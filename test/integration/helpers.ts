@@ -31,6 +31,9 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
     UPLOAD_DIR: join(dir, 'uploads'),
     BCRYPT_COST: '4',
     LOG_LEVEL: 'debug',
+    // Tests sign up many users from one address; the sign-up limit has its own tests.
+    REGISTER_RATE: '1000000',
+    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     ...env,
   })
   if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))

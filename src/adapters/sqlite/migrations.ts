@@ -40,4 +40,33 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID
   `,
+  // A resend is idempotent whatever happened in between: the database, not memory, is what knows every
+  // clientId a user has used in a room. Older files may hold duplicates (the rule used to live in memory
+  // only); the later copies keep their text and lose only the key.
+  `
+  UPDATE messages SET client_id = NULL
+  WHERE client_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM messages AS first
+    WHERE first.room = messages.room AND first.user_id = messages.user_id
+      AND first.client_id = messages.client_id AND first.seq < messages.seq
+  );
+  CREATE UNIQUE INDEX messages_by_client_id ON messages(room, user_id, client_id) WHERE client_id IS NOT NULL
+  `,
+  // Upload budgets: a user's stored bytes are summed by owner, and a file no message links to within the
+  // grace period is an orphan to sweep. Files already linked from a message are marked as attached.
+  `
+  ALTER TABLE uploads ADD COLUMN attached_at INTEGER;
+  UPDATE uploads SET attached_at = created_at
+  WHERE name IN (
+    SELECT substr(json_extract(attachment.value, '$.url'), length('/static/') + 1)
+    FROM messages, json_each(messages.attachments) AS attachment
+    WHERE messages.attachments IS NOT NULL
+  );
+  CREATE INDEX uploads_by_owner ON uploads(owner_id);
+  CREATE INDEX uploads_unattached ON uploads(created_at) WHERE attached_at IS NULL
+  `,
+  // Readiness proves that a write can commit: one row, rewritten by each probe.
+  `
+  CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at INTEGER NOT NULL)
+  `,
 ]

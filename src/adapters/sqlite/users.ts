@@ -31,6 +31,11 @@ export interface NewUser {
 
 export interface UserStore {
   readonly create: (user: NewUser) => TE.TaskEither<AccountError | Error, UserRecord>
+  /**
+   * Whether a sign-up's username or e-mail is already someone's, asked before any password is hashed.
+   * Only a fast answer: the unique indexes in `create` still decide a race between two sign-ups.
+   */
+  readonly findTaken: (username: string, email: string) => TE.TaskEither<Error, AccountError | undefined>
   /** By username or e-mail, both case-insensitively. */
   readonly findByLogin: (login: string) => TE.TaskEither<Error, UserRecord | undefined>
   readonly findById: (id: UserId) => TE.TaskEither<Error, UserRecord | undefined>
@@ -58,6 +63,15 @@ export const sqliteUserStore = (db: SqliteDatabase): UserStore => ({
       // The unique indexes decide races between two registrations, not a read before the write.
       (error): AccountError | Error => uniqueViolation(error) ?? toError(error),
     ),
+  findTaken: (username, email) =>
+    TE.tryCatch(async () => {
+      const rows = await db.all<Array<{ readonly username_taken: number }>>(
+        'SELECT username = ? COLLATE NOCASE AS username_taken FROM users WHERE username = ? OR email_key = ? LIMIT 2',
+        [username, username, emailKey(email)],
+      )
+      if (rows.length === 0) return undefined
+      return rows.some((row) => row.username_taken === 1) ? { type: 'username_taken' as const } : { type: 'email_taken' as const }
+    }, toError),
   findByLogin: (login) =>
     TE.tryCatch(async () => {
       const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ? OR email_key = ?`, [

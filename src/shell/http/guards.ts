@@ -20,6 +20,8 @@ export const accountHttpError = (error: AccountError | Error): HttpError => {
       return httpError(401, 'invalid_credentials', 'wrong username or password')
     case 'unauthenticated':
       return httpError(401, 'unauthenticated', 'sign in first: send the session cookie or an Authorization: Bearer token')
+    case 'busy':
+      return httpError(503, 'busy', 'too many sign-ins or sign-ups are waiting; try again in a moment', undefined, { 'Retry-After': '1' })
   }
 }
 

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http'
+import type { ProxyTrust } from './proxy.js'
 
 export interface OriginPolicy {
   readonly allowedOrigins: ReadonlyArray<string>
-  readonly trustProxy: boolean
+  /** Forwarded scheme and host are believed only from a trusted proxy. */
+  readonly proxy: Pick<ProxyTrust, 'trustsPeer'>
 }
 
 /** How the request proved who it is; only an ambient credential (a cookie) can be abused cross-site. */
@@ -13,8 +15,9 @@ const first = (value: string | ReadonlyArray<string> | undefined): string | unde
 
 /** Scheme and host the request came to: the server's own origin as the browser sees it. */
 export const ownOrigin = (req: IncomingMessage, policy: OriginPolicy): string | undefined => {
-  const forwardedProto = policy.trustProxy ? first(req.headers['x-forwarded-proto']) : undefined
-  const forwardedHost = policy.trustProxy ? first(req.headers['x-forwarded-host']) : undefined
+  const trusted = policy.proxy.trustsPeer(req)
+  const forwardedProto = trusted ? first(req.headers['x-forwarded-proto']) : undefined
+  const forwardedHost = trusted ? first(req.headers['x-forwarded-host']) : undefined
   const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true
   const scheme = forwardedProto ?? (encrypted ? 'https' : 'http')
   const host = forwardedHost ?? req.headers.host

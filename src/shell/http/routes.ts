@@ -4,12 +4,14 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { HttpError } from 'http-errors'
 import type * as t from 'io-ts'
-import { LoginRequest, RegisterRequest } from '../../core/accounts.js'
-import { clientAddress, type LoginGuard } from './login-guard.js'
+import { LoginRequest, RegisterRequest, type AccountError } from '../../core/accounts.js'
+import type { LoginGuard } from './login-guard.js'
+import type { RateGuard } from './rate-guard.js'
+import type { ProxyTrust } from './proxy.js'
 import { describeProblems, type FieldProblem } from '../../core/codecs.js'
 import { roomSummaries } from '../../core/chat/frames.js'
 import type { Config } from '../../core/config.js'
-import type { Accounts, Authenticated, SignedIn } from '../accounts.js'
+import type { Accounts, Authenticated, LoginIdentity, SignedIn } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 import { readJsonBody } from './body.js'
 import { clearedSessionCookie, sessionCookie } from './cookies.js'
@@ -22,6 +24,9 @@ interface Dependencies {
   readonly accounts: Accounts
   readonly guards: Guards
   readonly loginGuard: LoginGuard
+  /** Sign-ups per client address. */
+  readonly signUpGuard: RateGuard
+  readonly proxy: ProxyTrust
   readonly runtime: ChatRuntime
   readonly config: Config
   readonly now: () => number
@@ -29,9 +34,10 @@ interface Dependencies {
   readonly readiness: () => Promise<ReadonlyArray<FieldProblem>>
 }
 
-const tooManyAttempts = (waitMs: number): HttpError => {
-  const seconds = Math.ceil(waitMs / 1000)
-  return httpError(429, 'too_many_attempts', `too many failed sign-ins; try again in ${seconds} s`, undefined, { 'Retry-After': String(seconds) })
+/** A refusal that says when to come back, in the body and in `Retry-After` (whole seconds, at least 1). */
+const retryLater = (status: number, code: string, what: string, waitMs: number): HttpError => {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000))
+  return httpError(status, code, `${what}; try again in ${seconds} s`, undefined, { 'Retry-After': String(seconds) })
 }
 
 export const decodeJsonBody =
@@ -48,7 +54,7 @@ export const decodeJsonBody =
     )
 
 /** Accounts, rooms and operations. */
-export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, now, readiness }: Dependencies): RouteTable => {
+export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy, runtime, config, now, readiness }: Dependencies): RouteTable => {
   const cookieOptions = { secure: config.cookieSecure }
 
   const signedInReply = (status: number) => (signedIn: SignedIn): Reply => ({
@@ -57,40 +63,51 @@ export const createRoutes = ({ accounts, guards, loginGuard, runtime, config, no
     headers: { 'Set-Cookie': sessionCookie(signedIn.token, config.sessionTtlSeconds, cookieOptions) },
   })
 
+  // Limited per client address before anything else, so a flood of sign-ups costs no hashing at all.
   const register: Handler = (req) =>
     pipe(
       guards.guardOrigin(req, 'none'),
+      TE.chain(() => spendSignUp(proxy.clientAddress(req))),
       TE.chain(() => decodeJsonBody(RegisterRequest)(req)),
       TE.chain((request) => pipe(accounts.register(request), TE.mapLeft(accountHttpError))),
       TE.map(signedInReply(201)),
     )
 
-  // Throttled before any password work: a blocked attempt costs the server no bcrypt.
+  const spendSignUp = (address: string): TE.TaskEither<HttpError, void> => {
+    const wait = signUpGuard.take(address)
+    return wait === 0 ? TE.right(undefined) : TE.left(retryLater(429, 'too_many_sign_ups', 'too many sign-ups from this address', wait))
+  }
+
+  // Throttled before any password work: a blocked attempt costs the server no bcrypt. Failures count per
+  // account (whichever of its names was typed) and address; see core/login-throttle.ts.
   const login: Handler = (req) => {
-    const address = clientAddress(req, config.trustProxy)
-    const attempt = (request: LoginRequest): TE.TaskEither<HttpError, SignedIn> => {
-      const wait = loginGuard.wait(request.username, address)
-      if (wait > 0) return TE.left(tooManyAttempts(wait))
-      return pipe(
-        accounts.login(request),
-        TE.bimap(
-          (error) => {
-            if (!(error instanceof Error) && error.type === 'invalid_credentials') loginGuard.failed(request.username, address)
-            return accountHttpError(error)
-          },
-          (signedIn) => {
-            loginGuard.succeeded(request.username)
-            return signedIn
-          },
-        ),
+    const address = proxy.clientAddress(req)
+    const attempt = (request: LoginRequest): TE.TaskEither<HttpError, SignedIn> =>
+      pipe(
+        accounts.identify(request.username),
+        TE.mapLeft(accountHttpError),
+        TE.chain((identity) => {
+          const wait = loginGuard.wait(identity.throttleKey, address)
+          if (wait > 0) return TE.left(retryLater(429, 'too_many_attempts', 'too many failed sign-ins', wait))
+          return pipe(accounts.login(identity, request.password), TE.mapLeft(recordFailure(identity, address)), TE.map(recordSuccess(identity, address)))
+        }),
       )
-    }
     return pipe(
       guards.guardOrigin(req, 'none'),
       TE.chain(() => decodeJsonBody(LoginRequest)(req)),
       TE.chain(attempt),
       TE.map(signedInReply(200)),
     )
+  }
+
+  const recordFailure = (identity: LoginIdentity, address: string) => (error: AccountError | Error): HttpError => {
+    if (!(error instanceof Error) && error.type === 'invalid_credentials') loginGuard.failed(identity.throttleKey, address)
+    return accountHttpError(error)
+  }
+
+  const recordSuccess = (identity: LoginIdentity, address: string) => (signedIn: SignedIn): SignedIn => {
+    loginGuard.succeeded(identity.throttleKey, address)
+    return signedIn
   }
 
   const loggedOut: Reply = { status: 204, headers: { 'Set-Cookie': clearedSessionCookie(cookieOptions) } }
