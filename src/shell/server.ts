@@ -26,6 +26,9 @@ import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
 import { createRequestHandler } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
 import { createLoginGuard } from './http/login-guard.js'
+import { createProxyTrust } from './http/proxy.js'
+import { createRateGuard } from './http/rate-guard.js'
+import { ratePer } from '../core/keyed-limit.js'
 import { createRoutes } from './http/routes.js'
 import { removeAll } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
@@ -51,6 +54,7 @@ export interface StartOptions {
 }
 
 export const CLOSE_GOING_AWAY = 1001
+const HOUR_MS = 3_600_000
 
 export const startSala = async (config: Config, options: StartOptions = {}): Promise<SalaServer> => {
   const log = options.log ?? jsonLogger(config.logLevel)
@@ -75,12 +79,16 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
 
   const uploadDir = await prepareUploadDir(config)
   const uploads = sqliteUploadStore(db)
-  const guards = createGuards(accounts, config)
+  const proxy = createProxyTrust(config.trustProxy)
+  const origins = { allowedOrigins: config.allowedOrigins, proxy }
+  const guards = createGuards(accounts, origins)
   const routes = {
     ...createRoutes({
       accounts,
       guards,
       loginGuard: createLoginGuard(system.now),
+      signUpGuard: createRateGuard(ratePer(config.registerRate, HOUR_MS), system.now),
+      proxy,
       runtime,
       config,
       now: system.now,
@@ -107,7 +115,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
   const onOpen = attachConnection({ runtime, system, log, findUploads })
   let accepting = true
-  const upgrade = createUpgradeHandler({ wss, accounts, origins: config, log, onOpen, accepting: () => accepting })
+  const upgrade = createUpgradeHandler({ wss, accounts, origins, log, onOpen, accepting: () => accepting })
   server.on('upgrade', upgrade)
   server.on('clientError', (error, socket) => {
     // Malformed HTTP from a client: answer 400 if we still can, never let it reach 'error'.
