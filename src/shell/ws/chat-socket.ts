@@ -29,6 +29,10 @@ export class ChatSocket extends WebSocket {
     const peer = this.peer
     switch (event) {
       case 'message':
+        // Once the server has decided to close (logout 4001, abuse 1008, slow 1013, shutdown 1001...),
+        // the socket is CLOSING and nothing more the peer sends reaches the chat, though ws keeps reading
+        // until the peer answers the close or the socket is cut.
+        if (this.readyState !== WebSocket.OPEN) return false
         peer?.frame(args[0] as RawData, args[1] as boolean)
         break
       case 'close':

@@ -8,6 +8,7 @@ import type { System } from '../../adapters/system.js'
 import type { ConnectionId, UserId } from '../../core/brands.js'
 import type { Authenticated } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
+import type { AddressSlots } from './address-slots.js'
 import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
 
 export interface ConnectionDependencies {
@@ -15,6 +16,8 @@ export interface ConnectionDependencies {
   readonly system: System
   readonly log: Logger
   readonly findUploads: (names: ReadonlyArray<UploadName>) => Promise<E.Either<Error, ReadonlyArray<Upload>>>
+  /** The open-socket count per client address; the connection gives its place back when it closes. */
+  readonly addresses: AddressSlots
 }
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
@@ -29,13 +32,13 @@ const toText = (data: RawData): string =>
  * attachments must first be looked up holds back the frames behind it (and the close), so a client's
  * commands never overtake one another.
  */
-export const attachConnection = (deps: ConnectionDependencies) => (socket: ChatSocket, signedIn: Authenticated, raw: Duplex): void => {
+export const attachConnection = (deps: ConnectionDependencies) => (socket: ChatSocket, signedIn: Authenticated, raw: Duplex, address: string): void => {
   // One object per socket and no closures: at tens of thousands of idle sockets every closure and
   // per-connection logger counts, so the state lives on the object and log lines carry the ids.
-  const client = new ClientConnection(deps, socket, deps.system.newConnectionId(), signedIn.record.user.id)
+  const client = new ClientConnection(deps, socket, deps.system.newConnectionId(), signedIn.record.user.id, address)
   deps.runtime.attach(client.id, bindSocket(socket, client, raw))
 
-  deps.log.info('connected', client.ids())
+  deps.log.info('connected', { ...client.ids(), address })
   const { session, record } = signedIn
   deps.runtime.dispatch({
     type: 'ConnectionOpened',
@@ -57,6 +60,7 @@ class ClientConnection implements SocketPeer {
     private readonly socket: ChatSocket,
     readonly id: ConnectionId,
     private readonly user: UserId,
+    private readonly address: string,
   ) {}
 
   ids(): { readonly connectionId: ConnectionId; readonly userId: UserId } {
@@ -86,6 +90,8 @@ class ClientConnection implements SocketPeer {
   }
 
   private handle(next: Inbound): void {
+    // Frames that waited behind a lookup are dropped if the server started closing meanwhile.
+    if (next.kind === 'frame' && !this.open()) return
     const lookup = next.kind === 'frame' ? this.handleFrame(next.data, next.isBinary) : this.handleClose(next.code)
     if (lookup === undefined) return
     this.waiting = true
@@ -138,12 +144,19 @@ class ClientConnection implements SocketPeer {
       runtime.dispatch({ type: 'CommandFailed', connection: this.id, message: 'the message could not be sent; try again', ...ref, at: system.now() })
       return
     }
+    // The lookup took time; the server may have decided to close this connection since.
+    if (!this.open()) return
     const uploads = new Map(found.right.map((upload) => [uploadUrl(upload.name), upload]))
     runtime.dispatch({ type: 'CommandReceived', connection: this.id, command, uploads, at: system.now() })
   }
 
+  private open(): boolean {
+    return this.socket.readyState === this.socket.OPEN
+  }
+
   private handleClose(code: number): undefined {
     const { runtime, system, log } = this.deps
+    this.deps.addresses.release(this.address)
     runtime.detach(this.id)
     runtime.dispatch({ type: 'ConnectionClosed', connection: this.id, at: system.now() })
     log.info('disconnected', { ...this.ids(), code })

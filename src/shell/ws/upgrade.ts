@@ -7,23 +7,29 @@ import type { Logger } from '../../adapters/logger.js'
 import type { Accounts, Authenticated } from '../accounts.js'
 import { readCredentials } from '../http/credentials.js'
 import { originAllowed, type OriginPolicy } from '../http/origin.js'
+import type { ProxyTrust } from '../http/proxy.js'
+import type { AddressSlots } from './address-slots.js'
 
 interface Dependencies {
   readonly wss: WebSocketServer<typeof ChatSocket>
   readonly accounts: Accounts
   readonly origins: OriginPolicy
+  readonly proxy: ProxyTrust
+  readonly addresses: AddressSlots
   readonly log: Logger
-  readonly onOpen: (socket: ChatSocket, signedIn: Authenticated, raw: Duplex) => void
+  /** The open socket, now the connection's, with the client address whose slot it holds. */
+  readonly onOpen: (socket: ChatSocket, signedIn: Authenticated, raw: Duplex, address: string) => void
   /** False once the server is shutting down. */
   readonly accepting: () => boolean
 }
 
 /**
  * Authenticates before upgrading: without a valid session the client gets a plain HTTP answer and no
- * WebSocket is ever opened.
+ * WebSocket is ever opened. The client address's slot is taken before the (asynchronous) authentication,
+ * so upgrades under way count against `MAX_CONNECTIONS_PER_ADDRESS` too.
  */
 export const createUpgradeHandler =
-  ({ wss, accounts, origins, log, onOpen, accepting }: Dependencies) =>
+  ({ wss, accounts, origins, proxy, addresses, log, onOpen, accepting }: Dependencies) =>
   (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Until ws owns the socket, a reset by the client must not become an unhandled 'error'.
     const onEarlyError = logEarlyError(log)
@@ -35,6 +41,14 @@ export const createUpgradeHandler =
     if (!originAllowed(req, origins, credentials.source)) {
       return refuse(socket, 403, 'forbidden_origin', 'cookie-authenticated connections must come from the chat’s own site')
     }
+    const address = proxy.clientAddress(req)
+    if (!addresses.take(address)) {
+      return refuse(socket, 429, 'too_many_connections', 'too many connections from this address; close some first')
+    }
+    // Until the socket is the connection's, its slot goes back when it closes, whoever ends it (a refusal
+    // below, ws rejecting the handshake, or the client leaving while it is authenticated).
+    const releaseSlot = releaseOnClose(addresses, address)
+    socket.once('close', releaseSlot)
     void accounts.authenticate(credentials.token)().then((result) => {
       if (socket.destroyed) return
       if (E.isLeft(result)) {
@@ -48,10 +62,13 @@ export const createUpgradeHandler =
       const signedIn = result.right
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.off('error', onEarlyError)
-        onOpen(ws, signedIn, socket)
+        socket.off('close', releaseSlot)
+        onOpen(ws, signedIn, socket, address)
       })
     })
   }
+
+const releaseOnClose = (addresses: AddressSlots, address: string) => (): void => addresses.release(address)
 
 // Made outside the handler on purpose: a closure made inside would share the handler's scope and keep
 // the whole upgrade request (headers, token) alive for as long as the socket lives.
