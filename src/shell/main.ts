@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeConfig } from '../core/config.js'
 import { jsonLogger } from '../adapters/logger.js'
-import { startSala } from './server.js'
+import { tryStartSala } from './server.js'
+import { describeStartupError, startupErrorOf, type StartupError } from './startup.js'
 
 const config = decodeConfig(process.env)
 if (E.isLeft(config)) {
@@ -9,20 +10,31 @@ if (E.isLeft(config)) {
   process.exit(1)
 }
 
+/** Start-up failures read like the settings errors: one line on stderr, no stack, exit code 1. */
+const cannotStart = (error: StartupError): never => {
+  process.stderr.write(`Sala cannot start: ${describeStartupError(error)}\n`)
+  process.exit(1)
+}
+
 const log = jsonLogger(config.right.logLevel)
+let started = false
 
 // An exception that escapes every handler leaves the process in an unknown state: log it and exit, so
-// the supervisor starts a clean one.
+// the supervisor starts a clean one. Before the server is up, it is a start-up failure like the others.
 process.on('uncaughtException', (error) => {
+  if (!started) cannotStart(startupErrorOf(error))
   log.error('uncaught exception', { err: error })
   process.exit(1)
 })
 process.on('unhandledRejection', (reason) => {
+  if (!started) cannotStart(startupErrorOf(reason))
   log.error('unhandled rejection', { err: reason })
   process.exit(1)
 })
 
-const server = await startSala(config.right, { log })
+const attempt = await tryStartSala(config.right, { log })
+const server = E.isRight(attempt) ? attempt.right : cannotStart(attempt.left)
+started = true
 
 const stop = (signal: string) => {
   log.info('stopping', { signal })

@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -13,8 +13,9 @@ import { chatSettingsFrom, DEFAULT_SETTINGS, initialChatState, type RoomHistory 
 import type { Config } from '../core/config.js'
 import { jsonLogger, type Logger } from '../adapters/logger.js'
 import { createPasswordHasher } from '../adapters/password-hasher.js'
-import { loadOrCreateSecret } from '../adapters/secret-file.js'
-import { openDatabase, type SqliteDatabase } from '../adapters/sqlite/database.js'
+import type { DatabasePort } from '../adapters/database.js'
+import { prepareFolder } from '../adapters/folders.js'
+import { openSqlite } from '../adapters/sqlite/database.js'
 import { sqliteMessageStore, type MessageStore } from '../adapters/sqlite/messages.js'
 import { sqliteSessionStore } from '../adapters/sqlite/sessions.js'
 import { sqliteUserStore } from '../adapters/sqlite/users.js'
@@ -33,6 +34,7 @@ import { createRoutes } from './http/routes.js'
 import { removeAll } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
 import { readinessCheck } from './readiness.js'
+import { describeStartupError, listen, must, secretIn, startupErrorOf, type StartupError } from './startup.js'
 import { createDocsRoutes } from './docs/routes.js'
 import { createClientRoutes } from './client-routes.js'
 import { attachConnection } from './ws/connection.js'
@@ -56,18 +58,50 @@ export interface StartOptions {
 export const CLOSE_GOING_AWAY = 1001
 const HOUR_MS = 3_600_000
 
+/**
+ * Starts the server, or says in one value why it cannot (see `StartupError`): a folder that takes no
+ * write, a database that is corrupt, locked or on a full disk, an address that is taken or not ours.
+ * Whatever was opened before the failure is closed again.
+ */
+export const tryStartSala = async (config: Config, options: StartOptions = {}): Promise<E.Either<StartupError, SalaServer>> => {
+  const opened: Array<() => unknown> = []
+  try {
+    return E.right(await startSteps(config, options, opened))
+  } catch (error) {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined)
+    return E.left(startupErrorOf(error))
+  }
+}
+
+/** `tryStartSala` for tests and tools: a start-up failure rejects with its one-line description. */
 export const startSala = async (config: Config, options: StartOptions = {}): Promise<SalaServer> => {
+  const started = await tryStartSala(config, options)
+  if (E.isLeft(started)) throw new Error(describeStartupError(started.left))
+  return started.right
+}
+
+// `opened` collects what must be closed again if a later step fails.
+const startSteps = async (config: Config, options: StartOptions, opened: Array<() => unknown>): Promise<SalaServer> => {
   const log = options.log ?? jsonLogger(config.logLevel)
   const system = options.system ?? realSystem
   const dataDir = resolve(config.dataDir)
-  await mkdir(dataDir, { recursive: true })
-  const secret = config.sessionSecret ?? (await loadOrCreateSecret(dataDir))
-  const db = await openDatabase(join(dataDir, 'sala.db'))
+  await must(prepareFolder(dataDir), (fault) => ({ kind: 'folder_unusable', setting: 'DATA_DIR', fault }))
+  // Both folders are checked before the database is touched: a start that fails leaves nothing behind.
+  const uploadDir = await prepareUploadDir(config)
+  const secret = config.sessionSecret ?? (await must(secretIn(dataDir), (error) => error))
+  const databasePath = join(dataDir, 'sala.db')
+  const database = await must(openSqlite(databasePath), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
+  opened.push(database.port.close)
+  // A new file where one was expected is how a wiped or unmounted volume shows: say so loudly.
+  if (database.created) log.warn(`created a new database at ${databasePath}`, { path: databasePath })
+  const db = database.db
   const messages = sqliteMessageStore(db)
 
   const initial = initialChatState(config.rooms, await loadHistories(messages, config), chatSettingsFrom(config))
   const runtime = createChatRuntime({ initial, messages, now: system.now, log, maxBufferedBytes: config.maxBufferedBytes })
+  opened.push(runtime.stop)
   const hasher = createPasswordHasher(config.bcryptCost)
+  opened.push(hasher.close)
   const accounts = createAccounts({
     users: sqliteUserStore(db),
     sessions: sqliteSessionStore(db),
@@ -77,7 +111,6 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
     sessionTtlSeconds: config.sessionTtlSeconds,
   })
 
-  const uploadDir = await prepareUploadDir(config)
   const uploads = sqliteUploadStore(db)
   const proxy = createProxyTrust(config.trustProxy)
   const origins = { allowedOrigins: config.allowedOrigins, proxy }
@@ -92,7 +125,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
       runtime,
       config,
       now: system.now,
-      readiness: readinessCheck(db, uploadDir),
+      readiness: readinessCheck({ database: database.port, uploadDir, log }),
     }),
     ...createUploadRoutes({
       guards,
@@ -112,6 +145,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false, clientTracking: false, WebSocket: ChatSocket })
   wss.on('error', (error) => log.error('websocket server error', { err: error }))
   const heartbeat = startHeartbeat(runtime.sockets, config.heartbeatMs)
+  opened.push(heartbeat.stop)
   const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
   const onOpen = attachConnection({ runtime, system, log, findUploads })
   let accepting = true
@@ -124,7 +158,7 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
     else socket.destroy()
   })
 
-  await listen(server, config.port, config.host)
+  await must(listen(server, config.port, config.host), (error) => error)
   server.on('error', (error) => log.error('http server error', { err: error }))
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
@@ -134,18 +168,19 @@ export const startSala = async (config: Config, options: StartOptions = {}): Pro
   const close = () => {
     accepting = false
     heartbeat.stop()
-    return (closing ??= shutdown({ server, runtime, db, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
+    return (closing ??= shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
   }
   return { url, port, runtime, close }
 }
 
 /**
- * The upload folder, created if needed. `.part` files are uploads a crash interrupted: never registered,
+ * The upload folder, created if needed and proved writable (a read-only one would otherwise start
+ * silently and fail every upload). `.part` files are uploads a crash interrupted: never registered,
  * never served, so they are removed.
  */
 const prepareUploadDir = async (config: Config): Promise<string> => {
   const dir = resolve(config.uploadDir ?? join(tmpdir(), 'sala-uploads'))
-  await mkdir(dir, { recursive: true })
+  await must(prepareFolder(dir), (fault) => ({ kind: 'folder_unusable', setting: 'UPLOAD_DIR', fault }))
   const leftovers = (await readdir(dir)).filter((file) => file.startsWith('.') && file.endsWith('.part'))
   await removeAll(leftovers.map((file) => join(dir, file)))
   return dir
@@ -172,19 +207,10 @@ const loadHistories = async (messages: MessageStore, config: Config): Promise<(r
   return (room) => histories.get(room) ?? { lastSeq: 0, recent: [] }
 }
 
-const listen = (server: Server, port: number, host: string): Promise<void> =>
-  new Promise((resolvePromise, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => {
-      server.off('error', reject)
-      resolvePromise()
-    })
-  })
-
 interface Running {
   readonly server: Server
   readonly runtime: ChatRuntime
-  readonly db: SqliteDatabase
+  readonly database: DatabasePort
   readonly closeHasher: () => Promise<void>
   readonly log: Logger
   readonly timeoutMs: number
@@ -195,7 +221,7 @@ interface Running {
  * uploads already under way may finish until the timeout; then everything accepted is stored (and
  * acknowledged where the socket still listens) before the database closes.
  */
-const shutdown = async ({ server, runtime, db, closeHasher, log, timeoutMs }: Running): Promise<void> => {
+const shutdown = async ({ server, runtime, database, closeHasher, log, timeoutMs }: Running): Promise<void> => {
   const stopped = new Promise<void>((done) => server.close(() => done()))
   for (const socket of runtime.sockets()) socket.close(CLOSE_GOING_AWAY, 'server shutting down')
   server.closeIdleConnections()
@@ -209,6 +235,6 @@ const shutdown = async ({ server, runtime, db, closeHasher, log, timeoutMs }: Ru
   await runtime.drain()
   runtime.stop()
   await closeHasher()
-  await db.close()
+  await database.close()
   log.info('sala stopped')
 }
