@@ -34,7 +34,8 @@ const NEARLY_FULL_BYTES = 1 << 20
  * up to date. WAL lets readers work while a write commits; `synchronous=NORMAL` is durable across process
  * crashes in WAL mode and only risks the last transactions on power loss, the usual trade for a chat
  * server. A second connection, with a short lock wait, serves the readiness probe, so `/ready` answers in
- * about a second even while the stores' connection waits out a lock.
+ * about a second even while the stores' connection waits out a lock; it also proves, before the server
+ * starts, that a write commits.
  *
  * Never rejects: every failure is a `DatabaseFault`, and whatever was opened is closed again.
  */
@@ -60,6 +61,9 @@ export const openSqlite = async (filename: string, options: OpenOptions = {}): P
     await probe.exec('PRAGMA synchronous = NORMAL')
     await probe.exec(`PRAGMA busy_timeout = ${lockWaitMs}`)
     const port = sqlitePort({ filename, identity, probe, db, lockWaitMs, now: options.now ?? Date.now })
+    // A file that opens but takes no write (read-only, on a full disk) would fail every request later.
+    const written = await port.probeWrite()()
+    if (E.isLeft(written)) return await closedWith(opened, written.left)
     return E.right({ db, port, created })
   } catch (error) {
     return closedWith(opened, await sqliteFault(error, filename, STORE_LOCK_WAIT_MS))
