@@ -9,6 +9,20 @@ export interface UploadStore {
   readonly register: (uploads: ReadonlyArray<Upload>, at: number) => TE.TaskEither<Error, void>
   readonly find: (name: UploadName) => TE.TaskEither<Error, Upload | undefined>
   readonly findMany: (names: ReadonlyArray<UploadName>) => TE.TaskEither<Error, ReadonlyArray<Upload>>
+  /** Bytes of every upload `owner` keeps, attached to a message or not; 0 for none. */
+  readonly storedBytes: (owner: string) => TE.TaskEither<Error, number>
+  /**
+   * Finds the uploads a message names, as `findMany`, after marking each one not yet attached as attached
+   * at `at` (ms). Marked in the same statement that the orphan sweep's delete is serialized against, before
+   * the message goes on: a file a message may link to is never swept, whatever the timing.
+   */
+  readonly claim: (names: ReadonlyArray<UploadName>, at: number) => TE.TaskEither<Error, ReadonlyArray<Upload>>
+  /**
+   * Deletes the rows of at most `limit` uploads never attached and made before `before` (ms), and answers
+   * their names so the caller removes the files. The check and the delete are one statement: an upload
+   * claimed meanwhile is not taken.
+   */
+  readonly deleteOrphans: (before: number, limit: number) => TE.TaskEither<Error, ReadonlyArray<UploadName>>
 }
 
 interface UploadRow {
@@ -21,26 +35,55 @@ interface UploadRow {
 
 const COLUMNS = 'name, owner_id, original_name, type, size'
 
-export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => ({
-  register: (uploads, at) =>
-    TE.tryCatch(async () => {
-      if (uploads.length === 0) return
-      const placeholders = uploads.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')
-      const values = uploads.flatMap((u) => [u.name, u.owner, u.originalName, u.type, u.size, at])
-      await db.run(`INSERT INTO uploads (name, owner_id, original_name, type, size, created_at) VALUES ${placeholders}`, values)
-    }, toError),
-  find: (name) =>
-    TE.tryCatch(async () => {
-      const row = await db.get<UploadRow>(`SELECT ${COLUMNS} FROM uploads WHERE name = ?`, [name])
-      return row === undefined ? undefined : toUpload(row)
-    }, toError),
-  findMany: (names) =>
+const inList = (names: ReadonlyArray<unknown>): string => names.map(() => '?').join(', ')
+
+export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => {
+  const findMany = (names: ReadonlyArray<UploadName>): TE.TaskEither<Error, ReadonlyArray<Upload>> =>
     TE.tryCatch(async () => {
       if (names.length === 0) return []
-      const rows = await db.all<UploadRow[]>(`SELECT ${COLUMNS} FROM uploads WHERE name IN (${names.map(() => '?').join(', ')})`, [...names])
+      const rows = await db.all<UploadRow[]>(`SELECT ${COLUMNS} FROM uploads WHERE name IN (${inList(names)})`, [...names])
       return rows.map(toUpload)
-    }, toError),
-})
+    }, toError)
+
+  return {
+    register: (uploads, at) =>
+      TE.tryCatch(async () => {
+        if (uploads.length === 0) return
+        const placeholders = uploads.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')
+        const values = uploads.flatMap((u) => [u.name, u.owner, u.originalName, u.type, u.size, at])
+        await db.run(`INSERT INTO uploads (name, owner_id, original_name, type, size, created_at) VALUES ${placeholders}`, values)
+      }, toError),
+    find: (name) =>
+      TE.tryCatch(async () => {
+        const row = await db.get<UploadRow>(`SELECT ${COLUMNS} FROM uploads WHERE name = ?`, [name])
+        return row === undefined ? undefined : toUpload(row)
+      }, toError),
+    findMany,
+    storedBytes: (owner) =>
+      TE.tryCatch(async () => {
+        const row = await db.get<{ readonly bytes: number }>('SELECT COALESCE(SUM(size), 0) AS bytes FROM uploads WHERE owner_id = ?', [owner])
+        return row?.bytes ?? 0
+      }, toError),
+    claim: (names, at) =>
+      TE.tryCatch(async () => {
+        if (names.length === 0) return []
+        await db.run(`UPDATE uploads SET attached_at = ? WHERE attached_at IS NULL AND name IN (${inList(names)})`, [at, ...names])
+        const rows = await db.all<UploadRow[]>(`SELECT ${COLUMNS} FROM uploads WHERE name IN (${inList(names)})`, [...names])
+        return rows.map(toUpload)
+      }, toError),
+    deleteOrphans: (before, limit) =>
+      TE.tryCatch(async () => {
+        const rows = await db.all<Array<{ readonly name: string }>>(
+          `DELETE FROM uploads WHERE name IN (
+             SELECT name FROM uploads WHERE attached_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?
+           ) AND attached_at IS NULL
+           RETURNING name`,
+          [before, limit],
+        )
+        return rows.map((row) => trusted(UploadName, row.name))
+      }, toError),
+  }
+}
 
 const toUpload = (row: UploadRow): Upload => ({
   name: trusted(UploadName, row.name),

@@ -5,6 +5,7 @@ import type { HttpError } from 'http-errors'
 import type { Logger } from '../../adapters/logger.js'
 import { pipeline } from 'node:stream/promises'
 import type { Handler, Method, PathParams, Reply, RouteTable } from './reply.js'
+import { closeAfterResponse } from './linger.js'
 import { httpError, sendEmpty, sendError, sendHead, sendJson } from './respond.js'
 
 const isMethod = (method: string | undefined): method is Method => method === 'GET' || method === 'POST'
@@ -35,8 +36,9 @@ export const createRequestHandler =
       .then((outcome) => {
         if (E.isRight(outcome)) return reply(req, res, outcome.right, log)
         if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
-        // The rest of a refused body is not read: close the connection instead of draining it.
+        // The rest of a refused body is not read: close the connection (gently) instead of draining it.
         const headers = req.complete ? {} : { Connection: 'close' }
+        if (!req.complete) closeAfterResponse(req)
         sendError(res, outcome.left, headers)
       })
       .catch((error: unknown) => {

@@ -2,17 +2,33 @@ import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
-import { Transform } from 'node:stream'
+import { Transform, type Writable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import busboy from 'busboy'
 import * as E from 'fp-ts/lib/Either.js'
-import type { HttpError } from 'http-errors'
+import createHttpError, { type HttpError } from 'http-errors'
 import { detectMediaType, sanitizeFileName, SNIFF_BYTES, type UploadName } from '../../core/uploads.js'
 import { httpError } from '../http/respond.js'
 
 export interface UploadLimits {
   readonly maxFileBytes: number
   readonly maxFiles: number
+}
+
+/** Opens the file an upload's bytes go to (it must not exist yet). A seam: tests fill the disk through it. */
+export type OpenUploadFile = (path: string) => Writable
+
+// Larger writes than the 16 KiB default: fewer syscalls per megabyte, same bounded memory.
+export const openUploadFile: OpenUploadFile = (path) => createWriteStream(path, { flags: 'wx', highWaterMark: 1024 * 1024 })
+
+export interface ReceiveOptions {
+  readonly dir: string
+  readonly limits: UploadLimits
+  readonly newName: () => UploadName
+  /** Counts file bytes against the user's quota as they arrive; false refuses them and the request. */
+  readonly reserve: (bytes: number) => boolean
+  readonly quotaBytes: number
+  readonly openFile: OpenUploadFile
 }
 
 /** A file that is complete on disk under its final name, not yet registered. */
@@ -39,15 +55,12 @@ interface Written {
 /**
  * Streams every file part of a multipart request to disk: under a temporary name, renamed into place only
  * when the whole request succeeded. Memory holds one chunk at a time per file, whatever the file size.
- * On any failure (a limit, a malformed body, a client that goes away, a disk error) every file of the
- * request is removed and nothing is returned.
+ * A refusal (a limit, the quota) stops reading at once, so the client hears it without sending the rest.
+ * On any failure (a refusal, a malformed body, a client that goes away, a disk error) every file of the
+ * request is removed and nothing is returned. A full disk is 507 `storage_full`.
  */
-export const receiveFiles = async (
-  req: IncomingMessage,
-  dir: string,
-  limits: UploadLimits,
-  newName: () => UploadName,
-): Promise<E.Either<HttpError, ReadonlyArray<ReceivedFile>>> => {
+export const receiveFiles = async (req: IncomingMessage, options: ReceiveOptions): Promise<E.Either<HttpError, ReadonlyArray<ReceivedFile>>> => {
+  const { dir, limits } = options
   if (!/^multipart\/form-data\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
     return E.left(httpError(415, 'unsupported_media_type', 'send the files as multipart/form-data'))
   }
@@ -71,27 +84,34 @@ export const receiveFiles = async (
   }
 
   let refusal: HttpError | undefined
+  // The parser stops at the first refusal: nothing more of the body is read, the files under way are dropped.
+  // Deferred: refusals come from inside busboy's own events, and busboy breaks if destroyed in one of them.
   const refuse = (error: HttpError) => {
     refusal ??= error
+    process.nextTick(() => parser.destroy(new Error(error.message)))
   }
   const temps: string[] = []
   const writes: Array<Promise<Written>> = []
-  // Set only by the disk side: a pipeline also fails when the parser or the client breaks the source.
-  let diskFailed = false
+  // Only the disk's own errors: a pipeline also fails when the parser, the quota or the client break the source.
+  let diskError: Error | undefined
 
   parser.on('file', (_field, stream, info) => {
     if (refusal !== undefined) {
       stream.resume()
       return
     }
-    const name = newName()
+    const name = options.newName()
     const temp = join(dir, `.${name}.part`)
     temps.push(temp)
-    const tap = measure(SNIFF_BYTES)
-    // Larger writes than the 16 KiB default: fewer syscalls per megabyte, same bounded memory.
-    const sink = createWriteStream(temp, { flags: 'wx', highWaterMark: 1024 * 1024 })
-    sink.on('error', () => {
-      diskFailed = true
+    stream.on('limit', () => refuse(tooLarge(limits)))
+    const tap = measure(SNIFF_BYTES, (bytes) => {
+      if (options.reserve(bytes)) return true
+      refuse(quotaExceeded(options.quotaBytes))
+      return false
+    })
+    const sink = options.openFile(temp)
+    sink.on('error', (error) => {
+      if (isSystemError(error)) diskError ??= error
     })
     const written = pipeline(stream, tap.stream, sink).then(
       (): Written => ({ name, temp, head: tap.head(), size: tap.size(), filename: info.filename, mimeType: info.mimeType }),
@@ -123,12 +143,14 @@ export const receiveFiles = async (
     (error: unknown) => error,
   )
   req.off('close', onClose)
+  // What the client still sends is not ours to read: the response says so and the connection ends.
+  req.unpipe(parser)
   const outcomes = await Promise.allSettled(writes)
 
   const failure =
     refusal ??
     (aborted ? httpError(400, 'upload_aborted', 'the upload did not finish') : undefined) ??
-    (diskFailed ? httpError(500, 'storage_failed', 'the file could not be stored') : undefined) ??
+    (diskError !== undefined ? storageFailure(diskError) : undefined) ??
     (parsed !== undefined || outcomes.some((o) => o.status === 'rejected')
       ? httpError(400, 'malformed_multipart', 'the multipart body is malformed')
       : undefined)
@@ -142,6 +164,27 @@ export const receiveFiles = async (
 }
 
 const tooLarge = (limits: UploadLimits) => httpError(413, 'payload_too_large', `files are limited to ${limits.maxFileBytes} bytes each`)
+
+const quotaExceeded = (quotaBytes: number) =>
+  httpError(413, 'quota_exceeded', `this upload would pass your storage quota of ${quotaBytes} bytes`)
+
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL'])
+
+/**
+ * A failed write as the client should hear it: a full disk (or quota of the file system, or a full
+ * database) is 507 `storage_full`, the operator's to fix and worth retrying later; anything else is a 500.
+ */
+export const storageFailure = (error: unknown): HttpError => {
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined
+  if (code !== undefined && DISK_FULL.has(code)) {
+    // 5xx errors are hidden by default; this one is the answer the client needs.
+    return createHttpError(507, 'the server has no room for the file right now', { code: 'storage_full', expose: true, cause: error })
+  }
+  return createHttpError(500, 'the file could not be stored', { code: 'storage_failed', cause: error })
+}
+
+/** An error from the operating system (it names its syscall), not one a stream was destroyed with. */
+const isSystemError = (error: Error): boolean => typeof (error as NodeJS.ErrnoException).syscall === 'string'
 
 const checkFiles = (written: ReadonlyArray<Written>, limits: UploadLimits): HttpError | undefined => {
   if (written.length === 0) return httpError(400, 'no_files', 'send at least one file part (field "files")')
@@ -163,9 +206,9 @@ const commit = async (
       await rename(file.temp, final)
       finals.push(final)
     }
-  } catch {
+  } catch (error) {
     await removeAll([...temps, ...finals])
-    return E.left(httpError(500, 'storage_failed', 'the file could not be stored'))
+    return E.left(storageFailure(error))
   }
   return E.right(
     written.map((file) => ({
@@ -181,13 +224,20 @@ export const removeAll = async (paths: ReadonlyArray<string>): Promise<void> => 
   await Promise.all(paths.map((path) => unlink(path).catch(() => undefined)))
 }
 
-/** A pass-through that counts bytes and keeps the first `keep` of them, for magic-byte detection. */
-const measure = (keep: number) => {
+/**
+ * A pass-through that counts bytes, asks `admit` before letting each chunk on (a refused chunk fails the
+ * stream, unwritten), and keeps the first `keep` bytes for magic-byte detection.
+ */
+const measure = (keep: number, admit: (bytes: number) => boolean) => {
   let size = 0
   const head: Buffer[] = []
   let kept = 0
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      if (!admit(chunk.length)) {
+        done(new Error('the upload passes the storage quota'))
+        return
+      }
       size += chunk.length
       if (kept < keep) {
         // Copied: a view would pin the whole chunk for as long as the upload runs.

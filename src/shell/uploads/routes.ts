@@ -12,16 +12,20 @@ import type { UploadStore } from '../../adapters/sqlite/uploads.js'
 import type { Guards } from '../http/guards.js'
 import type { Handler, Reply, RouteTable } from '../http/reply.js'
 import { httpError } from '../http/respond.js'
-import { receiveFiles, removeAll, type ReceivedFile, type UploadLimits } from './receive.js'
+import type { UploadBudget, UploadLease } from './budget.js'
+import { openUploadFile, receiveFiles, removeAll, storageFailure, type OpenUploadFile, type ReceivedFile, type UploadLimits } from './receive.js'
 
 interface Dependencies {
   readonly guards: Guards
   readonly uploads: UploadStore
+  readonly budget: UploadBudget
   readonly dir: string
   readonly limits: UploadLimits
   readonly newName: () => UploadName
   readonly now: () => number
   readonly log: Logger
+  /** Where upload bytes are written; the real file system unless a test fills the disk. */
+  readonly openFile?: OpenUploadFile
 }
 
 const notFound = () => httpError(404, 'not_found', 'no such file')
@@ -30,31 +34,52 @@ const notFound = () => httpError(404, 'not_found', 'no such file')
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 
 /** `POST /uploads` and `GET /static/{name}`. */
-export const createUploadRoutes = ({ guards, uploads, dir, limits, newName, now, log }: Dependencies): RouteTable => {
+export const createUploadRoutes = ({ guards, uploads, budget, dir, limits, newName, now, log, openFile = openUploadFile }: Dependencies): RouteTable => {
   const register = (owner: string) => (files: ReadonlyArray<ReceivedFile>): TE.TaskEither<HttpError, ReadonlyArray<Upload>> => {
     const records = files.map((file): Upload => ({ ...file, owner }))
     return pipe(
       uploads.register(records, now()),
       TE.map(() => records),
       TE.orElse((error) => {
-        log.error('upload registration failed', { err: error })
+        log.error('upload registration failed', { err: error, files: records.length, bytes: totalSize(records) })
         return pipe(
           TE.fromTask(() => removeAll(files.map((file) => join(dir, file.name)))),
-          TE.chain(() => TE.left(httpError(500, 'storage_failed', 'the file could not be stored'))),
+          TE.chain(() => TE.left(storageFailure(error))),
         )
       }),
     )
   }
 
+  /** Receives and registers the files within the lease's budget; the lease ends whatever happens. */
+  const store = (req: IncomingMessage, owner: string, lease: UploadLease): TE.TaskEither<HttpError, ReadonlyArray<Upload>> => async () => {
+    let kept = 0
+    try {
+      const ready = await lease.ready()
+      if (E.isLeft(ready)) {
+        log.error('reading the upload quota failed', { err: ready.left })
+        return E.left(httpError(500, 'internal_error', ready.left.message))
+      }
+      const received = await receiveFiles(req, { dir, limits, newName, reserve: lease.reserve, quotaBytes: lease.quotaBytes, openFile })
+      if (E.isLeft(received)) {
+        // The disk's own error (ENOSPC...) says more to an operator than the answer the client gets.
+        if (received.left.status >= 500) log.error('upload not stored', { err: received.left.cause ?? received.left, status: received.left.status })
+        return received
+      }
+      const registered = await register(owner)(received.right)()
+      if (E.isRight(registered)) kept = totalSize(registered.right)
+      return registered
+    } finally {
+      lease.finish(kept)
+    }
+  }
+
+  // Refused before the body is read: the session, the Origin, then the user's rate and concurrent uploads.
   const upload: Handler = (req) =>
     pipe(
       guards.authenticateChange(req),
-      TE.chain((signedIn) =>
-        pipe(
-          () => receiveFiles(req, dir, limits, newName),
-          TE.chain(register(signedIn.record.user.id)),
-        ),
-      ),
+      TE.map((signedIn) => signedIn.record.user.id),
+      TE.chainEitherK((owner) => pipe(budget.admit(owner), E.map((lease) => ({ owner, lease })))),
+      TE.chain(({ owner, lease }) => store(req, owner, lease)),
       TE.map((records) => ({ status: 201, body: { files: records.map(toAttachment) } })),
     )
 
@@ -81,6 +106,8 @@ export const createUploadRoutes = ({ guards, uploads, dir, limits, newName, now,
     '/static/{name}': { GET: serve },
   }
 }
+
+const totalSize = (files: ReadonlyArray<{ readonly size: number }>): number => files.reduce((sum, file) => sum + file.size, 0)
 
 const fileReply = (req: IncomingMessage, path: string, record: Upload, size: number): E.Either<HttpError, Reply> => {
   const etag = `"${record.name}"`
