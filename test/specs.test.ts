@@ -12,6 +12,7 @@ import { createUploadRoutes } from '../src/shell/uploads/routes.js'
 import { createDocsRoutes } from '../src/shell/docs/routes.js'
 import { createClientRoutes } from '../src/shell/client-routes.js'
 import type { UploadStore } from '../src/adapters/sqlite/uploads.js'
+import type { UploadBudget } from '../src/shell/uploads/budget.js'
 import { realSystem } from '../src/adapters/system.js'
 import { jsonLogger } from '../src/adapters/logger.js'
 import type { Accounts } from '../src/shell/accounts.js'
@@ -93,7 +94,7 @@ describe('openapi.yaml', () => {
     const guards = createGuards({} as Accounts, { allowedOrigins: [], proxy: createProxyTrust({ type: 'none' }) })
     const routes = {
       ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), signUpGuard: createRateGuard(ratePer(1, 1000), Date.now), proxy: createProxyTrust({ type: 'none' }), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now, readiness: async () => [] }),
-      ...createUploadRoutes({ guards, uploads: {} as UploadStore, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
+      ...createUploadRoutes({ guards, uploads: {} as UploadStore, budget: {} as UploadBudget, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
       ...(await createDocsRoutes('.', jsonLogger('silent'))),
       ...(await createClientRoutes('.', jsonLogger('silent'))),
     }

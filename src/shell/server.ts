@@ -31,8 +31,10 @@ import { createProxyTrust } from './http/proxy.js'
 import { createRateGuard } from './http/rate-guard.js'
 import { ratePer } from '../core/keyed-limit.js'
 import { createRoutes } from './http/routes.js'
-import { removeAll } from './uploads/receive.js'
+import { removeAll, type OpenUploadFile } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
+import { createUploadBudget } from './uploads/budget.js'
+import { startOrphanSweep } from './uploads/orphan-sweep.js'
 import { readinessCheck } from './readiness.js'
 import { describeStartupError, listen, must, secretIn, startupErrorOf, type StartupError } from './startup.js'
 import { createDocsRoutes } from './docs/routes.js'
@@ -53,6 +55,9 @@ export interface SalaServer {
 export interface StartOptions {
   readonly log?: Logger
   readonly system?: System
+  /** Tests: where upload bytes are written (to fill the disk), and how often orphans are swept. */
+  readonly openUploadFile?: OpenUploadFile
+  readonly orphanSweepMs?: number
 }
 
 export const CLOSE_GOING_AWAY = 1001
@@ -130,6 +135,12 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     ...createUploadRoutes({
       guards,
       uploads,
+      budget: createUploadBudget(
+        { quotaBytes: config.uploadQuotaBytes, maxConcurrent: config.maxConcurrentUploads, perMinute: config.uploadRate },
+        uploads.storedBytes,
+        system.now,
+      ),
+      ...(options.openUploadFile === undefined ? {} : { openFile: options.openUploadFile }),
       dir: uploadDir,
       limits: { maxFileBytes: config.maxFileBytes, maxFiles: config.maxFiles },
       newName: system.newUploadName,
@@ -146,7 +157,17 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   wss.on('error', (error) => log.error('websocket server error', { err: error }))
   const heartbeat = startHeartbeat(runtime.sockets, config.heartbeatMs)
   opened.push(heartbeat.stop)
-  const findUploads = (names: ReadonlyArray<UploadName>) => uploads.findMany(names)()
+  // Claimed as they are looked up for a message, so the orphan sweep can never take a file a message links to.
+  const findUploads = (names: ReadonlyArray<UploadName>) => uploads.claim(names, system.now())()
+  const orphans = startOrphanSweep({
+    uploads,
+    dir: uploadDir,
+    ttlSeconds: config.uploadOrphanTtlSeconds,
+    now: system.now,
+    log,
+    ...(options.orphanSweepMs === undefined ? {} : { everyMs: options.orphanSweepMs }),
+  })
+  opened.push(orphans.stop)
   const onOpen = attachConnection({ runtime, system, log, findUploads })
   let accepting = true
   const upgrade = createUpgradeHandler({ wss, accounts, origins, log, onOpen, accepting: () => accepting })
@@ -168,7 +189,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const close = () => {
     accepting = false
     heartbeat.stop()
-    return (closing ??= shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
+    return (closing ??= orphans.stop().then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs })))
   }
   return { url, port, runtime, close }
 }
