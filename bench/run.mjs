@@ -304,6 +304,65 @@ const mixed = async () => {
   }
 }
 
+/**
+ * Sign-up floods against logins (the hardening issue, item 2): a login's time alone, then while 40 sign-ups
+ * of fresh names and 40 of a taken name arrive at once, at the production bcrypt cost. The target: a
+ * concurrent login moves by at most one hash time (it waits for the jobs already running, not the queue).
+ */
+const signups = async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-signups-'))
+  const cost = process.env.BENCH_BCRYPT_COST ?? '12'
+  const server = await startServer('sala', dataDir, { BCRYPT_COST: cost }, [], '0,1')
+  const post = (path, body) =>
+    fetch(`http://127.0.0.1:${server.port}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+  const timed = async (request) => {
+    const started = performance.now()
+    const response = await request()
+    await response.arrayBuffer()
+    return { ms: performance.now() - started, status: response.status }
+  }
+  const login = () => timed(() => post('/auth/login', { username: 'victim', password: 'the victim password' }))
+  let counter = 0
+  const signUp = (username) => timed(() => post('/auth/register', { name: 'Flood', username, email: `${username}-${counter++}@example.com`, password: 'flood password' }))
+  try {
+    if ((await post('/auth/register', { name: 'Victim', username: 'victim', email: 'victim@example.com', password: 'the victim password' })).status !== 201) throw new Error('victim sign-up failed')
+    const alone = []
+    for (let i = 0; i < 7; i++) alone.push((await login()).ms)
+    const floods = { fresh: () => `fresh${counter++}`, taken: () => 'victim' }
+    const results = { aloneMs: alone.map((ms) => Math.round(ms)) }
+    for (const [kind, name] of Object.entries(floods)) {
+      const during = []
+      const statuses = {}
+      for (let round = 0; round < 5; round++) {
+        const flood = Array.from({ length: 40 }, () => signUp(name()))
+        // The login arrives just after the flood, behind it in every queue but the pool's.
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        during.push((await login()).ms)
+        for (const { status } of await Promise.all(flood)) statuses[status] = (statuses[status] ?? 0) + 1
+      }
+      results[kind] = { loginMs: during.map((ms) => Math.round(ms)), signUpStatuses: statuses }
+    }
+    return { scenario: 'signups', server: 'sala', bcryptCost: Number(cost), ...results }
+  } finally {
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => server.child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'signups') {
+  const result = await signups()
+  console.log(JSON.stringify(result))
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  const hash = median(result.aloneMs)
+  console.log(`\nsign-up floods at bcrypt cost ${result.bcryptCost}: a login alone takes ${hash} ms (median; one hash time)`)
+  for (const kind of ['fresh', 'taken']) {
+    const during = median(result[kind].loginMs)
+    console.log(`  40 ${kind} sign-ups at once: login ${during} ms median (rounds ${result[kind].loginMs.join(', ')}), +${during - hash} ms = ${((during - hash) / hash).toFixed(2)} hash times (target <= 1); sign-ups answered ${JSON.stringify(result[kind].signUpStatuses)}`)
+  }
+  process.exit(0)
+}
+
 if (process.argv[2] === 'mixed') {
   const result = await mixed()
   console.log(JSON.stringify(result))
