@@ -1,6 +1,7 @@
 import * as t from 'io-ts'
 import { Email, Password, PersonName, Username } from './brands.js'
 import { explained, strictObject } from './codecs.js'
+import { comparisonKey, isWellFormed } from './text.js'
 
 export const RegisterRequest = strictObject(
   'RegisterRequest',
@@ -14,8 +15,8 @@ export type RegisterRequest = t.TypeOf<typeof RegisterRequest>
 export const LoginRequest = strictObject(
   'LoginRequest',
   {
-    username: explained(t.refinement(t.string, (s) => s.length >= 1 && s.length <= 254, 'Login'), 'must be your username or e-mail'),
-    password: explained(t.refinement(t.string, (s) => s.length >= 1 && s.length <= 1024, 'LoginPassword'), 'must be a non-empty string'),
+    username: explained(t.refinement(t.string, (s) => s.length >= 1 && s.length <= 254 && isWellFormed(s), 'Login'), 'must be your username or e-mail'),
+    password: explained(t.refinement(t.string, (s) => s.length >= 1 && s.length <= 1024 && isWellFormed(s), 'LoginPassword'), 'must be a non-empty string of well-formed Unicode'),
   },
   {},
 )
@@ -37,5 +38,5 @@ export type AccountError =
   /** Too many passwords of this kind are already waiting to be hashed; try again shortly. */
   | { readonly type: 'busy' }
 
-/** E-mail addresses are unique regardless of case. */
-export const emailKey = (email: string): string => email.toLowerCase()
+/** E-mail addresses are unique regardless of case and of how an accent was typed (NFC, then lower case). */
+export const emailKey = (email: string): string => comparisonKey(email)

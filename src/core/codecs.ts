@@ -112,12 +112,31 @@ export const trusted = <A>(codec: t.Decoder<unknown, A>, value: unknown): A => {
   return result.right
 }
 
-/** Length in Unicode code points, which is what a person means by "characters". */
-export const codePointLength = (s: string): number => {
-  let count = 0
-  for (const _ of s) count++
-  return count
+/**
+ * A string codec that normalizes as it decodes: `check` gives the value to keep (NFC, trimmed, ...) or a
+ * sentence saying why not. `is` holds only for values already kept as they are, so a decoded value
+ * decodes to itself: what is stored, sent live and read back from history is the same string.
+ */
+export const normalizing = <A extends string>(
+  branded: t.Type<A, string, unknown>,
+  check: (raw: string) => E.Either<string, string>,
+): t.Type<A, string, unknown> =>
+  new t.Type<A, string, unknown>(
+    branded.name,
+    branded.is,
+    (input, context) => {
+      if (typeof input !== 'string') return t.failure(input, context, 'must be a string')
+      const checked = check(input)
+      return E.isRight(checked) ? branded.validate(checked.right, context) : t.failure(input, context, checked.left)
+    },
+    branded.encode,
+  )
+
+/** True when `check` keeps `s` exactly as it is: the predicate behind a normalizing codec's brand. */
+export const keptAsIs = (check: (raw: string) => E.Either<unknown, string>, s: string): boolean => {
+  const checked = check(s)
+  return E.isRight(checked) && checked.right === s
 }
 
-/** Rejects C0/C1 control characters (other than those allowed by the caller), which have no place in names. */
-export const hasControlCharacters = (s: string): boolean => /[\u0000-\u001f\u007f-\u009f]/.test(s)
+// The rule itself lives in text.ts; these stay here for the modules that already import them.
+export { codePointLength, hasControlCharacters } from './text.js'

@@ -1,7 +1,7 @@
 import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
 import { isIP } from 'node:net'
-import { RoomId } from './brands.js'
+import { checkRoomName, RoomId } from './brands.js'
 import type { RoomDefinition } from './chat/state.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -152,11 +152,11 @@ export const rooms = (raw: string): E.Either<string, ReadonlyArray<RoomDefinitio
   for (const entry of entries) {
     const [idPart, namePart] = entry.includes('=') ? entry.split('=', 2) : [slug(entry), entry]
     const id = (idPart ?? '').trim()
-    const name = (namePart ?? '').trim()
+    const name = checkRoomName((namePart ?? '').trim())
     if (!RoomId.is(id)) return E.left(`room id ${JSON.stringify(id)} must be lower-case letters, digits and dashes`)
-    if (name === '' || name.length > 64) return E.left(`room ${JSON.stringify(id)} needs a name of 1-64 characters`)
+    if (E.isLeft(name)) return E.left(`room ${JSON.stringify(id)} ${name.left}`)
     if (definitions.some((d) => d.id === id)) return E.left(`room id ${JSON.stringify(id)} appears twice`)
-    definitions.push({ id, name })
+    definitions.push({ id, name: name.right })
   }
   return E.right(definitions)
 }

@@ -1,5 +1,5 @@
 import * as t from 'io-ts'
-import { hasControlCharacters } from './codecs.js'
+import { cleanName } from './text.js'
 
 /** A stored file's name: 128 random bits, base64url. Never derived from anything the client sent. */
 export interface UploadNameBrand {
@@ -43,22 +43,23 @@ export const toAttachment = (upload: Upload): Attachment => ({
 })
 
 const ORIGINAL_NAME_MAX = 200
-// Bidirectional overrides and isolates can disguise `gpj.exe` as `exe.jpg`.
-const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g
 
 /**
- * The client's file name, made safe to show and to put in a header: no directories, no control or
- * bidi characters, at most 200 characters, never empty.
+ * The client's file name, made safe to show and to put in a header: the last path segment only, then the
+ * name rule of text.ts applied by removal (NFC; no control, bidi or invisible characters, which could
+ * disguise `gpj.exe` as `exe.jpg`), no leading dots, at most 200 characters, never empty.
  */
 export const sanitizeFileName = (raw: string | undefined): string => {
-  const base = (raw ?? '').split(/[\\/]/).pop() ?? ''
-  const cleaned = [...base.replace(BIDI_CONTROLS, '')]
-    .filter((ch) => !hasControlCharacters(ch))
-    .join('')
-    .trim()
-    .replace(/^\.+/, '')
-  const limited = [...cleaned].slice(0, ORIGINAL_NAME_MAX).join('').trim()
-  return limited === '' ? 'file' : limited
+  let name = (raw ?? '').split(/[\\/]/).pop() ?? ''
+  // Each step only removes, and removing can undo what an earlier step allowed (cutting at 200 can leave
+  // a joiner with nothing after it), so repeat until the name stays as it is.
+  for (;;) {
+    const cleaned = cleanName(name).trim().replace(/^\.+/, '')
+    const limited = [...cleaned].slice(0, ORIGINAL_NAME_MAX).join('').trim()
+    if (limited === name) break
+    name = limited
+  }
+  return name === '' ? 'file' : name
 }
 
 interface Signature {

@@ -1,5 +1,5 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { PersonName, UserId, Username } from '../../core/brands.js'
+import { storedPersonName, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
 import { emailKey, type Account, type AccountError } from '../../core/accounts.js'
 import type { ChatUser } from '../../core/chat/state.js'
@@ -74,9 +74,11 @@ export const sqliteUserStore = (db: SqliteDatabase): UserStore => ({
     }, toError),
   findByLogin: (login) =>
     TE.tryCatch(async () => {
-      const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ? OR email_key = ?`, [
+      // Keys were lower case only before they were NFC too: an address stored then is found by either.
+      const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE username = ? OR email_key IN (?, ?)`, [
         login,
         emailKey(login),
+        login.toLowerCase(),
       ])
       return row === undefined ? undefined : toRecord(row)
     }, toError),
@@ -98,14 +100,19 @@ const uniqueViolation = (error: unknown): AccountError | undefined => {
 export const toError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)))
 
 /** Rows were written through the codecs; reading them back through the codecs keeps the brands honest. */
-const toRecord = (row: UserRow): UserRecord => ({
-  user: { id: trusted(UserId, row.id), username: trusted(Username, row.username), name: trusted(PersonName, row.name) },
-  account: {
-    username: row.username,
-    name: row.name,
-    email: row.email,
-    createdAt: new Date(row.created_at).toISOString(),
-  },
-  passwordHash: row.password_hash,
-})
+const toRecord = (row: UserRow): UserRecord => {
+  const username = trusted(Username, row.username)
+  // A name an earlier version let through (a bidi override) is shown cleaned, here and in every frame.
+  const name = storedPersonName(row.name, username)
+  return {
+    user: { id: trusted(UserId, row.id), username, name },
+    account: {
+      username: row.username,
+      name,
+      email: row.email,
+      createdAt: new Date(row.created_at).toISOString(),
+    },
+    passwordHash: row.password_hash,
+  }
+}
 

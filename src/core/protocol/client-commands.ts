@@ -2,12 +2,14 @@ import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
 import { ClientMessageId, CommandRef, MessageText } from '../brands.js'
 import { describeProblems, explained, strictObject, type FieldProblem } from '../codecs.js'
+import { isWellFormed } from '../text.js'
 import { parseMessageId } from './message-id.js'
 import * as O from 'fp-ts/lib/Option.js'
 
-const AnyRoomName = explained(t.string, 'must be a room id string')
+// Ids are compared exactly as sent, never normalized; they only have to be well-formed text (text.ts).
+const AnyRoomName = explained(t.refinement(t.string, isWellFormed, 'RoomName'), 'must be a room id string')
 const SinceId = explained(
-  t.refinement(t.string, (s) => s.length <= 64, 'SinceId'),
+  t.refinement(t.string, (s) => s.length <= 64 && isWellFormed(s), 'SinceId'),
   'must be a message id string',
 )
 const BeforeId = explained(
@@ -29,7 +31,7 @@ export const JoinCommand = strictObject(
 export const LeaveCommand = strictObject('LeaveCommand', { type: t.literal('leave') }, { ref: CommandRef })
 export const MAX_ATTACHMENTS = 10
 const AttachmentUrls = explained(
-  t.refinement(t.array(t.string), (urls) => urls.length <= MAX_ATTACHMENTS && urls.every((u) => u.length <= 512), 'AttachmentUrls'),
+  t.refinement(t.array(t.string), (urls) => urls.length <= MAX_ATTACHMENTS && urls.every((u) => u.length <= 512 && isWellFormed(u)), 'AttachmentUrls'),
   `must be a list of at most ${MAX_ATTACHMENTS} links returned by POST /uploads`,
 )
 const MessageFields = strictObject(

@@ -43,7 +43,7 @@ describe('decodeClientFrame', () => {
     expect(rejected.details).toEqual(
       expect.arrayContaining([
         { path: 'text', message: 'must be a string of 1-4000 characters after trimming' },
-        { path: 'clientId', message: 'must be 1-64 characters without control characters' },
+        { path: 'clientId', message: 'must be 1-64 characters of well-formed Unicode, without control characters' },
         { path: 'colour', message: 'is not a known field' },
       ]),
     )
