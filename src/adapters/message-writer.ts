@@ -1,5 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { StoredMessage } from '../core/chat/state.js'
+import type { DuplicateMessage, StoreFailure } from '../core/chat/events.js'
 import { ROWS_PER_INSERT, type MessageStore } from './sqlite/messages.js'
 
 export interface MessageWriter {
@@ -8,7 +9,11 @@ export interface MessageWriter {
   readonly drain: () => Promise<void>
 }
 
-export type WriteOutcome = E.Either<ReadonlyArray<StoredMessage>, ReadonlyArray<StoredMessage>>
+/** What became of one batch, in the order its messages were written. Plain data, ready to be an event. */
+export type WriteOutcome = E.Either<
+  { readonly messages: ReadonlyArray<StoredMessage>; readonly error: StoreFailure },
+  { readonly messages: ReadonlyArray<StoredMessage>; readonly duplicates: ReadonlyArray<DuplicateMessage> }
+>
 
 /**
  * Group commit: every message written during one turn of the event loop, and while the previous batch is
@@ -24,7 +29,11 @@ export const createMessageWriter = (store: MessageStore, onOutcome: (outcome: Wr
       const batch = queue.slice(0, ROWS_PER_INSERT)
       queue = queue.slice(batch.length)
       const result = await store.insert(batch)()
-      onOutcome(E.isRight(result) ? E.right(batch) : E.left(batch))
+      onOutcome(
+        E.isRight(result)
+          ? E.right({ messages: batch, duplicates: result.right.duplicates })
+          : E.left({ messages: batch, error: result.left }),
+      )
     }
   }
 

@@ -53,11 +53,12 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   let stepping = false
   let wake: { at: number; timer: NodeJS.Timeout } | undefined
 
+  // A failed batch is logged by the core (what was lost, and the store's code), not here.
   const writer: MessageWriter = createMessageWriter(messages, (outcome) =>
     dispatch(
       E.isRight(outcome)
-        ? { type: 'MessagesStored', messages: outcome.right, at: now() }
-        : { type: 'MessagesNotStored', messages: outcome.left, at: now() },
+        ? { type: 'MessagesStored', messages: outcome.right.messages, duplicates: outcome.right.duplicates, at: now() }
+        : { type: 'MessagesNotStored', messages: outcome.left.messages, error: outcome.left.error, at: now() },
     ),
   )
 

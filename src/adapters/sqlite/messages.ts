@@ -1,21 +1,32 @@
 import * as t from 'io-ts'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { Attachment } from '../../core/uploads.js'
-import { MessageText, PersonName, RoomId, UserId, Username } from '../../core/brands.js'
+import { RoomId, storedMessageText, storedPersonName, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
 import type { RoomHistory, StoredMessage } from '../../core/chat/state.js'
+import type { DuplicateMessage, StoreFailure } from '../../core/chat/events.js'
+import { storeFailure } from '../store-failure.js'
 import type { SqliteDatabase } from './database.js'
 import { toError } from './users.js'
 
 export interface MessageStore {
-  /** Stores the messages in one statement: all of them or none. */
-  readonly insert: (messages: ReadonlyArray<StoredMessage>) => TE.TaskEither<Error, void>
+  /**
+   * Stores the messages in one statement: all of them or none, except those whose (room, user, clientId)
+   * is already stored, which are left out and reported with the original they repeat. Fails with the
+   * engine's code (`SQLITE_FULL`...) as data.
+   */
+  readonly insert: (messages: ReadonlyArray<StoredMessage>) => TE.TaskEither<StoreFailure, InsertOutcome>
   readonly roomHistory: (room: RoomId, keep: number) => TE.TaskEither<Error, RoomHistory>
   readonly page: (room: RoomId, before: number, limit: number) => TE.TaskEither<Error, ReadonlyArray<StoredMessage>>
 }
 
 /** Rows per INSERT; 7 bound values each stays far below SQLite's 32766-variable limit. */
 export const ROWS_PER_INSERT = 500
+
+export interface InsertOutcome {
+  /** The messages not kept because their sender had already used the clientId in that room. */
+  readonly duplicates: ReadonlyArray<DuplicateMessage>
+}
 
 interface MessageRow {
   readonly room: string
@@ -35,7 +46,7 @@ const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.c
 export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
   insert: (messages) =>
     TE.tryCatch(async () => {
-      if (messages.length === 0) return
+      if (messages.length === 0) return { duplicates: [] }
       if (messages.length > ROWS_PER_INSERT) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
       const placeholders = messages.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
       const values = messages.flatMap((m) => [
@@ -47,8 +58,22 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
         m.sentAt,
         m.attachments.length === 0 ? null : JSON.stringify(m.attachments),
       ])
-      await db.run(`INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments) VALUES ${placeholders}`, values)
-    }, toError),
+      // The unique key on (room, user_id, client_id) decides what is a resend, whatever memory knew and
+      // however two resends raced; only that conflict is skipped, a clash of (room, seq) still fails.
+      const kept = await db.all<Array<{ room: string; seq: number }>>(
+        `INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments) VALUES ${placeholders}
+         ON CONFLICT (room, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+         RETURNING room, seq`,
+        values,
+      )
+      if (kept.length === messages.length) return { duplicates: [] }
+      const keptKeys = new Set(kept.map((row) => roomSeqKey(row.room, row.seq)))
+      const duplicates: DuplicateMessage[] = []
+      for (const message of messages) {
+        if (!keptKeys.has(roomSeqKey(message.room, message.seq))) duplicates.push(await duplicateOf(db, message))
+      }
+      return { duplicates }
+    }, storeFailure),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
       const rows = await db.all<MessageRow[]>(`${SELECT} WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?`, [room, keep])
@@ -66,12 +91,32 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
     }, toError),
 })
 
-const toMessage = (row: MessageRow): StoredMessage => ({
-  seq: row.seq,
-  room: trusted(RoomId, row.room),
-  user: { id: trusted(UserId, row.user_id), username: trusted(Username, row.username), name: trusted(PersonName, row.name) },
-  text: row.text === '' ? '' : trusted(MessageText, row.text),
-  attachments: row.attachments === null ? [] : trusted(t.array(Attachment), JSON.parse(row.attachments)),
-  sentAt: row.sent_at,
-  ...(row.client_id === null ? {} : { clientId: row.client_id }),
-})
+// Read through the same codecs that wrote the row, so a message from history is the one sent live.
+const toMessage = (row: MessageRow): StoredMessage => {
+  const username = trusted(Username, row.username)
+  return {
+    seq: row.seq,
+    room: trusted(RoomId, row.room),
+    user: { id: trusted(UserId, row.user_id), username, name: storedPersonName(row.name, username) },
+    text: row.text === '' ? '' : storedMessageText(row.text),
+    attachments: row.attachments === null ? [] : trusted(t.array(Attachment), JSON.parse(row.attachments)),
+    sentAt: row.sent_at,
+    ...(row.client_id === null ? {} : { clientId: row.client_id }),
+  }
+}
+
+const roomSeqKey = (room: string, seq: number): string => `${room}\u0000${seq}`
+
+/** The stored message a left-out one repeats; rows are never deleted, so it is there to read. */
+const duplicateOf = async (db: SqliteDatabase, message: StoredMessage): Promise<DuplicateMessage> => {
+  const original =
+    message.clientId === undefined
+      ? undefined
+      : await db.get<{ seq: number; sent_at: number }>('SELECT seq, sent_at FROM messages WHERE room = ? AND user_id = ? AND client_id = ?', [
+          message.room,
+          message.user.id,
+          message.clientId,
+        ])
+  if (original === undefined) throw new Error(`message ${message.room}/${message.seq} was neither stored nor a resend`)
+  return { room: message.room, seq: message.seq, original: { seq: original.seq, sentAt: original.sent_at } }
+}

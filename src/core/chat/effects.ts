@@ -10,7 +10,10 @@ export type Effect =
   /** One frame to many connections: the shell serializes it once. */
   | { readonly type: 'send'; readonly to: ReadonlyArray<ConnectionId>; readonly frame: ServerFrame }
   | { readonly type: 'close'; readonly connection: ConnectionId; readonly code: number; readonly reason: string }
-  /** Store, then report back with `MessagesStored` / `MessagesNotStored`, in the order asked. */
+  /**
+   * Store, then report back with `MessagesStored` / `MessagesNotStored`, in the order asked. The store
+   * keeps one message per (room, user, clientId): a later one is reported as a duplicate of the first.
+   */
   | { readonly type: 'storeMessage'; readonly message: StoredMessage }
   /** Read older messages than the core keeps, then report back with `HistoryLoaded`. */
   | {
@@ -23,7 +26,12 @@ export type Effect =
     }
   /** Feed a `ClockTicked` no later than `at`; earlier or extra ticks are harmless. */
   | { readonly type: 'wakeAt'; readonly at: number }
-  /** Something an operator wants in the log. Fields are ids and names, never message text. */
-  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly message: string; readonly fields: Readonly<Record<string, string | number>> }
+  /** Something an operator wants in the log. Fields are ids, names and codes, never message text. */
+  | {
+      readonly type: 'log'
+      readonly level: 'debug' | 'info' | 'warn' | 'error'
+      readonly message: string
+      readonly fields: Readonly<Record<string, string | number | ReadonlyArray<string>>>
+    }
 
 export const CLOSE_SESSION_ENDED = 4001

@@ -1,4 +1,4 @@
-import type { ConnectionId, SessionId } from '../brands.js'
+import type { ConnectionId, RoomId, SessionId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import type { ClientCommand } from '../protocol/client-commands.js'
 import type { ChatUser, StoredMessage } from './state.js'
@@ -31,8 +31,18 @@ export type ChatEvent =
       readonly ref?: string
       readonly at: number
     }
-  | { readonly type: 'MessagesStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
-  | { readonly type: 'MessagesNotStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
+  /**
+   * The store answered for these messages, in the order they were asked. Those listed in `duplicates` were
+   * not kept: their sender had already used the clientId in that room, and the store names the original.
+   */
+  | {
+      readonly type: 'MessagesStored'
+      readonly messages: ReadonlyArray<StoredMessage>
+      readonly duplicates?: ReadonlyArray<DuplicateMessage>
+      readonly at: number
+    }
+  /** The store kept none of these; `error` says why, for the log. */
+  | { readonly type: 'MessagesNotStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly error: StoreFailure; readonly at: number }
   | {
       readonly type: 'HistoryLoaded'
       readonly connection: ConnectionId
@@ -51,3 +61,23 @@ export type ChatEvent =
     }
   | { readonly type: 'SessionRevoked'; readonly session: SessionId; readonly expiresAt: number; readonly at: number }
   | { readonly type: 'ClockTicked'; readonly at: number }
+
+/** Why a store failed, as plain data (events stay serializable): the engine's code and its message. */
+export interface StoreFailure {
+  /** `SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_IOERR`...; `UNKNOWN` when the engine gave none. */
+  readonly code: string
+  readonly message: string
+}
+
+/** What identifies a stored message to the client that sent it: the ack's `id` and `sentAt`. */
+export interface MessageReceipt {
+  readonly seq: number
+  readonly sentAt: number
+}
+
+/** A message the store refused as a resend: `seq` is the number it was given, `original` the one kept. */
+export interface DuplicateMessage {
+  readonly room: RoomId
+  readonly seq: number
+  readonly original: MessageReceipt
+}

@@ -4,6 +4,7 @@ import type { MessageCommand } from '../protocol/client-commands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
+import type { DuplicateMessage, MessageReceipt, StoreFailure } from './events.js'
 import { chatMessage, errorFrame, isoTime } from './frames.js'
 import { toAttachment, type Attachment, type Upload } from '../uploads.js'
 import { clientIdKey, type ChatUser, type AckWaiter, type ChatState, type PendingMessage, type RoomState, type StoredMessage } from './state.js'
@@ -12,7 +13,11 @@ import { stopTyping } from './typing.js'
 
 /**
  * A message is numbered now and stored next; nobody sees it (not even its sender's ack) until the store
- * says it is kept. A resend with a known `clientId` posts nothing: it waits for, or gets, the first ack.
+ * says it is kept. A resend whose `clientId` memory knows posts nothing: it waits for, or gets, the first
+ * ack. One memory does not know (the first copy has left `recent`, or the server restarted) is posted like
+ * any message: the store keeps every clientId under a unique key, so the insert itself is the lookup, and
+ * it answers with the original, which is acked instead (`messagesStored`). Asking the store first would
+ * cost a read for every message a client numbers (the web client numbers them all) and still race.
  */
 export const postMessage = (
   state: ChatState,
@@ -34,7 +39,8 @@ export const postMessage = (
   const waiter: AckWaiter = command.ref === undefined ? { connection } : { connection, ref: command.ref }
   const user = sender.presence.user
   const known = command.clientId === undefined ? undefined : room.clientIds.get(clientIdKey(user.id, command.clientId))
-  if (known !== undefined) return answerResend(state, room, known, waiter)
+  const resent = known === undefined ? undefined : answerResend(state, room, known, waiter)
+  if (resent !== undefined) return resent
 
   const message: StoredMessage = {
     seq: room.lastSeq + 1,
@@ -72,22 +78,23 @@ const resolveAttachments = (
   return attachments
 }
 
-const answerResend = (state: ChatState, room: RoomState, seq: number, waiter: AckWaiter): Step => {
+/** Joins the first copy's waiters, or acks it from memory; undefined when memory no longer holds it. */
+const answerResend = (state: ChatState, room: RoomState, seq: number, waiter: AckWaiter): Step | undefined => {
   const pending = room.pending.get(seq)
   if (pending !== undefined) {
     const waiting = { ...pending, waiters: [...pending.waiters, waiter] }
     return [setRoom(state, { ...room, pending: room.pending.set(seq, waiting) }), []]
   }
   const stored = room.recent.find((m) => m.seq === seq)
-  return stored === undefined ? unchanged(state) : unchanged(state, [sendTo(waiter.connection, ackFrame(stored, waiter))])
+  return stored === undefined ? undefined : unchanged(state, [sendTo(waiter.connection, ackFrame(stored, stored.clientId, waiter))])
 }
 
-const ackFrame = (message: StoredMessage, waiter: AckWaiter): ServerFrame => ({
+const ackFrame = (receipt: MessageReceipt, clientId: string | undefined, waiter: AckWaiter): ServerFrame => ({
   type: 'ack',
-  id: formatMessageId(message.seq),
-  sentAt: isoTime(message.sentAt),
+  id: formatMessageId(receipt.seq),
+  sentAt: isoTime(receipt.sentAt),
   ...(waiter.ref === undefined ? {} : { ref: waiter.ref }),
-  ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
+  ...(clientId === undefined ? {} : { clientId }),
 })
 
 /** Settles each message still pending, in order; messages the core no longer waits for are skipped. */
@@ -109,18 +116,51 @@ const settle = (
   return [next, effects]
 }
 
-/** The store kept these, in the order they were asked: deliver them in that order. */
-export const messagesStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step =>
-  settle(state, messages, (current, room, { message, waiters }) => {
-    const kept = remember(room, message, current.settings.recentCapacity)
-    const next = setRoom(current, kept)
-    const waiting = waiters.map((waiter) => waiter.connection)
-    const acks = waiters
-      .filter((waiter) => next.connections.has(waiter.connection))
-      .map((waiter) => sendTo(waiter.connection, ackFrame(message, waiter)))
-    const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-    return [next, [...acks, ...send(audience, { type: 'message', ...chatMessage(message) })]]
+/**
+ * The store answered for these, in the order they were asked: each is delivered in that order, except a
+ * duplicate, whose senders get the original's ack and nobody else hears anything.
+ */
+export const messagesStored = (
+  state: ChatState,
+  messages: ReadonlyArray<StoredMessage>,
+  duplicates: ReadonlyArray<DuplicateMessage>,
+): Step => {
+  const originals = new Map(duplicates.map((duplicate) => [roomSeqKey(duplicate.room, duplicate.seq), duplicate.original]))
+  return settle(state, messages, (current, room, pending) => {
+    const original = originals.get(roomSeqKey(room.id, pending.message.seq))
+    return original === undefined ? deliver(current, room, pending) : answerDuplicate(current, room, pending, original)
   })
+}
+
+const roomSeqKey = (room: string, seq: number): string => `${room}\u0000${seq}`
+
+const deliver = (state: ChatState, room: RoomState, { message, waiters }: PendingMessage): Step => {
+  const kept = remember(room, message, state.settings.recentCapacity)
+  const next = setRoom(state, kept)
+  const waiting = waiters.map((waiter) => waiter.connection)
+  const acks = waiters
+    .filter((waiter) => next.connections.has(waiter.connection))
+    .map((waiter) => sendTo(waiter.connection, ackFrame(message, message.clientId, waiter)))
+  const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
+  return [next, [...acks, ...send(audience, { type: 'message', ...chatMessage(message) })]]
+}
+
+/**
+ * A resend the store recognised: its number is simply never used (ids may skip, as after a failed write),
+ * and memory points the clientId at the original while `recent` still holds it.
+ */
+const answerDuplicate = (state: ChatState, room: RoomState, { message, waiters }: PendingMessage, original: MessageReceipt): Step => {
+  const forgotten = forget(room.clientIds, message)
+  const clientIds =
+    message.clientId !== undefined && room.recent.some((m) => m.seq === original.seq)
+      ? forgotten.set(clientIdKey(message.user.id, message.clientId), original.seq)
+      : forgotten
+  const next = setRoom(state, { ...room, pending: room.pending.remove(message.seq), clientIds })
+  const acks = waiters
+    .filter((waiter) => next.connections.has(waiter.connection))
+    .map((waiter) => sendTo(waiter.connection, ackFrame(original, message.clientId, waiter)))
+  return [next, acks]
+}
 
 const remember = (room: RoomState, message: StoredMessage, capacity: number): RoomState => {
   const recent = room.recent.push(message)
@@ -140,13 +180,44 @@ const forget = (clientIds: RoomState['clientIds'], message: StoredMessage): Room
   return clientIds.get(key) === message.seq ? clientIds.remove(key) : clientIds
 }
 
-/** The store failed: the senders hear so, and may resend with the same clientId. */
-export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>): Step =>
-  settle(state, messages, (current, room, { message, waiters }) => {
-    const next = setRoom(current, { ...room, pending: room.pending.remove(message.seq), clientIds: forget(room.clientIds, message) })
+/**
+ * The store failed: one log line says what was lost and why (ids and rooms, never text), and the senders
+ * hear so and may resend with the same clientId.
+ */
+export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>, error: StoreFailure): Step => {
+  const [next, errors] = settle(state, messages, (current, room, { message, waiters }) => {
+    const after = setRoom(current, { ...room, pending: room.pending.remove(message.seq), clientIds: forget(room.clientIds, message) })
     const failure = (ref: string | undefined) => errorFrame('internal_error', 'the message could not be stored; send it again', ref)
-    const errors = waiters
-      .filter((waiter) => next.connections.has(waiter.connection))
+    const refusals = waiters
+      .filter((waiter) => after.connections.has(waiter.connection))
       .map((waiter) => sendTo(waiter.connection, failure(waiter.ref)))
-    return [next, errors]
+    return [after, refusals]
   })
+  return [next, [lostLog(messages, error), ...errors]]
+}
+
+const lostLog = (messages: ReadonlyArray<StoredMessage>, error: StoreFailure): Effect => ({
+  type: 'log',
+  level: 'error',
+  message: 'messages not stored',
+  fields: {
+    code: error.code,
+    error: error.message,
+    count: messages.length,
+    rooms: [...new Set(messages.map((m) => m.room))],
+    ids: idRanges(messages),
+  },
+})
+
+/** `room/first-last` for each run of consecutive ids in a room, in the order given: short even for a full batch. */
+export const idRanges = (messages: ReadonlyArray<StoredMessage>): ReadonlyArray<string> => {
+  const runs: Array<{ room: string; first: number; last: number }> = []
+  for (const { room, seq } of messages) {
+    const run = runs.find((r) => r.room === room && r.last + 1 === seq)
+    if (run === undefined) runs.push({ room, first: seq, last: seq })
+    else run.last = seq
+  }
+  return runs.map(({ room, first, last }) =>
+    first === last ? `${room}/${formatMessageId(first)}` : `${room}/${formatMessageId(first)}-${formatMessageId(last)}`,
+  )
+}

@@ -22,9 +22,9 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
     case 'FrameRejected':
       return rejectFrame(state, event)
     case 'MessagesStored':
-      return messagesStored(state, event.messages)
+      return messagesStored(state, event.messages, event.duplicates ?? [])
     case 'MessagesNotStored':
-      return messagesNotStored(state, event.messages)
+      return messagesNotStored(state, event.messages, event.error)
     case 'HistoryLoaded':
       return historyLoaded(state, event.connection, event.room, event.messages, event.ref)
     case 'CommandFailed':

@@ -1,10 +1,11 @@
 import * as E from 'fp-ts/lib/Either.js'
-import type { ConnectionId } from '../../../src/core/brands.js'
+import type { ConnectionId, RoomId } from '../../../src/core/brands.js'
 import { decodeClientFrame, type ClientCommand } from '../../../src/core/protocol/client-commands.js'
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
-import { initialChatState, type ChatSettings, type ChatState, type StoredMessage } from '../../../src/core/chat/state.js'
+import { initialChatState, type ChatSettings, type ChatState, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
+import type { DuplicateMessage, StoreFailure } from '../../../src/core/chat/events.js'
 import { step } from '../../../src/core/chat/step.js'
 import type { Upload } from '../../../src/core/uploads.js'
 import { connectionId, rooms, sessionId, users } from '../../arbitraries.js'
@@ -165,15 +166,55 @@ export class World {
     this.dispatch(ref === undefined ? event : { ...event, ref })
   }
 
-  /** The store answers for its oldest `count` requests, in order. */
+  /**
+   * The store answers for its oldest `count` requests, in order. Like the database, it keeps one message
+   * per (room, user, clientId) and reports a later one as a duplicate of the first.
+   */
   completeStores(count: number, ok: boolean): void {
     const batch = this.storing.splice(0, count)
     if (batch.length === 0) return
-    if (ok) this.stored.push(...batch)
-    this.dispatch({ type: ok ? 'MessagesStored' : 'MessagesNotStored', messages: batch, at: this.at })
+    if (!ok) {
+      this.dispatch({ type: 'MessagesNotStored', messages: batch, error: STORE_FULL, at: this.at })
+      return
+    }
+    const duplicates = this.keep(batch)
+    this.dispatch({ type: 'MessagesStored', messages: batch, ...(duplicates.length === 0 ? {} : { duplicates }), at: this.at })
+  }
+
+  /** Adds what the unique key lets in to `stored`; returns the rest as the database reports them. */
+  private keep(batch: ReadonlyArray<StoredMessage>): ReadonlyArray<DuplicateMessage> {
+    const duplicates: DuplicateMessage[] = []
+    for (const message of batch) {
+      const original = this.stored.find((m) => sameClientId(m, message))
+      if (original === undefined) this.stored.push(message)
+      else duplicates.push({ room: message.room, seq: message.seq, original: { seq: original.seq, sentAt: original.sentAt } })
+    }
+    return duplicates
+  }
+
+  /**
+   * The process dies and starts again from the store: every connection is gone, and the batch in flight
+   * was committed or not (the client never heard either way). Memory is rebuilt as the server does it.
+   */
+  restart(inFlightCommitted: boolean): void {
+    if (inFlightCommitted) this.keep(this.storing)
+    this.storing.length = 0
+    const { defaultRoom: _, ...settings } = this.state.settings
+    this.state = initialChatState(rooms, (room) => this.history(room, settings.recentCapacity), settings)
+  }
+
+  private history(room: RoomId, keep: number): RoomHistory {
+    const inRoom = this.stored.filter((m) => m.room === room).sort((a, b) => a.seq - b.seq)
+    return { lastSeq: inRoom[inRoom.length - 1]?.seq ?? 0, recent: inRoom.slice(-keep) }
   }
 
   tick(): void {
     this.dispatch({ type: 'ClockTicked', at: this.at })
   }
 }
+
+/** What a full disk looks like to the core. */
+export const STORE_FULL: StoreFailure = { code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' }
+
+const sameClientId = (a: StoredMessage, b: StoredMessage): boolean =>
+  a.clientId !== undefined && a.room === b.room && a.user.id === b.user.id && a.clientId === b.clientId
