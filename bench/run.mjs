@@ -236,7 +236,8 @@ const uploads = async () => {
   const mebibytes = Number(process.env.BENCH_UPLOAD_MIB ?? 200)
   const bytes = mebibytes * 1024 * 1024
   const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-upload-'))
-  const server = await startServer('sala', dataDir, { MAX_FILE_BYTES: String(bytes) })
+  // One user makes every upload: its per-user budget (quota, uploads at once, rate) must not be what is measured.
+  const server = await startServer('sala', dataDir, { MAX_FILE_BYTES: String(bytes), UPLOAD_QUOTA_BYTES: String(2 ** 50), MAX_CONCURRENT_UPLOADS: '1000', UPLOAD_RATE: '1000000' })
   try {
     const [token] = await registerAll(server.port, 1)
     const results = []
