@@ -24,7 +24,7 @@ import { realSystem, type System } from '../adapters/system.js'
 import { createTokenIssuer } from '../adapters/tokens.js'
 import { createAccounts } from './accounts.js'
 import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
-import { createRequestHandler } from './http/handle-request.js'
+import { createHttpHandlers } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
 import { createLoginGuard } from './http/login-guard.js'
 import { createProxyTrust } from './http/proxy.js'
@@ -36,6 +36,9 @@ import { createUploadRoutes } from './uploads/routes.js'
 import { createUploadBudget } from './uploads/budget.js'
 import { startOrphanSweep } from './uploads/orphan-sweep.js'
 import { readinessCheck } from './readiness.js'
+import { createRefusalLog } from './refusal-log.js'
+import { guardConnections } from './connection-guard.js'
+import { connectionCeiling, openFilesLimit } from '../adapters/descriptors.js'
 import { describeStartupError, listen, must, secretIn, startupErrorOf, type StartupError } from './startup.js'
 import { createDocsRoutes } from './docs/routes.js'
 import { createClientRoutes } from './client-routes.js'
@@ -150,7 +153,10 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   }
   const root = packageRoot()
   const [docs, client] = await Promise.all([createDocsRoutes(root, log), createClientRoutes(root, log)])
-  const server = createServer(createRequestHandler({ ...routes, ...docs, ...client }, log))
+  const http = createHttpHandlers({ ...routes, ...docs, ...client }, log)
+  const server = createServer(http.request)
+  // Refused connections (descriptors, caps, upgrades) are logged through this, at most a line a second per kind.
+  const refusals = createRefusalLog(log, system.now)
   // Frames are small JSON commands; the 64 KiB default leaves room for a 4000-character message in any script.
   // The runtime keeps the open sockets; ws's own client set would be a second copy, with a listener each.
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false, clientTracking: false, WebSocket: ChatSocket })
@@ -172,24 +178,22 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   let accepting = true
   const upgrade = createUpgradeHandler({ wss, accounts, origins, log, onOpen, accepting: () => accepting })
   server.on('upgrade', upgrade)
-  server.on('clientError', (error, socket) => {
-    // Malformed HTTP from a client: answer 400 if we still can, never let it reach 'error'.
-    log.debug('client error', { err: error })
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
-    else socket.destroy()
-  })
+  // Malformed or timed-out HTTP from a client: answered and logged there, never let it reach 'error'.
+  server.on('clientError', http.clientError)
 
   await must(listen(server, config.port, config.host), (error) => error)
-  server.on('error', (error) => log.error('http server error', { err: error }))
+  const limit = await openFilesLimit()
+  const maxConnections = limit === undefined ? undefined : connectionCeiling(limit)
+  guardConnections(server, { ceiling: maxConnections, refusals, log })
   const port = (server.address() as AddressInfo).port
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`
-  log.info('sala listening', { url, dataDir, uploadDir, rooms: config.rooms.map((room) => room.id) })
+  log.info('sala listening', { url, dataDir, uploadDir, maxConnections, rooms: config.rooms.map((room) => room.id) })
 
   let closing: Promise<void> | undefined
   const close = () => {
     accepting = false
     heartbeat.stop()
-    return (closing ??= orphans.stop().then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs })))
+    return (closing ??= orphans.stop().then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs })).finally(refusals.flush))
   }
   return { url, port, runtime, close }
 }

@@ -1,40 +1,47 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
+import type { Duplex } from 'node:stream'
 import * as E from 'fp-ts/lib/Either.js'
 import type { HttpError } from 'http-errors'
 import type { Logger } from '../../adapters/logger.js'
 import { pipeline } from 'node:stream/promises'
 import type { Handler, Method, PathParams, Reply, RouteTable } from './reply.js'
+import { createAccessLog, type AccessLog, type Tracked } from './access-log.js'
 import { closeAfterResponse } from './linger.js'
 import { httpError, sendEmpty, sendError, sendHead, sendJson } from './respond.js'
 
 const isMethod = (method: string | undefined): method is Method => method === 'GET' || method === 'POST'
+
+export interface HttpHandlers {
+  /** The server's 'request' listener. */
+  readonly request: (req: IncomingMessage, res: ServerResponse) => void
+  /** The server's 'clientError' listener: timeouts and malformed requests, answered and logged. */
+  readonly clientError: (error: Error & { readonly code?: string }, socket: Duplex) => void
+}
+
+/**
+ * Every request gets one access log line, the ones that never finish included (a client that goes away,
+ * a timeout, a malformed body): see `createAccessLog`.
+ */
+export const createHttpHandlers = (routes: RouteTable, log: Logger): HttpHandlers => {
+  const access = createAccessLog(log)
+  return { request: createRequestHandler(routes, log, access), clientError: access.clientError }
+}
 
 /**
  * Routes one request and writes one response, whatever happens: a handler's error value becomes its JSON
  * error, a bug becomes a 500 that is logged, and every request gets one access log line.
  */
 export const createRequestHandler =
-  (routes: RouteTable, log: Logger) =>
+  (routes: RouteTable, log: Logger, access: AccessLog = createAccessLog(log)) =>
   (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint()
     const requestId = randomUUID()
     const path = pathOf(req.url)
     res.setHeader('X-Request-Id', requestId)
-    res.on('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6
-      log.info('http request', {
-        requestId,
-        method: req.method,
-        path,
-        status: res.statusCode,
-        durationMs: Math.round(durationMs * 10) / 10,
-        bytes: Number(res.getHeader('Content-Length') ?? 0),
-      })
-    })
+    const tracked = access.track(req, res, { requestId, path })
     void route(routes, req, path)
       .then((outcome) => {
-        if (E.isRight(outcome)) return reply(req, res, outcome.right, log)
+        if (E.isRight(outcome)) return reply(req, res, outcome.right, log, tracked)
         if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
         // The rest of a refused body is not read: close the connection (gently) instead of draining it.
         const headers = req.complete ? {} : { Connection: 'close' }
@@ -43,8 +50,9 @@ export const createRequestHandler =
       })
       .catch((error: unknown) => {
         log.error('request handler crashed', { requestId, err: error })
-        if (!res.headersSent) sendError(res, httpError(500, 'internal_error', 'unexpected error'))
-        else res.destroy()
+        if (!res.headersSent) return sendError(res, httpError(500, 'internal_error', 'unexpected error'))
+        tracked.endedBy('server_error')
+        res.destroy()
       })
   }
 
@@ -86,7 +94,7 @@ const matchRoute = (routes: RouteTable, path: string): RouteMatch | undefined =>
   return undefined
 }
 
-const reply = (req: IncomingMessage, res: ServerResponse, { status, body, text, stream, headers = {} }: Reply, log: Logger): void => {
+const reply = (req: IncomingMessage, res: ServerResponse, { status, body, text, stream, headers = {} }: Reply, log: Logger, tracked: Tracked): void => {
   if (text !== undefined) {
     const payload = Buffer.from(text)
     sendHead(res, status, { ...headers, 'Content-Length': String(payload.length) })
@@ -104,7 +112,13 @@ const reply = (req: IncomingMessage, res: ServerResponse, { status, body, text, 
     return
   }
   // A client that goes away mid-download ends the pipeline with an error: nothing to answer, only to free.
-  pipeline(stream(), res).catch((error: unknown) => {
+  // The source failing by itself is our side failing, which the access line must not blame on the client;
+  // it is told from the source's own error, which comes before the pipeline closes the response.
+  const source = stream()
+  source.once('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') tracked.endedBy('server_error')
+  })
+  pipeline(source, res).catch((error: unknown) => {
     log.debug('download ended early', { err: error })
     res.destroy()
   })
