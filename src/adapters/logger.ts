@@ -33,5 +33,15 @@ export const jsonLogger = (
   }
 }
 
-const errorsAsObjects = (_key: string, value: unknown): unknown =>
-  value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value
+// An error's `code` (SQLITE_FULL, ENOSPC) says what failed; its `cause` is the error behind a wrapper.
+const errorsAsObjects = (_key: string, value: unknown): unknown => {
+  if (!(value instanceof Error)) return value
+  const code: unknown = 'code' in value ? value.code : undefined
+  return {
+    name: value.name,
+    message: value.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    stack: value.stack,
+    ...(value.cause === undefined ? {} : { cause: value.cause }),
+  }
+}

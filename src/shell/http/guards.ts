@@ -10,7 +10,8 @@ import { httpError } from './respond.js'
 
 /** The one mapping from account errors to HTTP. The same 401 for an unknown user and a wrong password. */
 export const accountHttpError = (error: AccountError | Error): HttpError => {
-  if (error instanceof Error) return httpError(500, 'internal_error', error.message)
+  // The store's own error rides along as `cause`, so the 500's log line names its code (SQLITE_FULL...).
+  if (error instanceof Error) return Object.assign(httpError(500, 'internal_error', error.message), { cause: error })
   switch (error.type) {
     case 'username_taken':
       return httpError(409, 'username_taken', 'that username is taken', [{ path: 'username', message: 'is taken' }])
