@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { register, startTestServer, type Registered, type TestServer } from '../integration/helpers.js'
 import { expectStillServes } from './still-serves.js'
+import { BOUNDARY as UPLOAD_BOUNDARY, partHead, UploadStream, waitFor } from '../integration/upload-client.js'
 
 const BOUNDARY = 'abuse-boundary'
 let server: TestServer
@@ -81,5 +82,74 @@ describe('malformed multipart bodies', () => {
     const response = await send(fields + filePart('form-data; name="files"; filename="x.txt"') + end)
     expect(response.status).toBe(413)
     expect(await readdir(join(server.dataDir, 'uploads'))).toEqual(before)
+  })
+})
+
+describe('early refusals end the exchange: the client reads the status, not a reset', () => {
+  let small: TestServer
+  let owner: Registered
+  beforeAll(async () => {
+    small = await startTestServer({ MAX_FILE_BYTES: '100000' })
+    owner = await register(small)
+  })
+  afterAll(async () => {
+    await small.stop()
+  })
+
+  const GiB = 1024 ** 3
+  // What the kernel buffers between the two sockets on loopback, far below the gigabyte being offered.
+  const BUFFERED = 64 * 1024 ** 2
+
+  /** Offers a 1 GiB body as fast as the connection takes it and stops when the answer comes, as curl does. */
+  const offer = async (url: string, path: string, headers: Record<string, string>, head: Buffer = Buffer.alloc(0)) => {
+    const upload = new UploadStream(url, headers, head.length + GiB, path)
+    const started = process.hrtime.bigint()
+    if (head.length > 0) await upload.write(head)
+    const pouring = upload.pour(head.length + GiB)
+    const answer = await upload.answer
+    const ms = Number(process.hrtime.bigint() - started) / 1e6
+    await pouring
+    // The server ends its side after the answer; the connection then closes without an error on ours.
+    await upload.closed
+    return { answer, ms, errors: upload.errors }
+  }
+
+  const multipart = (headers: Record<string, string> = {}) => ({ 'Content-Type': `multipart/form-data; boundary=${UPLOAD_BOUNDARY}`, ...headers })
+
+  it('a part past MAX_FILE_BYTES is answered 413 at once, not after the rest is read', async () => {
+    const { answer, ms, errors } = await offer(small.url, '/uploads', multipart({ Authorization: `Bearer ${owner.token}` }), partHead('huge.bin'))
+    console.log(`1 GiB part against MAX_FILE_BYTES=100000: 413 after ${ms.toFixed(0)} ms, ${(answer.sentBeforeAnswer / 2 ** 20).toFixed(1)} MiB sent`)
+    expect(answer.status).toBe(413)
+    expect(answer.body.error?.code).toBe('payload_too_large')
+    expect(answer.headers['connection']).toBe('close')
+    expect(answer.sentBeforeAnswer).toBeLessThan(BUFFERED)
+    expect(errors).toEqual([])
+    expect((await readdir(join(small.dataDir, 'uploads'))).filter((name) => name.endsWith('.part'))).toEqual([])
+  })
+
+  it.each([
+    ['401 without a session', '/uploads', () => multipart(), 401, 'unauthenticated'],
+    ['403 for a cookie from a foreign origin', '/uploads', () => multipart({ Cookie: owner.cookie, Origin: 'https://evil.example' }), 403, 'forbidden_origin'],
+    ['415 for a body that is not multipart', '/uploads', () => ({ Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/octet-stream' }), 415, 'unsupported_media_type'],
+    ['413 for a JSON body past its limit', '/auth/login', () => ({ 'Content-Type': 'application/json' }), 413, 'payload_too_large'],
+  ])('%s', async (_label, path, headers, status, code) => {
+    const { answer, errors } = await offer(small.url, path, headers())
+    expect(answer.status).toBe(status)
+    expect(answer.body.error?.code).toBe(code)
+    expect(answer.headers['connection']).toBe('close')
+    expect(answer.sentBeforeAnswer).toBeLessThan(BUFFERED)
+    expect(errors).toEqual([])
+  })
+
+  it('trickling uploads hold no more than the per-user cap of files open; the rest are refused at once', async () => {
+    const trickler = await register(small)
+    const uploads = Array.from({ length: 20 }, () => new UploadStream(small.url, multipart({ Authorization: `Bearer ${trickler.token}` }), undefined))
+    await Promise.all(uploads.map((upload) => upload.write(Buffer.concat([partHead('drip.bin'), Buffer.from('drip')]))))
+    await waitFor('16 refusals', () => uploads.filter((upload) => upload.answered?.status === 429).length === 16)
+    expect(uploads.every((upload) => upload.answered === undefined || upload.answered.body.error?.code === 'too_many_uploads')).toBe(true)
+    expect((await readdir(join(small.dataDir, 'uploads'))).filter((name) => name.endsWith('.part')).length).toBe(4)
+    await expectStillServes(small)
+    for (const upload of uploads) upload.destroy()
+    await waitFor('the trickles cleaned up', async () => (await readdir(join(small.dataDir, 'uploads'))).filter((name) => name.endsWith('.part')).length === 0)
   })
 })

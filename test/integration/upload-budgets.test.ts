@@ -1,0 +1,263 @@
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jsonLogger } from '../../src/adapters/logger.js'
+import { realSystem } from '../../src/adapters/system.js'
+import { decodeConfig } from '../../src/core/config.js'
+import { startSala, type StartOptions } from '../../src/shell/server.js'
+import { openUploadFile, storageFailure } from '../../src/shell/uploads/receive.js'
+import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
+import { BOUNDARY, multipartOf, partFiles, partHead, tail, UploadStream, waitFor, type Answer } from './upload-client.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+const post = async (server: TestServer, user: Registered, files: ReadonlyArray<{ filename: string; data: Buffer }>): Promise<Omit<Answer, 'sentBeforeAnswer'>> => {
+  const response = await fetch(`${server.url}/uploads`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
+    body: multipartOf(files),
+  })
+  return { status: response.status, headers: Object.fromEntries(response.headers), body: (await response.json()) as Answer['body'] }
+}
+
+const file = (bytes: number, filename = 'f.bin') => [{ filename, data: Buffer.alloc(bytes, 1) }]
+const uploadDir = (server: TestServer) => join(server.dataDir, 'uploads')
+const stored = async (server: TestServer) => (await readdir(uploadDir(server))).filter((name) => !name.startsWith('.'))
+const storedBytes = async (server: TestServer) => {
+  const names = await stored(server)
+  const sizes = await Promise.all(names.map(async (name) => (await stat(join(uploadDir(server), name))).size))
+  return sizes.reduce((sum, size) => sum + size, 0)
+}
+const stream = (server: TestServer, user: Registered | undefined, declaredBytes?: number) =>
+  new UploadStream(server.url, user === undefined ? {} : { Authorization: `Bearer ${user.token}` }, declaredBytes)
+
+/** A server like `startTestServer`'s, with start options the env cannot give (a clock, a disk that fills). */
+const startWith = async (env: Record<string, string>, options: StartOptions): Promise<TestServer> => {
+  const dir = await mkdtemp(join(tmpdir(), 'sala-budget-'))
+  const decoded = decodeConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, UPLOAD_DIR: join(dir, 'uploads'), BCRYPT_COST: '4', REGISTER_RATE: '1000000', ...env })
+  if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
+  const logLines: string[] = []
+  const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)), ...options })
+  const unsupported = () => Promise.reject(new Error('not supported here'))
+  return {
+    server,
+    url: server.url,
+    wsUrl: server.url.replace('http', 'ws') + '/ws',
+    dataDir: dir,
+    config: decoded.right,
+    logLines,
+    restart: unsupported,
+    restartOnSamePort: unsupported,
+    stop: async () => {
+      await server.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+describe('the storage quota (UPLOAD_QUOTA_BYTES)', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ UPLOAD_QUOTA_BYTES: String(MiB), MAX_FILE_BYTES: String(2 * MiB) })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  it('takes files up to the quota exactly, refuses one that would pass it with 413 quota_exceeded, and keeps nothing of it', async () => {
+    const ana = await register(server)
+    expect((await post(server, ana, file(600 * KiB))).status).toBe(201)
+    const before = await stored(server)
+    const refused = await post(server, ana, file(500 * KiB))
+    expect(refused.status).toBe(413)
+    expect(refused.body.error?.code).toBe('quota_exceeded')
+    expect(await stored(server)).toEqual(before)
+    await waitFor('no upload under way', async () => (await partFiles(uploadDir(server))).length === 0)
+    expect((await post(server, ana, file(MiB - 600 * KiB))).status).toBe(201)
+    expect((await post(server, ana, file(1))).body.error?.code).toBe('quota_exceeded')
+    // Another user's quota is their own.
+    expect((await post(server, await register(server), file(MiB))).status).toBe(201)
+  })
+
+  it('counts a request’s files together', async () => {
+    const bia = await register(server)
+    const refused = await post(server, bia, [...file(600 * KiB, 'a.bin'), ...file(600 * KiB, 'b.bin')])
+    expect(refused.body.error?.code).toBe('quota_exceeded')
+    expect((await post(server, bia, [...file(500 * KiB, 'a.bin'), ...file(500 * KiB, 'b.bin')])).status).toBe(201)
+  })
+
+  it('is counted as the bytes arrive: a 1 GiB upload is refused once it passes the quota, not after it ends', async () => {
+    const caio = await register(server)
+    const huge = stream(server, caio, partHead('huge.bin').length + 1024 * MiB + tail.length)
+    await huge.write(partHead('huge.bin'))
+    const pouring = huge.pour(1024 * MiB)
+    const answer = await huge.answer
+    await pouring
+    expect(answer.status).toBe(413)
+    expect(answer.body.error?.code).toBe('quota_exceeded')
+    expect(answer.headers['connection']).toBe('close')
+    // What the kernel buffers between the two sockets, far below the gigabyte.
+    expect(answer.sentBeforeAnswer).toBeLessThan(64 * MiB)
+    await huge.closed
+    expect(huge.errors).toEqual([])
+    await waitFor('the partial file removed', async () => (await partFiles(uploadDir(server))).length === 0)
+  })
+
+  it('is shared by one user’s concurrent uploads: together they cannot pass it', async () => {
+    const dora = await register(server)
+    const size = 700 * KiB
+    const uploads = [stream(server, dora), stream(server, dora)]
+    for (const upload of uploads) await upload.write(Buffer.concat([partHead('half.bin'), Buffer.alloc(size / 2, 2)]))
+    // Both are under way, each with half its file counted, before either sends the rest.
+    await waitFor('both uploads under way', async () => (await partFiles(uploadDir(server))).length === 2)
+    const before = await storedBytes(server)
+    for (const upload of uploads) upload.end(Buffer.concat([Buffer.alloc(size / 2, 2), tail]))
+    const answers = await Promise.all(uploads.map((upload) => upload.answer))
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 413])
+    expect(answers.find((a) => a.status === 413)?.body.error?.code).toBe('quota_exceeded')
+    expect((await storedBytes(server)) - before).toBe(size)
+  })
+})
+
+describe('uploads at once (MAX_CONCURRENT_UPLOADS)', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ MAX_CONCURRENT_UPLOADS: '4' })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  it('refuses the fifth with 429 too_many_uploads and Retry-After, before reading its body', async () => {
+    const ana = await register(server)
+    const open = [1, 2, 3, 4].map(() => stream(server, ana))
+    for (const upload of open) await upload.write(Buffer.concat([partHead('slow.bin'), Buffer.alloc(KiB, 3)]))
+    await waitFor('four uploads under way', async () => (await partFiles(uploadDir(server))).length === 4)
+
+    // Headers only: the answer cannot depend on a body that was never sent.
+    const fifth = stream(server, ana, 10 * MiB)
+    const refused = await fifth.answer
+    expect(refused.status).toBe(429)
+    expect(refused.body.error?.code).toBe('too_many_uploads')
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+    expect(refused.headers['connection']).toBe('close')
+    expect(refused.sentBeforeAnswer).toBe(0)
+    fifth.destroy()
+
+    // Someone else is not held up by it.
+    expect((await post(server, await register(server), file(10))).status).toBe(201)
+    for (const upload of open) upload.end(tail)
+    expect((await Promise.all(open.map((upload) => upload.answer))).map((a) => a.status)).toEqual([201, 201, 201, 201])
+    expect((await post(server, ana, file(10))).status).toBe(201)
+  })
+})
+
+describe('the upload rate (UPLOAD_RATE per minute)', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ UPLOAD_RATE: '3' })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  it('answers 429 rate_limited with Retry-After past it, for that user only', async () => {
+    const ana = await register(server)
+    for (let i = 0; i < 3; i++) expect((await post(server, ana, file(10))).status).toBe(201)
+    const limited = await post(server, ana, file(10))
+    expect(limited.status).toBe(429)
+    expect(limited.body.error?.code).toBe('rate_limited')
+    // One request back every 20 s.
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(19)
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(20)
+    expect((await post(server, await register(server), file(10))).status).toBe(201)
+  })
+})
+
+describe('a full upload disk', () => {
+  let server: TestServer
+  let full: string | undefined
+  beforeAll(async () => {
+    // The seam: while `full` names an error code, every write of an upload fails with it, as the kernel's would.
+    const diskError = (code: string) => Object.assign(new Error(`${code}: no space left on device, write`), { code, errno: -28, syscall: 'write' })
+    const openFile = (path: string) => {
+      if (full === undefined) return openUploadFile(path)
+      const code = full
+      return new Writable({ write: (_chunk, _encoding, done) => done(diskError(code)) })
+    }
+    server = await startWith({}, { openUploadFile: openFile })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  it.each(['ENOSPC', 'EDQUOT'])('(%s) answers 507 storage_full, keeps nothing, logs the cause, and serves again once there is room', async (code) => {
+    const ana = await register(server)
+    const before = await stored(server)
+    full = code
+    const refused = await post(server, ana, file(100 * KiB))
+    full = undefined
+    expect(refused.status).toBe(507)
+    expect(refused.body.error).toEqual({ code: 'storage_full', message: 'the server has no room for the file right now' })
+    expect(await stored(server)).toEqual(before)
+    expect(server.logLines.some((line) => line.includes('upload not stored') && line.includes(code))).toBe(true)
+    expect((await post(server, ana, file(10))).status).toBe(201)
+  })
+
+  it('a full database is the same answer; other write failures stay a 500', () => {
+    expect(storageFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })).status).toBe(507)
+    expect(storageFailure(Object.assign(new Error('permission denied'), { code: 'EACCES', syscall: 'open' })).status).toBe(500)
+  })
+})
+
+describe('orphan uploads (UPLOAD_ORPHAN_TTL)', () => {
+  let server: TestServer
+  let offsetMs = 0
+  beforeAll(async () => {
+    const system = { ...realSystem, now: () => Date.now() + offsetMs }
+    server = await startWith({ UPLOAD_ORPHAN_TTL: '60', UPLOAD_QUOTA_BYTES: '1000' }, { system, orphanSweepMs: 20 })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  it('are deleted, file and row, once the grace period passes; a file a message links to stays; the quota is freed', async () => {
+    const ana = await register(server)
+    const [kept] = (await post(server, ana, file(300, 'kept.txt'))).body.files ?? []
+    const [orphan] = (await post(server, ana, file(600, 'orphan.txt'))).body.files ?? []
+    expect((await post(server, ana, file(200))).body.error?.code).toBe('quota_exceeded')
+
+    const socket = await ChatClient.connect(server, { token: ana.token })
+    await socket.next('welcome')
+    socket.send({ type: 'join', room: 'sala-1' })
+    await socket.next('joined')
+    socket.send({ type: 'message', text: 'the one to keep', attachments: [kept!.url], ref: 'k' })
+    await socket.next('ack', (frame) => frame.ref === 'k')
+
+    offsetMs = 61_000
+    const onDisk = (url: string) => existsSync(join(uploadDir(server), url.split('/').pop()!))
+    await waitFor('the orphan swept', async () => (await fetch(`${server.url}${orphan!.url}`)).status === 404 && !onDisk(orphan!.url))
+    expect((await fetch(`${server.url}${kept!.url}`)).status).toBe(200)
+    expect(onDisk(kept!.url)).toBe(true)
+    expect(server.logLines.some((line) => line.includes('orphan uploads deleted'))).toBe(true)
+    // The orphan's bytes count no more.
+    expect((await post(server, ana, file(600))).status).toBe(201)
+
+    // A link to a swept file is not an attachment.
+    socket.send({ type: 'message', text: 'too late', attachments: [orphan!.url], ref: 'late' })
+    expect(await socket.next('error', (frame) => frame.ref === 'late')).toMatchObject({ code: 'invalid_attachment' })
+    socket.close()
+  })
+
+  it('stop with the server: no sweep runs on a closed database', async () => {
+    const own = await startWith({ UPLOAD_ORPHAN_TTL: '60' }, { orphanSweepMs: 5 })
+    await own.stop()
+    await settle(100)
+    expect(own.logLines.filter((line) => line.includes('orphan sweep failed')).length).toBe(0)
+  })
+})
