@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /**
@@ -24,22 +24,24 @@ export const mountTmpfs = async (dir: string, sizeKiB: number, readOnly = false)
   return { dir, unmount: () => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }) }
 }
 
-/** Fills the disk under `dir` until a write fails with ENOSPC. */
-export const fillDisk = async (dir: string): Promise<void> => {
+/** Fills the disk under `dir` until a write fails with ENOSPC, then frees `leaveBytes` again. */
+export const fillDisk = async (dir: string, leaveBytes = 0): Promise<void> => {
+  const filler = join(dir, 'filler')
   try {
-    await writeFile(join(dir, 'filler'), Buffer.alloc(64 << 20))
+    await writeFile(filler, Buffer.alloc(64 << 20))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
   }
-  // Whatever the block rounding left, one small file more takes it.
+  // Whatever the block rounding left, a few small files more take it.
   for (let i = 0; i < 64; i++) {
     try {
       await writeFile(join(dir, `filler-${i}`), Buffer.alloc(4096))
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') return
+      if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break
       throw error
     }
   }
+  if (leaveBytes > 0) await truncate(filler, Math.max(0, (await stat(filler)).size - leaveBytes))
 }
 
 /**

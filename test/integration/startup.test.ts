@@ -196,6 +196,18 @@ describe('a start-up failure is one line on stderr and exit code 1, never a stac
     await expectRefusal({ ...baseEnv(dir), UPLOAD_DIR: disk.dir }, /UPLOAD_DIR: .* is on a full disk/)
   })
 
+  it('when the disk has room for the folder probe but not for the database to write (SQLite says I/O error)', async (context) => {
+    const dir = await tempDir()
+    const disk = await mountTmpfs(join(dir, 'disk'), 1024)
+    if (disk === undefined) return context.skip('cannot mount a small disk here (needs root)')
+    cleanups.push(disk.unmount)
+    const data = join(disk.dir, 'data')
+    await usedDatabase(data)
+    // One block free: enough for the few bytes of the folder probe, not for the WAL and its index.
+    await fillDisk(disk.dir, 4096)
+    await expectRefusal({ ...baseEnv(dir), DATA_DIR: data }, /the database .*sala\.db: the disk is full; free some space/)
+  })
+
   it('when the database file is garbage', async () => {
     const dir = await tempDir()
     const env = baseEnv(dir)
