@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
+import { RoomId } from '../../src/core/brands.js'
+import { trusted } from '../../src/core/codecs.js'
+import { DEFAULT_SETTINGS } from '../../src/core/chat/state.js'
+import { ChatClient, postJson, register, settle, startTestServer, uniqueName, type Registered, type TestServer } from './helpers.js'
 
 let server: TestServer
 beforeAll(async () => {
@@ -289,5 +292,166 @@ describe('persistence across restarts', () => {
     } finally {
       await restarted.stop()
     }
+  })
+})
+
+describe('idempotent resends, whatever happened in between', () => {
+  /** Every message of a room, paging back from the newest with `history`. */
+  const wholeHistory = async (client: ChatClient, room: string) => {
+    const messages: Array<{ id: string; clientId?: string }> = []
+    let before: string | undefined
+    for (;;) {
+      client.send({ type: 'history', limit: 100, ref: `page-${before ?? 'first'}`, ...(before === undefined ? {} : { before }) })
+      const page = await client.next('history', (f) => f.room === room && f.ref === `page-${before ?? 'first'}`)
+      if (page.messages.length === 0) return messages
+      messages.unshift(...page.messages)
+      before = page.messages[0]?.id
+    }
+  }
+
+  it('a resend after its first copy left memory, and after a restart, gets the first ack and posts nothing', async () => {
+    // Rate limits are not the subject: memory keeps 501 messages a room, and this sends more than that.
+    let own = await startTestServer({ MSG_RATE: '10000', MSG_BURST: '100000' })
+    try {
+      const ana = await register(own)
+      const bia = await register(own)
+      const connectTo = async (user: Registered) => {
+        const client = await ChatClient.connect(own, { token: user.token })
+        await client.next('welcome')
+        client.send({ type: 'join', room: 'sala-3' })
+        await client.next('joined')
+        return client
+      }
+      let anaSocket = await connectTo(ana)
+      let biaSocket = await connectTo(bia)
+      anaSocket.send({ type: 'message', text: 'the one and only', clientId: 'keep-1', ref: 'first' })
+      const first = await anaSocket.next('ack', (f) => f.ref === 'first')
+      const capacity = DEFAULT_SETTINGS.recentCapacity
+      for (let i = 0; i < capacity + 1; i++) anaSocket.send({ type: 'message', text: `filler ${i}`, ref: `f${i}` })
+      for (let i = 0; i < capacity + 1; i++) await anaSocket.next('ack', (f) => f.ref === `f${i}`, 10_000)
+      expect(own.server.runtime.state().rooms.get(trusted(RoomId, 'sala-3'))?.recent.some((m) => m.clientId === 'keep-1')).toBe(false)
+
+      anaSocket.send({ type: 'message', text: 'the one and only', clientId: 'keep-1', ref: 'again' })
+      const again = await anaSocket.next('ack', (f) => f.ref === 'again')
+      expect(again).toEqual({ ...first, ref: 'again' })
+      anaSocket.send({ type: 'message', text: 'after the resend', ref: 'next' })
+      const next = await anaSocket.next('ack', (f) => f.ref === 'next')
+      await biaSocket.next('message', (m) => m.id === next.id)
+      expect(biaSocket.pending('message').filter((m) => m.type === 'message' && m.clientId === 'keep-1' && m.id !== first.id)).toEqual([])
+      const history = await wholeHistory(biaSocket, 'sala-3')
+      expect(history.filter((m) => m.clientId === 'keep-1').map((m) => m.id)).toEqual([first.id])
+      expect(history).toHaveLength(capacity + 3)
+      expect(new Set(history.map((m) => m.id)).size).toBe(history.length)
+
+      own = await own.restart()
+      anaSocket = await connectTo(ana)
+      biaSocket = await connectTo(bia)
+      anaSocket.send({ type: 'message', text: 'the one and only', clientId: 'keep-1', ref: 'after-restart' })
+      expect(await anaSocket.next('ack', (f) => f.ref === 'after-restart')).toEqual({ ...first, ref: 'after-restart' })
+      anaSocket.send({ type: 'message', text: 'after the restart', ref: 'next-2' })
+      const next2 = await anaSocket.next('ack', (f) => f.ref === 'next-2')
+      await biaSocket.next('message', (m) => m.id === next2.id)
+      expect(next2.id > next.id).toBe(true)
+      const afterRestart = await wholeHistory(biaSocket, 'sala-3')
+      expect(afterRestart.filter((m) => m.clientId === 'keep-1').map((m) => m.id)).toEqual([first.id])
+      expect(afterRestart).toHaveLength(capacity + 4)
+      anaSocket.close()
+      biaSocket.close()
+    } finally {
+      await own.stop()
+    }
+  })
+})
+
+describe('text people give us', () => {
+  it('is what every client gets, live and from history after a restart, byte for byte (NFC, emoji joiners kept)', async () => {
+    let own = await startTestServer()
+    try {
+      const ana = await register(own)
+      const bia = await register(own)
+      const join = async (user: Registered) => {
+        const client = await ChatClient.connect(own, { token: user.token })
+        await client.next('welcome')
+        client.send({ type: 'join', room: 'sala-1' })
+        return { client, joined: await client.next('joined') }
+      }
+      const anaSide = await join(ana)
+      const biaSide = await join(bia)
+      // Decomposed accents, a family emoji made with joiners, a right-to-left mark, a line break.
+      const typed = '  Cafe\u0301 com a fami\u0301lia 👨‍👩‍👧 \u200fשלום\nfim  '
+      anaSide.client.send({ type: 'message', text: typed, clientId: 'nfc-1' })
+      const ack = await anaSide.client.next('ack')
+      const live = await biaSide.client.next('message', (m) => m.id === ack.id)
+      expect(live.text).toBe(typed.normalize('NFC').trim())
+      expect(live.text).toContain('👨‍👩‍👧')
+      biaSide.client.send({ type: 'history', ref: 'h' })
+      const page = await biaSide.client.next('history', (f) => f.ref === 'h')
+      const { type: _, ...liveMessage } = live
+      expect(page.messages.find((m) => m.id === ack.id)).toEqual(liveMessage)
+
+      own = await own.restart()
+      const after = await join(bia)
+      const fromHistory = after.joined.history.find((m) => m.id === ack.id)
+      expect(fromHistory).toEqual(liveMessage)
+      expect(Buffer.from(JSON.stringify(fromHistory))).toEqual(Buffer.from(JSON.stringify(liveMessage)))
+      after.client.close()
+    } finally {
+      await own.stop()
+    }
+  })
+
+  it('refuses a message with nothing visible and any lone surrogate, over the wire, as bad_request', async () => {
+    const { anaSocket, biaSocket } = await pair('sala-2')
+    // The example: spaces and a zero-width space were acked.
+    anaSocket.send({ type: 'message', text: '   \u200b  ', ref: 'blank' })
+    expect(await anaSocket.next('error', (f) => f.ref === 'blank')).toMatchObject({ code: 'bad_request', details: [{ path: 'text' }] })
+    // JSON's escape is valid UTF-8, so ws lets it through; it decodes to a lone surrogate.
+    anaSocket.send('{"type":"message","text":"oi \\ud800","ref":"surrogate"}')
+    expect(await anaSocket.next('error', (f) => f.ref === 'surrogate')).toMatchObject({ code: 'bad_request', details: [{ path: 'text' }] })
+    anaSocket.send('{"type":"message","text":"oi","clientId":"\\udc00","ref":"client-id"}')
+    expect(await anaSocket.next('error', (f) => f.ref === 'client-id')).toMatchObject({ code: 'bad_request', details: [{ path: 'clientId' }] })
+    anaSocket.send('{"type":"join","room":"sala-\\ud800","ref":"room"}')
+    expect(await anaSocket.next('error', (f) => f.ref === 'room')).toMatchObject({ code: 'bad_request', details: [{ path: 'room' }] })
+    await settle()
+    expect(biaSocket.pending('message')).toEqual([])
+    expect(anaSocket.closed).toBeUndefined()
+    anaSocket.close()
+    biaSocket.close()
+  })
+
+  it('refuses names that disguise themselves, and compares e-mail after NFC and case folding', async () => {
+    const refused = async (fields: Record<string, string>, path: string) => {
+      const username = uniqueName()
+      const body = { name: 'Ana', username, email: `${username}@example.com`, password: 'long enough pw', ...fields }
+      const response = await postJson(`${server.url}/auth/register`, body)
+      expect(response.status, JSON.stringify(fields)).toBe(400)
+      const error = ((await response.json()) as { error: { code: string; details: Array<{ path: string }> } }).error
+      expect(error.code).toBe('validation_failed')
+      expect(error.details.map((d) => d.path)).toContain(path)
+    }
+    // The example: shown as "admin".
+    await refused({ name: '\u202enimda' }, 'name')
+    await refused({ name: 'ad\u200bmin' }, 'name')
+    await refused({ name: 'Ana \ud800' }, 'name')
+    await refused({ name: '\u200b' }, 'name')
+    await refused({ email: 'ana\u200b@example.com' }, 'email')
+    await refused({ username: 'ana\ud800' }, 'username')
+    await refused({ password: 'long enough \udc00' }, 'password')
+
+    const username = uniqueName()
+    const response = await postJson(`${server.url}/auth/register`, {
+      name: 'Jose\u0301 🏳️‍🌈',
+      username,
+      email: `jose\u0301.${username}@example.com`,
+      password: 'long enough pw',
+    })
+    expect(response.status).toBe(201)
+    const account = ((await response.json()) as { user: { name: string; email: string } }).user
+    expect(account.name).toBe('José 🏳️‍🌈')
+    expect(account.email).toBe(`josé.${username}@example.com`)
+    const login = await postJson(`${server.url}/auth/login`, { username: `JOSÉ.${username.toUpperCase()}@EXAMPLE.COM`, password: 'long enough pw' })
+    expect(login.status).toBe(200)
+    const clash = await postJson(`${server.url}/auth/register`, { name: 'Other', username: uniqueName(), email: `JOSE\u0301.${username}@example.com`, password: 'long enough pw' })
+    expect(clash.status).toBe(409)
   })
 })
