@@ -101,8 +101,8 @@ describe('early refusals end the exchange: the client reads the status, not a re
   const BUFFERED = 64 * 1024 ** 2
 
   /** Offers a 1 GiB body as fast as the connection takes it and stops when the answer comes, as curl does. */
-  const offer = async (url: string, path: string, headers: Record<string, string>, head: Buffer = Buffer.alloc(0)) => {
-    const upload = new UploadStream(url, headers, head.length + GiB, path)
+  const offer = async (url: string, path: string, headers: Record<string, string>, head: Buffer = Buffer.alloc(0), chunked = false) => {
+    const upload = new UploadStream(url, headers, chunked ? undefined : head.length + GiB, path)
     const started = process.hrtime.bigint()
     if (head.length > 0) await upload.write(head)
     const pouring = upload.pour(head.length + GiB)
@@ -128,12 +128,13 @@ describe('early refusals end the exchange: the client reads the status, not a re
   })
 
   it.each([
-    ['401 without a session', '/uploads', () => multipart(), 401, 'unauthenticated'],
-    ['403 for a cookie from a foreign origin', '/uploads', () => multipart({ Cookie: owner.cookie, Origin: 'https://evil.example' }), 403, 'forbidden_origin'],
-    ['415 for a body that is not multipart', '/uploads', () => ({ Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/octet-stream' }), 415, 'unsupported_media_type'],
-    ['413 for a JSON body past its limit', '/auth/login', () => ({ 'Content-Type': 'application/json' }), 413, 'payload_too_large'],
-  ])('%s', async (_label, path, headers, status, code) => {
-    const { answer, errors } = await offer(small.url, path, headers())
+    ['401 without a session', '/uploads', () => multipart(), false, 401, 'unauthenticated'],
+    ['403 for a cookie from a foreign origin', '/uploads', () => multipart({ Cookie: owner.cookie, Origin: 'https://evil.example' }), false, 403, 'forbidden_origin'],
+    ['415 for a body that is not multipart', '/uploads', () => ({ Authorization: `Bearer ${owner.token}`, 'Content-Type': 'application/octet-stream' }), false, 415, 'unsupported_media_type'],
+    ['413 for a JSON body declared past its limit', '/auth/login', () => ({ 'Content-Type': 'application/json' }), false, 413, 'payload_too_large'],
+    ['413 for a chunked JSON body that passes its limit', '/auth/login', () => ({ 'Content-Type': 'application/json' }), true, 413, 'payload_too_large'],
+  ])('%s', async (_label, path, headers, chunked, status, code) => {
+    const { answer, errors } = await offer(small.url, path, headers(), Buffer.alloc(0), chunked)
     expect(answer.status).toBe(status)
     expect(answer.body.error?.code).toBe(code)
     expect(answer.headers['connection']).toBe('close')

@@ -27,7 +27,8 @@ export const readJsonBody = async (req: IncomingMessage, limit = JSON_BODY_LIMIT
   if (Number(req.headers['content-length'] ?? 0) > limit) return E.left(tooLarge)
   const chunks: Buffer[] = []
   let size = 0
-  for await (const chunk of req) {
+  // Leaving the loop early must not destroy the request: the refusal is still to be written on its socket.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     const buffer = chunk as Buffer
     size += buffer.length
     if (size > limit) return E.left(tooLarge)

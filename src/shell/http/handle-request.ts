@@ -45,7 +45,7 @@ export const createRequestHandler =
         if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
         // The rest of a refused body is not read: close the connection (gently) instead of draining it.
         const headers = req.complete ? {} : { Connection: 'close' }
-        if (!req.complete) closeAfterResponse(req)
+        if (!req.complete) closeAfterResponse(req, res)
         sendError(res, outcome.left, headers)
       })
       .catch((error: unknown) => {

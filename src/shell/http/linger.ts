@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 
 /** How long a refused client may go on sending after our answer before its connection is cut. */
@@ -14,8 +14,11 @@ export const LINGER_MS = 2000
  * once the response is written our side is half-closed (FIN: the client learns there is no more), and what
  * the client still sends is read and dropped until it closes too, or until `lingerMs` passes.
  */
-export const closeAfterResponse = (req: IncomingMessage, lingerMs = LINGER_MS): void => {
-  const socket = req.socket
+export const closeAfterResponse = (req: IncomingMessage, res: ServerResponse, lingerMs = LINGER_MS): void => {
+  // A request a reader destroyed has let go of its socket; the response still holds it.
+  const socket = res.socket ?? req.socket
+  // Already gone (the client left, or a reader destroyed it): nothing left to close gently.
+  if (socket === null || socket.destroyed) return
   // Node's HTTP server ends a `Connection: close` exchange with `socket.destroySoon()` (FIN, then close as
   // soon as it is flushed). Replacing it on this one socket is the hook that runs after the response is
   // written. Should Node stop calling it, the connection still closes, only less gently.
