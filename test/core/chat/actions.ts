@@ -79,7 +79,16 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('garbage' as const),
       slot,
-      text: fc.oneof(fc.string(), fc.json(), fc.constantFrom('{"type":"join","room":7}', '{"type":"message","text":"  "}', '{"type":"leave","__proto__":{}}')),
+      text: fc.oneof(fc.string(), fc.json(), fc.constantFrom(
+          '{"type":"join","room":7}',
+          '{"type":"message","text":"  "}',
+          '{"type":"leave","__proto__":{}}',
+          // Text with nothing visible, and JSON escapes that decode to lone surrogates (valid UTF-8 on the wire).
+          '{"type":"message","text":" \\u200b\\u2060 ","ref":"g"}',
+          '{"type":"message","text":"oi \\ud800","ref":"g"}',
+          '{"type":"message","text":"oi","clientId":"\\udc00","ref":"g"}',
+          '{"type":"join","room":"sala-1\\ud800"}',
+        )),
       advance,
     }),
   },

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { ConnectionId } from '../../../src/core/brands.js'
-import type { ChatState } from '../../../src/core/chat/state.js'
+import { clientIdKey, type ChatState } from '../../../src/core/chat/state.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
 import { forgetAt } from '../../../src/core/chat/limits.js'
 import { actionArbitrary, run, SLOTS } from './actions.js'
@@ -180,6 +180,27 @@ describe('chat core invariants', () => {
             }
           }
         }
+      }),
+      runs,
+    )
+  })
+
+  it('the clientId index is exactly what the recent and pending messages say', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ after }) => {
+          for (const room of after.rooms.values()) {
+            const derived = new Map<string, number>()
+            const held = [...room.recent, ...[...room.pending.values()].map((pending) => pending.message)]
+            for (const message of held) {
+              if (message.clientId === undefined) continue
+              const key = clientIdKey(message.user.id, message.clientId)
+              expect(derived.has(key), `${room.id} holds ${message.clientId} twice`).toBe(false)
+              derived.set(key, message.seq)
+            }
+            expect(new Map(room.clientIds)).toEqual(derived)
+          }
+        })
       }),
       runs,
     )
