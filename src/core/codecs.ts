@@ -137,6 +137,3 @@ export const keptAsIs = (check: (raw: string) => E.Either<unknown, string>, s: s
   const checked = check(s)
   return E.isRight(checked) && checked.right === s
 }
-
-// The rule itself lives in text.ts; these stay here for the modules that already import them.
-export { codePointLength, hasControlCharacters } from './text.js'
