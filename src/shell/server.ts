@@ -46,6 +46,7 @@ import { attachConnection } from './ws/connection.js'
 import { ChatSocket } from './ws/chat-socket.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
+import { createAddressSlots } from './ws/address-slots.js'
 
 export interface SalaServer {
   readonly url: string
@@ -174,9 +175,10 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     ...(options.orphanSweepMs === undefined ? {} : { everyMs: options.orphanSweepMs }),
   })
   opened.push(orphans.stop)
-  const onOpen = attachConnection({ runtime, system, log, findUploads })
+  const addresses = createAddressSlots(config.maxConnectionsPerAddress)
+  const onOpen = attachConnection({ runtime, system, log, findUploads, addresses })
   let accepting = true
-  const upgrade = createUpgradeHandler({ wss, accounts, origins, log, onOpen, accepting: () => accepting })
+  const upgrade = createUpgradeHandler({ wss, accounts, origins, proxy, addresses, refusals, log, onOpen, accepting: () => accepting })
   server.on('upgrade', upgrade)
   // Malformed or timed-out HTTP from a client: answered and logged there, never let it reach 'error'.
   server.on('clientError', http.clientError)

@@ -9,6 +9,7 @@ import { readCredentials } from '../http/credentials.js'
 import { originAllowed, type OriginPolicy } from '../http/origin.js'
 import type { ProxyTrust } from '../http/proxy.js'
 import type { AddressSlots } from './address-slots.js'
+import type { RefusalLog } from '../refusal-log.js'
 
 interface Dependencies {
   readonly wss: WebSocketServer<typeof ChatSocket>
@@ -16,6 +17,8 @@ interface Dependencies {
   readonly origins: OriginPolicy
   readonly proxy: ProxyTrust
   readonly addresses: AddressSlots
+  /** Refused upgrades are logged at a bounded rate: a flood of them must not flood the log. */
+  readonly refusals: RefusalLog
   readonly log: Logger
   /** The open socket, now the connection's, with the client address whose slot it holds. */
   readonly onOpen: (socket: ChatSocket, signedIn: Authenticated, raw: Duplex, address: string) => void
@@ -29,21 +32,22 @@ interface Dependencies {
  * so upgrades under way count against `MAX_CONNECTIONS_PER_ADDRESS` too.
  */
 export const createUpgradeHandler =
-  ({ wss, accounts, origins, proxy, addresses, log, onOpen, accepting }: Dependencies) =>
+  ({ wss, accounts, origins, proxy, addresses, refusals, log, onOpen, accepting }: Dependencies) =>
   (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Until ws owns the socket, a reset by the client must not become an unhandled 'error'.
     const onEarlyError = logEarlyError(log)
     socket.on('error', onEarlyError)
-    if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
-    if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(socket, 404, 'not_found', 'WebSocket connections go to /ws')
-    const credentials = readCredentials(req)
-    if (credentials === undefined) return refuse(socket, 401, 'unauthenticated', 'sign in first: session cookie or Bearer token')
-    if (!originAllowed(req, origins, credentials.source)) {
-      return refuse(socket, 403, 'forbidden_origin', 'cookie-authenticated connections must come from the chat’s own site')
-    }
     const address = proxy.clientAddress(req)
+    const refuse = (status: number, code: string, message: string): void => refuseUpgrade(socket, refusals, address, status, code, message)
+    if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
+    if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(404, 'not_found', 'WebSocket connections go to /ws')
+    const credentials = readCredentials(req)
+    if (credentials === undefined) return refuse(401, 'unauthenticated', 'sign in first: session cookie or Bearer token')
+    if (!originAllowed(req, origins, credentials.source)) {
+      return refuse(403, 'forbidden_origin', 'cookie-authenticated connections must come from the chat’s own site')
+    }
     if (!addresses.take(address)) {
-      return refuse(socket, 429, 'too_many_connections', 'too many connections from this address; close some first')
+      return refuse(429, 'too_many_connections', 'too many connections from this address; close some first')
     }
     // Until the socket is the connection's, its slot goes back when it closes, whoever ends it (a refusal
     // below, ws rejecting the handshake, or the client leaving while it is authenticated).
@@ -54,11 +58,11 @@ export const createUpgradeHandler =
       if (E.isLeft(result)) {
         if (result.left instanceof Error) {
           log.error('authentication failed', { err: result.left })
-          return refuse(socket, 500, 'internal_error', 'something went wrong on our side')
+          return refuse(500, 'internal_error', 'something went wrong on our side')
         }
-        return refuse(socket, 401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
+        return refuse(401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
       }
-      if (!accepting()) return refuse(socket, 503, 'shutting_down', 'the server is shutting down; reconnect shortly')
+      if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
       const signedIn = result.right
       wss.handleUpgrade(req, socket, head, (ws) => {
         socket.off('error', onEarlyError)
@@ -77,7 +81,8 @@ const logEarlyError =
   (error: Error): void =>
     log.debug('socket error before upgrade', { err: error })
 
-const refuse = (socket: Duplex, status: number, code: string, message: string): void => {
+const refuseUpgrade = (socket: Duplex, refusals: RefusalLog, address: string, status: number, code: string, message: string): void => {
+  refusals.refused(`websocket_${code}`, { status, address })
   const body = JSON.stringify({ error: { code, message } })
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
