@@ -20,6 +20,8 @@ export interface UploadLease {
   readonly reserve: (bytes: number) => boolean
   /** The quota, for the refusal's message. */
   readonly quotaBytes: number
+  /** File bytes counted so far. */
+  readonly received: () => number
   /** Ends the request: `kept` bytes are now stored, the rest of what was reserved is given back. Once only. */
   readonly finish: (kept: number) => void
 }
@@ -42,6 +44,7 @@ export const createUploadBudget = (
     let finished = false
     return {
       quotaBytes: allowance.quotaBytes,
+      received: () => received,
       ready: async () => {
         if (!needsStoredBytes) return E.right(undefined)
         const bytes = await storedBytes(user)()

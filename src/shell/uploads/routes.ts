@@ -62,7 +62,9 @@ export const createUploadRoutes = ({ guards, uploads, budget, dir, limits, newNa
       const received = await receiveFiles(req, { dir, limits, newName, reserve: lease.reserve, quotaBytes: lease.quotaBytes, openFile })
       if (E.isLeft(received)) {
         // The disk's own error (ENOSPC...) says more to an operator than the answer the client gets.
-        if (received.left.status >= 500) log.error('upload not stored', { err: received.left.cause ?? received.left, status: received.left.status })
+        if (received.left.status >= 500) {
+          log.error('upload not stored', { err: received.left.cause ?? received.left, status: received.left.status, bytesLost: lease.received() })
+        }
         return received
       }
       const registered = await register(owner)(received.right)()
