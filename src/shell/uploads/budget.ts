@@ -42,6 +42,11 @@ export const createUploadBudget = (
   const lease = (user: string, needsStoredBytes: boolean): UploadLease => {
     let received = 0
     let finished = false
+    const end = (kept: number): void => {
+      if (finished) return
+      finished = true
+      budgets = uploadFinished(budgets, user, { received, kept }, allowance, now())
+    }
     return {
       quotaBytes: allowance.quotaBytes,
       received: () => received,
@@ -55,15 +60,16 @@ export const createUploadBudget = (
         if (finished) return false
         const [next, reservation] = reserveBytes(budgets, user, bytes, allowance)
         budgets = next
-        if (reservation.type === 'quota_exceeded') return false
+        if (reservation.type === 'quota_exceeded') {
+          // Refused: it will keep nothing, so what it reserved goes back now, not once its files are
+          // removed, or a concurrent upload of the same user that fits would be refused meanwhile.
+          end(0)
+          return false
+        }
         received += bytes
         return true
       },
-      finish: (kept) => {
-        if (finished) return
-        finished = true
-        budgets = uploadFinished(budgets, user, { received, kept }, allowance, now())
-      },
+      finish: (kept) => end(kept),
     }
   }
 
