@@ -77,6 +77,20 @@ describe('asyncapi.yaml', () => {
     }
   })
 
+  it('names each direction’s messages apart, keeping the wire types', () => {
+    const names = Object.values(asyncapi.components.messages).map((m) => (m as { name?: string }).name)
+    expect(new Set(names).size).toBe(names.length)
+    const titles = Object.values(asyncapi.components.messages).map((m) => (m as { title?: string }).title)
+    expect(new Set(titles).size).toBe(titles.length)
+  })
+
+  it('MessageFrame spells out exactly the fields of ChatMessage, plus type', () => {
+    const schemas = (asyncapi.components as unknown as { schemas: Record<string, { properties: Record<string, unknown> }> }).schemas
+    const { type, ...fields } = schemas['MessageFrame']!.properties
+    expect(type).toEqual({ const: 'message' })
+    expect(fields).toEqual(schemas['ChatMessage']!.properties)
+  })
+
   it('documents every command and every frame type the code knows, with an example', () => {
     const documented = (action: 'receive' | 'send') => new Set(examplesOf(messagesOf(action)).map((e) => e.payload['type']))
     expect([...documented('receive')].sort()).toEqual(Object.keys(clientCommandCodecs).sort())

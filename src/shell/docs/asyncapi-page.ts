@@ -62,13 +62,20 @@ const propertiesTable = (schema: Json | undefined): string => {
   return `<table><thead><tr><th>Field</th><th>Type</th><th>Required</th><th>Notes</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
+/** The wire `type` of a message (its payload's `type` const), which commands and frames may share. */
+const wireType = (doc: Doc, id: string): Json | undefined => {
+  const payload = at(doc, 'components', 'messages', id, 'payload')
+  const schema = refName(at(payload, '$ref'))
+  return at(schema === undefined ? payload : at(doc, 'components', 'schemas', schema), 'properties', 'type', 'const')
+}
+
 const messageSection = (doc: Doc, id: string): string => {
   const message = at(doc, 'components', 'messages', id)
   if (!isObject(message)) return ''
   const examples = Array.isArray(message['examples']) ? message['examples'] : []
   return `<section class="message" id="message-${escape(id)}">
-    <h3><code>${escape(message['name'] ?? id)}</code> — ${escape(message['title'] ?? '')}</h3>
-    ${prose(message['summary'])}
+    <h3><code>${escape(wireType(doc, id) ?? message['name'] ?? id)}</code> — ${escape(message['summary'] ?? '')} <small>(${escape(message['name'] ?? id)})</small></h3>
+    ${prose(message['description'])}
     ${propertiesTable(message['payload'])}
     ${examples
       .map((example) => `<h4>Example: ${escape(at(example, 'name') ?? '')}</h4><pre>${escape(JSON.stringify(at(example, 'payload'), null, 2))}</pre>`)
@@ -84,7 +91,7 @@ const operationSection = (doc: Doc, operation: Json | undefined): string => {
   })
   const direction = at(operation, 'action') === 'receive' ? 'Client → server' : 'Server → client'
   return `<h2>${escape(direction)}: ${escape(at(operation, 'title') ?? '')}</h2>
-    <p>${ids.map((id) => `<a href="#message-${escape(id)}"><code>${escape(at(doc, 'components', 'messages', id, 'name') ?? id)}</code></a>`).join(' · ')}</p>
+    <p>${ids.map((id) => `<a href="#message-${escape(id)}"><code>${escape(wireType(doc, id) ?? id)}</code></a>`).join(' · ')}</p>
     ${ids.map((id) => messageSection(doc, id)).join('\n')}`
 }
 
