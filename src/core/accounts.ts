@@ -34,7 +34,10 @@ export type AccountError =
   | { readonly type: 'username_taken' }
   | { readonly type: 'email_taken' }
   | { readonly type: 'invalid_credentials' }
+  /** No credentials at all: sign in first. */
   | { readonly type: 'unauthenticated' }
+  /** Credentials that name no live session (bad, expired, revoked or unknown token): sign in again. */
+  | { readonly type: 'session_invalid' }
   /** Too many passwords of this kind are already waiting to be hashed; try again shortly. */
   | { readonly type: 'busy' }
 

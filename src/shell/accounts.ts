@@ -47,7 +47,8 @@ interface Dependencies {
   readonly sessionTtlSeconds: number
 }
 
-const unauthenticated: AccountError = { type: 'unauthenticated' }
+// Whatever is wrong with a token (forged, expired, revoked, its user gone), the answer is the same.
+const sessionInvalid: AccountError = { type: 'session_invalid' }
 const invalidCredentials: AccountError = { type: 'invalid_credentials' }
 
 /** A full hashing queue is the client's to retry, not a failure of ours. */
@@ -92,7 +93,7 @@ export const createAccounts = (deps: Dependencies): Accounts => {
   const checkSession = (session: SessionRecord | undefined, userId: string): TE.TaskEither<AccountError, SessionRecord> =>
     session !== undefined && session.revokedAt === null && session.expiresAt > system.now() && session.userId === userId
       ? TE.right(session)
-      : TE.left(unauthenticated)
+      : TE.left(sessionInvalid)
 
   return {
     register: (request) =>
@@ -127,7 +128,7 @@ export const createAccounts = (deps: Dependencies): Accounts => {
     authenticate: (token) =>
       pipe(
         tokens.verify(token, system.now()),
-        TE.mapLeft((): AccountError => unauthenticated),
+        TE.mapLeft((): AccountError => sessionInvalid),
         TE.chainW((claims) =>
           pipe(
             sessions.find(claims.sessionId),
@@ -137,7 +138,7 @@ export const createAccounts = (deps: Dependencies): Accounts => {
         TE.chainW((session) =>
           pipe(
             users.findById(session.userId),
-            TE.chainW((record) => (record === undefined ? TE.left(unauthenticated) : TE.right({ record, session }))),
+            TE.chainW((record) => (record === undefined ? TE.left(sessionInvalid) : TE.right({ record, session }))),
           ),
         ),
       ),

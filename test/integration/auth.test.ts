@@ -154,6 +154,22 @@ describe('sessions', () => {
     expect((await me({ Authorization: `Bearer ${other.token}` })).status).toBe(200)
   })
 
+  it('tells a request without credentials to sign in, and one with a bad, tampered or revoked token that its session is not valid', async () => {
+    const message = async (headers: Record<string, string>) => {
+      const response = await me(headers)
+      expect(response.status).toBe(401)
+      const { error } = (await response.json()) as { error: { code: string; message: string } }
+      expect(error.code).toBe('unauthenticated')
+      return error.message
+    }
+    expect(await message({})).toMatch(/^sign in first/)
+    const user = await register(server)
+    await fetch(`${server.url}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${user.token}` } })
+    for (const headers of [{ Authorization: `Bearer ${user.token}` }, { Cookie: user.cookie }, { Authorization: 'Bearer not-a-token' }, { Authorization: `Bearer ${user.token}x` }]) {
+      expect(await message(headers)).toMatch(/session is not valid/)
+    }
+  })
+
   it('logout without a session still answers 204', async () => {
     expect((await fetch(`${server.url}/auth/logout`, { method: 'POST' })).status).toBe(204)
   })

@@ -21,6 +21,9 @@ export const accountHttpError = (error: AccountError | Error): HttpError => {
       return httpError(401, 'invalid_credentials', 'wrong username or password')
     case 'unauthenticated':
       return httpError(401, 'unauthenticated', 'sign in first: send the session cookie or an Authorization: Bearer token')
+    // The same code, so clients that switch on it need no change; the message says what to do now.
+    case 'session_invalid':
+      return httpError(401, 'unauthenticated', 'your session is not valid (expired, revoked or unknown): sign in again')
     case 'busy':
       return httpError(503, 'busy', 'too many sign-ins or sign-ups are waiting; try again in a moment', undefined, { 'Retry-After': '1' })
   }
