@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
 # --- build: compiles TypeScript, renders the docs and builds the sqlite3 native module -----------------
-FROM node:20-bookworm-slim AS build
+# Node 26, the Active LTS line since October 2026; the code and tests also run on Node 20 (>= 20.17).
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 # node-gyp needs these when sqlite3 has no prebuilt binary for the platform.
 RUN apt-get update \
@@ -9,14 +10,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json openapi.yaml asyncapi.yaml ./
+COPY tsconfig.json tsconfig.build.json tsconfig.client.json openapi.yaml asyncapi.yaml ./
 COPY docs ./docs
+COPY scripts ./scripts
 COPY src ./src
 # Then drop the dev dependencies, keeping the compiled sqlite3 binary.
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: production dependencies and the build only, as a non-root user -------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:26-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
