@@ -62,32 +62,11 @@ export const sanitizeFileName = (raw: string | undefined): string => {
   return name === '' ? 'file' : name
 }
 
-interface Signature {
-  readonly type: string
-  readonly matches: (head: Uint8Array) => boolean
-}
-
-const startsWith = (head: Uint8Array, bytes: ReadonlyArray<number>, offset = 0): boolean =>
-  bytes.every((byte, i) => head[offset + i] === byte)
-const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0))
-
-const SIGNATURES: ReadonlyArray<Signature> = [
-  { type: 'image/png', matches: (h) => startsWith(h, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) },
-  { type: 'image/jpeg', matches: (h) => startsWith(h, [0xff, 0xd8, 0xff]) },
-  { type: 'image/gif', matches: (h) => startsWith(h, ascii('GIF87a')) || startsWith(h, ascii('GIF89a')) },
-  { type: 'image/webp', matches: (h) => startsWith(h, ascii('RIFF')) && startsWith(h, ascii('WEBP'), 8) },
-  { type: 'audio/wav', matches: (h) => startsWith(h, ascii('RIFF')) && startsWith(h, ascii('WAVE'), 8) },
-  { type: 'application/pdf', matches: (h) => startsWith(h, ascii('%PDF-')) },
-  { type: 'audio/ogg', matches: (h) => startsWith(h, ascii('OggS')) },
-  { type: 'audio/mpeg', matches: (h) => startsWith(h, ascii('ID3')) || (h[0] === 0xff && ((h[1] ?? 0) & 0xe0) === 0xe0) },
-  { type: 'audio/flac', matches: (h) => startsWith(h, ascii('fLaC')) },
-  { type: 'video/webm', matches: (h) => startsWith(h, [0x1a, 0x45, 0xdf, 0xa3]) },
-  { type: 'video/mp4', matches: (h) => startsWith(h, ascii('ftyp'), 4) },
-  { type: 'application/zip', matches: (h) => startsWith(h, [0x50, 0x4b, 0x03, 0x04]) },
-]
-
-/** Bytes a file must start with before the server believes it is one of the inline-safe kinds. */
-export const SNIFF_BYTES = 16
+/**
+ * Bytes of a file's start that content detection reads: file-type's `reasonableDetectionSizeInBytes`,
+ * enough for formats whose signature is not at the very start (MP4/MOV/HEIC brands, TAR, ZIP entries).
+ */
+export const SNIFF_BYTES = 4100
 
 /** Types shown in the page itself; everything else is downloaded. None of them can run script. */
 const INLINE = /^(image\/(png|jpeg|gif|webp)|text\/plain|application\/pdf|audio\/[\w.+-]+|video\/[\w.+-]+)$/
@@ -95,13 +74,14 @@ const INLINE = /^(image\/(png|jpeg|gif|webp)|text\/plain|application\/pdf|audio\
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$/
 
 /**
- * The type to store and serve. Magic bytes win when they decide it. A claim the bytes do not back is
- * believed only for types that are downloaded anyway (or plain text, which nosniff keeps inert), so a
- * client cannot get arbitrary bytes served inline as an image.
+ * The type to store and serve, from what the content detector found in the file's first bytes
+ * (`detected`, e.g. file-type's answer, or undefined) and what the client claimed. Detected content wins.
+ * A claim the bytes do not back is believed only for types that are downloaded anyway (or plain text, which
+ * nosniff keeps inert), so a client cannot get arbitrary bytes served inline as an image. Whether a type is
+ * shown inline is our own allow-list (`isInline`), whatever the detector knows.
  */
-export const detectMediaType = (head: Uint8Array, claimed: string | undefined): string => {
-  const detected = SIGNATURES.find((signature) => signature.matches(head))?.type
-  if (detected !== undefined) return detected
+export const mediaTypeOf = (detected: string | undefined, claimed: string | undefined): string => {
+  if (detected !== undefined && MEDIA_TYPE.test(detected)) return detected
   const normalized = (claimed ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
   if (!MEDIA_TYPE.test(normalized)) return 'application/octet-stream'
   if (normalized === 'text/plain') return normalized

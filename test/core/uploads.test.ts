@@ -1,31 +1,37 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { contentDisposition, detectMediaType, parseRange, sanitizeFileName, uploadNameFromUrl } from '../../src/core/uploads.js'
+import { contentDisposition, isInline, mediaTypeOf, parseRange, sanitizeFileName, uploadNameFromUrl } from '../../src/core/uploads.js'
 
 const bytes = (...values: number[]) => new Uint8Array(values)
 const text = (s: string) => new TextEncoder().encode(s)
 
-describe('detectMediaType', () => {
-  it('believes magic bytes over the claim', () => {
-    expect(detectMediaType(bytes(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), 'text/html')).toBe('image/png')
-    expect(detectMediaType(bytes(0xff, 0xd8, 0xff, 0xe0), undefined)).toBe('image/jpeg')
-    expect(detectMediaType(text('GIF89a....'), 'image/png')).toBe('image/gif')
-    expect(detectMediaType(text('RIFF\0\0\0\0WEBPVP8 '), undefined)).toBe('image/webp')
-    expect(detectMediaType(text('%PDF-1.7'), undefined)).toBe('application/pdf')
+describe('mediaTypeOf', () => {
+  it('believes what the content detector found over the claim', () => {
+    expect(mediaTypeOf('image/png', 'text/html')).toBe('image/png')
+    expect(mediaTypeOf('image/heic', 'video/mp4')).toBe('image/heic')
+    expect(mediaTypeOf('application/pdf', undefined)).toBe('application/pdf')
   })
 
   it('never serves unbacked bytes inline as a kind that needs its bytes checked', () => {
-    expect(detectMediaType(text('<html>'), 'image/png')).toBe('application/octet-stream')
-    expect(detectMediaType(text('<html>'), 'video/mp4')).toBe('application/octet-stream')
-    expect(detectMediaType(text('<html>'), 'application/pdf')).toBe('application/octet-stream')
+    expect(mediaTypeOf(undefined, 'image/png')).toBe('application/octet-stream')
+    expect(mediaTypeOf(undefined, 'video/mp4')).toBe('application/octet-stream')
+    expect(mediaTypeOf(undefined, 'application/pdf')).toBe('application/octet-stream')
   })
 
   it('keeps other claims (downloaded anyway), plain text, and refuses malformed ones', () => {
-    expect(detectMediaType(text('<svg/>'), 'image/svg+xml')).toBe('image/svg+xml')
-    expect(detectMediaType(text('<p>'), 'TEXT/HTML; charset=utf-8')).toBe('text/html')
-    expect(detectMediaType(text('hi'), 'text/plain')).toBe('text/plain')
-    expect(detectMediaType(text('hi'), 'not a type')).toBe('application/octet-stream')
-    expect(detectMediaType(text('hi'), undefined)).toBe('application/octet-stream')
+    expect(mediaTypeOf(undefined, 'image/svg+xml')).toBe('image/svg+xml')
+    expect(mediaTypeOf(undefined, 'TEXT/HTML; charset=utf-8')).toBe('text/html')
+    expect(mediaTypeOf(undefined, 'text/plain')).toBe('text/plain')
+    expect(mediaTypeOf(undefined, 'not a type')).toBe('application/octet-stream')
+    expect(mediaTypeOf(undefined, undefined)).toBe('application/octet-stream')
+    expect(mediaTypeOf('not a type', 'text/plain')).toBe('text/plain')
+  })
+
+  it('shows inline only what the allow-list names, whatever was detected', () => {
+    expect(isInline(mediaTypeOf('image/heic', undefined))).toBe(false)
+    expect(isInline(mediaTypeOf('image/avif', undefined))).toBe(false)
+    expect(isInline(mediaTypeOf('image/svg+xml', undefined))).toBe(false)
+    expect(isInline(mediaTypeOf('image/png', undefined))).toBe(true)
   })
 })
 

@@ -30,7 +30,8 @@ const multipart = (parts: ReadonlyArray<Part>): Buffer =>
     Buffer.from(`--${BOUNDARY}--\r\n`),
   ])
 
-const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('not really an image, but the header says so')])
+// A real 1x1 PNG: content detection reads past the signature (the IHDR chunk), as it should.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64')
 
 interface UploadedFile {
   readonly url: string

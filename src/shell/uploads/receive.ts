@@ -7,7 +7,8 @@ import { finished, pipeline } from 'node:stream/promises'
 import busboy from 'busboy'
 import * as E from 'fp-ts/lib/Either.js'
 import createHttpError, { type HttpError } from 'http-errors'
-import { detectMediaType, sanitizeFileName, SNIFF_BYTES, type UploadName } from '../../core/uploads.js'
+import { mediaTypeOf, sanitizeFileName, SNIFF_BYTES, type UploadName } from '../../core/uploads.js'
+import { sniffMediaType } from '../../adapters/media-types.js'
 import { httpError } from '../http/respond.js'
 
 export interface UploadLimits {
@@ -210,14 +211,15 @@ const commit = async (
     await removeAll([...temps, ...finals])
     return E.left(storageFailure(error))
   }
-  return E.right(
-    written.map((file) => ({
+  const received = await Promise.all(
+    written.map(async (file) => ({
       name: file.name,
       originalName: sanitizeFileName(file.filename),
-      type: detectMediaType(file.head, file.mimeType),
+      type: mediaTypeOf(await sniffMediaType(file.head), file.mimeType),
       size: file.size,
     })),
   )
+  return E.right(received)
 }
 
 export const removeAll = async (paths: ReadonlyArray<string>): Promise<void> => {
