@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { decodeConfig } from '../core/config.js'
 import { jsonLogger } from '../adapters/logger.js'
-import { tryStartSala } from './server.js'
+import { tryStartSala, type SalaServer } from './server.js'
 import { describeStartupError, startupErrorOf, type StartupError } from './startup.js'
 
 const config = decodeConfig(process.env)
@@ -32,11 +32,15 @@ process.on('unhandledRejection', (reason) => {
   process.exit(1)
 })
 
-const attempt = await tryStartSala(config.right, { log })
-const server = E.isRight(attempt) ? attempt.right : cannotStart(attempt.left)
-started = true
-
-const stop = (signal: string) => {
+// Signals are handled from the first moment: one that arrives while the server is starting stops it as
+// soon as it is up (without a handler, it would kill the process mid-start).
+let server: SalaServer | undefined
+let stopAsked: string | undefined
+const stop = (signal: string): void => {
+  if (server === undefined) {
+    stopAsked = signal
+    return
+  }
   log.info('stopping', { signal })
   server.close().then(
     () => process.exit(0),
@@ -48,3 +52,8 @@ const stop = (signal: string) => {
 }
 process.once('SIGTERM', () => stop('SIGTERM'))
 process.once('SIGINT', () => stop('SIGINT'))
+
+const attempt = await tryStartSala(config.right, { log })
+server = E.isRight(attempt) ? attempt.right : cannotStart(attempt.left)
+started = true
+if (stopAsked !== undefined) stop(stopAsked)
