@@ -1,3 +1,4 @@
+import pino from 'pino'
 import type { LogLevel } from '../core/config.js'
 
 export type LogFields = Readonly<Record<string, unknown>>
@@ -11,30 +12,46 @@ export interface Logger {
   readonly child: (fields: LogFields) => Logger
 }
 
-const RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
-
-/** One JSON object per line on the given stream (stdout in production), for log shippers to parse. */
+/**
+ * One JSON object per line on the given stream (stdout in production), for log shippers to parse:
+ * `{"level":"info","time":"<ISO 8601>",...fields,"msg":"..."}`. Written by pino, the maintained fast
+ * JSON logger, synchronously (a line logged just before `process.exit` is not lost). Secrets are redacted
+ * by key wherever a caller might pass them by mistake; message texts are simply never passed.
+ */
 export const jsonLogger = (
   level: LogLevel,
-  write: (line: string) => void = (line) => process.stdout.write(line),
+  write?: (line: string) => void,
   base: LogFields = {},
 ): Logger => {
-  const at = (lineLevel: Exclude<LogLevel, 'silent'>) => (message: string, fields: LogFields = {}) => {
-    if (RANK[lineLevel] < RANK[level]) return
-    const entry = { level: lineLevel, time: new Date().toISOString(), msg: message, ...base, ...fields }
-    write(`${JSON.stringify(entry, errorsAsObjects)}\n`)
-  }
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: (fields) => jsonLogger(level, write, { ...base, ...fields }),
-  }
+  const logger = pino(
+    {
+      level,
+      base: null,
+      messageKey: 'msg',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: errorAsObject },
+      redact: { paths: REDACTED, censor: '[redacted]' },
+    },
+    write === undefined ? pino.destination({ dest: 1, sync: true }) : { write },
+  )
+  return wrap(Object.keys(base).length === 0 ? logger : logger.child(base))
 }
 
+// Keys whose values must never reach a log line, at the top level and one level down (`headers.cookie`).
+const SECRETS = ['password', 'token', 'cookie', 'authorization', 'secret']
+const REDACTED = [...SECRETS, ...SECRETS.map((key) => `*.${key}`)]
+
+const wrap = (logger: pino.Logger): Logger => ({
+  debug: (message, fields = {}) => logger.debug(fields, message),
+  info: (message, fields = {}) => logger.info(fields, message),
+  warn: (message, fields = {}) => logger.warn(fields, message),
+  error: (message, fields = {}) => logger.error(fields, message),
+  child: (fields) => wrap(logger.child(fields)),
+})
+
 // An error's `code` (SQLITE_FULL, ENOSPC) says what failed; its `cause` is the error behind a wrapper.
-const errorsAsObjects = (_key: string, value: unknown): unknown => {
+const errorAsObject = (value: unknown): unknown => {
   if (!(value instanceof Error)) return value
   const code: unknown = 'code' in value ? value.code : undefined
   return {
@@ -42,6 +59,6 @@ const errorsAsObjects = (_key: string, value: unknown): unknown => {
     message: value.message,
     ...(typeof code === 'string' ? { code } : {}),
     stack: value.stack,
-    ...(value.cause === undefined ? {} : { cause: value.cause }),
+    ...(value.cause === undefined ? {} : { cause: errorAsObject(value.cause) }),
   }
 }

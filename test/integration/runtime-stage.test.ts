@@ -50,7 +50,7 @@ describe('the runtime stage, reproduced outside Docker', () => {
         let out = ''
         child.stdout.on('data', (chunk: Buffer) => {
           out += chunk.toString()
-          const found = /"msg":"sala listening","url":"([^"]+)"/.exec(out)?.[1]
+          const found = /"url":"([^"]+)"[^\n]*"msg":"sala listening"/.exec(out)?.[1]
           if (found !== undefined) resolveUrl(found)
         })
         child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()))

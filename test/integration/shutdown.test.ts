@@ -18,7 +18,7 @@ const start = (dataDir: string): Promise<{ child: ChildProcess; url: string; exi
     let out = ''
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString()
-      const url = /"msg":"sala listening","url":"([^"]+)"/.exec(out)?.[1]
+      const url = /"url":"([^"]+)"[^\n]*"msg":"sala listening"/.exec(out)?.[1]
       if (url !== undefined) resolve({ child, url, exited })
     })
     child.on('error', reject)

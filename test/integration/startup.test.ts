@@ -34,7 +34,7 @@ const runMain = (env: Record<string, string>, whileRunning?: (stdout: () => stri
 
 const listeningUrl = async (stdout: () => string): Promise<string> => {
   for (let i = 0; i < 200; i++) {
-    const match = /"msg":"sala listening","url":"([^"]+)"/.exec(stdout())
+    const match = /"url":"([^"]+)"[^\n]*"msg":"sala listening"/.exec(stdout())
     if (match?.[1] !== undefined) return match[1]
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
