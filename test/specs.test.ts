@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { LoginRequest, RegisterRequest } from '../src/core/accounts.js'
 import { decodeClientFrame, clientCommandCodecs } from '../src/core/protocol/client-commands.js'
-import { serverFrameCodecs } from '../src/core/protocol/server-frames.js'
+import { ErrorCode, serverFrameCodecs } from '../src/core/protocol/server-frames.js'
 import { createRoutes } from '../src/shell/http/routes.js'
 import { createGuards } from '../src/shell/http/guards.js'
 import { createLoginGuard } from '../src/shell/http/login-guard.js'
@@ -126,5 +127,96 @@ describe('openapi.yaml', () => {
     expect(examples('/auth/register').length).toBeGreaterThan(0)
     for (const value of examples('/auth/register')) expect(RegisterRequest.decode(value)).toSatisfy(E.isRight)
     for (const value of examples('/auth/login')) expect(LoginRequest.decode(value)).toSatisfy(E.isRight)
+  })
+})
+
+/** Every .ts file under `dir`, with its text. */
+const sources = (dir: string): Array<{ path: string; text: string }> =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => ({ path: join(dir, name), text: readFileSync(join(dir, name), 'utf8') }))
+
+/**
+ * The `status code` pairs the HTTP side can answer with, read from the sources: `httpError(413,
+ * 'payload_too_large'`, an upgrade's `refuse(503, 'shutting_down'`, `createHttpError(507, …, { code:
+ * 'storage_full', expose: true`, a literal `status: 416 … code: 'range_not_satisfiable'`, and calls of a
+ * wrapper such as `retryLater('rate_limited'` whose body is `httpError(429, code`. A 5xx other than 503
+ * that is not exposed reaches the client as `internal_error`, as sendError does.
+ */
+const httpErrorsInSources = (): Set<string> => {
+  const pairs = new Set<string>()
+  const add = (status: number, code: string, exposed = false) =>
+    pairs.add(`${status} ${status >= 500 && status !== 503 && !exposed ? 'internal_error' : code}`)
+  for (const { text } of [...sources('src/shell'), ...sources('src/adapters')]) {
+    for (const m of text.matchAll(/\b(?:httpError|refuse|retryLater)\(\s*(\d{3}),\s*'([a-z_]+)'/g)) add(Number(m[1]), m[2]!, m[0].startsWith('refuse'))
+    for (const m of text.matchAll(/createHttpError\(\s*(\d{3}),[^{]*\{([^}]*)\}/g)) {
+      const code = /code:\s*'([a-z_]+)'/.exec(m[2]!)?.[1]
+      if (code !== undefined) add(Number(m[1]), code, /expose:\s*true/.test(m[2]!))
+    }
+    for (const m of text.matchAll(/status:\s*(\d{3}),[^\n]*?code:\s*'([a-z_]+)'/g)) add(Number(m[1]), m[2]!)
+    for (const wrapper of text.matchAll(/const (\w+) = \((\w+): string[^)]*\)[^{]*\{[^}]*?httpError\((\d{3}), (\w+),/g)) {
+      if (wrapper[2] !== wrapper[4]) continue
+      for (const call of text.matchAll(new RegExp(`\\b${wrapper[1]}\\(\\s*'([a-z_]+)'`, 'g'))) add(Number(wrapper[3]), call[1]!)
+    }
+  }
+  return pairs
+}
+
+type Node = Record<string, unknown>
+/** Follows a local `$ref` (`#/components/...`) in openapi.yaml. */
+const resolve = (node: Node): Node => {
+  const ref = node['$ref']
+  if (typeof ref !== 'string') return node
+  return resolve(ref.slice(2).split('/').reduce<Node>((at, key) => at[key] as Node, openapi as unknown as Node))
+}
+
+/** `status code` pairs documented per operation, from each JSON error body's `error.code` enum. */
+const documentedHttpErrors = (): Map<string, Set<string>> => {
+  const perOperation = new Map<string, Set<string>>()
+  for (const [path, item] of Object.entries(openapi.paths as unknown as Record<string, Record<string, Node>>)) {
+    for (const [method, operation] of Object.entries(item).filter(([key]) => key !== 'parameters')) {
+      const pairs = new Set<string>()
+      for (const [status, response] of Object.entries((operation['responses'] ?? {}) as Record<string, Node>)) {
+        const content = (resolve(response)['content'] ?? {}) as Record<string, Node>
+        const schema = content['application/json']?.['schema'] as Node | undefined
+        if (schema === undefined) continue
+        const error = ((resolve(schema)['properties'] as Record<string, Node> | undefined)?.['error'])
+        const code = error === undefined ? undefined : (resolve(error)['properties'] as Record<string, Node>)['code']
+        for (const value of (code?.['enum'] ?? []) as string[]) pairs.add(`${status} ${value}`)
+      }
+      perOperation.set(`${method.toUpperCase()} ${path}`, pairs)
+    }
+  }
+  return perOperation
+}
+
+// Answers of the router itself, for requests that match no operation; openapi.yaml's description says them.
+const ROUTER_ERRORS = ['404 not_found', '405 method_not_allowed', '500 internal_error']
+
+describe('error codes: the specs list exactly what the code can send', () => {
+  it('every HTTP error code the sources send is documented with its status, and every documented one is sent', () => {
+    const documented = new Set([...documentedHttpErrors().values()].flatMap((pairs) => [...pairs]))
+    const sent = httpErrorsInSources()
+    expect(sent.size).toBeGreaterThan(20)
+    expect([...sent].filter((pair) => !documented.has(pair) && !ROUTER_ERRORS.includes(pair)).sort(), 'sent but not documented').toEqual([])
+    expect([...documented].filter((pair) => !sent.has(pair)).sort(), 'documented but never sent').toEqual([])
+  })
+
+  it('every JSON error response of openapi.yaml has a code enum', () => {
+    for (const [operation, pairs] of documentedHttpErrors()) {
+      const item = (openapi.paths as unknown as Record<string, Record<string, Node>>)[operation.split(' ')[1]!]![operation.split(' ')[0]!.toLowerCase()]!
+      const jsonErrors = Object.entries(item['responses'] as Record<string, Node>).filter(
+        ([status, response]) => Number(status) >= 400 && (resolve(response)['content'] as Record<string, unknown> | undefined)?.['application/json'] !== undefined,
+      )
+      for (const [status] of jsonErrors) expect([...pairs].some((pair) => pair.startsWith(`${status} `)), `${operation} ${status}`).toBe(true)
+    }
+  })
+
+  it('the WebSocket error codes in asyncapi.yaml are exactly those the core sends', () => {
+    const schemas = (asyncapi.components as unknown as { schemas: Record<string, { properties: Record<string, { enum?: string[] }> }> }).schemas
+    const documented = [...(schemas['ErrorFrame']!.properties['code']!.enum ?? [])].sort()
+    const sent = new Set(sources('src/core').flatMap(({ text }) => [...text.matchAll(/errorFrame\(\s*'([a-z_]+)'/g)].map((m) => m[1]!)))
+    expect(documented).toEqual([...sent].sort())
+    expect(documented).toEqual(Object.keys(ErrorCode.keys).sort())
   })
 })
