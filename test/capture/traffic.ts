@@ -1,0 +1,54 @@
+import { appendFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { threadId } from 'node:worker_threads'
+
+// Real traffic of the test servers, recorded so that a last check can hold it against the published
+// specs: what the integration tests receive is what outside clients will receive.
+
+/** The folder this run records into; set by the global setup, absent when only some files run. */
+export const TRAFFIC_DIR_VARIABLE = 'SALA_TRAFFIC_DIR'
+
+/** One HTTP exchange: the request line, the status, and the body when it is JSON. */
+export interface HttpRecord {
+  readonly kind: 'http'
+  readonly method: string
+  /** Path and query, e.g. `/static/abc?x=1`. */
+  readonly path: string
+  readonly status: number
+  /** The `Content-Type` header as sent, or null. */
+  readonly contentType: string | null
+  /** The body's bytes, when the body is empty or its type is JSON; undefined otherwise (files, pages). */
+  readonly body?: string
+  /** The test file that made the request, to say where a mismatch comes from. */
+  readonly test: string
+}
+
+/** One frame a client socket received from a test server's `/ws`. */
+export interface WsRecord {
+  readonly kind: 'ws'
+  readonly path: string
+  readonly binary: boolean
+  /** The frame as text (UTF-8). */
+  readonly data: string
+  readonly test: string
+}
+
+export type TrafficRecord = HttpRecord | WsRecord
+
+const fileOf = (dir: string): string => join(dir, `${process.pid}-${threadId}.jsonl`)
+
+/**
+ * Appends one record to this process's file (JSON lines), synchronously so that nothing is lost when a
+ * worker ends. Does nothing when the run records nothing.
+ */
+export const record = (entry: TrafficRecord): void => {
+  const dir = process.env[TRAFFIC_DIR_VARIABLE]
+  if (dir === undefined || dir === '') return
+  appendFileSync(fileOf(dir), `${JSON.stringify(entry)}\n`)
+}
+
+/** Loopback addresses: the test servers. Anything else a test fetches is not ours to check. */
+export const isTestServer = (url: URL): boolean => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+
+/** JSON bodies are recorded whole; others (files, HTML, scripts) only by status and type. */
+export const isJson = (contentType: string | null): boolean => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType ?? '')
