@@ -206,6 +206,8 @@ const onFrame = (model: Model, frame: ServerFrame): Step => {
     case 'history':
       if (frame.room !== model.room) return [{ ...model, loadingOlder: false }, []]
       return [{ ...model, messages: mergeMessages(frame.messages, model.messages), hasOlder: frame.messages.length >= PAGE, loadingOlder: false }, []]
+    case 'pong':
+      return [model, []]
     case 'error': {
       // A refused message leaves the pending list; the notice says why.
       const pending = model.pending.filter((p) => p.clientId !== frame.ref)

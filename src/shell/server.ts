@@ -47,6 +47,8 @@ import { ChatSocket } from './ws/chat-socket.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
 import { createAddressSlots } from './ws/address-slots.js'
+import { createSignIn } from './ws/sign-in.js'
+import { chooseSubprotocol } from '../core/protocol/version.js'
 
 export interface SalaServer {
   readonly url: string
@@ -62,6 +64,8 @@ export interface StartOptions {
   /** Tests: where upload bytes are written (to fill the disk), and how often orphans are swept. */
   readonly openUploadFile?: OpenUploadFile
   readonly orphanSweepMs?: number
+  /** Tests: how long a connection opened without credentials has to send its `auth` frame. */
+  readonly signInTimeoutMs?: number
 }
 
 export const CLOSE_GOING_AWAY = 1001
@@ -160,7 +164,18 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const refusals = createRefusalLog(log, system.now)
   // Frames are small JSON commands; the 64 KiB default leaves room for a 4000-character message in any script.
   // The runtime keeps the open sockets; ws's own client set would be a second copy, with a listener each.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.maxFrameBytes, perMessageDeflate: false, clientTracking: false, WebSocket: ChatSocket })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    WebSocket: ChatSocket,
+    // Echoes `sala.v1` when offered; an offer without it was refused before the upgrade (upgrade.ts).
+    handleProtocols: (offered) => {
+      const choice = chooseSubprotocol([...offered])
+      return choice.type === 'chosen' ? choice.protocol : false
+    },
+  })
   wss.on('error', (error) => log.error('websocket server error', { err: error }))
   const heartbeat = startHeartbeat(runtime.sockets, config.heartbeatMs)
   opened.push(heartbeat.stop)
@@ -178,7 +193,16 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const addresses = createAddressSlots(config.maxConnectionsPerAddress)
   const onOpen = attachConnection({ runtime, system, log, findUploads, addresses })
   let accepting = true
-  const upgrade = createUpgradeHandler({ wss, accounts, origins, proxy, addresses, refusals, log, onOpen, accepting: () => accepting })
+  const signIn = createSignIn({
+    accounts,
+    addresses,
+    refusals,
+    log,
+    onOpen,
+    accepting: () => accepting,
+    ...(options.signInTimeoutMs === undefined ? {} : { timeoutMs: options.signInTimeoutMs }),
+  })
+  const upgrade = createUpgradeHandler({ wss, accounts, origins, proxy, addresses, refusals, log, onOpen, signIn, accepting: () => accepting })
   server.on('upgrade', upgrade)
   // Malformed or timed-out HTTP from a client: answered and logged there, never let it reach 'error'.
   server.on('clientError', http.clientError)
@@ -195,6 +219,8 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const close = () => {
     accepting = false
     heartbeat.stop()
+    // Sockets still signing in are not the runtime's, so shutdown would not reach them.
+    signIn.closeAll(CLOSE_GOING_AWAY, 'server shutting down')
     return (closing ??= orphans.stop().then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs })).finally(refusals.flush))
   }
   return { url, port, runtime, close }

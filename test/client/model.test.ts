@@ -32,8 +32,8 @@ const frame = (f: ServerFrame): Msg => ({ type: 'frame', frame: f })
 const online: ReadonlyArray<Msg> = [
   { type: 'signedIn' },
   { type: 'socketOpened' },
-  frame({ type: 'welcome', user: ana, rooms }),
-  frame({ type: 'joined', room: 'sala-1', users: [ana, bia], history: [message(1), message(2)] }),
+  frame({ type: 'welcome', user: ana, rooms, protocol: 1 }),
+  frame({ type: 'joined', room: 'sala-1', users: [ana, bia], typing: [], history: [message(1), message(2)] }),
 ]
 
 describe('the web client model', () => {
@@ -60,7 +60,7 @@ describe('the web client model', () => {
     const { model, commands } = fold([...online, { type: 'sendRequested', text: 'oi', attachments: [], clientId: 'c1' }])
     expect(commands).toContainEqual({ type: 'send', command: { type: 'message', text: 'oi', clientId: 'c1', ref: 'c1' } })
     expect(model.pending).toHaveLength(1)
-    const acked = fold([frame({ type: 'ack', id: '000000000003', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c1', ref: 'c1' })], model).model
+    const acked = fold([frame({ type: 'ack', id: '000000000003', room: 'sala-1', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c1', ref: 'c1' })], model).model
     expect(acked.pending).toEqual([])
     expect(acked.messages.at(-1)).toMatchObject({ id: '000000000003', text: 'oi', user: ana })
   })
@@ -72,8 +72,8 @@ describe('the web client model', () => {
         { type: 'socketClosed', code: 1006, reason: '', random: 0.5 },
         { type: 'retryDue' },
         { type: 'socketOpened' },
-        frame({ type: 'welcome', user: ana, rooms }),
-        frame({ type: 'joined', room: 'sala-1', users: [ana], history: [message(3)] }),
+        frame({ type: 'welcome', user: ana, rooms, protocol: 1 }),
+        frame({ type: 'joined', room: 'sala-1', users: [ana], typing: [], history: [message(3)] }),
       ],
       before,
     )
@@ -84,7 +84,7 @@ describe('the web client model', () => {
 
   it('starts a room afresh on a gap or another room', () => {
     const before = fold(online).model
-    const moved = fold([{ type: 'joinRequested', room: 'sala-2' }, frame({ type: 'joined', room: 'sala-2', users: [ana], history: [message(7, 'sala-2')] })], before).model
+    const moved = fold([{ type: 'joinRequested', room: 'sala-2' }, frame({ type: 'joined', room: 'sala-2', users: [ana], typing: [], history: [message(7, 'sala-2')] })], before).model
     expect(moved.messages.map((m) => m.room)).toEqual(['sala-2'])
   })
 

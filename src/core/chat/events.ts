@@ -1,6 +1,6 @@
 import type { ConnectionId, RoomId, SessionId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
-import type { ClientCommand } from '../protocol/client-commands.js'
+import type { ChatCommand } from '../protocol/client-commands.js'
 import type { ChatUser, StoredMessage } from './state.js'
 import type { Upload } from '../uploads.js'
 
@@ -18,7 +18,7 @@ export type ChatEvent =
   | {
       readonly type: 'CommandReceived'
       readonly connection: ConnectionId
-      readonly command: ClientCommand
+      readonly command: ChatCommand
       /** The uploads a message's attachment links point at, as the shell found them; absent ones are unknown. */
       readonly uploads?: ReadonlyMap<string, Upload>
       readonly at: number

@@ -1,3 +1,4 @@
+import type { RoomId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import { formatMessageId } from '../protocol/message-id.js'
 import type { ChatMessage, ErrorCode, ErrorFrame, LeaveReason, PublicUser, RoomSummary, ServerFrame } from '../protocol/server-frames.js'
@@ -34,6 +35,9 @@ export const errorFrame = (
   details: ReadonlyArray<FieldProblem> = [],
 ): ErrorFrame =>
   withRef({ type: 'error', code, message, ...(details.length > 0 ? { details: [...details] } : {}) }, ref)
+
+/** Marks an error answering a `message` with the room the message was for, when it is known. */
+export const aboutRoom = (frame: ErrorFrame, room: RoomId | undefined): ErrorFrame => (room === undefined ? frame : { ...frame, room })
 
 export const userLeftFrame = (room: RoomState, user: ChatUser, reason: LeaveReason): ServerFrame => ({
   type: 'user_left',

@@ -1,9 +1,8 @@
-import type { ConnectionId } from '../brands.js'
-import type { ClientCommandType } from '../protocol/client-commands.js'
-import type { UserId } from '../brands.js'
+import type { ConnectionId, RoomId, UserId } from '../brands.js'
+import type { ChatCommandType } from '../protocol/client-commands.js'
 import { findSender, sendTo } from './audience.js'
 import type { Effect } from './effects.js'
-import { errorFrame } from './frames.js'
+import { aboutRoom, errorFrame } from './frames.js'
 import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket } from './rate-limit.js'
 import { dueNoLaterThan, type ChatSettings, type ChatState } from './state.js'
 
@@ -23,8 +22,13 @@ const NO_BUCKETS: Limits['buckets'] = { message: undefined, typing: undefined, h
 
 export const freshLimits = (at: number): Limits => ({ buckets: NO_BUCKETS, abuse: calmMeter(at) })
 
-/** Which allowance a command draws on. Frames that could not be decoded draw on the message allowance. */
-export const limitKindOf = (type: ClientCommandType | 'rejected_frame'): LimitKind => {
+/**
+ * Which allowance a command draws on. Frames that could not be decoded draw on the message allowance.
+ * `ping` shares join/leave's: both are rare control commands (a heartbeat is one every several seconds),
+ * so the allowance never troubles a real client, and a ping flood is refused and closed like any other
+ * without one more bucket per user.
+ */
+export const limitKindOf = (type: ChatCommandType | 'rejected_frame'): LimitKind => {
   switch (type) {
     case 'message':
     case 'rejected_frame':
@@ -36,6 +40,7 @@ export const limitKindOf = (type: ClientCommandType | 'rejected_frame'): LimitKi
       return 'history'
     case 'join':
     case 'leave':
+    case 'ping':
       return 'presence'
   }
 }
@@ -52,13 +57,20 @@ const NOTHING: ReadonlyArray<Effect> = []
 /**
  * Charges the sender's allowance for one command. Every command costs a token, refused or not, so a
  * flood of bad commands is limited like any other. Refusals fill the abuse meter; a full meter closes
- * the connection (1008).
+ * the connection (1008). `room` is the room a refused `message` was for, said in its `error`.
  *
  * A user with no entry has every allowance full (an entry is dropped only once it says exactly that), so
  * the entry made here is asked to be forgotten once it has rested again: idle users, most of them, keep
  * none.
  */
-export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKind, ref: string | undefined, at: number): Admission => {
+export const admit = (
+  state: ChatState,
+  connection: ConnectionId,
+  kind: LimitKind,
+  ref: string | undefined,
+  at: number,
+  room?: RoomId,
+): Admission => {
   const user = findSender(state, connection)?.presence.user.id
   if (user === undefined) return { admitted: true, state, effects: NOTHING }
   const known = state.limits.get(user)
@@ -75,7 +87,7 @@ export const admit = (state: ChatState, connection: ConnectionId, kind: LimitKin
   const abuse = recordRefusal(limits.abuse, rate, at)
   const next = withLimits(state, user, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
   const refusal = sendTo(connection, {
-    ...errorFrame('rate_limited', `too many ${kind} commands; wait ${taken.retryAfterMs} ms`, ref),
+    ...aboutRoom(errorFrame('rate_limited', `too many ${kind} commands; wait ${taken.retryAfterMs} ms`, ref), room),
     retryAfterMs: taken.retryAfterMs,
   })
   const fields = { userId: user, connectionId: connection, kind }

@@ -1,6 +1,6 @@
-import { RoomId, type ConnectionId } from '../brands.js'
+import { RoomId, type ConnectionId, type UserId } from '../brands.js'
 import type { JoinCommand } from '../protocol/client-commands.js'
-import type { LeaveReason, ServerFrame } from '../protocol/server-frames.js'
+import type { LeaveReason, PublicUser, ServerFrame } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setPresence, setRoom, type Sender } from './audience.js'
 import type { Effect } from './effects.js'
 import { chatMessage, errorFrame, publicUser, userLeftFrame, withRef } from './frames.js'
@@ -21,7 +21,7 @@ export const joinRoom = (state: ChatState, connection: ConnectionId, command: Jo
     return unchanged(state, [sendTo(connection, frame)])
   }
   if (sender.presence.room === target.id) {
-    return unchanged(state, [sendTo(connection, joinedFrame(state, target, command))])
+    return unchanged(state, [sendTo(connection, joinedFrame(state, target, command, sender.presence.user.id))])
   }
   return moveInto(state, sender, target, command)
 }
@@ -42,8 +42,8 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     sendTo(
       connection,
       connection === sender.connectionId
-        ? joinedFrame(next, room, command)
-        : joinedFrame(next, room, { type: 'join' }),
+        ? joinedFrame(next, room, command, presence.user.id)
+        : joinedFrame(next, room, { type: 'join' }, presence.user.id),
     ),
   )
   const log: Effect = {
@@ -55,7 +55,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
   return [next, [...leaveEffects, ...announce, ...welcomes, log]]
 }
 
-const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand): ServerFrame => {
+const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {
   const users = [...room.members].flatMap((id) => {
     const member = state.users.get(id)
     return member === undefined ? [] : [publicUser(member.user)]
@@ -69,11 +69,29 @@ const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand): S
       type: 'joined',
       room: room.id,
       users,
+      typing: typistsIn(state, room, joiner),
       history: history.messages.map(chatMessage).toArray(),
       ...(history.gap ? { gap: true } : {}),
     },
     command.ref,
   )
+}
+
+/**
+ * Who is typing in the room, by username, so that someone who arrives mid-sentence sees it. Never the
+ * joining user: typing is not shown to the typist's own connections, a new tab included. A typist whose
+ * deadline has passed but whom no tick has ended yet is listed, as the others still see them: the tick
+ * tells everyone at once, and a typist who starts again meanwhile is not announced again.
+ * Walks the typists, not the members: there are few of them.
+ */
+const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): PublicUser[] => {
+  const typists: PublicUser[] = []
+  for (const user of state.typing.keys()) {
+    if (user === joiner) continue
+    const presence = state.users.get(user)
+    if (presence?.room === room.id) typists.push(publicUser(presence.user))
+  }
+  return typists.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
 }
 
 export const leaveRoom = (state: ChatState, connection: ConnectionId, ref: string | undefined): Step => {

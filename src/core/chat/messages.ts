@@ -1,11 +1,11 @@
-import type { ConnectionId } from '../brands.js'
+import type { ConnectionId, RoomId } from '../brands.js'
 import { formatMessageId } from '../protocol/message-id.js'
 import type { MessageCommand } from '../protocol/client-commands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import type { DuplicateMessage, MessageReceipt, StoreFailure } from './events.js'
-import { chatMessage, errorFrame, isoTime } from './frames.js'
+import { aboutRoom, chatMessage, errorFrame, isoTime } from './frames.js'
 import { toAttachment, type Attachment, type Upload } from '../uploads.js'
 import { clientIdKey, type ChatUser, type AckWaiter, type ChatState, type PendingMessage, type RoomState, type StoredMessage } from './state.js'
 import { unchanged, type Step } from './step-result.js'
@@ -34,7 +34,7 @@ export const postMessage = (
   }
   const attachments = resolveAttachments(command.attachments ?? [], uploads, sender.presence.user)
   if (typeof attachments === 'string') {
-    return unchanged(state, [sendTo(connection, errorFrame('invalid_attachment', attachments, command.ref))])
+    return unchanged(state, [sendTo(connection, aboutRoom(errorFrame('invalid_attachment', attachments, command.ref), room.id))])
   }
   const waiter: AckWaiter = command.ref === undefined ? { connection } : { connection, ref: command.ref }
   const user = sender.presence.user
@@ -86,12 +86,13 @@ const answerResend = (state: ChatState, room: RoomState, seq: number, waiter: Ac
     return [setRoom(state, { ...room, pending: room.pending.set(seq, waiting) }), []]
   }
   const stored = room.recent.find((m) => m.seq === seq)
-  return stored === undefined ? undefined : unchanged(state, [sendTo(waiter.connection, ackFrame(stored, stored.clientId, waiter))])
+  return stored === undefined ? undefined : unchanged(state, [sendTo(waiter.connection, ackFrame(room.id, stored, stored.clientId, waiter))])
 }
 
-const ackFrame = (receipt: MessageReceipt, clientId: string | undefined, waiter: AckWaiter): ServerFrame => ({
+const ackFrame = (room: RoomId, receipt: MessageReceipt, clientId: string | undefined, waiter: AckWaiter): ServerFrame => ({
   type: 'ack',
   id: formatMessageId(receipt.seq),
+  room,
   sentAt: isoTime(receipt.sentAt),
   ...(waiter.ref === undefined ? {} : { ref: waiter.ref }),
   ...(clientId === undefined ? {} : { clientId }),
@@ -140,7 +141,7 @@ const deliver = (state: ChatState, room: RoomState, { message, waiters }: Pendin
   const waiting = waiters.map((waiter) => waiter.connection)
   const acks = waiters
     .filter((waiter) => next.connections.has(waiter.connection))
-    .map((waiter) => sendTo(waiter.connection, ackFrame(message, message.clientId, waiter)))
+    .map((waiter) => sendTo(waiter.connection, ackFrame(message.room, message, message.clientId, waiter)))
   const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
   return [next, [...acks, ...send(audience, { type: 'message', ...chatMessage(message) })]]
 }
@@ -158,7 +159,7 @@ const answerDuplicate = (state: ChatState, room: RoomState, { message, waiters }
   const next = setRoom(state, { ...room, pending: room.pending.remove(message.seq), clientIds })
   const acks = waiters
     .filter((waiter) => next.connections.has(waiter.connection))
-    .map((waiter) => sendTo(waiter.connection, ackFrame(original, message.clientId, waiter)))
+    .map((waiter) => sendTo(waiter.connection, ackFrame(message.room, original, message.clientId, waiter)))
   return [next, acks]
 }
 
@@ -187,7 +188,8 @@ const forget = (clientIds: RoomState['clientIds'], message: StoredMessage): Room
 export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>, error: StoreFailure): Step => {
   const [next, errors] = settle(state, messages, (current, room, { message, waiters }) => {
     const after = setRoom(current, { ...room, pending: room.pending.remove(message.seq), clientIds: forget(room.clientIds, message) })
-    const failure = (ref: string | undefined) => errorFrame('internal_error', 'the message could not be stored; send it again', ref)
+    const failure = (ref: string | undefined) =>
+      aboutRoom(errorFrame('internal_error', 'the message could not be stored; send it again', ref), message.room)
     const refusals = waiters
       .filter((waiter) => after.connections.has(waiter.connection))
       .map((waiter) => sendTo(waiter.connection, failure(waiter.ref)))

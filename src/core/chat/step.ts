@@ -1,7 +1,7 @@
-import { sendTo } from './audience.js'
+import { findSender, sendTo } from './audience.js'
 import { clockTicked, closeConnection, openConnection, revokeSession } from './connections.js'
 import type { ChatEvent } from './events.js'
-import { errorFrame } from './frames.js'
+import { errorFrame, withRef } from './frames.js'
 import { historyLoaded, requestHistory } from './history.js'
 import { admit, limitKindOf } from './limits.js'
 import { joinRoom, leaveRoom } from './membership.js'
@@ -46,7 +46,9 @@ const rejectFrame = (state: ChatState, event: Extract<ChatEvent, { type: 'FrameR
 }
 
 const handleCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {
-  const admission = admit(state, event.connection, limitKindOf(event.command.type), event.command.ref, event.at)
+  // A refused message's error names the room it was written in, as its ack would have.
+  const room = event.command.type === 'message' ? (findSender(state, event.connection)?.presence.room ?? undefined) : undefined
+  const admission = admit(state, event.connection, limitKindOf(event.command.type), event.command.ref, event.at, room)
   if (!admission.admitted) return [admission.state, admission.effects]
   const [next, effects] = runCommand(admission.state, event)
   return admission.effects.length === 0 ? [next, effects] : [next, [...admission.effects, ...effects]]
@@ -67,5 +69,7 @@ const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'Command
       return stopTypingCommand(state, connection, command.ref)
     case 'history':
       return requestHistory(state, connection, command)
+    case 'ping':
+      return state.connections.has(connection) ? unchanged(state, [sendTo(connection, withRef({ type: 'pong' }, command.ref))]) : unchanged(state)
   }
 }

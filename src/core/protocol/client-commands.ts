@@ -62,6 +62,20 @@ export const HistoryCommand = strictObject(
   { type: t.literal('history') },
   { before: BeforeId, limit: HistoryLimit, ref: CommandRef },
 )
+/** An application-level heartbeat: browsers cannot see WebSocket pings, so a page asks with this. */
+export const PingCommand = strictObject('PingCommand', { type: t.literal('ping') }, { ref: CommandRef })
+
+// A session token is a JWT of a few hundred characters; the bound only keeps nonsense cheap to refuse.
+const TOKEN_MAX_LENGTH = 4096
+const SessionToken = explained(
+  t.refinement(t.string, (s) => s.length >= 1 && s.length <= TOKEN_MAX_LENGTH, 'SessionToken'),
+  'must be the token from POST /auth/login or /auth/register',
+)
+/**
+ * Signs in a connection opened without credentials (no Authorization header, no cookie): its first frame.
+ * No `ref`: nothing answers it but `welcome` or the close.
+ */
+export const AuthCommand = strictObject('AuthCommand', { type: t.literal('auth'), token: SessionToken }, {})
 
 /** Every command a client may send, by its `type`. */
 export const clientCommandCodecs = {
@@ -71,10 +85,19 @@ export const clientCommandCodecs = {
   typing_start: TypingStartCommand,
   typing_stop: TypingStopCommand,
   history: HistoryCommand,
+  ping: PingCommand,
+  auth: AuthCommand,
 } as const
 
 export type ClientCommandType = keyof typeof clientCommandCodecs
 export type ClientCommand = { [K in ClientCommandType]: t.TypeOf<(typeof clientCommandCodecs)[K]> }[ClientCommandType]
+/**
+ * The commands the chat handles. `auth` never reaches it: the shell signs the connection in with it, so a
+ * token never enters the chat's events.
+ */
+export type ChatCommand = Exclude<ClientCommand, { readonly type: 'auth' }>
+export type ChatCommandType = ChatCommand['type']
+export type AuthCommand = t.TypeOf<typeof AuthCommand>
 export type JoinCommand = t.TypeOf<typeof JoinCommand>
 export type MessageCommand = t.TypeOf<typeof MessageCommand>
 export type HistoryCommand = t.TypeOf<typeof HistoryCommand>

@@ -18,13 +18,21 @@ export const ChatMessage = t.intersection(
 )
 export type ChatMessage = t.TypeOf<typeof ChatMessage>
 
+/** `protocol` is the version the connection speaks (see protocol/version.ts). */
 export const WelcomeFrame = t.type(
-  { type: t.literal('welcome'), user: PublicUser, rooms: t.array(RoomSummary) },
+  { type: t.literal('welcome'), user: PublicUser, rooms: t.array(RoomSummary), protocol: t.number },
   'WelcomeFrame',
 )
+/** `typing`: who is typing in the room as the frame is sent, never the joining user. */
 export const JoinedFrame = t.intersection(
   [
-    t.type({ type: t.literal('joined'), room: t.string, users: t.array(PublicUser), history: t.array(ChatMessage) }),
+    t.type({
+      type: t.literal('joined'),
+      room: t.string,
+      users: t.array(PublicUser),
+      typing: t.array(PublicUser),
+      history: t.array(ChatMessage),
+    }),
     t.partial({ gap: t.boolean, ref: t.string }),
   ],
   'JoinedFrame',
@@ -40,8 +48,9 @@ export const UserLeftFrame = t.type(
   'UserLeftFrame',
 )
 export const MessageFrame = t.intersection([t.type({ type: t.literal('message') }), ChatMessage], 'MessageFrame')
+/** `room` is where the message was stored: an ack may arrive after its sender moved on. */
 export const AckFrame = t.intersection(
-  [t.type({ type: t.literal('ack'), id: t.string, sentAt: t.string }), t.partial({ ref: t.string, clientId: t.string })],
+  [t.type({ type: t.literal('ack'), id: t.string, room: t.string, sentAt: t.string }), t.partial({ ref: t.string, clientId: t.string })],
   'AckFrame',
 )
 export const TypingFrame = t.type(
@@ -64,13 +73,21 @@ export const ErrorCode = t.keyof(
   'ErrorCode',
 )
 export type ErrorCode = t.TypeOf<typeof ErrorCode>
+/** `room`: on an error answering a `message`, the room the message was for, when the server knew it. */
 export const ErrorFrame = t.intersection(
   [
     t.type({ type: t.literal('error'), code: ErrorCode, message: t.string }),
-    t.partial({ ref: t.string, details: t.array(t.type({ path: t.string, message: t.string })), retryAfterMs: t.number }),
+    t.partial({
+      ref: t.string,
+      room: t.string,
+      details: t.array(t.type({ path: t.string, message: t.string })),
+      retryAfterMs: t.number,
+    }),
   ],
   'ErrorFrame',
 )
+/** The answer to `ping`, with its `ref`. */
+export const PongFrame = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ ref: t.string })], 'PongFrame')
 
 /** Every frame the server sends, by its `type`. */
 export const serverFrameCodecs = {
@@ -83,6 +100,7 @@ export const serverFrameCodecs = {
   typing: TypingFrame,
   history: HistoryFrame,
   error: ErrorFrame,
+  pong: PongFrame,
 } as const
 
 export const ServerFrame = t.union([
@@ -95,7 +113,9 @@ export const ServerFrame = t.union([
   TypingFrame,
   HistoryFrame,
   ErrorFrame,
+  PongFrame,
 ])
 export type ServerFrame = t.TypeOf<typeof ServerFrame>
 export type ErrorFrame = t.TypeOf<typeof ErrorFrame>
 export type JoinedFrame = t.TypeOf<typeof JoinedFrame>
+export type AckFrame = t.TypeOf<typeof AckFrame>

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { Duplex } from 'node:stream'
 import type { RawData } from 'ws'
-import { decodeClientFrame, type ClientCommand } from '../../core/protocol/client-commands.js'
+import { decodeClientFrame, type MessageCommand } from '../../core/protocol/client-commands.js'
 import { uploadNameFromUrl, uploadUrl, type Upload, type UploadName } from '../../core/uploads.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { System } from '../../adapters/system.js'
@@ -10,6 +10,7 @@ import type { Authenticated } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 import type { AddressSlots } from './address-slots.js'
 import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
+import { rawText } from './frame.js'
 
 export interface ConnectionDependencies {
   readonly runtime: ChatRuntime
@@ -23,9 +24,7 @@ export interface ConnectionDependencies {
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
 
 export const CLOSE_UNSUPPORTED_DATA = 1003
-
-const toText = (data: RawData): string =>
-  Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8')
+const ALREADY_SIGNED_IN = 'this connection is already signed in (Authorization header or cookie); auth is only for one opened without them'
 
 /**
  * Wires one open socket to the runtime. Frames are handled strictly in arrival order: a message whose
@@ -117,7 +116,7 @@ class ClientConnection implements SocketPeer {
       this.socket.close(CLOSE_UNSUPPORTED_DATA, 'binary frames are not accepted: send JSON text')
       return undefined
     }
-    const decoded = decodeClientFrame(toText(data))
+    const decoded = decodeClientFrame(rawText(data))
     if (E.isLeft(decoded)) {
       log.debug('frame rejected', { ...this.ids(), reason: decoded.left.message })
       const { message, details, ref } = decoded.left
@@ -125,13 +124,20 @@ class ClientConnection implements SocketPeer {
       return undefined
     }
     const command = decoded.right
+    // Signing in is the first frame of a connection that came without credentials; this one has them.
+    // Refused like a bad frame (it costs the same allowance), and its token goes no further.
+    if (command.type === 'auth') {
+      log.debug('frame rejected', { ...this.ids(), reason: 'auth on a signed-in connection' })
+      runtime.dispatch({ type: 'FrameRejected', connection, message: ALREADY_SIGNED_IN, details: [], at })
+      return undefined
+    }
     if (command.type === 'message' && (command.attachments?.length ?? 0) > 0) return this.withUploads(command, command.attachments ?? [])
     runtime.dispatch({ type: 'CommandReceived', connection, command, at })
     return undefined
   }
 
   // The core decides whether the links are acceptable; the shell only finds what they point at.
-  private async withUploads(command: ClientCommand, urls: ReadonlyArray<string>): Promise<void> {
+  private async withUploads(command: MessageCommand, urls: ReadonlyArray<string>): Promise<void> {
     const { runtime, system, log, findUploads } = this.deps
     const names = urls.flatMap((url) => {
       const name = uploadNameFromUrl(url)

@@ -1,3 +1,9 @@
+import type { RawData } from 'ws'
+
+/** The text of a received frame, whichever of ws's shapes it came in. */
+export const rawText = (data: RawData): string =>
+  Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8')
+
 /**
  * A complete, unmasked WebSocket text frame (RFC 6455 §5.2), header and payload in one buffer, so one
  * frame built once can be written to every recipient's socket as it is.

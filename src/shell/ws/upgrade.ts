@@ -10,6 +10,8 @@ import { originAllowed, type OriginPolicy } from '../http/origin.js'
 import type { ProxyTrust } from '../http/proxy.js'
 import type { AddressSlots } from './address-slots.js'
 import type { RefusalLog } from '../refusal-log.js'
+import { chooseSubprotocol, offeredSubprotocols, SUBPROTOCOL } from '../../core/protocol/version.js'
+import type { SignIn } from './sign-in.js'
 
 interface Dependencies {
   readonly wss: WebSocketServer<typeof ChatSocket>
@@ -22,17 +24,21 @@ interface Dependencies {
   readonly log: Logger
   /** The open socket, now the connection's, with the client address whose slot it holds. */
   readonly onOpen: (socket: ChatSocket, signedIn: Authenticated, raw: Duplex, address: string) => void
+  /** Takes a socket that came without credentials and must sign in with its first frame. */
+  readonly signIn: SignIn
   /** False once the server is shutting down. */
   readonly accepting: () => boolean
 }
 
 /**
- * Authenticates before upgrading: without a valid session the client gets a plain HTTP answer and no
- * WebSocket is ever opened. The client address's slot is taken before the (asynchronous) authentication,
- * so upgrades under way count against `MAX_CONNECTIONS_PER_ADDRESS` too.
+ * Authenticates before upgrading when the request carries credentials: with a bad one the client gets a
+ * plain HTTP answer and no WebSocket is ever opened. A request with none (no Authorization header, no
+ * session cookie) is upgraded and must sign in with its first frame (`sign-in.ts`): a page on another
+ * origin cannot set headers on a WebSocket. The client address's slot is taken before either, so upgrades
+ * under way and sockets not yet signed in count against `MAX_CONNECTIONS_PER_ADDRESS` too.
  */
 export const createUpgradeHandler =
-  ({ wss, accounts, origins, proxy, addresses, refusals, log, onOpen, accepting }: Dependencies) =>
+  ({ wss, accounts, origins, proxy, addresses, refusals, log, onOpen, signIn, accepting }: Dependencies) =>
   (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Until ws owns the socket, a reset by the client must not become an unhandled 'error'.
     const onEarlyError = logEarlyError(log)
@@ -41,9 +47,14 @@ export const createUpgradeHandler =
     const refuse = (status: number, code: string, message: string): void => refuseUpgrade(socket, refusals, address, status, code, message)
     if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(404, 'not_found', 'WebSocket connections go to /ws')
+    // A client that offers subprotocols fails the connection unless one is echoed: say why over HTTP instead.
+    if (chooseSubprotocol(offeredSubprotocols(req.headers['sec-websocket-protocol'])).type === 'unsupported') {
+      return refuse(400, 'unsupported_protocol', `this server speaks the WebSocket subprotocol ${SUBPROTOCOL} (or none)`)
+    }
     const credentials = readCredentials(req)
-    if (credentials === undefined) return refuse(401, 'unauthenticated', 'sign in first: session cookie or Bearer token')
-    if (!originAllowed(req, origins, credentials.source)) {
+    // Without credentials there is no ambient one (cookie) for another site to abuse, so any Origin may
+    // connect: the token comes in the first frame, which only a script that holds it can send.
+    if (credentials !== undefined && !originAllowed(req, origins, credentials.source)) {
       return refuse(403, 'forbidden_origin', 'cookie-authenticated connections must come from the chat’s own site')
     }
     if (!addresses.take(address)) {
@@ -53,6 +64,14 @@ export const createUpgradeHandler =
     // below, ws rejecting the handshake, or the client leaving while it is authenticated).
     const releaseSlot = releaseOnClose(addresses, address)
     socket.once('close', releaseSlot)
+    if (credentials === undefined) {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', onEarlyError)
+        socket.off('close', releaseSlot)
+        signIn.start(ws, socket, address)
+      })
+      return
+    }
     void accounts.authenticate(credentials.token)().then((result) => {
       if (socket.destroyed) return
       if (E.isLeft(result)) {

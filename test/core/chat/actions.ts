@@ -7,7 +7,7 @@ import type { World } from './harness.js'
 
 /** Something a client, the store or the clock does; resolved against the world when it runs. */
 export type Action = { readonly advance: number } & (
-  | { readonly kind: 'open' | 'close' | 'leave' | 'typingStart' | 'typingStop'; readonly slot: number }
+  | { readonly kind: 'open' | 'close' | 'leave' | 'typingStart' | 'typingStop' | 'ping'; readonly slot: number }
   | { readonly kind: 'join'; readonly slot: number; readonly room: string | undefined; readonly since: Since }
   | {
       readonly kind: 'message'
@@ -18,7 +18,7 @@ export type Action = { readonly advance: number } & (
     }
   | { readonly kind: 'history'; readonly slot: number; readonly back: number | undefined; readonly limit: number }
   | { readonly kind: 'garbage'; readonly slot: number; readonly text: string }
-  | { readonly kind: 'flood'; readonly slot: number; readonly count: number; readonly what: 'message' | 'typing_start' | 'history' | 'join' | 'garbage' }
+  | { readonly kind: 'flood'; readonly slot: number; readonly count: number; readonly what: 'message' | 'typing_start' | 'history' | 'join' | 'ping' | 'garbage' }
   | { readonly kind: 'store'; readonly count: number; readonly ok: boolean }
   | { readonly kind: 'tick' }
   | { readonly kind: 'revoke'; readonly user: number }
@@ -64,6 +64,7 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('typingStart' as const), slot, advance }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('typingStop' as const), slot, advance }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('ping' as const), slot, advance }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -88,6 +89,8 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
           '{"type":"message","text":"oi \\ud800","ref":"g"}',
           '{"type":"message","text":"oi","clientId":"\\udc00","ref":"g"}',
           '{"type":"join","room":"sala-1\\ud800"}',
+          '{"type":"auth","token":"a.b.c"}',
+          '{"type":"ping","ref":7}',
         )),
       advance,
     }),
@@ -100,12 +103,15 @@ export const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
       kind: fc.constant('flood' as const),
       slot,
       count: fc.integer({ min: 5, max: 60 }),
-      what: fc.constantFrom('message' as const, 'typing_start' as const, 'history' as const, 'join' as const, 'garbage' as const),
+      what: fc.constantFrom('message' as const, 'typing_start' as const, 'history' as const, 'join' as const, 'ping' as const, 'garbage' as const),
       advance,
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('revoke' as const), user: fc.nat({ max: 2 }), advance }) },
 )
+
+/** Every message gets its own ref, `m` and a number, so each answer can be traced to the message it answers. */
+export const messageRef = (world: World): string => `m${world.steps.length}`
 
 /** An id `back` messages before the room's latest: a real id, or one never handed out (back 0 of an empty room). */
 const idBack = (world: World, slot: number, back: number): string => {
@@ -139,7 +145,7 @@ export const run = (world: World, action: Action): void => {
     case 'message': {
       if (!world.isOpen(action.slot)) return
       const clientId = action.clientId === undefined ? {} : { clientId: action.clientId }
-      const command = { type: 'message', text: messageText(action.text.trim()), ...clientId, ref: 'm' } as const
+      const command = { type: 'message', text: messageText(action.text.trim()), ...clientId, ref: messageRef(world) } as const
       if (action.attach === 'none') return world.command(action.slot, command)
       const owner = users[action.attach === 'own' ? action.slot % users.length : (action.slot + 1) % users.length]!
       const upload: Upload = { name: trusted(UploadName, 'A'.repeat(22)), owner: owner.id, originalName: 'a.png', type: 'image/png', size: 3 }
@@ -154,6 +160,9 @@ export const run = (world: World, action: Action): void => {
     case 'typingStop':
       if (world.isOpen(action.slot)) world.command(action.slot, { type: 'typing_stop' })
       return
+    case 'ping':
+      if (world.isOpen(action.slot)) world.command(action.slot, { type: 'ping', ref: `p${world.steps.length}` })
+      return
     case 'history': {
       if (!world.isOpen(action.slot)) return
       const before = action.back === undefined ? {} : { before: idBack(world, action.slot, action.back) }
@@ -167,7 +176,7 @@ export const run = (world: World, action: Action): void => {
       // A misbehaving client: many commands at one instant, stopping if the server closes it.
       for (let i = 0; i < action.count && world.isOpen(action.slot); i++) {
         if (action.what === 'garbage') world.frame(action.slot, 'flood')
-        else if (action.what === 'message') world.command(action.slot, { type: 'message', text: messageText(`flood ${i}`), ref: 'm' })
+        else if (action.what === 'message') world.command(action.slot, { type: 'message', text: messageText(`flood ${i}`), ref: messageRef(world) })
         else if (action.what === 'join') world.command(action.slot, { type: 'join', room: i % 2 === 0 ? 'sala-2' : 'sala-3' })
         else world.command(action.slot, { type: action.what })
       }

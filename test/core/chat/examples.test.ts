@@ -75,8 +75,8 @@ describe('sending', () => {
     world.completeStores(Infinity, true)
     const acks = world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'ack')
     expect(acks).toEqual([
-      { type: 'ack', id: formatMessageId(1), sentAt: expect.any(String), ref: 'first', clientId: 'x' },
-      { type: 'ack', id: formatMessageId(1), sentAt: expect.any(String), ref: 'again', clientId: 'x' },
+      { type: 'ack', id: formatMessageId(1), room: 'sala-1', sentAt: expect.any(String), ref: 'first', clientId: 'x' },
+      { type: 'ack', id: formatMessageId(1), room: 'sala-1', sentAt: expect.any(String), ref: 'again', clientId: 'x' },
     ])
     const received = world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'message')
     expect(received).toHaveLength(1)

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { ConnectionId, RoomId } from '../../../src/core/brands.js'
-import { decodeClientFrame, type ClientCommand } from '../../../src/core/protocol/client-commands.js'
+import { decodeClientFrame, type ChatCommand } from '../../../src/core/protocol/client-commands.js'
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
@@ -148,7 +148,7 @@ export class World {
     this.dispatch({ type: 'SessionRevoked', session, expiresAt: this.at + 3_600_000, at: this.at })
   }
 
-  command(slot: number, command: ClientCommand, uploads?: ReadonlyMap<string, Upload>): void {
+  command(slot: number, command: ChatCommand, uploads?: ReadonlyMap<string, Upload>): void {
     const event = { type: 'CommandReceived', connection: this.currentConnection(slot), command, at: this.at } as const
     this.dispatch(uploads === undefined ? event : { ...event, uploads })
   }
@@ -158,7 +158,10 @@ export class World {
     const decoded = decodeClientFrame(text)
     const connection = this.currentConnection(slot)
     if (E.isRight(decoded)) {
-      this.dispatch({ type: 'CommandReceived', connection, command: decoded.right, at: this.at })
+      const command = decoded.right
+      // As the shell does: `auth` on a signed-in connection is refused like a bad frame and goes no further.
+      if (command.type === 'auth') this.dispatch({ type: 'FrameRejected', connection, message: 'already signed in', details: [], at: this.at })
+      else this.dispatch({ type: 'CommandReceived', connection, command, at: this.at })
       return
     }
     const { message, details, ref } = decoded.left

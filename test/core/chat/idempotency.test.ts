@@ -56,7 +56,7 @@ describe('a resend whose first copy memory no longer knows', () => {
 
     const [first, again] = acksOf(world, 0).filter((ack) => ack.clientId === 'x')
     expect(first).toMatchObject({ ref: 'first', id: formatMessageId(1) })
-    expect(again).toEqual({ type: 'ack', id: first?.id, sentAt: first?.sentAt, ref: 'again', clientId: 'x' })
+    expect(again).toEqual({ type: 'ack', id: first?.id, room: first?.room, sentAt: first?.sentAt, ref: 'again', clientId: 'x' })
     expect(messagesTo(world, 1)).toHaveLength(heardBefore)
     expect(world.stored.filter((m) => m.clientId === 'x')).toHaveLength(1)
   })

@@ -58,7 +58,7 @@ describe('chat core invariants', () => {
     )
   })
 
-  it('no room frame reaches a non-member, and every client sees exactly who is in its room', () => {
+  it('no room frame reaches a non-member, and every client sees exactly who is in its room and who types there', () => {
     fc.assert(
       fc.property(histories, (actions) => {
         const views: Views = new Map()
@@ -86,10 +86,10 @@ describe('chat core invariants', () => {
             if (room === undefined) continue
             const members = [...room.members].map((id) => after.users.get(id)!.user.username)
             expect([...view.users].sort()).toEqual(members.sort())
-            for (const typist of view.typing) {
-              const typing = [...room.members].some((id) => after.users.get(id)!.user.username === typist && after.typing.has(id))
-              expect(typing, `${typist} shown typing`).toBe(true)
-            }
+            // Exactly the others typing there, whether the client saw them start or arrived meanwhile.
+            const typists = [...room.members].filter((id) => id !== info.user && after.typing.has(id)).map((id) => after.users.get(id)!.user.username)
+            const seen = [...view.typing].sort().join(',')
+            holds(seen === typists.sort().join(','), `${connection} sees ${seen} typing, not ${typists.join(',')}`)
           }
         })
       }),
@@ -213,6 +213,53 @@ describe('chat core invariants', () => {
     )
   })
 
+  it('every answer to a message names the room it was written in, whatever the sender did since', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        // Each message has its own ref (actions.ts), so an answer leads back to where it was written.
+        const writtenIn = new Map<string, string | null>()
+        play(actions, ({ before, event, effects }) => {
+          if (event.type === 'CommandReceived' && event.command.type === 'message' && event.command.ref !== undefined) {
+            const user = before.connections.get(event.connection)?.user
+            writtenIn.set(event.command.ref, user === undefined ? null : (before.users.get(user)?.room ?? null))
+          }
+          for (const effect of effects) {
+            if (effect.type !== 'send') continue
+            const frame = effect.frame
+            if (frame.type !== 'ack' && frame.type !== 'error') continue
+            const room = frame.ref === undefined ? undefined : writtenIn.get(frame.ref)
+            if (room === undefined) continue
+            if (frame.type === 'ack') holds(frame.room === room, `ack ${frame.ref} says ${frame.room}, written in ${room}`)
+            else if (frame.room !== undefined || frame.code !== 'not_in_room') {
+              holds(frame.room === (room ?? undefined), `error ${frame.code} ${frame.ref} says ${frame.room}, written in ${room}`)
+            }
+          }
+        })
+      }),
+      runs,
+    )
+  })
+
+  it('every ping is answered once, to the asking connection only, by its pong or a refusal', () => {
+    fc.assert(
+      fc.property(histories, (actions) => {
+        play(actions, ({ before, event, effects }) => {
+          if (event.type !== 'CommandReceived' || event.command.type !== 'ping' || !before.connections.has(event.connection)) return
+          const ref = event.command.ref
+          const answers = effects.flatMap((e) => (e.type === 'send' ? e.to.map((to) => [to, e.frame] as const) : []))
+          holds(answers.length === 1, `ping ${ref} got ${answers.length} answers`)
+          const [to, frame] = answers[0]!
+          holds(to === event.connection, `ping ${ref} answered to ${to}`)
+          holds(
+            (frame.type === 'pong' || (frame.type === 'error' && frame.code === 'rate_limited')) && frame.ref === ref,
+            `ping ${ref} answered ${JSON.stringify(frame)}`,
+          )
+        })
+      }),
+      runs,
+    )
+  })
+
   it('messages are delivered only once stored, in id order, and every send is answered once', () => {
     fc.assert(
       fc.property(histories, (actions) => {
@@ -226,7 +273,7 @@ describe('chat core invariants', () => {
             const frame = effect.frame
             if (frame.type === 'message') expect(event.type).toBe('MessagesStored')
             if (frame.type === 'message' || frame.type === 'ack') {
-              const stored = world.stored.some((m) => formatMessageId(m.seq) === frame.id)
+              const stored = world.stored.some((m) => formatMessageId(m.seq) === frame.id && m.room === frame.room)
               expect(stored, `${frame.type} ${frame.id} names a stored message`).toBe(true)
             }
           }
@@ -235,7 +282,7 @@ describe('chat core invariants', () => {
         for (const slot of Array.from({ length: SLOTS }, (_, i) => i)) {
           if (!world.isOpen(slot)) continue
           const connection = world.currentConnection(slot)
-          const answers = world.framesOf(connection).filter((f) => (f.type === 'ack' || f.type === 'error') && f.ref === 'm')
+          const answers = world.framesOf(connection).filter((f) => (f.type === 'ack' || f.type === 'error') && f.ref?.startsWith('m') === true)
           expect(answers.length).toBe(sentBy.get(connection) ?? 0)
         }
         const ids = world.stored.map((m) => `${m.room}/${m.seq}`)

@@ -17,7 +17,8 @@ export const applyFrame = (view: ClientView, self: string, frame: ServerFrame): 
     case 'joined': {
       view.room = frame.room
       view.users = new Set(frame.users.map((u) => u.username))
-      view.typing = new Set()
+      view.typing = new Set(frame.typing.map((u) => u.username))
+      if (view.typing.has(self)) return 'a joiner was told of its own typing'
       const last = frame.history[frame.history.length - 1]
       if (last !== undefined) view.lastSeen.set(frame.room, last.id)
       return undefined
@@ -56,6 +57,7 @@ export const applyFrame = (view: ClientView, self: string, frame: ServerFrame): 
     case 'welcome':
     case 'ack':
     case 'error':
+    case 'pong':
       return undefined
   }
 }

@@ -20,9 +20,27 @@ describe('decodeClientFrame', () => {
     expect(decodeClientFrame('{"type":"history","before":"000000000010","limit":20}')).toEqual(
       E.right({ type: 'history', before: '000000000010', limit: 20 }),
     )
-    for (const type of ['leave', 'typing_start', 'typing_stop']) {
+    for (const type of ['leave', 'typing_start', 'typing_stop', 'ping']) {
       expect(decodeClientFrame(JSON.stringify({ type }))).toEqual(E.right({ type }))
     }
+    expect(decodeClientFrame('{"type":"ping","ref":"p1"}')).toEqual(E.right({ type: 'ping', ref: 'p1' }))
+    expect(decodeClientFrame('{"type":"auth","token":"eyJ.a.b"}')).toEqual(E.right({ type: 'auth', token: 'eyJ.a.b' }))
+  })
+
+  it('refuses an auth frame without a usable token, without repeating it', () => {
+    expect(rejection('{"type":"auth"}').details).toEqual([{ path: 'token', message: 'is required' }])
+    expect(rejection('{"type":"auth","token":""}').details).toEqual([{ path: 'token', message: 'must be the token from POST /auth/login or /auth/register' }])
+    expect(rejection('{"type":"auth","token":7}').details[0]?.path).toBe('token')
+    expect(rejection(JSON.stringify({ type: 'auth', token: 'x'.repeat(4097) })).details[0]?.path).toBe('token')
+    // Nothing answers an auth frame but welcome or the close, so it has no ref to echo.
+    const withRef = rejection('{"type":"auth","token":"secret-token","ref":"a1"}')
+    expect(withRef.details).toEqual([{ path: 'ref', message: 'is not a known field' }])
+    expect(JSON.stringify(withRef)).not.toContain('secret-token')
+  })
+
+  it('keeps the ref of a malformed ping', () => {
+    const rejected = rejection('{"type":"ping","ref":"p2","at":1}')
+    expect(rejected).toMatchObject({ ref: 'p2', details: [{ path: 'at', message: 'is not a known field' }] })
   })
 
   it.each([
