@@ -316,6 +316,19 @@ describe('signing in with the first frame, without headers or cookies', () => {
     const signature = user.token.split('.').at(-1)!
     expect(server.logLines.filter((line) => line.includes(signature))).toEqual([])
   })
+
+  it('logs failed sign-ins as refused connections, with the client address', async () => {
+    const socket = await Socket.open(server.wsUrl)
+    socket.send({ type: 'auth', token: 'not.a.token' })
+    await socket.waitClosed()
+    await until(() => server.logLines.some((line) => line.includes('websocket_sign_in_unauthenticated')))
+    const line = JSON.parse(server.logLines.find((l) => l.includes('websocket_sign_in_unauthenticated'))!) as Record<string, unknown>
+    expect(line).toMatchObject({ level: 'warn', msg: 'connection refused', kind: 'websocket_sign_in_unauthenticated', code: 4001, address: '127.0.0.1' })
+    const other = await Socket.open(server.wsUrl)
+    other.send({ type: 'join' })
+    await other.waitClosed()
+    await until(() => server.logLines.some((l) => l.includes('"kind":"websocket_sign_in_refused"')))
+  })
 })
 
 describe('sockets signing in hold their address’s slot', () => {
