@@ -63,6 +63,36 @@ describe('login throttling by account and address', () => {
     }
   })
 
+  it('counts a burst of parallel guesses like a sequence, and the burst does not lock the owner out elsewhere', async () => {
+    const server = await startTestServer({ TRUST_PROXY: '1' })
+    try {
+      const victim = await register(server)
+      const burst = await Promise.all(Array.from({ length: 140 }, () => signIn(server, victim.username, 'wrong password', viaProxy('198.51.100.8'))))
+      const statuses = burst.map((response) => response.status)
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(11)
+      expect(statuses.filter((status) => status !== 401).every((status) => status === 429)).toBe(true)
+      expect((await signIn(server, victim.username, victim.password, viaProxy('192.0.2.56'))).status).toBe(200)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('does not let guesses spread over many addresses lock the owner out of an address they signed in from', async () => {
+    const server = await startTestServer({ TRUST_PROXY: '1' })
+    try {
+      const victim = await register(server)
+      expect((await signIn(server, victim.username, victim.password, viaProxy('192.0.2.10'))).status).toBe(200)
+      for (let a = 0; a < 11; a++) {
+        for (let i = 0; i < 10; i++) await signIn(server, victim.username, 'wrong password', viaProxy(`203.0.113.${a}`))
+      }
+      // Strangers now wait (the account's ceiling); the owner's usual address does not.
+      expect((await signIn(server, victim.username, victim.password, viaProxy('203.0.113.200'))).status).toBe(429)
+      expect((await signIn(server, victim.username, victim.password, viaProxy('192.0.2.10'))).status).toBe(200)
+    } finally {
+      await server.stop()
+    }
+  })
+
   it('counts the username and the e-mail of one account as one key', async () => {
     const server = await startTestServer()
     try {

@@ -1,22 +1,31 @@
-import { emptyThrottle, loginFailed, loginSucceeded, waitBeforeLogin, type ThrottleKey } from '../../core/login-throttle.js'
+import { emptyThrottle, loginAttempted, loginSucceeded, loginVoided, waitBeforeLogin, type ThrottleKey } from '../../core/login-throttle.js'
 
 export interface LoginGuard {
-  /** Milliseconds to wait before this account may be tried from this address; 0 when it may. */
-  readonly wait: (account: ThrottleKey, address: string) => number
-  readonly failed: (account: ThrottleKey, address: string) => void
+  /**
+   * Starts an attempt on this account from this address: 0 when it may go ahead (it then counts as a
+   * failure until `succeeded` or `voided` says otherwise), else the milliseconds to wait.
+   */
+  readonly attempt: (account: ThrottleKey, address: string) => number
   readonly succeeded: (account: ThrottleKey, address: string) => void
+  /** The attempt ended without a verdict on the password (busy, store failure). */
+  readonly voided: (account: ThrottleKey, address: string) => void
 }
 
 /** Holds the throttle's state for one server; the decisions are the pure functions of the core. */
 export const createLoginGuard = (now: () => number): LoginGuard => {
   let throttle = emptyThrottle
   return {
-    wait: (account, address) => waitBeforeLogin(throttle, account, address, now()),
-    failed: (account, address) => {
-      throttle = loginFailed(throttle, account, address, now())
+    attempt: (account, address) => {
+      const at = now()
+      const wait = waitBeforeLogin(throttle, account, address, at)
+      if (wait === 0) throttle = loginAttempted(throttle, account, address, at)
+      return wait
     },
     succeeded: (account, address) => {
-      throttle = loginSucceeded(throttle, account, address)
+      throttle = loginSucceeded(throttle, account, address, now())
+    },
+    voided: (account, address) => {
+      throttle = loginVoided(throttle, account, address)
     },
   }
 }

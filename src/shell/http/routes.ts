@@ -87,7 +87,7 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
         accounts.identify(request.username),
         TE.mapLeft(accountHttpError),
         TE.chain((identity) => {
-          const wait = loginGuard.wait(identity.throttleKey, address)
+          const wait = loginGuard.attempt(identity.throttleKey, address)
           if (wait > 0) return TE.left(retryLater(429, 'too_many_attempts', 'too many failed sign-ins', wait))
           return pipe(accounts.login(identity, request.password), TE.mapLeft(recordFailure(identity, address)), TE.map(recordSuccess(identity, address)))
         }),
@@ -100,8 +100,9 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
     )
   }
 
+  // The attempt already counts as a failure; anything but a wrong password takes it back.
   const recordFailure = (identity: LoginIdentity, address: string) => (error: AccountError | Error): HttpError => {
-    if (!(error instanceof Error) && error.type === 'invalid_credentials') loginGuard.failed(identity.throttleKey, address)
+    if (error instanceof Error || error.type !== 'invalid_credentials') loginGuard.voided(identity.throttleKey, address)
     return accountHttpError(error)
   }
 
