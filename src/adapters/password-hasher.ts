@@ -134,15 +134,24 @@ export const createPasswordHasher = (cost: number, options: HasherOptions = {}):
       waiting[kind].push({ job, resolve, reject })
     })
 
-  let nobodyHash: Promise<string> | undefined
   const hashFor = async (kind: HashingKind, password: string) => String(await run(kind, { op: 'hash', password, cost }))
+  // Made at once, so the first unknown user costs one comparison like everyone else; a failed attempt
+  // (a full queue, a crashed worker) is forgotten, never kept as the answer for every later one.
+  const makeNobodyHash = (): Promise<string> => {
+    const made = hashFor('login', 'no such user, no such password')
+    made.catch(() => {
+      if (nobodyHash === made) nobodyHash = undefined
+    })
+    return made
+  }
+  let nobodyHash: Promise<string> | undefined = makeNobodyHash()
   const verify = async (password: string, hashed: string) => (await run('login', { op: 'verify', password, hash: hashed })) === true
 
   return {
     hash: (password) => hashFor('signup', password),
     verify,
     verifyNobody: async (password) => {
-      nobodyHash ??= hashFor('login', 'no such user, no such password')
+      nobodyHash ??= makeNobodyHash()
       await verify(password, await nobodyHash)
       return false
     },

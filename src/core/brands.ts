@@ -98,20 +98,36 @@ const usernameAsName = (username: Username): PersonName => {
 export interface PasswordBrand {
   readonly Password: unique symbol
 }
-// bcrypt reads at most 72 bytes; a longer password would be silently truncated, so it is refused. A lone
-// surrogate would be hashed as U+FFFD, matching every other lone surrogate, so it is refused too.
-// Passwords are not normalized: existing hashes were made from the bytes as typed.
-export const Password = explained(
-  t.brand(
-    t.string,
-    (s): s is t.Branded<string, PasswordBrand> => {
-      const bytes = utf8Length(s)
-      return isWellFormed(s) && bytes >= 8 && bytes <= 72
-    },
-    'Password',
-  ),
-  'must be 8-72 bytes long, in well-formed Unicode (no lone surrogates)',
+// bcrypt reads at most 72 bytes and stops at a NUL byte; a longer password would be silently truncated
+// and one with a NUL would match its own prefix, so both are refused. A lone surrogate would be hashed as
+// U+FFFD, matching every other lone surrogate, so it is refused too. Passwords are hashed in NFC (as NIST
+// SP 800-63B asks), so "café" typed composed or decomposed is one password.
+const PASSWORD_SENTENCE = 'must be 8-72 bytes long once in NFC, in well-formed Unicode, without NUL characters'
+const isPasswordShape = (s: string): boolean => {
+  const bytes = utf8Length(s)
+  return isWellFormed(s) && !s.includes('\u0000') && bytes >= 8 && bytes <= 72
+}
+const checkPassword = (raw: string): E.Either<string, string> => {
+  if (!isWellFormed(raw)) return E.left(PASSWORD_SENTENCE)
+  const nfc = raw.normalize('NFC')
+  return isPasswordShape(nfc) ? E.right(nfc) : E.left(PASSWORD_SENTENCE)
+}
+export const Password = normalizing(
+  t.brand(t.string, (s): s is t.Branded<string, PasswordBrand> => isPasswordShape(s) && s === s.normalize('NFC'), 'Password'),
+  checkPassword,
 )
+
+/**
+ * The passwords a typed one may have been registered as, in the order to try them: its NFC form, then,
+ * for an account made before passwords were normalized, the bytes as typed. Empty when no registered
+ * password could be it (too long, a NUL...): the login then fails without a real comparison.
+ */
+export const passwordCandidates = (typed: string): ReadonlyArray<string> => {
+  const nfc = Password.decode(typed)
+  const first: ReadonlyArray<string> = E.isRight(nfc) ? [nfc.right] : []
+  const legacy = isPasswordShape(typed) && !first.includes(typed) ? [typed] : []
+  return [...first, ...legacy]
+}
 export type Password = t.TypeOf<typeof Password>
 
 const utf8 = new TextEncoder()

@@ -1,7 +1,7 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { AccountError, LoginRequest, RegisterRequest } from '../core/accounts.js'
-import type { SessionId } from '../core/brands.js'
+import { passwordCandidates, type SessionId } from '../core/brands.js'
 import { accountThrottleKey, unknownLoginThrottleKey, type ThrottleKey } from '../core/login-throttle.js'
 import { HasherBusy, type PasswordHasher } from '../adapters/password-hasher.js'
 import type { SessionRecord, SessionStore } from '../adapters/sqlite/sessions.js'
@@ -80,15 +80,22 @@ export const createAccounts = (deps: Dependencies): Accounts => {
       TE.chainW((taken) => (taken === undefined ? TE.right(request) : TE.left(taken))),
     )
 
-  // Unknown users cost a bcrypt comparison too: response time must not tell who has an account.
-  const checkPassword = (password: string, record: UserRecord | undefined): TE.TaskEither<AccountError | Error, UserRecord> =>
+  // Unknown users, and passwords no account can have (too long, a NUL), cost the same comparisons as a
+  // real one: response time must not tell who has an account. See `passwordCandidates` for the order.
+  const checkPassword = (typed: string, record: UserRecord | undefined): TE.TaskEither<AccountError | Error, UserRecord> =>
     pipe(
-      TE.tryCatch(
-        () => (record === undefined ? hasher.verifyNobody(password) : hasher.verify(password, record.passwordHash)),
-        hashingError,
-      ),
+      TE.tryCatch(() => matchesAny(passwordCandidates(typed), record), hashingError),
       TE.chainW((matches) => (matches && record !== undefined ? TE.right(record) : TE.left(invalidCredentials))),
     )
+
+  const matchesAny = async (candidates: ReadonlyArray<string>, record: UserRecord | undefined): Promise<boolean> => {
+    if (candidates.length === 0 || record === undefined) {
+      await hasher.verifyNobody(candidates[0] ?? '')
+      return false
+    }
+    for (const candidate of candidates) if (await hasher.verify(candidate, record.passwordHash)) return true
+    return false
+  }
 
   const checkSession = (session: SessionRecord | undefined, userId: string): TE.TaskEither<AccountError, SessionRecord> =>
     session !== undefined && session.revokedAt === null && session.expiresAt > system.now() && session.userId === userId

@@ -2,8 +2,6 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { contentDisposition, isInline, mediaTypeOf, parseRange, sanitizeFileName, uploadNameFromUrl } from '../../src/core/uploads.js'
 
-const bytes = (...values: number[]) => new Uint8Array(values)
-const text = (s: string) => new TextEncoder().encode(s)
 
 describe('mediaTypeOf', () => {
   it('believes what the content detector found over the claim', () => {

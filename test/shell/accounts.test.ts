@@ -68,3 +68,33 @@ describe('sign-up', () => {
     expect(results.filter(E.isLeft).map((result) => result.left)).toEqual([{ type: expect.stringMatching(/^(username|email)_taken$/) }])
   })
 })
+
+describe('passwords', () => {
+  const login = async (name: string, password: string) => {
+    const identity = await accounts.identify(name)()
+    if (E.isLeft(identity)) throw identity.left
+    return accounts.login(identity.right, password)()
+  }
+
+  it('are compared in NFC: registered composed, typed decomposed (and the other way) is the same password', async () => {
+    expect(E.isRight(await accounts.register(trusted(RegisterRequest, { name: 'Dina', username: 'dina', email: 'dina@example.com', password: 'caf\u00e9 au lait' }))())).toBe(true)
+    expect(E.isRight(await login('dina', 'cafe\u0301 au lait'))).toBe(true)
+    expect(E.isRight(await login('dina', 'caf\u00e9 au lait'))).toBe(true)
+  })
+
+  it('still accept an account registered, before normalization, with a decomposed password', async () => {
+    const hash = await real.hash('cafe\u0301 au lait' as Parameters<PasswordHasher['hash']>[0])
+    await db.run("INSERT INTO users (id, name, username, email, email_key, password_hash, created_at) VALUES ('old-1', 'Old', 'olga', 'olga@example.com', 'olga@example.com', ?, 0)", [hash])
+    expect(E.isRight(await login('olga', 'cafe\u0301 au lait'))).toBe(true)
+  })
+
+  it('never match past bcrypt’s 72 bytes or a NUL, which bcrypt would silently cut off', async () => {
+    const password = 'p'.repeat(72)
+    expect(E.isRight(await accounts.register(trusted(RegisterRequest, { name: 'Eva', username: 'eva', email: 'eva@example.com', password }))())).toBe(true)
+    expect(E.isRight(await login('eva', password))).toBe(true)
+    expect(await login('eva', `${password}b`)).toEqual(E.left({ type: 'invalid_credentials' }))
+    expect(E.isRight(await accounts.register(trusted(RegisterRequest, { name: 'Fia', username: 'fia', email: 'fia@example.com', password: 'abcdefgh' }))())).toBe(true)
+    expect(await login('fia', 'abcdefgh\u0000abcdefgh')).toEqual(E.left({ type: 'invalid_credentials' }))
+    expect(E.isLeft(RegisterRequest.decode({ name: 'Gil', username: 'gil', email: 'gil@example.com', password: 'abcdefgh\u0000tail' }))).toBe(true)
+  })
+})
