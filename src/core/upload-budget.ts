@@ -143,10 +143,33 @@ const isForgettable = (user: UserUploads, allowance: UploadAllowance, at: number
 const prune = (budgets: UploadBudgets, allowance: UploadAllowance, at: number): UploadBudgets =>
   budgets.size <= PRUNE_ABOVE ? budgets : budgets.filter((user) => !isForgettable(user, allowance, at))
 
-/** Uploads no message has claimed and made before this instant are orphans. */
+/** Uploads never attached to a stored message and made before this instant are orphans. */
 export const orphanCutoff = (at: number, ttlSeconds: number): number => at - ttlSeconds * 1000
 
 const HOUR_MS = 3_600_000
+
+/**
+ * How long looking an upload up for a message holds it against the sweep. The hold only has to cover the
+ * time from the lookup to the message being stored (a lock wait at worst, seconds), so an hour is ample;
+ * it is not a second grace period, since a lookup holds only uploads still within their own.
+ */
+export const ATTACHMENT_HOLD_MS = HOUR_MS
+
+/**
+ * At `at` (ms), an upload never attached to a stored message is swept if it was made before `madeBefore`
+ * and no lookup has held it since `heldBefore`. Lookups find (and hold) only uploads that are attached or
+ * made at or after `madeBefore`, so an upload no stored message links to lives at most its grace period
+ * plus the hold, whatever refused messages name it.
+ */
+export interface OrphanCutoffs {
+  readonly madeBefore: number
+  readonly heldBefore: number
+}
+
+export const orphanCutoffs = (at: number, ttlSeconds: number): OrphanCutoffs => ({
+  madeBefore: orphanCutoff(at, ttlSeconds),
+  heldBefore: at - ATTACHMENT_HOLD_MS,
+})
 
 /** How often to look for orphans: a quarter of the grace period, at most hourly, so none outlives it by much. */
 export const orphanSweepIntervalMs = (ttlSeconds: number): number => Math.max(1000, Math.min((ttlSeconds * 1000) / 4, HOUR_MS))

@@ -30,6 +30,7 @@ import { createLoginGuard } from './http/login-guard.js'
 import { createProxyTrust } from './http/proxy.js'
 import { createRateGuard } from './http/rate-guard.js'
 import { ratePer } from '../core/keyed-limit.js'
+import { orphanCutoff } from '../core/upload-budget.js'
 import { createRoutes } from './http/routes.js'
 import { removeAll, type OpenUploadFile } from './uploads/receive.js'
 import { createUploadRoutes } from './uploads/routes.js'
@@ -179,8 +180,12 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   wss.on('error', (error) => log.error('websocket server error', { err: error }))
   const heartbeat = startHeartbeat(runtime.sockets, config.heartbeatMs)
   opened.push(heartbeat.stop)
-  // Claimed as they are looked up for a message, so the orphan sweep can never take a file a message links to.
-  const findUploads = (names: ReadonlyArray<UploadName>) => uploads.claim(names, system.now())()
+  // Held as they are looked up for a message, so the orphan sweep cannot take a file before the message that
+  // links to it is stored (which attaches it); an upload already due for the sweep is not found.
+  const findUploads = (names: ReadonlyArray<UploadName>) => {
+    const at = system.now()
+    return uploads.hold(names, at, orphanCutoff(at, config.uploadOrphanTtlSeconds))()
+  }
   const orphans = startOrphanSweep({
     uploads,
     dir: uploadDir,

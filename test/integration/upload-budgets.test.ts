@@ -9,6 +9,7 @@ import { jsonLogger } from '../../src/adapters/logger.js'
 import { realSystem } from '../../src/adapters/system.js'
 import { decodeConfig } from '../../src/core/config.js'
 import { startSala, type StartOptions } from '../../src/shell/server.js'
+import type { ServerFrame } from '../../src/core/protocol/server-frames.js'
 import { openUploadFile, storageFailure } from '../../src/shell/uploads/receive.js'
 import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
 import { BOUNDARY, multipartOf, partFiles, partHead, tail, UploadStream, waitFor, type Answer } from './upload-client.js'
@@ -259,5 +260,80 @@ describe('orphan uploads (UPLOAD_ORPHAN_TTL)', () => {
     await own.stop()
     await settle(100)
     expect(own.logLines.filter((line) => line.includes('orphan sweep failed')).length).toBe(0)
+  })
+})
+
+describe('orphan uploads named only in refused messages', () => {
+  let server: TestServer
+  let offsetMs = 0
+  beforeAll(async () => {
+    const system = { ...realSystem, now: () => Date.now() + offsetMs }
+    server = await startWith({ UPLOAD_ORPHAN_TTL: '60', MSG_RATE: '1', MSG_BURST: '1' }, { system, orphanSweepMs: 20 })
+  })
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  const served = async (url: string) => (await fetch(`${server.url}${url}`)).status === 200
+  const onDisk = (url: string) => existsSync(join(uploadDir(server), url.split('/').pop()!))
+  const gone = async (url: string) => !(await served(url)) && !onDisk(url)
+
+  // Whatever refuses the message (no room, a foreign link beside the file, the rate limit, a resend of a
+  // clientId already used), naming a file is not linking to it: it is an orphan like one never named, kept
+  // at most an hour past its grace period (the hold a lookup takes), and naming it again late does not
+  // extend that.
+  it('are swept: a refusal does not make a file attached, and a late lookup does not hold it again', async () => {
+    const ana = await register(server)
+    const bia = await register(server)
+    const upload = async (name: string) => (await post(server, ana, file(10, name))).body.files![0]!.url
+    const [beforeJoin, besideForeign, rateLimited, resent, kept, neverNamed] = [
+      await upload('before-join'),
+      await upload('beside-foreign'),
+      await upload('rate-limited'),
+      await upload('resent'),
+      await upload('kept'),
+      await upload('never-named'),
+    ]
+    const foreign = (await post(server, bia, file(10, 'bia.txt'))).body.files![0]!.url
+
+    const socket = await ChatClient.connect(server, { token: ana.token })
+    await socket.next('welcome')
+    // One message a second (MSG_RATE=1, MSG_BURST=1): each answer that matters is waited for past the limit.
+    const answer = async (command: { readonly ref: string } & Record<string, unknown>) => {
+      for (;;) {
+        socket.send(command)
+        const isAnswer = (f: ServerFrame) => (f.type === 'ack' || f.type === 'error') && f.ref === command.ref
+        await waitFor(`an answer to ${command.ref}`, () => socket.frames.some(isAnswer))
+        const frame = socket.frames.splice(socket.frames.findIndex(isAnswer), 1)[0]!
+        if (frame.type !== 'error' || frame.code !== 'rate_limited') return frame
+        // Polled: the allowance comes back within a second.
+        await settle(100)
+      }
+    }
+    expect(await answer({ type: 'message', text: 'before joining', attachments: [beforeJoin], ref: 'no-room' })).toMatchObject({ code: 'not_in_room' })
+    socket.send({ type: 'join', room: 'sala-1' })
+    await socket.next('joined')
+    expect(await answer({ type: 'message', text: 'not all mine', attachments: [besideForeign, foreign], ref: 'foreign' })).toMatchObject({
+      code: 'invalid_attachment',
+    })
+    // Sent as soon as the first is acked, so within the second its allowance takes to come back.
+    expect(await answer({ type: 'message', text: 'the one to keep', attachments: [kept], clientId: 'c1', ref: 'k' })).toMatchObject({ type: 'ack' })
+    socket.send({ type: 'message', text: 'too fast', attachments: [rateLimited], ref: 'fast' })
+    expect(await socket.next('error', (frame) => frame.ref === 'fast')).toMatchObject({ code: 'rate_limited' })
+    expect(await answer({ type: 'message', text: 'again', attachments: [resent], clientId: 'c1', ref: 'resend' })).toMatchObject({ type: 'ack' })
+
+    // Past the grace period: the file nobody named goes, the ones a lookup held stay for now.
+    offsetMs = 61_000
+    await waitFor('the unnamed orphan swept', () => gone(neverNamed))
+    for (const url of [beforeJoin, besideForeign, rateLimited, resent, kept]) expect(await served(url)).toBe(true)
+    // Named again past the grace period: not found (it is an orphan), and not held again.
+    expect(await answer({ type: 'message', text: 'late', attachments: [beforeJoin], ref: 'late' })).toMatchObject({ code: 'invalid_attachment' })
+
+    // Past the hold of the first lookups (an hour), though within an hour of the late one.
+    offsetMs = 3_600_000 + 30_000
+    for (const url of [beforeJoin, besideForeign, rateLimited, resent]) await waitFor(`${url} swept`, () => gone(url))
+    expect(await served(kept)).toBe(true)
+    expect(onDisk(kept)).toBe(true)
+    socket.close()
   })
 })

@@ -13,7 +13,11 @@ export interface MessageStore {
   /**
    * Stores the messages in one statement: all of them or none, except those whose (room, user, clientId)
    * is already stored, which are left out and reported with the original they repeat. Fails with the
-   * engine's code (`SQLITE_FULL`...) as data.
+   * engine's code (`SQLITE_FULL`...) as data. The uploads each stored message links to become attached
+   * (safe from the orphan sweep) in the same statement, by a trigger (migration 6): only rows really
+   * inserted count, and a failed insert attaches nothing. A trigger rather than a second statement in a
+   * transaction because the stores share one connection, and a transaction held across awaits would take
+   * in (and roll back) other callers' writes.
    */
   readonly insert: (messages: ReadonlyArray<StoredMessage>) => TE.TaskEither<StoreFailure, InsertOutcome>
   readonly roomHistory: (room: RoomId, keep: number) => TE.TaskEither<Error, RoomHistory>

@@ -69,4 +69,27 @@ export const MIGRATIONS: ReadonlyArray<string> = [
   `
   CREATE TABLE readiness_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at INTEGER NOT NULL)
   `,
+  // An upload is attached when a message linking to it is stored, not when a message naming it is checked:
+  // a message refused after the check (no room, the rate limit, a resend) used to leave its files attached
+  // for ever, served without ever appearing in chat. The check now only holds a file for a while
+  // (claimed_at); the trigger attaches it in the insert's own statement, and only for rows really inserted
+  // (a resend skipped by ON CONFLICT DO NOTHING fires no trigger). Files attached by a check alone are given
+  // back to the sweep, as held since that check.
+  `
+  ALTER TABLE uploads ADD COLUMN claimed_at INTEGER;
+  UPDATE uploads SET claimed_at = attached_at, attached_at = NULL
+  WHERE attached_at IS NOT NULL AND name NOT IN (
+    SELECT substr(json_extract(attachment.value, '$.url'), length('/static/') + 1)
+    FROM messages, json_each(messages.attachments) AS attachment
+    WHERE messages.attachments IS NOT NULL AND json_extract(attachment.value, '$.url') IS NOT NULL
+  );
+  CREATE TRIGGER messages_attach_uploads AFTER INSERT ON messages WHEN NEW.attachments IS NOT NULL
+  BEGIN
+    UPDATE uploads SET attached_at = NEW.sent_at
+    WHERE attached_at IS NULL AND owner_id = NEW.user_id AND name IN (
+      SELECT substr(json_extract(attachment.value, '$.url'), length('/static/') + 1)
+      FROM json_each(NEW.attachments) AS attachment
+    );
+  END
+  `,
 ]

@@ -1,6 +1,7 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { trusted } from '../../core/codecs.js'
 import { UploadName, type Upload } from '../../core/uploads.js'
+import type { OrphanCutoffs } from '../../core/upload-budget.js'
 import type { SqliteDatabase } from './database.js'
 import { toError } from './users.js'
 
@@ -12,17 +13,20 @@ export interface UploadStore {
   /** Bytes of every upload `owner` keeps, attached to a message or not; 0 for none. */
   readonly storedBytes: (owner: string) => TE.TaskEither<Error, number>
   /**
-   * Finds the uploads a message names, as `findMany`, after marking each one not yet attached as attached
-   * at `at` (ms). Marked in the same statement that the orphan sweep's delete is serialized against, before
-   * the message goes on: a file a message may link to is never swept, whatever the timing.
+   * Finds the uploads a message names, and holds each one not yet attached against the orphan sweep from
+   * `at` (ms) on (`claimed_at`). Uploads never attached and made before `orphansBefore` (ms) are orphans: not
+   * found, as if already swept, and not held. Found and held in one statement, which the sweep's delete is
+   * serialized against, before the message goes on: while the hold lasts, a file the message may link to is
+   * not swept. A file becomes attached only when a message naming it is stored (a trigger on the insert,
+   * migration 6), never by being named, so a refused message leaves its files orphans.
    */
-  readonly claim: (names: ReadonlyArray<UploadName>, at: number) => TE.TaskEither<Error, ReadonlyArray<Upload>>
+  readonly hold: (names: ReadonlyArray<UploadName>, at: number, orphansBefore: number) => TE.TaskEither<Error, ReadonlyArray<Upload>>
   /**
-   * Deletes the rows of at most `limit` uploads never attached and made before `before` (ms), and answers
-   * their names so the caller removes the files. The check and the delete are one statement: an upload
-   * claimed meanwhile is not taken.
+   * Deletes the rows of at most `limit` uploads never attached, made before `cutoffs.madeBefore` and not held
+   * since `cutoffs.heldBefore` (ms), and answers their names so the caller removes the files. The check and
+   * the delete are one statement: an upload held or attached meanwhile is not taken.
    */
-  readonly deleteOrphans: (before: number, limit: number) => TE.TaskEither<Error, ReadonlyArray<UploadName>>
+  readonly deleteOrphans: (cutoffs: OrphanCutoffs, limit: number) => TE.TaskEither<Error, ReadonlyArray<UploadName>>
 }
 
 interface UploadRow {
@@ -34,6 +38,9 @@ interface UploadRow {
 }
 
 const COLUMNS = 'name, owner_id, original_name, type, size'
+
+/** An upload the sweep may take; binds the made-before and held-before cutoffs, in that order. */
+const ORPHAN = 'attached_at IS NULL AND created_at < ? AND (claimed_at IS NULL OR claimed_at < ?)'
 
 const inList = (names: ReadonlyArray<unknown>): string => names.map(() => '?').join(', ')
 
@@ -64,21 +71,25 @@ export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => {
         const row = await db.get<{ readonly bytes: number }>('SELECT COALESCE(SUM(size), 0) AS bytes FROM uploads WHERE owner_id = ?', [owner])
         return row?.bytes ?? 0
       }, toError),
-    claim: (names, at) =>
+    hold: (names, at, orphansBefore) =>
       TE.tryCatch(async () => {
         if (names.length === 0) return []
-        await db.run(`UPDATE uploads SET attached_at = ? WHERE attached_at IS NULL AND name IN (${inList(names)})`, [at, ...names])
-        const rows = await db.all<UploadRow[]>(`SELECT ${COLUMNS} FROM uploads WHERE name IN (${inList(names)})`, [...names])
+        const rows = await db.all<UploadRow[]>(
+          `UPDATE uploads SET claimed_at = CASE WHEN attached_at IS NULL THEN ? ELSE claimed_at END
+           WHERE name IN (${inList(names)}) AND (attached_at IS NOT NULL OR created_at >= ?)
+           RETURNING ${COLUMNS}`,
+          [at, ...names, orphansBefore],
+        )
         return rows.map(toUpload)
       }, toError),
-    deleteOrphans: (before, limit) =>
+    deleteOrphans: ({ madeBefore, heldBefore }, limit) =>
       TE.tryCatch(async () => {
         const rows = await db.all<Array<{ readonly name: string }>>(
           `DELETE FROM uploads WHERE name IN (
-             SELECT name FROM uploads WHERE attached_at IS NULL AND created_at < ? ORDER BY created_at LIMIT ?
-           ) AND attached_at IS NULL
+             SELECT name FROM uploads WHERE ${ORPHAN} ORDER BY created_at LIMIT ?
+           ) AND ${ORPHAN}
            RETURNING name`,
-          [before, limit],
+          [madeBefore, heldBefore, limit, madeBefore, heldBefore],
         )
         return rows.map((row) => trusted(UploadName, row.name))
       }, toError),

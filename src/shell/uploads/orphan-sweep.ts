@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import { orphanCutoff, orphanSweepIntervalMs } from '../../core/upload-budget.js'
+import { orphanCutoffs, orphanSweepIntervalMs } from '../../core/upload-budget.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { UploadStore } from '../../adapters/sqlite/uploads.js'
 import { removeAll } from './receive.js'
@@ -26,18 +26,19 @@ export interface OrphanSweep {
 const BATCH = 200
 
 /**
- * Deletes uploads no message has claimed within `ttlSeconds` of being made: the row first (the check that
- * no message claimed it is part of the delete), then the file. A crash between the two leaves a file no row
+ * Deletes uploads no stored message links to within `ttlSeconds` of being made (and no lookup for a message
+ * holds: `orphanCutoffs`): the row first (the check that it is still an orphan is part of the delete), then
+ * the file. A crash between the two leaves a file no row
  * names, which is never served; the reverse order could leave a link to nothing.
  */
 export const startOrphanSweep = ({ uploads, dir, ttlSeconds, now, log, everyMs }: OrphanSweepOptions): OrphanSweep => {
   let running: Promise<number> | undefined
 
   const sweepOnce = async (): Promise<number> => {
-    const before = orphanCutoff(now(), ttlSeconds)
+    const cutoffs = orphanCutoffs(now(), ttlSeconds)
     let deleted = 0
     for (;;) {
-      const batch = await uploads.deleteOrphans(before, BATCH)()
+      const batch = await uploads.deleteOrphans(cutoffs, BATCH)()
       if (E.isLeft(batch)) {
         log.error('orphan sweep failed', { err: batch.left, deleted })
         return deleted
