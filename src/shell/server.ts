@@ -102,7 +102,8 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   await must(prepareFolder(dataDir), (fault) => ({ kind: 'folder_unusable', setting: 'DATA_DIR', fault }))
   // Both folders are checked before the database is touched: a start that fails leaves nothing behind.
   const uploadDir = await prepareUploadDir(config)
-  const secret = config.sessionSecret ?? (await must(secretIn(dataDir), (error) => error))
+  const replacedSecret = (path: string) => log.warn(`replaced an unusable session secret at ${path}: earlier sessions end`, { path })
+  const secret = config.sessionSecret ?? (await must(secretIn(dataDir, replacedSecret), (error) => error))
   const databasePath = join(dataDir, 'sala.db')
   const database = await must(openSqlite(databasePath), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
   opened.push(database.port.close)

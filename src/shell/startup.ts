@@ -86,9 +86,9 @@ const databaseHint = (fault: DatabaseFault): string => {
 const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim()
 
 /** The session secret kept in DATA_DIR, created on first start, or why it cannot be had. */
-export const secretIn = async (dataDir: string): Promise<E.Either<StartupError, string>> => {
+export const secretIn = async (dataDir: string, replaced?: (path: string) => void): Promise<E.Either<StartupError, string>> => {
   try {
-    return E.right(await loadOrCreateSecret(dataDir))
+    return E.right(await loadOrCreateSecret(dataDir, replaced))
   } catch (error) {
     return E.left({ kind: 'secret_unreadable', path: dataDir, code: (error as NodeJS.ErrnoException).code ?? 'UNKNOWN' })
   }
