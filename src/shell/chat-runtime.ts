@@ -33,8 +33,6 @@ interface Dependencies {
 }
 
 export const CLOSE_TRY_AGAIN_LATER = 1013
-// A client too slow to read its data will not read the close frame soon either.
-const SLOW_CLIENT_GRACE_MS = 5000
 
 // setTimeout keeps at most 2^31-1 ms; a later deadline is reached by waking early and asking again.
 const LONGEST_TIMER_MS = 2 ** 31 - 1
@@ -123,8 +121,9 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
 
   const closeSlow = (connection: ConnectionId, socket: ChatSocket): void => {
     log.warn('closing a connection that does not read', { connectionId: connection, bufferedBytes: socket.bufferedAmount })
+    // ChatSocket cuts it if the close is not answered in time: a client too slow to read its data will
+    // not read the close frame soon either.
     socket.close(CLOSE_TRY_AGAIN_LATER, 'too slow: send buffer full')
-    setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref()
   }
 
   const close = (connection: ConnectionId, code: number, reason: string): void => {

@@ -68,6 +68,10 @@ class DeafClient {
     }
   }
 
+  onceClosed(listener: () => void): void {
+    this.socket.once('close', listener)
+  }
+
   destroy(): void {
     this.socket.destroy()
   }
@@ -131,6 +135,18 @@ describe('a connection the server is closing takes no more commands', () => {
     deaf.destroy()
     observer.close()
   })
+
+  it('cuts a client that never answers the close within the grace period, instead of ws’s 30 s', async () => {
+    const user = await register(server)
+    const deaf = await joined(user, 'sala-1')
+    const cut = new Promise<number>((resolve) => deaf.onceClosed(() => resolve(Date.now())))
+    const loggedOutAt = Date.now()
+    await postJson(`${server.url}/auth/logout`, {}, { Authorization: `Bearer ${user.token}` })
+    const at = await cut
+    expect(deaf.closeCode()).toBe(4001)
+    // CLOSE_GRACE_MS is 5 s; the bound is loose for a loaded machine, and far below ws's 30 s.
+    expect(at - loggedOutAt).toBeLessThan(20_000)
+  }, 30_000)
 
   it('after a rate-limit close (1008)', async () => {
     const observer = await observe('sala-3')

@@ -25,6 +25,17 @@ export class ChatSocket extends WebSocket {
   /** Whether the peer answered the last ping (a new socket has a whole interval before the first). */
   answeredPing = true
 
+  /**
+   * Starts the closing handshake, and cuts the connection if the peer has not answered it within
+   * `CLOSE_GRACE_MS`. ws itself would wait 30 s; a client that ignores a close (after logout, abuse, a
+   * full send buffer) would hold its socket, and its address's slot, all that time.
+   */
+  override close(code?: number, reason?: string | Buffer): void {
+    const first = this.readyState === WebSocket.OPEN
+    super.close(code, reason)
+    if (first) setTimeout(cutIfOpen, CLOSE_GRACE_MS, this).unref()
+  }
+
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     const peer = this.peer
     switch (event) {
@@ -49,6 +60,14 @@ export class ChatSocket extends WebSocket {
     }
     return super.emit(event, ...args)
   }
+}
+
+/** How long a peer has to answer the server's close frame before its connection is cut. */
+export const CLOSE_GRACE_MS = 5000
+
+// Module-level, so that the timer holds the socket and nothing else.
+const cutIfOpen = (socket: WebSocket): void => {
+  if (socket.readyState !== WebSocket.CLOSED) socket.terminate()
 }
 
 /** A socket wired to its connection and its TCP socket, as the runtime holds it. */
