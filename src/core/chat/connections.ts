@@ -5,7 +5,7 @@ import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { PROTOCOL_VERSION } from '../protocol/version.js'
 import { dropPresence, joinRoom } from './membership.js'
-import { CLOSE_POLICY_VIOLATION, forgetBatchAt, fullyRestedAt } from './limits.js'
+import { CLOSE_POLICY_VIOLATION, coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
 import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
@@ -17,6 +17,12 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
   if (revoked || event.sessionExpiresAt <= event.at) {
     // Authenticated before the session ended, opened after: the session's end wins.
     return unchanged(state, [closeEnded(event.connection, revoked ? 'session revoked' : 'session expired')])
+  }
+  // A user just closed for abuse who comes straight back is closed again until the meter has drained
+  // halfway: reconnecting must not buy a fresh run of refused commands, each one decoded at our cost.
+  if (coolingDown(state.limits.get(event.user.id), state.settings, event.at)) {
+    const reason = 'too many refused commands: wait before reconnecting'
+    return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
   const existing = state.users.get(event.user.id)
   if (existing !== undefined && existing.connections.length >= state.settings.maxConnectionsPerUser) {

@@ -3,7 +3,7 @@ import type { ChatCommandType } from '../protocol/client-commands.js'
 import { findSender, sendTo } from './audience.js'
 import type { Effect } from './effects.js'
 import { aboutRoom, errorFrame } from './frames.js'
-import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket } from './rate-limit.js'
+import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket, type Rate } from './rate-limit.js'
 import { dueNoLaterThan, type ChatSettings, type ChatState } from './state.js'
 
 export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
@@ -96,6 +96,25 @@ export const admit = (
   }
   const close: Effect = { type: 'close', connection, code: CLOSE_POLICY_VIOLATION, reason: 'rate limit exceeded repeatedly' }
   return { admitted: false, state: next, effects: [refusal, close, { type: 'log', level: 'warn', message: 'closed for abuse', fields }] }
+}
+
+/**
+ * Whether a user's abuse meter, drained to `at` at the slowest rate it drains at (as `fullyRestedAt`
+ * reckons it), is still above half the level that closes a connection: such a user is refused new
+ * connections (1008) until it has calmed down. A user closed at the threshold waits about 15 s at the
+ * default rates.
+ */
+export const coolingDown = (limits: Limits | undefined, settings: ChatSettings, at: number): boolean => {
+  if (limits === undefined || limits.abuse.level === 0) return false
+  let slowest: Rate | undefined
+  for (const kind of KINDS) {
+    if (limits.buckets[kind] === undefined) continue
+    const rate = settings.rates[kind]
+    if (slowest === undefined || rate.perSecond < slowest.perSecond) slowest = rate
+  }
+  if (slowest === undefined) return false
+  const drained = limits.abuse.level - (Math.max(0, at - limits.abuse.at) * slowest.perSecond) / 1000
+  return drained > abuseThreshold(slowest) / 2
 }
 
 const withLimits = (state: ChatState, user: UserId, limits: Limits): ChatState => ({ ...state, limits: state.limits.set(user, limits) })

@@ -223,6 +223,20 @@ describe('rate limits', () => {
     expect(closedAt - 1_700_000_000_000).toBeLessThan(13000)
   })
 
+  it('refuses (1008) the reconnections of a user just closed for abuse until its meter has drained halfway', () => {
+    const world = new World()
+    world.open(0)
+    flood(world, 10, 15)
+    expect(world.isOpen(0)).toBe(false)
+    world.open(0)
+    expect(world.isOpen(0)).toBe(false)
+    expect(world.steps.find((record) => record.event.type === 'ConnectionOpened' && record.event.connection === world.currentConnection(0))?.effects).toContainEqual({ type: 'close', connection: world.currentConnection(0), code: 1008, reason: 'too many refused commands: wait before reconnecting' })
+    // The meter drains at the message rate (10/s): from the threshold (300) to half of it in 15 s.
+    world.at += 16_000
+    world.open(0)
+    expect(world.isOpen(0)).toBe(true)
+  })
+
   it('never closes a client that hovers at twice its limit', () => {
     const world = new World()
     world.open(0)
