@@ -28,6 +28,10 @@ describe('docs for people', () => {
     }
     expect(csp).toContain("default-src 'none'")
     expect(csp).not.toContain("script-src 'unsafe-inline'")
+    expect(csp).not.toContain('unsafe-eval')
+    // Redoc's own usage reporting is off in the built page (the CSP would refuse it anyway).
+    expect(html).toContain('"disableTelemetry":true')
+    expect(html).not.toContain('cdn.redoc.ly')
   })
 
   it('/docs/asyncapi shows every message of the spec, with its examples, and no script', async () => {

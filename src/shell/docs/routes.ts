@@ -21,8 +21,9 @@ const htmlReply = (html: string, csp: string): Reply => ({
 })
 
 /**
- * `/docs` (Redoc, built by `npm run build` into dist/docs), `/docs/asyncapi` (rendered here from the
- * spec), and both raw specs. Read once at start-up; the files never change while the server runs.
+ * `/docs` (Redoc, built by `npm run build` into dist/docs with Redocly CLI, see scripts/build-docs.mjs),
+ * `/docs/asyncapi` (rendered here from the spec), and both raw specs. Read once at start-up; the files
+ * never change while the server runs.
  */
 export const createDocsRoutes = async (root: string, log: Logger): Promise<RouteTable> => {
   const [openapi, asyncapi] = await Promise.all([readFile(join(root, 'openapi.yaml'), 'utf8'), readFile(join(root, 'asyncapi.yaml'), 'utf8')])
@@ -43,7 +44,8 @@ export const createDocsRoutes = async (root: string, log: Logger): Promise<Route
           "img-src 'self' data:",
           "font-src 'self' data:",
           "connect-src 'self'",
-          'worker-src blob:',
+          // No worker-src: Redoc's search first tries to build a worker from a string, which script-src
+          // refuses (one reported violation), and then indexes in the page.
           "frame-ancestors 'none'",
         ].join('; ')
   const asyncapiCsp = `default-src 'none'; style-src ${sha256(PAGE_STYLE)}; frame-ancestors 'none'`
