@@ -7,11 +7,12 @@ import type { Accounts, Authenticated } from '../accounts.js'
 import { readCredentials, type Credentials } from './credentials.js'
 import { originAllowed, type CredentialSource, type OriginPolicy } from './origin.js'
 import { httpError } from './respond.js'
+import { storeHttpError } from './store-error.js'
 
 /** The one mapping from account errors to HTTP. The same 401 for an unknown user and a wrong password. */
 export const accountHttpError = (error: AccountError | Error): HttpError => {
-  // The store's own error rides along as `cause`, so the 500's log line names its code (SQLITE_FULL...).
-  if (error instanceof Error) return Object.assign(httpError(500, 'internal_error', error.message), { cause: error })
+  // A store's failure says what failed (busy, full, read-only), as every route says it: see store-error.ts.
+  if (error instanceof Error) return storeHttpError(error)
   switch (error.type) {
     case 'username_taken':
       return httpError(409, 'username_taken', 'that username is taken', [{ path: 'username', message: 'is taken' }])

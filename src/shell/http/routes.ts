@@ -113,12 +113,13 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
 
   const loggedOut: Reply = { status: 204, headers: { 'Set-Cookie': clearedSessionCookie(cookieOptions) } }
 
-  // Idempotent: logging out without a valid session still clears the cookie and succeeds.
+  // Idempotent: logging out without a valid session still clears the cookie and succeeds. A session that
+  // could not be looked up (a store failure) is not "no session": answering 204 would leave it working.
   const logout: Handler = (req) => {
     const credentials = readCredentials(req)
     const signedInOrNot = pipe(
       guards.authenticate(credentials),
-      TE.orElseW(() => TE.right(undefined)),
+      TE.orElseW((error) => (error.status === 401 ? TE.right(undefined) : TE.left(error))),
     )
     return pipe(
       guards.guardOrigin(req, credentials?.source ?? 'none'),

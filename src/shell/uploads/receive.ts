@@ -6,10 +6,11 @@ import { Transform, type Writable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import busboy from 'busboy'
 import * as E from 'fp-ts/lib/Either.js'
-import createHttpError, { type HttpError } from 'http-errors'
+import type { HttpError } from 'http-errors'
 import { mediaTypeOf, sanitizeFileName, SNIFF_BYTES, type UploadName } from '../../core/uploads.js'
 import { sniffMediaType } from '../../adapters/media-types.js'
 import { httpError } from '../http/respond.js'
+import { storeHttpError } from '../http/store-error.js'
 
 export interface UploadLimits {
   readonly maxFileBytes: number
@@ -169,20 +170,12 @@ const tooLarge = (limits: UploadLimits) => httpError(413, 'payload_too_large', `
 const quotaExceeded = (quotaBytes: number) =>
   httpError(413, 'quota_exceeded', `this upload would pass your storage quota of ${quotaBytes} bytes`)
 
-const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL'])
-
 /**
- * A failed write as the client should hear it: a full disk (or quota of the file system, or a full
- * database) is 507 `storage_full`, the operator's to fix and worth retrying later; anything else is a 500.
+ * A failed write of an upload as the client should hear it (`storeHttpError`): a full disk, file-system
+ * quota or database is 507 `storage_full`, worth retrying later; a folder that takes no write is 500
+ * `storage_failed`; another writer's lock is 503 `storage_busy`.
  */
-export const storageFailure = (error: unknown): HttpError => {
-  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined
-  if (code !== undefined && DISK_FULL.has(code)) {
-    // 5xx errors are hidden by default; this one is the answer the client needs.
-    return createHttpError(507, 'the server has no room for the file right now', { code: 'storage_full', expose: true, cause: error })
-  }
-  return createHttpError(500, 'the file could not be stored', { code: 'storage_failed', cause: error })
-}
+export const storageFailure = (error: unknown): HttpError => storeHttpError(error, 'the file')
 
 /** An error from the operating system (it names its syscall), not one a stream was destroyed with. */
 const isSystemError = (error: Error): boolean => typeof (error as NodeJS.ErrnoException).syscall === 'string'

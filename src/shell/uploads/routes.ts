@@ -12,6 +12,7 @@ import type { UploadStore } from '../../adapters/sqlite/uploads.js'
 import type { Guards } from '../http/guards.js'
 import type { Handler, Reply, RouteTable } from '../http/reply.js'
 import { httpError } from '../http/respond.js'
+import { storeHttpError } from '../http/store-error.js'
 import type { UploadBudget, UploadLease } from './budget.js'
 import { openUploadFile, receiveFiles, removeAll, storageFailure, type OpenUploadFile, type ReceivedFile, type UploadLimits } from './receive.js'
 
@@ -57,7 +58,7 @@ export const createUploadRoutes = ({ guards, uploads, budget, dir, limits, newNa
       const ready = await lease.ready()
       if (E.isLeft(ready)) {
         log.error('reading the upload quota failed', { err: ready.left })
-        return E.left(httpError(500, 'internal_error', ready.left.message))
+        return E.left(storeHttpError(ready.left))
       }
       const received = await receiveFiles(req, { dir, limits, newName, reserve: lease.reserve, quotaBytes: lease.quotaBytes, openFile })
       if (E.isLeft(received)) {
@@ -91,7 +92,7 @@ export const createUploadRoutes = ({ guards, uploads, budget, dir, limits, newNa
     if (!UploadName.is(name)) return TE.left(notFound())
     return pipe(
       uploads.find(name),
-      TE.mapLeft((error) => httpError(500, 'internal_error', error.message)),
+      TE.mapLeft((error) => storeHttpError(error)),
       TE.chain((record) => (record === undefined ? TE.left(notFound()) : TE.right(record))),
       TE.chain((record) =>
         TE.tryCatch(
