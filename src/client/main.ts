@@ -10,6 +10,8 @@ import type { Attachment } from '../core/uploads.js'
 let model: Model = initialModel
 let socket: ChatSocket | undefined
 let staged: ReadonlyArray<Attachment> = []
+// The heartbeat's one timer: each `wakeAt` replaces it, since only the connection's next deadline matters.
+let wake: number | undefined
 
 const dispatch = (msg: Msg): void => {
   const [next, commands] = update(model, msg)
@@ -23,19 +25,25 @@ const run = (cmd: Cmd): void => {
     case 'send':
       return socket?.send(cmd.command)
     case 'connect':
+      socket?.close('replaced')
       socket = openSocket({
-        opened: () => dispatch({ type: 'socketOpened' }),
-        frame: (frame) => dispatch({ type: 'frame', frame }),
+        opened: () => dispatch({ type: 'socketOpened', at: Date.now() }),
+        frame: (frame) => dispatch({ type: 'frame', frame, at: Date.now() }),
+        other: () => dispatch({ type: 'heard', at: Date.now() }),
         invalid: () => dispatch({ type: 'problem', text: 'The server sent something this page does not understand; try reloading.' }),
         closed: (code, reason) => dispatch({ type: 'socketClosed', code, reason, random: Math.random() }),
       })
       return
     case 'disconnect':
-      socket?.close()
+      socket?.close(cmd.reason)
       socket = undefined
       return
     case 'retryAfter':
-      window.setTimeout(() => dispatch({ type: 'retryDue' }), cmd.ms)
+      window.setTimeout(() => dispatch({ type: 'retryDue', at: Date.now() }), cmd.ms)
+      return
+    case 'wakeAt':
+      window.clearTimeout(wake)
+      wake = window.setTimeout(() => dispatch({ type: 'tick', at: Date.now(), random: Math.random() }), Math.max(0, cmd.at - Date.now()))
       return
     case 'checkTypingAt':
       window.setTimeout(() => dispatch({ type: 'typingIdle', at: Date.now() }), Math.max(0, cmd.at - Date.now()))
@@ -56,7 +64,7 @@ const formValues = (form: HTMLFormElement): Record<string, string> =>
 
 const signedIn = () => {
   byId('auth').hidden = true
-  dispatch({ type: 'signedIn' })
+  dispatch({ type: 'signedIn', at: Date.now() })
 }
 
 const wireAuth = () => {
@@ -116,6 +124,12 @@ const wireChat = () => {
   byId('rooms').addEventListener('click', (event) => {
     const room = (event.target as HTMLElement).closest<HTMLElement>('[data-room]')?.dataset['room']
     if (room !== undefined) dispatch({ type: 'joinRequested', room })
+  })
+  byId('messages').addEventListener('click', (event) => {
+    const { action, room, clientId } = (event.target as HTMLElement).closest<HTMLElement>('button[data-action]')?.dataset ?? {}
+    if (room === undefined || clientId === undefined) return
+    if (action === 'retry') dispatch({ type: 'retryRequested', room, clientId })
+    if (action === 'discard') dispatch({ type: 'discardRequested', room, clientId })
   })
   byId('notices').addEventListener('click', (event) => {
     const id = (event.target as HTMLElement).dataset['dismiss']

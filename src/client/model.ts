@@ -1,21 +1,35 @@
+import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED, CLOSE_TRY_AGAIN_LATER } from '../core/protocol/close-codes.js'
+import type { PublicUser, RoomSummary } from '../core/protocol/server-frames.js'
 import type { Attachment } from '../core/uploads.js'
-import type { ChatMessage, PublicUser, RoomSummary, ServerFrame } from '../core/protocol/server-frames.js'
+import type { Command, Frame } from './frames.js'
+import { CONNECT_TIMEOUT_MS, due, heard, pinged, type Liveness } from './heartbeat.js'
+import { connectionLost, discarded, retried, type Outbox, type Outgoing } from './outbox.js'
+import { onFrame } from './on-frame.js'
+import { flushIfReady, inShownRoom, join, notice, send } from './steps.js'
+import { PAGE, type Timeline } from './timeline.js'
 
 // The web client's whole logic, as a pure reducer like the server's core: `update(model, msg)` returns
 // the next model and the commands the DOM layer must carry out. Time and randomness come in messages.
+// How frames change the model is in on-frame.ts; the outbox, timelines and heartbeat rules in their files.
 
 export type Connection =
   | { readonly state: 'offline' }
-  | { readonly state: 'connecting'; readonly attempt: number }
-  | { readonly state: 'online' }
+  /** A socket was asked for; it is given up at `giveUpAt` if it has not opened. */
+  | { readonly state: 'connecting'; readonly attempt: number; readonly giveUpAt: number }
+  /** The socket is open and the server has not said `welcome` yet. */
+  | { readonly state: 'open'; readonly liveness: Liveness }
+  | { readonly state: 'online'; readonly liveness: Liveness }
   | { readonly state: 'reconnecting'; readonly attempt: number; readonly delayMs: number }
 
-/** A message sent and not yet acknowledged; resent with the same clientId after a reconnect. */
-export interface PendingMessage {
-  readonly clientId: string
-  readonly text: string
-  readonly attachments: ReadonlyArray<Attachment>
+/** A `join` on its way; `joined` echoes the `ref`, which tells our answer from a move made in another tab. */
+export interface Joining {
+  readonly ref: string
+  readonly room: string
+  readonly since: string | null
 }
+
+/** Whether the server has been told we are typing, and when. */
+export type OwnTyping = { readonly state: 'idle' } | { readonly state: 'announced'; readonly at: number }
 
 export interface Notice {
   readonly id: number
@@ -25,34 +39,44 @@ export interface Notice {
 export interface Model {
   readonly me: PublicUser | null
   readonly rooms: ReadonlyArray<RoomSummary>
-  /** The room the server says we are in. */
+  /** The room the server has this connection in. */
   readonly room: string | null
-  /** The room to be in: rejoined after a reconnect. */
-  readonly wantedRoom: string | null
+  /** The room on screen: messages are written in it, and it is joined again after every reconnect. */
+  readonly shown: string | null
+  readonly joining: Joining | null
+  /** Every room we have been in this session, with what we know of it. */
+  readonly timelines: ReadonlyMap<string, Timeline>
+  /** Who is in `room` and who is typing there (empty while the screen waits for another room). */
   readonly users: ReadonlyArray<PublicUser>
-  readonly messages: ReadonlyArray<ChatMessage>
-  readonly hasOlder: boolean
-  readonly loadingOlder: boolean
   readonly typing: ReadonlyArray<PublicUser>
-  readonly pending: ReadonlyArray<PendingMessage>
+  readonly loadingOlder: boolean
+  readonly outbox: Outbox
   readonly connection: Connection
   readonly notices: ReadonlyArray<Notice>
   readonly nextNoticeId: number
-  /** When we last told the server we are typing (0: we are not). */
-  readonly typingSince: number
+  /** Numbers the refs of joins and pings. */
+  readonly nextRef: number
+  readonly ownTyping: OwnTyping
   /** The last keystroke: typing stops this long after it, not after the last announcement. */
   readonly lastTypedAt: number
 }
 
+/** Times (`at`) are milliseconds since the epoch; `random` is uniform in [0, 1). */
 export type Msg =
-  | { readonly type: 'signedIn' }
+  | { readonly type: 'signedIn'; readonly at: number }
   | { readonly type: 'signedOut' }
-  | { readonly type: 'socketOpened' }
+  | { readonly type: 'socketOpened'; readonly at: number }
   | { readonly type: 'socketClosed'; readonly code: number; readonly reason: string; readonly random: number }
-  | { readonly type: 'retryDue' }
-  | { readonly type: 'frame'; readonly frame: ServerFrame }
+  | { readonly type: 'retryDue'; readonly at: number }
+  | { readonly type: 'frame'; readonly frame: Frame; readonly at: number }
+  /** A frame of a type this page does not use (a newer server's): it only shows the link is alive. */
+  | { readonly type: 'heard'; readonly at: number }
+  /** The time a `wakeAt` asked for has come (or passed). */
+  | { readonly type: 'tick'; readonly at: number; readonly random: number }
   | { readonly type: 'joinRequested'; readonly room: string }
   | { readonly type: 'sendRequested'; readonly text: string; readonly attachments: ReadonlyArray<Attachment>; readonly clientId: string }
+  | { readonly type: 'retryRequested'; readonly room: string; readonly clientId: string }
+  | { readonly type: 'discardRequested'; readonly room: string; readonly clientId: string }
   | { readonly type: 'typed'; readonly at: number }
   | { readonly type: 'typingIdle'; readonly at: number }
   | { readonly type: 'olderRequested' }
@@ -61,13 +85,14 @@ export type Msg =
   /** Fresh member counts from GET /rooms (the WebSocket only sends them in `welcome`). */
   | { readonly type: 'roomsLoaded'; readonly rooms: ReadonlyArray<RoomSummary> }
 
-export type ClientCommand = Readonly<Record<string, unknown>> & { readonly type: string }
-
 export type Cmd =
-  | { readonly type: 'send'; readonly command: ClientCommand }
+  | { readonly type: 'send'; readonly command: Command }
   | { readonly type: 'connect' }
-  | { readonly type: 'disconnect' }
+  /** Stop listening to the socket and close it: sign-out, or a link the heartbeat found dead. */
+  | { readonly type: 'disconnect'; readonly reason: string }
   | { readonly type: 'retryAfter'; readonly ms: number }
+  /** Send a `tick` at `at`; it replaces the previous one (only the connection's next deadline matters). */
+  | { readonly type: 'wakeAt'; readonly at: number }
   | { readonly type: 'checkTypingAt'; readonly at: number }
   | { readonly type: 'showSignIn' }
   | { readonly type: 'loadRooms' }
@@ -76,74 +101,67 @@ export const initialModel: Model = {
   me: null,
   rooms: [],
   room: null,
-  wantedRoom: null,
+  shown: null,
+  joining: null,
+  timelines: new Map(),
   users: [],
-  messages: [],
-  hasOlder: false,
-  loadingOlder: false,
   typing: [],
-  pending: [],
+  loadingOlder: false,
+  outbox: [],
   connection: { state: 'offline' },
   notices: [],
   nextNoticeId: 1,
-  typingSince: 0,
+  nextRef: 1,
+  ownTyping: { state: 'idle' },
   lastTypedAt: 0,
 }
 
-const PAGE = 50
 export const TYPING_REPEAT_MS = 3000
 export const TYPING_IDLE_MS = 4000
-const SESSION_ENDED = 4001
 
 /** Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 30 s, each scaled by 50-100 %. */
 export const reconnectDelay = (attempt: number, random: number): number =>
   Math.round(Math.min(30_000, 500 * 2 ** attempt) * (0.5 + random / 2))
 
-type Step = readonly [Model, ReadonlyArray<Cmd>]
-
-const notice = (model: Model, text: string): Model => ({
-  ...model,
-  notices: [...model.notices, { id: model.nextNoticeId, text }].slice(-5),
-  nextNoticeId: model.nextNoticeId + 1,
-})
+export type Step = readonly [Model, ReadonlyArray<Cmd>]
 
 export const update = (model: Model, msg: Msg): Step => {
   switch (msg.type) {
     case 'signedIn':
-      return [{ ...initialModel, connection: { state: 'connecting', attempt: 0 }, notices: model.notices, nextNoticeId: model.nextNoticeId }, [{ type: 'connect' }]]
+      return connecting({ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, 0, msg.at)
     case 'signedOut':
-      return [{ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, [{ type: 'disconnect' }, { type: 'showSignIn' }]]
-    case 'socketOpened':
-      return [{ ...model, connection: { state: 'online' } }, []]
+      return [{ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, [{ type: 'disconnect', reason: 'signed out' }, { type: 'showSignIn' }]]
+    case 'socketOpened': {
+      if (model.connection.state !== 'connecting') return [model, []]
+      const liveness = heard(msg.at)
+      return [{ ...model, connection: { state: 'open', liveness } }, [{ type: 'wakeAt', at: liveness.pingAt }]]
+    }
     case 'socketClosed':
       return socketClosed(model, msg.code, msg.reason, msg.random)
     case 'retryDue':
       if (model.connection.state !== 'reconnecting') return [model, []]
-      return [{ ...model, connection: { state: 'connecting', attempt: model.connection.attempt } }, [{ type: 'connect' }]]
+      return connecting(model, model.connection.attempt, msg.at)
     case 'frame':
-      return onFrame(model, msg.frame)
+      return onFrame(alive(model, msg.at), msg.frame)
+    case 'heard':
+      return [alive(model, msg.at), []]
+    case 'tick':
+      return tick(model, msg.at, msg.random)
     case 'joinRequested':
-      if (msg.room === model.room) return [model, []]
-      return [{ ...model, wantedRoom: msg.room }, [{ type: 'send', command: { type: 'join', room: msg.room } }]]
-    case 'sendRequested': {
-      const pending: PendingMessage = { clientId: msg.clientId, text: msg.text, attachments: msg.attachments }
-      return [{ ...model, pending: [...model.pending, pending], typingSince: 0 }, [{ type: 'send', command: messageCommand(pending) }]]
-    }
-    case 'typed': {
-      const typed = { ...model, lastTypedAt: msg.at }
-      const check: Cmd = { type: 'checkTypingAt', at: msg.at + TYPING_IDLE_MS }
-      // Announced again only every few seconds; the server keeps the indicator alive in between.
-      if (model.room === null || (model.typingSince !== 0 && msg.at - model.typingSince < TYPING_REPEAT_MS)) return [typed, [check]]
-      return [{ ...typed, typingSince: msg.at }, [{ type: 'send', command: { type: 'typing_start' } }, check]]
-    }
+      return joinRequested(model, msg.room)
+    case 'sendRequested':
+      return sendRequested(model, msg.text, msg.attachments, msg.clientId)
+    case 'retryRequested':
+      return flushIfReady({ ...model, outbox: retried(model.outbox, msg.room, msg.clientId) }, msg.room)
+    case 'discardRequested':
+      return [{ ...model, outbox: discarded(model.outbox, msg.room, msg.clientId) }, []]
+    case 'typed':
+      return typed(model, msg.at)
     case 'typingIdle':
-      if (model.typingSince === 0 || msg.at - model.lastTypedAt < TYPING_IDLE_MS) return [model, []]
-      return [{ ...model, typingSince: 0 }, [{ type: 'send', command: { type: 'typing_stop' } }]]
-    case 'olderRequested': {
-      const oldest = model.messages[0]
-      if (!model.hasOlder || model.loadingOlder || oldest === undefined) return [model, []]
-      return [{ ...model, loadingOlder: true }, [{ type: 'send', command: { type: 'history', before: oldest.id, limit: PAGE } }]]
-    }
+      if (model.ownTyping.state === 'idle' || msg.at - model.lastTypedAt < TYPING_IDLE_MS) return [model, []]
+      return [{ ...model, ownTyping: { state: 'idle' } }, inShownRoom(model) ? [send({ type: 'typing_stop' })] : []]
+    case 'olderRequested':
+      return olderRequested(model)
     case 'problem':
       return [notice(model, msg.text), []]
     case 'noticeDismissed':
@@ -153,105 +171,105 @@ export const update = (model: Model, msg: Msg): Step => {
   }
 }
 
-const messageCommand = (pending: PendingMessage): ClientCommand => ({
-  type: 'message',
-  ...(pending.text === '' ? {} : { text: pending.text }),
-  ...(pending.attachments.length === 0 ? {} : { attachments: pending.attachments.map((a) => a.url) }),
-  clientId: pending.clientId,
-  ref: pending.clientId,
-})
+const connecting = (model: Model, attempt: number, at: number): Step => {
+  const giveUpAt = at + CONNECT_TIMEOUT_MS
+  return [{ ...model, connection: { state: 'connecting', attempt, giveUpAt } }, [{ type: 'connect' }, { type: 'wakeAt', at: giveUpAt }]]
+}
+
+/** Any frame shows the link is alive: the next ping is due a full idle period from now. */
+const alive = (model: Model, at: number): Model => {
+  const connection = model.connection
+  if (connection.state !== 'open' && connection.state !== 'online') return model
+  return { ...model, connection: { ...connection, liveness: heard(at) } }
+}
+
+const tick = (model: Model, at: number, random: number): Step => {
+  const connection = model.connection
+  if (connection.state === 'connecting') {
+    if (at < connection.giveUpAt) return [model, [{ type: 'wakeAt', at: connection.giveUpAt }]]
+    return linkLost(model, random, 'the server did not answer')
+  }
+  if (connection.state !== 'open' && connection.state !== 'online') return [model, []]
+  const next = due(connection.liveness, at)
+  switch (next.type) {
+    case 'wait':
+      return [model, [{ type: 'wakeAt', at: next.until }]]
+    case 'ping': {
+      const ref = `ping-${model.nextRef}`
+      const liveness = pinged(ref, at)
+      return [
+        { ...model, nextRef: model.nextRef + 1, connection: { ...connection, liveness } },
+        [send({ type: 'ping', ref }), { type: 'wakeAt', at: liveness.deadAt }],
+      ]
+    }
+    case 'dead':
+      return linkLost(model, random, 'no answer to ping')
+  }
+}
+
+/** The page gives up on its socket (the browser may take minutes to notice a dead one) and reconnects. */
+const linkLost = (model: Model, random: number, reason: string): Step => {
+  const [next, commands] = reconnect(model, random)
+  return [next, [{ type: 'disconnect', reason }, ...commands]]
+}
 
 const socketClosed = (model: Model, code: number, reason: string, random: number): Step => {
-  const offline = { ...model, room: null, users: [], typing: [], typingSince: 0, loadingOlder: false }
-  if (code === SESSION_ENDED) {
+  if (code === CLOSE_SESSION_ENDED) {
     return [notice({ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, 'Your session ended; please sign in again.'), [{ type: 'showSignIn' }]]
   }
-  if (model.connection.state === 'offline') return [model, []]
+  if (model.connection.state === 'offline' || model.connection.state === 'reconnecting') return [model, []]
+  const why = reason === '' ? '' : ` (${reason})`
+  const told = code === CLOSE_POLICY_VIOLATION || code === CLOSE_TRY_AGAIN_LATER ? notice(model, `The server closed the connection${why}.`) : model
+  return reconnect(told, random)
+}
+
+/** Leaves the lost connection's state behind and schedules the next attempt. */
+const reconnect = (model: Model, random: number): Step => {
   const attempt = model.connection.state === 'connecting' ? model.connection.attempt + 1 : 0
   const delayMs = reconnectDelay(attempt, random)
-  const why = reason === '' ? '' : ` (${reason})`
-  const told = code === 1008 || code === 1013 ? notice(offline, `The server closed the connection${why}.`) : offline
-  return [{ ...told, connection: { state: 'reconnecting', attempt, delayMs } }, [{ type: 'retryAfter', ms: delayMs }]]
-}
-
-const onFrame = (model: Model, frame: ServerFrame): Step => {
-  switch (frame.type) {
-    case 'welcome': {
-      const room = model.wantedRoom ?? frame.rooms[0]?.id ?? null
-      const since = model.wantedRoom !== null ? model.messages.at(-1)?.id : undefined
-      const join: ReadonlyArray<Cmd> = room === null ? [] : [{ type: 'send', command: { type: 'join', room, ...(since === undefined ? {} : { since }) } }]
-      return [{ ...model, me: frame.user, rooms: frame.rooms, wantedRoom: room, connection: { state: 'online' } }, join]
-    }
-    case 'joined':
-      return joined(model, frame)
-    case 'user_joined':
-      if (frame.room !== model.room || model.users.some((u) => u.username === frame.user.username)) return [model, []]
-      return [{ ...model, users: [...model.users, frame.user] }, []]
-    case 'user_left': {
-      if (frame.room !== model.room) return [model, []]
-      if (frame.user.username === model.me?.username) return [{ ...model, room: null, wantedRoom: null, users: [], typing: [] }, []]
-      const gone = (u: PublicUser) => u.username !== frame.user.username
-      return [{ ...model, users: model.users.filter(gone), typing: model.typing.filter(gone) }, []]
-    }
-    case 'message':
-      if (frame.room !== model.room) return [model, []]
-      return [{ ...model, messages: mergeMessages(model.messages, [withoutType(frame)]) }, []]
-    case 'ack':
-      return acked(model, frame)
-    case 'typing': {
-      if (frame.room !== model.room) return [model, []]
-      const others = model.typing.filter((u) => u.username !== frame.user.username)
-      return [{ ...model, typing: frame.typing ? [...others, frame.user] : others }, []]
-    }
-    case 'history':
-      if (frame.room !== model.room) return [{ ...model, loadingOlder: false }, []]
-      return [{ ...model, messages: mergeMessages(frame.messages, model.messages), hasOlder: frame.messages.length >= PAGE, loadingOlder: false }, []]
-    case 'pong':
-      return [model, []]
-    case 'error': {
-      // A refused message leaves the pending list; the notice says why.
-      const pending = model.pending.filter((p) => p.clientId !== frame.ref)
-      const details = (frame.details ?? []).map((d) => (d.path === '' ? d.message : `${d.path} ${d.message}`)).join('; ')
-      const text = details === '' ? frame.message : `${frame.message}: ${details}`
-      return [notice({ ...model, pending, loadingOlder: false }, text), []]
-    }
+  const lost: Model = {
+    ...model,
+    room: null,
+    joining: null,
+    users: [],
+    typing: [],
+    ownTyping: { state: 'idle' },
+    loadingOlder: false,
+    outbox: connectionLost(model.outbox),
+    connection: { state: 'reconnecting', attempt, delayMs },
   }
+  return [lost, [{ type: 'retryAfter', ms: delayMs }]]
 }
 
-const joined = (model: Model, frame: Extract<ServerFrame, { type: 'joined' }>): Step => {
-  const sameRoom = frame.room === model.wantedRoom && model.messages.every((m) => m.room === frame.room)
-  // A catch-up (same room, no gap) extends what we have; anything else starts the room afresh.
-  const messages = sameRoom && frame.gap !== true ? mergeMessages(model.messages, frame.history) : frame.history
-  const hasOlder = sameRoom && frame.gap !== true ? model.hasOlder || frame.history.length >= PAGE : frame.history.length >= PAGE
-  const resend = model.pending.map((pending): Cmd => ({ type: 'send', command: messageCommand(pending) }))
-  return [
-    { ...model, room: frame.room, wantedRoom: frame.room, users: frame.users, typing: [], messages, hasOlder, loadingOlder: false },
-    [...(sameRoom ? resend : []), { type: 'loadRooms' }],
-  ]
+const joinRequested = (model: Model, room: string): Step => {
+  const there = model.joining === null ? model.room === room : model.joining.room === room
+  if (room === model.shown && there) return [model, []]
+  // Not welcomed yet: the room is joined when the server says welcome.
+  if (model.connection.state !== 'online') return [{ ...model, shown: room, users: [], typing: [], loadingOlder: false }, []]
+  return join(model, room)
 }
 
-const acked = (model: Model, frame: Extract<ServerFrame, { type: 'ack' }>): Step => {
-  const pending = model.pending.find((p) => p.clientId === frame.clientId)
-  if (pending === undefined || model.me === null || model.room === null) return [model, []]
-  const message: ChatMessage = {
-    id: frame.id,
-    room: model.room,
-    user: model.me,
-    text: pending.text,
-    sentAt: frame.sentAt,
-    clientId: pending.clientId,
-    ...(pending.attachments.length === 0 ? {} : { attachments: [...pending.attachments] }),
-  }
-  return [{ ...model, pending: model.pending.filter((p) => p !== pending), messages: mergeMessages(model.messages, [message]) }, []]
+const sendRequested = (model: Model, text: string, attachments: ReadonlyArray<Attachment>, clientId: string): Step => {
+  const room = model.shown
+  if (room === null) return [notice(model, 'Pick a room first.'), []]
+  const message: Outgoing = { room, clientId, text, attachments, delivery: { state: 'queued' } }
+  return flushIfReady({ ...model, outbox: [...model.outbox, message], ownTyping: { state: 'idle' } }, room)
 }
 
-const withoutType = ({ type: _type, ...message }: Extract<ServerFrame, { type: 'message' }>): ChatMessage => message
+const typed = (model: Model, at: number): Step => {
+  const typedNow = { ...model, lastTypedAt: at }
+  const check: Cmd = { type: 'checkTypingAt', at: at + TYPING_IDLE_MS }
+  // Announced again only every few seconds; the server keeps the indicator alive in between.
+  const recently = model.ownTyping.state === 'announced' && at - model.ownTyping.at < TYPING_REPEAT_MS
+  if (!inShownRoom(model) || recently) return [typedNow, [check]]
+  return [{ ...typedNow, ownTyping: { state: 'announced', at } }, [send({ type: 'typing_start' }), check]]
+}
 
-/** Ids are zero-padded, so string order is id order; duplicates (a catch-up overlapping) are dropped. */
-export const mergeMessages = (a: ReadonlyArray<ChatMessage>, b: ReadonlyArray<ChatMessage>): ReadonlyArray<ChatMessage> => {
-  const byId = new Map<string, ChatMessage>()
-  for (const message of [...a, ...b]) byId.set(message.id, message)
-  return [...byId.values()].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0))
+const olderRequested = (model: Model): Step => {
+  const timeline = model.shown === null ? undefined : model.timelines.get(model.shown)
+  const oldest = timeline?.messages[0]
+  if (!inShownRoom(model) || timeline?.hasOlder !== true || model.loadingOlder || oldest === undefined) return [model, []]
+  return [{ ...model, loadingOlder: true }, [send({ type: 'history', before: oldest.id, limit: PAGE })]]
 }
 
 /** "ana is typing…", "ana and bia are typing…", "3 people are typing…". */
@@ -262,3 +280,5 @@ export const typingLine = (typing: ReadonlyArray<PublicUser>): string => {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`
   return `${names.length} people are typing…`
 }
+
+export { mergeMessages } from './timeline.js'

@@ -1,38 +1,52 @@
-import { isRight } from 'fp-ts/lib/Either.js'
-import { ServerFrame } from '../core/protocol/server-frames.js'
+import { CLOSE_NORMAL } from '../core/protocol/close-codes.js'
+import { decodeFrame, type Command, type Frame } from './frames.js'
 
 export interface ChatSocket {
-  readonly send: (command: unknown) => void
-  readonly close: () => void
+  readonly send: (command: Command) => void
+  /** Closes the socket and stops reporting anything about it: the page has moved on. */
+  readonly close: (reason: string) => void
 }
 
-/** One WebSocket to /ws, decoding every frame with the server's own codecs. */
+/** One WebSocket to /ws, decoding every frame with the server's own codecs (frames.ts). */
 export const openSocket = (handlers: {
   readonly opened: () => void
-  readonly frame: (frame: ServerFrame) => void
+  readonly frame: (frame: Frame) => void
+  /** A frame of a type this page does not use: only a sign of life. */
+  readonly other: () => void
   readonly invalid: (raw: string) => void
   readonly closed: (code: number, reason: string) => void
 }): ChatSocket => {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
   const socket = new WebSocket(url)
-  socket.addEventListener('open', handlers.opened)
-  socket.addEventListener('message', (event) => {
-    const raw = String(event.data)
-    let json: unknown
-    try {
-      json = JSON.parse(raw)
-    } catch {
-      return handlers.invalid(raw)
-    }
-    const decoded = ServerFrame.decode(json)
-    if (isRight(decoded)) handlers.frame(decoded.right)
-    else handlers.invalid(raw)
+  // A socket the page gave up on (a dead link, a sign-out) may still report its close much later, when
+  // the page is on a newer socket: from then on it reports nothing.
+  let current = true
+  socket.addEventListener('open', () => {
+    if (current) handlers.opened()
   })
-  socket.addEventListener('close', (event) => handlers.closed(event.code, event.reason))
+  socket.addEventListener('message', (event) => {
+    if (!current) return
+    const raw = String(event.data)
+    const decoded = decodeFrame(raw)
+    switch (decoded.type) {
+      case 'frame':
+        return handlers.frame(decoded.frame)
+      case 'other':
+        return handlers.other()
+      case 'invalid':
+        return handlers.invalid(raw)
+    }
+  })
+  socket.addEventListener('close', (event) => {
+    if (current) handlers.closed(event.code, event.reason)
+  })
   return {
     send: (command) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(command))
+      if (current && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(command))
     },
-    close: () => socket.close(1000, 'signed out'),
+    close: (reason) => {
+      current = false
+      socket.close(CLOSE_NORMAL, reason)
+    },
   }
 }

@@ -1,5 +1,6 @@
 import type { ChatMessage } from '../core/protocol/server-frames.js'
 import { typingLine, type Model } from './model.js'
+import type { Outgoing } from './outbox.js'
 
 // The thin DOM layer: it writes the model into the page. User text only ever goes in through textContent
 // and attributes set one by one; nothing of a user's is parsed as HTML.
@@ -27,14 +28,34 @@ const attachmentView = (attachment: NonNullable<ChatMessage['attachments']>[numb
     ? el('a', { href: attachment.url, target: '_blank', rel: 'noopener', class: 'thumb' }, el('img', { src: attachment.url, alt: attachment.name, loading: 'lazy' }))
     : el('a', { href: attachment.url, download: attachment.name, class: 'file' }, `📎 ${attachment.name} (${size(attachment.size)})`)
 
-const messageView = (message: ChatMessage, pending = false) =>
+const messageView = (message: ChatMessage) =>
   el(
     'li',
-    { class: pending ? 'message pending' : 'message', 'data-id': message.id },
-    el('div', { class: 'meta' }, el('strong', {}, message.user.name), ' ', el('time', { datetime: message.sentAt }, pending ? 'sending…' : time(message.sentAt))),
+    { class: 'message', 'data-id': message.id },
+    el('div', { class: 'meta' }, el('strong', {}, message.user.name), ' ', el('time', { datetime: message.sentAt }, time(message.sentAt))),
     ...(message.text === '' ? [] : [el('p', { class: 'text' }, message.text)]),
     ...(message.attachments ?? []).map(attachmentView),
   )
+
+/** A message of ours without an ack: on its way, waiting for the connection, or failed with a way out. */
+const outgoingView = (message: Outgoing, author: string, online: boolean) => {
+  const delivery = message.delivery
+  const status =
+    delivery.state === 'failed' ? delivery.reason : delivery.state === 'sent' || online ? 'sending…' : 'waiting for the connection…'
+  const action = (name: string, label: string) =>
+    el('button', { type: 'button', 'data-action': name, 'data-room': message.room, 'data-client-id': message.clientId }, label)
+  return el(
+    'li',
+    { class: delivery.state === 'failed' ? 'message pending failed' : 'message pending', 'data-client-id': message.clientId },
+    el('div', { class: 'meta' }, el('strong', {}, author), ' ', el('span', { class: 'delivery' }, status)),
+    ...(message.text === '' ? [] : [el('p', { class: 'text' }, message.text)]),
+    ...message.attachments.map(attachmentView),
+    ...(delivery.state === 'failed' ? [el('div', { class: 'actions' }, action('retry', 'Retry'), ' ', action('discard', 'Discard'))] : []),
+  )
+}
+
+const shownMessages = (model: Model): ReadonlyArray<ChatMessage> =>
+  (model.shown === null ? undefined : model.timelines.get(model.shown))?.messages ?? []
 
 let rendered: Model | undefined
 
@@ -49,25 +70,39 @@ export const render = (model: Model): void => {
   const status = byId('status')
   const connection = model.connection
   status.textContent =
-    connection.state === 'online' ? 'connected' : connection.state === 'connecting' ? 'connecting…' : connection.state === 'reconnecting' ? 'reconnecting…' : ''
+    connection.state === 'online'
+      ? 'connected'
+      : connection.state === 'connecting' || connection.state === 'open'
+        ? 'connecting…'
+        : connection.state === 'reconnecting'
+          ? 'reconnecting…'
+          : ''
   status.className = `status ${connection.state}`
+  // Where the heartbeat stands (heard, pinged), for whoever debugs a link: the end-to-end tests wait on it.
+  status.dataset['liveness'] = connection.state === 'online' || connection.state === 'open' ? connection.liveness.state : ''
 
-  if (previous?.rooms !== model.rooms || previous?.room !== model.room) {
+  if (previous?.rooms !== model.rooms || previous?.shown !== model.shown) {
     const rooms = byId('rooms')
     rooms.replaceChildren(
       ...model.rooms.map((room) => {
         const count = el('span', { class: 'count', 'aria-label': `${room.members} present` }, String(room.members))
-        const button = el('button', { type: 'button', 'data-room': room.id, 'aria-pressed': String(room.id === model.room) }, room.name, ' ', count)
+        const button = el('button', { type: 'button', 'data-room': room.id, 'aria-pressed': String(room.id === model.shown) }, room.name, ' ', count)
         return el('li', {}, button)
       }),
     )
-    byId('room-title').textContent = model.rooms.find((room) => room.id === model.room)?.name ?? ''
+    byId('room-title').textContent = model.rooms.find((room) => room.id === model.shown)?.name ?? ''
   }
   if (previous?.users !== model.users) {
     byId('members').replaceChildren(...model.users.map((user) => el('li', {}, user.name)))
     byId('member-count').textContent = model.users.length === 0 ? '' : `${model.users.length} here`
   }
-  if (previous?.messages !== model.messages || previous?.pending !== model.pending) renderMessages(model, previous)
+  const messagesChanged =
+    previous === undefined ||
+    previous.shown !== model.shown ||
+    previous.timelines !== model.timelines ||
+    previous.outbox !== model.outbox ||
+    (previous.connection.state === 'online') !== (model.connection.state === 'online')
+  if (messagesChanged) renderMessages(model, previous)
   byId('typing').textContent = typingLine(model.typing)
   if (previous?.notices !== model.notices) {
     byId('notices').replaceChildren(
@@ -82,13 +117,16 @@ const renderMessages = (model: Model, previous: Model | undefined) => {
   const list = byId('messages')
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
   const oldHeight = list.scrollHeight
-  const prepended = previous !== undefined && previous.messages.length > 0 && model.messages[0]?.id !== previous.messages[0]?.id && model.messages.at(-1)?.id === previous.messages.at(-1)?.id
-  const me = model.me
-  const pendingViews = me === null ? [] : model.pending.map((p) => messageView({ id: p.clientId, room: model.room ?? '', user: me, text: p.text, sentAt: new Date().toISOString(), attachments: [...p.attachments] }, true))
-  list.replaceChildren(...model.messages.map((message) => messageView(message)), ...pendingViews)
+  const messages = shownMessages(model)
+  const before = previous?.shown === model.shown ? shownMessages(previous) : []
+  const prepended = before.length > 0 && messages[0]?.id !== before[0]?.id && messages.at(-1)?.id === before.at(-1)?.id
+  const author = model.me?.name ?? ''
+  const online = model.connection.state === 'online'
+  const outgoing = model.outbox.filter((message) => message.room === model.shown).map((message) => outgoingView(message, author, online))
+  list.replaceChildren(...messages.map(messageView), ...outgoing)
   // Older messages arrived above: keep what the reader was looking at in place.
   if (prepended) list.scrollTop += list.scrollHeight - oldHeight
-  else if (atBottom || previous?.room !== model.room) list.scrollTop = list.scrollHeight
+  else if (atBottom || previous?.shown !== model.shown) list.scrollTop = list.scrollHeight
 }
 
 export const fieldErrors = (form: HTMLFormElement, errors: Readonly<Record<string, string>>, general: string): void => {

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { startTestServer, uniqueName, type TestServer } from '../integration/helpers.js'
+import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core'
+import { PING_IDLE_MS, PONG_TIMEOUT_MS } from '../../src/client/heartbeat.js'
+import { ChatClient, register, startTestServer, uniqueName, type TestServer } from '../integration/helpers.js'
 
 // Two people in two browser contexts (two cookie jars), in Debian's Chromium, against a real server.
 const CHROMIUM = '/usr/bin/chromium'
@@ -125,5 +126,189 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
     await ana.locator('#message-input').fill('de volta!')
     await ana.locator('#message-input').press('Enter')
     await expect.poll(() => messages(bia).last().locator('.text').textContent()).toBe('de volta!')
+  })
+
+  // Caio's page talks to the server through a WebSocket route, so a test can hold a frame back, cut the
+  // link, keep the page offline, or let the link go silent without closing (what a sleeping laptop or a
+  // proxy that drops a connection looks like). Dan posts from a plain WebSocket client.
+  describe('Caio, on a link the test controls', () => {
+    let caioContext: BrowserContext
+    let caio: Page
+    let dan: ChatClient
+    let danRoom = ''
+    interface Link {
+      readonly page: WebSocketRoute
+      readonly server: WebSocketRoute
+      /** Frames stop in both directions, and nothing closes. */
+      silent: boolean
+    }
+    const links: Link[] = []
+    const link = () => links.at(-1)
+    let offline = false
+    let holdAcks = false
+    const held: string[] = []
+    let pongs = 0
+    const lastIds = new Map<string, number>()
+
+    beforeAll(async () => {
+      caioContext = await browser.newContext({ viewport: { width: 1100, height: 700 } })
+      await caioContext.routeWebSocket(/\/ws$/, (ws) => {
+        if (offline) return void ws.close({ code: 1012, reason: 'offline' })
+        const server = ws.connectToServer()
+        const current: Link = { page: ws, server, silent: false }
+        ws.onMessage((message) => {
+          if (!current.silent) server.send(message)
+        })
+        server.onMessage((message) => {
+          const text = String(message)
+          if (current.silent) return
+          if (text.includes('"type":"pong"')) pongs++
+          if (holdAcks && text.includes('"type":"ack"')) held.push(text)
+          else ws.send(message)
+        })
+        links.push(current)
+      })
+      caio = await caioContext.newPage()
+      // A locator read inside expect.poll waits for its element: fail in seconds rather than at the test's timeout.
+      caio.setDefaultTimeout(5000)
+      // Time in Caio's page flows as usual, and a test can jump it forward to reach the heartbeat's deadlines.
+      await caio.clock.install()
+      const danAccount = await register(server, uniqueName('dan'))
+      dan = await ChatClient.connect(server, { token: danAccount.token })
+    }, 60_000)
+
+    afterAll(() => dan?.close())
+
+    /** Dan says each text in `room`; returns the id each got. */
+    const danSays = async (room: string, ...texts: string[]): Promise<number[]> => {
+      if (danRoom !== room) {
+        dan.send({ type: 'join', room })
+        const joined = await dan.next('joined', (f) => f.room === room)
+        const last = joined.history.at(-1)
+        if (last !== undefined) lastIds.set(room, Number(last.id))
+        danRoom = room
+      }
+      const ids: number[] = []
+      for (const text of texts) {
+        const ref = uniqueName('m')
+        dan.send({ type: 'message', text, ref })
+        const ack = await dan.next('ack', (f) => f.ref === ref)
+        ids.push(Number(ack.id))
+        lastIds.set(room, Number(ack.id))
+      }
+      return ids
+    }
+    const lastId = async (room: string) => {
+      await danSays(room)
+      return lastIds.get(room) ?? 0
+    }
+    const texts = (page: Page) => messages(page).locator('.text').allTextContents()
+    const enterRoom = async (page: Page, name: string) => {
+      await page.getByRole('button', { name: new RegExp(`^${name}`) }).click()
+      await expect.poll(() => page.locator('#room-title').textContent()).toBe(name)
+      await expect.poll(() => members(page).allTextContents()).toContain('Caio Reis')
+    }
+    const cut = async () => {
+      offline = true
+      const current = link()
+      await current?.page.close({ code: 1012, reason: 'link lost' })
+      await current?.server.close()
+      await caio.locator('#status', { hasText: 'reconnecting…' }).waitFor()
+    }
+    const write = async (page: Page, text: string) => {
+      await page.locator('#message-input').fill(text)
+      await page.locator('#message-input').press('Enter')
+    }
+
+    it('files an ack that arrives after a room switch under the room it was written in (issue 13, 4a)', async () => {
+      await signUp(caio, uniqueName('caio'), 'Caio Reis')
+      await enterRoom(caio, 'Sala 2')
+      holdAcks = true
+      await write(caio, 'escrito na Sala 2')
+      await expect.poll(() => held.length).toBe(1)
+      await enterRoom(caio, 'Sala 3')
+      // Sala 3 gets a message with the very id the held ack gives Caio's message in Sala 2.
+      const ackId = Number((JSON.parse(held[0] ?? '{}') as { id: string }).id)
+      while ((await lastId('sala-3')) < ackId) await danSays('sala-3', `Sala 3, mensagem ${(lastIds.get('sala-3') ?? 0) + 1}`)
+      await expect.poll(() => caio.locator(`#messages [data-id="${String(ackId).padStart(12, '0')}"] .text`).textContent()).toContain('Sala 3')
+      const sala3 = await texts(caio)
+      holdAcks = false
+      for (const frame of held.splice(0)) link()?.page.send(frame)
+      // Dan's next message reaches the page after the ack did: once it shows, the ack has been handled.
+      await danSays('sala-3', 'marcador')
+      await expect.poll(() => texts(caio)).toEqual([...sala3, 'marcador'])
+      expect(await caio.locator('#messages').textContent()).not.toContain('escrito na Sala 2')
+      // Nor was it stored there: the server's own history of Sala 3 does not have it.
+      dan.send({ type: 'history', limit: 50, ref: 'sala-3-history' })
+      const stored = await dan.next('history', (f) => f.ref === 'sala-3-history')
+      expect(stored.messages.map((m) => m.text)).not.toContain('escrito na Sala 2')
+      await enterRoom(caio, 'Sala 2')
+      await expect.poll(() => texts(caio)).toContain('escrito na Sala 2')
+      expect(await caio.locator('#messages .pending').count()).toBe(0)
+    })
+
+    it('after a reconnect shows all of the room it switched to while offline, and offers to retry what was written elsewhere (issue 13, 4b)', async () => {
+      const [ante = 0] = await danSays('sala-2', 'Sala 2, antes')
+      await enterRoom(caio, 'Sala 1')
+      // Caio's last id of Sala 1 is one Sala 2 has too, and by the reconnect Sala 2 has newer ones: a `since`
+      // taken from Sala 1 would bring only part of Sala 2 (a since past a room's end is answered with a gap).
+      do await danSays('sala-1', 'Sala 1, enchendo')
+      while ((await lastId('sala-1')) < ante)
+      const sala1Last = lastIds.get('sala-1') ?? 0
+      await expect.poll(async () => (await texts(caio)).at(-1)).toBe('Sala 1, enchendo')
+      await cut()
+      await write(caio, 'escrito sem rede')
+      await expect.poll(() => caio.locator('#messages .pending .text').textContent()).toBe('escrito sem rede')
+      await caio.getByRole('button', { name: /^Sala 2/ }).click()
+      const news: string[] = []
+      while ((await lastId('sala-2')) <= sala1Last + 1) {
+        news.push(`novidade ${news.length + 1}`)
+        await danSays('sala-2', news.at(-1) ?? '')
+      }
+      offline = false
+      await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
+      await expect.poll(() => texts(caio)).toEqual(expect.arrayContaining(['escrito na Sala 2', 'Sala 2, antes', ...news]))
+      await expect.poll(() => caio.locator('#notices').textContent()).toContain('A message written in Sala 1 could not be sent')
+      await enterRoom(caio, 'Sala 1')
+      const failed = caio.locator('#messages .failed')
+      await expect.poll(() => failed.locator('.text').textContent()).toBe('escrito sem rede')
+      await failed.getByRole('button', { name: 'Retry' }).click()
+      await expect.poll(() => messages(bia).locator('.text').allTextContents()).toContain('escrito sem rede')
+      await expect.poll(() => caio.locator('#messages .pending').count()).toBe(0)
+    })
+
+    it('sends a message written offline once the link is back, exactly once', async () => {
+      await cut()
+      await write(caio, 'de novo sem rede')
+      await expect.poll(() => caio.locator('#messages .pending .delivery').textContent()).toBe('waiting for the connection…')
+      offline = false
+      await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
+      await expect.poll(() => messages(bia).locator('.text').allTextContents()).toContain('de novo sem rede')
+      await expect.poll(() => caio.locator('#messages .pending').count()).toBe(0)
+      expect((await messages(bia).locator('.text').allTextContents()).filter((t) => t === 'de novo sem rede')).toHaveLength(1)
+    })
+
+    it('pings a quiet link and keeps it while it answers; drops a silent one and reconnects', async () => {
+      const before = links.length
+      const liveness = (state: string) => caio.locator(`#status[data-liveness="${state}"]`).waitFor()
+      pongs = 0
+      await caio.clock.fastForward(PING_IDLE_MS + 1000)
+      await liveness('pinged')
+      await expect.poll(() => pongs).toBeGreaterThan(0)
+      await liveness('heard')
+      await caio.clock.fastForward(PONG_TIMEOUT_MS + 1000)
+      expect(links.length).toBe(before)
+      expect(await caio.locator('#status').textContent()).toBe('connected')
+      // Now the link goes silent without closing: only the heartbeat can tell.
+      const silent = link()
+      if (silent !== undefined) silent.silent = true
+      await caio.clock.fastForward(PING_IDLE_MS + 1000)
+      await liveness('pinged')
+      await caio.clock.fastForward(PONG_TIMEOUT_MS + 1000)
+      await expect.poll(() => links.length).toBe(before + 1)
+      await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
+      await write(caio, 'de volta depois do silêncio')
+      await expect.poll(() => messages(bia).locator('.text').allTextContents()).toContain('de volta depois do silêncio')
+    })
   })
 })

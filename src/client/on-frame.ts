@@ -1,0 +1,151 @@
+import type { ChatMessage, PublicUser } from '../core/protocol/server-frames.js'
+import type { Ack, Frame } from './frames.js'
+import { PING_REF_PREFIX } from './heartbeat.js'
+import type { Model, Step } from './model.js'
+import { answered, failed, roomEntered, without } from './outbox.js'
+import { join, notice, sendMessage } from './steps.js'
+import { caughtUp, filed, freshTimeline, olderLoaded, received, type Timeline } from './timeline.js'
+
+// How each server frame changes the page's model.
+
+type FrameOf<T extends Frame['type']> = Extract<Frame, { readonly type: T }>
+
+export const onFrame = (model: Model, frame: Frame): Step => {
+  // The server says `welcome` first, and a model that has given up on its link takes nothing more from it.
+  if (frame.type !== 'welcome' && model.connection.state !== 'online') return [model, []]
+  switch (frame.type) {
+    case 'welcome':
+      return welcome(model, frame)
+    case 'joined':
+      return joined(model, frame)
+    case 'user_joined':
+      if (!present(model, frame.room) || model.users.some((u) => u.username === frame.user.username)) return [model, []]
+      return [{ ...model, users: [...model.users, frame.user] }, []]
+    case 'user_left':
+      return userLeft(model, frame)
+    case 'message': {
+      const timeline = model.timelines.get(frame.room)
+      if (timeline === undefined) return [model, []]
+      return [{ ...model, timelines: withTimeline(model, frame.room, received(timeline, withoutType(frame))) }, []]
+    }
+    case 'ack':
+      return acked(model, frame)
+    case 'typing': {
+      if (!present(model, frame.room)) return [model, []]
+      const others = model.typing.filter((u) => u.username !== frame.user.username)
+      return [{ ...model, typing: frame.typing ? [...others, frame.user] : others }, []]
+    }
+    case 'history': {
+      const timeline = model.timelines.get(frame.room)
+      const timelines = timeline === undefined ? model.timelines : withTimeline(model, frame.room, olderLoaded(timeline, frame.messages))
+      return [{ ...model, timelines, loadingOlder: false }, []]
+    }
+    case 'error':
+      return refused(model, frame)
+    default:
+      // `pong` and anything newer: the link is alive, which `update` has already noted.
+      return [model, []]
+  }
+}
+
+const welcome = (model: Model, frame: FrameOf<'welcome'>): Step => {
+  if (model.connection.state !== 'open') return [model, []]
+  const welcomed: Model = {
+    ...model,
+    me: frame.user,
+    rooms: frame.rooms,
+    connection: { state: 'online', liveness: model.connection.liveness },
+  }
+  // The room on screen, even if it changed while the link was down; the first visit goes to the default room.
+  const room = model.shown ?? frame.rooms[0]?.id
+  return room === undefined ? [welcomed, []] : join(welcomed, room)
+}
+
+/**
+ * The server has put this connection in a room: the answer to our join, to an earlier join of ours that a
+ * later one overtook, or a move made in another tab of ours. A timeline only extends what we held when this
+ * is the answer to a join that asked from our cursor and had no gap; anything else starts the room afresh.
+ */
+const joined = (model: Model, frame: FrameOf<'joined'>): Step => {
+  const ours = model.joining !== null && frame.ref === model.joining.ref ? model.joining : null
+  const cached = model.timelines.get(frame.room)
+  const extends_ = ours !== null && ours.since !== null && cached !== undefined && frame.gap !== true
+  const timeline = extends_ ? caughtUp(cached, frame.history) : freshTimeline(frame.history)
+  const entered: Model = { ...model, room: frame.room, timelines: withTimeline(model, frame.room, timeline) }
+  // A later join of ours is on its way: keep showing the room it goes to until its answer.
+  if (model.joining !== null && ours === null) return [entered, []]
+  const me = model.me?.username ?? ''
+  const [outbox, due] = roomEntered(model.outbox, frame.room, me, frame.history)
+  const newlyFailed = outbox.filter((message) => message.delivery.state === 'failed' && !model.outbox.some((old) => old === message))
+  const settled: Model = {
+    ...entered,
+    shown: frame.room,
+    joining: null,
+    users: frame.users,
+    typing: frame.typing.filter((u) => u.username !== me),
+    outbox,
+    loadingOlder: false,
+  }
+  return [leftBehind(settled, newlyFailed), [...due.map(sendMessage), { type: 'loadRooms' }]]
+}
+
+/** Says where messages that could not be sent are waiting, by room. */
+const leftBehind = (model: Model, failed: ReadonlyArray<{ readonly room: string }>): Model => {
+  const rooms = [...new Set(failed.map((message) => message.room))]
+  return rooms.reduce((told, room) => {
+    const count = failed.filter((message) => message.room === room).length
+    const name = model.rooms.find((r) => r.id === room)?.name ?? room
+    const what = count === 1 ? 'A message' : `${count} messages`
+    return notice(told, `${what} written in ${name} could not be sent: you left the room while offline. Open ${name} to retry.`)
+  }, model)
+}
+
+const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
+  if (frame.room !== model.room) return [model, []]
+  // Another tab of ours left the room, and this connection with it.
+  if (frame.user.username === model.me?.username) return [{ ...model, room: null, shown: null, joining: null, users: [], typing: [] }, []]
+  const gone = (u: PublicUser) => u.username !== frame.user.username
+  return [{ ...model, users: model.users.filter(gone), typing: model.typing.filter(gone) }, []]
+}
+
+/** Files an acknowledged message under the room it was written in, whichever room is on screen now. */
+const acked = (model: Model, frame: Ack): Step => {
+  const clientId = frame.clientId ?? frame.ref
+  const message = clientId === undefined ? undefined : answered(model.outbox, clientId, frame.room)
+  if (message === undefined || model.me === null) return [model, []]
+  const stored: ChatMessage = {
+    id: frame.id,
+    room: message.room,
+    user: model.me,
+    text: message.text,
+    sentAt: frame.sentAt,
+    clientId: message.clientId,
+    ...(message.attachments.length === 0 ? {} : { attachments: [...message.attachments] }),
+  }
+  const timeline = model.timelines.get(message.room)
+  const timelines = timeline === undefined ? model.timelines : withTimeline(model, message.room, filed(timeline, stored))
+  return [{ ...model, outbox: without(model.outbox, message), timelines }, []]
+}
+
+const refused = (model: Model, frame: FrameOf<'error'>): Step => {
+  // A server too old to know `ping` refuses it: that answer is all the heartbeat wanted.
+  if (frame.ref?.startsWith(PING_REF_PREFIX) === true) return [model, []]
+  const details = (frame.details ?? []).map((d) => (d.path === '' ? d.message : `${d.path} ${d.message}`)).join('; ')
+  const text = details === '' ? frame.message : `${frame.message}: ${details}`
+  if (model.joining !== null && frame.ref === model.joining.ref) {
+    // Back to the room the server still has us in (its `joined` brings who is there), or the default room.
+    const fallback = model.room ?? model.rooms[0]?.id
+    const back = notice({ ...model, joining: null, shown: null }, text)
+    return fallback === undefined || fallback === model.joining.room ? [back, []] : join(back, fallback)
+  }
+  const message = frame.ref === undefined ? undefined : answered(model.outbox, frame.ref, frame.room)
+  const outbox = message === undefined ? model.outbox : failed(model.outbox, message, text)
+  return [notice({ ...model, outbox, loadingOlder: false }, text), []]
+}
+
+/** Presence and typing frames count for the room on screen, once we are in it. */
+const present = (model: Model, room: string): boolean => room === model.room && room === model.shown && model.joining === null
+
+const withTimeline = (model: Model, room: string, timeline: Timeline): ReadonlyMap<string, Timeline> => new Map(model.timelines).set(room, timeline)
+
+const withoutType = ({ type: _type, ...message }: FrameOf<'message'>): ChatMessage => message

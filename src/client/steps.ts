@@ -1,0 +1,52 @@
+import { flush, messageCommand, type Outgoing } from './outbox.js'
+import type { Command } from './frames.js'
+import type { Cmd, Model, Step } from './model.js'
+
+// Small steps the reducer and its frame handlers share.
+
+export const send = (command: Command): Cmd => ({ type: 'send', command })
+
+export const sendMessage = (message: Outgoing): Cmd => send(messageCommand(message))
+
+export const notice = (model: Model, text: string): Model => ({
+  ...model,
+  notices: [...model.notices, { id: model.nextNoticeId, text }].slice(-5),
+  nextNoticeId: model.nextNoticeId + 1,
+})
+
+/**
+ * Whether a command sent now reaches `room`: the connection is welcomed, the server has it in `room`, and
+ * no join is on its way (the server would handle the command after that join, in the other room).
+ */
+export const ready = (model: Model, room: string): boolean =>
+  model.connection.state === 'online' && model.room === room && model.joining === null
+
+/** Whether the room on screen is the one commands reach now. */
+export const inShownRoom = (model: Model): boolean => model.shown !== null && ready(model, model.shown)
+
+/** Sends a join for `room` with the `since` of what we hold of it, and shows the room. */
+export const join = (model: Model, room: string): Step => {
+  const since = model.timelines.get(room)?.cursor ?? null
+  const ref = `join-${model.nextRef}`
+  const staying = room === model.room
+  return [
+    {
+      ...model,
+      shown: room,
+      joining: { ref, room, since },
+      nextRef: model.nextRef + 1,
+      users: staying ? model.users : [],
+      typing: staying ? model.typing : [],
+      loadingOlder: false,
+    },
+    [send({ type: 'join', room, ...(since === null ? {} : { since }), ref })],
+  ]
+}
+
+/** Puts what waits for `room` on the wire, if the page is in it. */
+export const flushIfReady = (model: Model, room: string): Step => {
+  if (!ready(model, room)) return [model, []]
+  const [outbox, due] = flush(model.outbox, room)
+  return [{ ...model, outbox }, due.map(sendMessage)]
+}
+

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { decodeFrame } from '../../src/client/frames.js'
+
+const user = { username: 'ana', name: 'Ana' }
+
+describe('the web client’s frame decoder', () => {
+  it('decodes frames with the server’s codecs', () => {
+    const ack = { type: 'ack', id: '000000000003', room: 'sala-2', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c1', ref: 'c1' }
+    expect(decodeFrame(JSON.stringify(ack))).toEqual({ type: 'frame', frame: ack })
+    expect(decodeFrame(JSON.stringify({ type: 'pong', ref: 'ping-1' }))).toEqual({ type: 'frame', frame: { type: 'pong', ref: 'ping-1' } })
+  })
+
+  it('takes what an older server sends: an ack without room, joined without typing, welcome without protocol', () => {
+    const ack = { type: 'ack', id: '000000000003', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c1' }
+    expect(decodeFrame(JSON.stringify(ack))).toEqual({ type: 'frame', frame: ack })
+    const joined = decodeFrame(JSON.stringify({ type: 'joined', room: 'sala-1', users: [user], history: [] }))
+    expect(joined).toEqual({ type: 'frame', frame: { type: 'joined', room: 'sala-1', users: [user], typing: [], history: [] } })
+    const welcome = decodeFrame(JSON.stringify({ type: 'welcome', user, rooms: [] }))
+    expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [], protocol: 1 } })
+  })
+
+  it('counts a frame of a type it does not know as a sign of life, and refuses what it cannot trust', () => {
+    expect(decodeFrame('{"type":"something_newer","x":1}')).toEqual({ type: 'other' })
+    expect(decodeFrame('not json')).toEqual({ type: 'invalid' })
+    expect(decodeFrame('[1,2]')).toEqual({ type: 'invalid' })
+    expect(decodeFrame('{"no":"type"}')).toEqual({ type: 'invalid' })
+    expect(decodeFrame('{"type":"ack","id":3}')).toEqual({ type: 'invalid' })
+  })
+})
