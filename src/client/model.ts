@@ -281,4 +281,3 @@ export const typingLine = (typing: ReadonlyArray<PublicUser>): string => {
   return `${names.length} people are typing…`
 }
 
-export { mergeMessages } from './timeline.js'

@@ -149,6 +149,8 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
     const held: string[] = []
     let pongs = 0
     const lastIds = new Map<string, number>()
+    // Reconnects and catch-ups cross the route and the server: on a loaded machine they take more than a second.
+    const eventually = { timeout: 10_000 }
 
     beforeAll(async () => {
       caioContext = await browser.newContext({ viewport: { width: 1100, height: 700 } })
@@ -205,8 +207,8 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
     const texts = (page: Page) => messages(page).locator('.text').allTextContents()
     const enterRoom = async (page: Page, name: string) => {
       await page.getByRole('button', { name: new RegExp(`^${name}`) }).click()
-      await expect.poll(() => page.locator('#room-title').textContent()).toBe(name)
-      await expect.poll(() => members(page).allTextContents()).toContain('Caio Reis')
+      await expect.poll(() => page.locator('#room-title').textContent(), eventually).toBe(name)
+      await expect.poll(() => members(page).allTextContents(), eventually).toContain('Caio Reis')
     }
     const cut = async () => {
       offline = true
@@ -225,25 +227,25 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       await enterRoom(caio, 'Sala 2')
       holdAcks = true
       await write(caio, 'escrito na Sala 2')
-      await expect.poll(() => held.length).toBe(1)
+      await expect.poll(() => held.length, eventually).toBe(1)
       await enterRoom(caio, 'Sala 3')
       // Sala 3 gets a message with the very id the held ack gives Caio's message in Sala 2.
       const ackId = Number((JSON.parse(held[0] ?? '{}') as { id: string }).id)
       while ((await lastId('sala-3')) < ackId) await danSays('sala-3', `Sala 3, mensagem ${(lastIds.get('sala-3') ?? 0) + 1}`)
-      await expect.poll(() => caio.locator(`#messages [data-id="${String(ackId).padStart(12, '0')}"] .text`).textContent()).toContain('Sala 3')
+      await expect.poll(() => caio.locator(`#messages [data-id="${String(ackId).padStart(12, '0')}"] .text`).textContent(), eventually).toContain('Sala 3')
       const sala3 = await texts(caio)
       holdAcks = false
       for (const frame of held.splice(0)) link()?.page.send(frame)
       // Dan's next message reaches the page after the ack did: once it shows, the ack has been handled.
       await danSays('sala-3', 'marcador')
-      await expect.poll(() => texts(caio)).toEqual([...sala3, 'marcador'])
+      await expect.poll(() => texts(caio), eventually).toEqual([...sala3, 'marcador'])
       expect(await caio.locator('#messages').textContent()).not.toContain('escrito na Sala 2')
       // Nor was it stored there: the server's own history of Sala 3 does not have it.
       dan.send({ type: 'history', limit: 50, ref: 'sala-3-history' })
       const stored = await dan.next('history', (f) => f.ref === 'sala-3-history')
       expect(stored.messages.map((m) => m.text)).not.toContain('escrito na Sala 2')
       await enterRoom(caio, 'Sala 2')
-      await expect.poll(() => texts(caio)).toContain('escrito na Sala 2')
+      await expect.poll(() => texts(caio), eventually).toContain('escrito na Sala 2')
       expect(await caio.locator('#messages .pending').count()).toBe(0)
     })
 
@@ -255,10 +257,10 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       do await danSays('sala-1', 'Sala 1, enchendo')
       while ((await lastId('sala-1')) < ante)
       const sala1Last = lastIds.get('sala-1') ?? 0
-      await expect.poll(async () => (await texts(caio)).at(-1)).toBe('Sala 1, enchendo')
+      await expect.poll(async () => (await texts(caio)).at(-1), eventually).toBe('Sala 1, enchendo')
       await cut()
       await write(caio, 'escrito sem rede')
-      await expect.poll(() => caio.locator('#messages .pending .text').textContent()).toBe('escrito sem rede')
+      await expect.poll(() => caio.locator('#messages .pending .text').textContent(), eventually).toBe('escrito sem rede')
       await caio.getByRole('button', { name: /^Sala 2/ }).click()
       const news: string[] = []
       while ((await lastId('sala-2')) <= sala1Last + 1) {
@@ -267,24 +269,24 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       }
       offline = false
       await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
-      await expect.poll(() => texts(caio)).toEqual(expect.arrayContaining(['escrito na Sala 2', 'Sala 2, antes', ...news]))
-      await expect.poll(() => caio.locator('#notices').textContent()).toContain('A message written in Sala 1 could not be sent')
+      await expect.poll(() => texts(caio), eventually).toEqual(expect.arrayContaining(['escrito na Sala 2', 'Sala 2, antes', ...news]))
+      await expect.poll(() => caio.locator('#notices').textContent(), eventually).toContain('A message written in Sala 1 could not be sent')
       await enterRoom(caio, 'Sala 1')
       const failed = caio.locator('#messages .failed')
-      await expect.poll(() => failed.locator('.text').textContent()).toBe('escrito sem rede')
+      await expect.poll(() => failed.locator('.text').textContent(), eventually).toBe('escrito sem rede')
       await failed.getByRole('button', { name: 'Retry' }).click()
-      await expect.poll(() => messages(bia).locator('.text').allTextContents()).toContain('escrito sem rede')
-      await expect.poll(() => caio.locator('#messages .pending').count()).toBe(0)
+      await expect.poll(() => messages(bia).locator('.text').allTextContents(), eventually).toContain('escrito sem rede')
+      await expect.poll(() => caio.locator('#messages .pending').count(), eventually).toBe(0)
     })
 
     it('sends a message written offline once the link is back, exactly once', async () => {
       await cut()
       await write(caio, 'de novo sem rede')
-      await expect.poll(() => caio.locator('#messages .pending .delivery').textContent()).toBe('waiting for the connection…')
+      await expect.poll(() => caio.locator('#messages .pending .delivery').textContent(), eventually).toBe('waiting for the connection…')
       offline = false
       await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
-      await expect.poll(() => messages(bia).locator('.text').allTextContents()).toContain('de novo sem rede')
-      await expect.poll(() => caio.locator('#messages .pending').count()).toBe(0)
+      await expect.poll(() => messages(bia).locator('.text').allTextContents(), eventually).toContain('de novo sem rede')
+      await expect.poll(() => caio.locator('#messages .pending').count(), eventually).toBe(0)
       expect((await messages(bia).locator('.text').allTextContents()).filter((t) => t === 'de novo sem rede')).toHaveLength(1)
     })
 
@@ -294,7 +296,7 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       pongs = 0
       await caio.clock.fastForward(PING_IDLE_MS + 1000)
       await liveness('pinged')
-      await expect.poll(() => pongs).toBeGreaterThan(0)
+      await expect.poll(() => pongs, eventually).toBeGreaterThan(0)
       await liveness('heard')
       await caio.clock.fastForward(PONG_TIMEOUT_MS + 1000)
       expect(links.length).toBe(before)
@@ -305,10 +307,10 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       await caio.clock.fastForward(PING_IDLE_MS + 1000)
       await liveness('pinged')
       await caio.clock.fastForward(PONG_TIMEOUT_MS + 1000)
-      await expect.poll(() => links.length).toBe(before + 1)
+      await expect.poll(() => links.length, eventually).toBe(before + 1)
       await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
       await write(caio, 'de volta depois do silêncio')
-      await expect.poll(() => messages(bia).locator('.text').allTextContents()).toContain('de volta depois do silêncio')
+      await expect.poll(() => messages(bia).locator('.text').allTextContents(), eventually).toContain('de volta depois do silêncio')
     })
   })
 })
