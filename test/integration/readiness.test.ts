@@ -125,6 +125,7 @@ describe('/ready proves that the server can write', () => {
       expect(full.status).toBe(503)
       expect(parts(full)).toEqual(['uploads'])
       expect(full.details[0]?.message).toMatch(/full disk/)
+      expect(full.details[0]?.message).not.toContain(disk.dir)
     }
     await Promise.all(Array.from({ length: 10 }, () => ready(server)))
     await expectNoProbeFiles(disk.dir)
@@ -149,3 +150,32 @@ describe('/ready proves that the server can write', () => {
     expect(answer.details[0]?.message).toMatch(/disk is full/)
   })
 })
+
+describe('/ready is a public answer, polled all day', () => {
+  it('names what is wrong but no server path, and a poll of a 503 logs no error: the state change is logged once, with the paths', async () => {
+    const server = await serve()
+    const uploads = join(server.dataDir, 'uploads')
+    await rm(server.dataDir, { recursive: true, force: true })
+    const from = server.logLines.length
+    for (let i = 0; i < 10; i++) {
+      const response = await fetch(`${server.url}/ready`)
+      const text = await response.text()
+      expect(response.status).toBe(503)
+      expect(text).not.toContain(server.dataDir)
+      expect(text).not.toContain('sala.db')
+      expect(text).not.toMatch(/\/(tmp|var|srv|home)\b/)
+      const body = JSON.parse(text) as { error: { details: Array<{ path: string; message: string }> } }
+      expect(body.error.details.map((problem) => problem.path).sort()).toEqual(['database', 'uploads'])
+      expect(body.error.details.find((problem) => problem.path === 'uploads')?.message).toMatch(/the upload folder does not exist/)
+    }
+    const lines = server.logLines.slice(from).map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(server.logLines.some((line) => line.includes('ready again'))).toBe(false)
+    expect(lines.filter((line) => line['level'] === 'error')).toEqual([])
+    expect(lines.filter((line) => line['msg'] === 'http request' && line['path'] === '/ready')).toHaveLength(10)
+    const notReady = lines.filter((line) => line['msg'] === 'not ready')
+    expect(notReady).toHaveLength(1)
+    expect(JSON.stringify(notReady[0])).toContain(uploads)
+    expect(JSON.stringify(notReady[0])).toContain(join(server.dataDir, 'sala.db'))
+  })
+})
+

@@ -42,7 +42,7 @@ export const createRequestHandler =
     void route(routes, req, path)
       .then((outcome) => {
         if (E.isRight(outcome)) return reply(req, res, outcome.right, log, tracked)
-        if (outcome.left.status >= 500) log.error('request failed', { requestId, err: outcome.left })
+        if (isFailure(outcome.left)) log.error('request failed', { requestId, err: outcome.left })
         // The rest of a refused body is not read: close the connection (gently) instead of draining it.
         const headers = req.complete ? {} : { Connection: 'close' }
         if (!req.complete) closeAfterResponse(req, res)
@@ -55,6 +55,14 @@ export const createRequestHandler =
         res.destroy()
       })
   }
+
+/**
+ * Whether an error answer is a failure worth an error line (with its stack and cause) beside the access
+ * line. A 503 the server chose and that stands on its own (not ready, hashing queue full) is an answer:
+ * load balancers poll `/ready` all day and clients retry, and what changed is logged where it is known,
+ * once (readiness logs its state changes). A 503 with a cause (a store that was busy) is a failed write.
+ */
+const isFailure = (error: HttpError): boolean => error.status >= 500 && !(error.status === 503 && error.cause === undefined)
 
 const route = async (routes: RouteTable, req: IncomingMessage, path: string): Promise<E.Either<HttpError, Reply>> => {
   const match = matchRoute(routes, path)
