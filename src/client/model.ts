@@ -16,8 +16,8 @@ export type Connection =
   | { readonly state: 'offline' }
   /** A socket was asked for; it is given up at `giveUpAt` if it has not opened. */
   | { readonly state: 'connecting'; readonly attempt: number; readonly giveUpAt: number }
-  /** The socket is open and the server has not said `welcome` yet. */
-  | { readonly state: 'open'; readonly liveness: Liveness }
+  /** The socket is open and the server has not said `welcome` yet: still an attempt, for the backoff. */
+  | { readonly state: 'open'; readonly attempt: number; readonly liveness: Liveness }
   | { readonly state: 'online'; readonly liveness: Liveness }
   | { readonly state: 'reconnecting'; readonly attempt: number; readonly delayMs: number }
 
@@ -134,7 +134,7 @@ export const update = (model: Model, msg: Msg): Step => {
     case 'socketOpened': {
       if (model.connection.state !== 'connecting') return [model, []]
       const liveness = heard(msg.at)
-      return [{ ...model, connection: { state: 'open', liveness } }, [{ type: 'wakeAt', at: liveness.pingAt }]]
+      return [{ ...model, connection: { state: 'open', attempt: model.connection.attempt, liveness } }, [{ type: 'wakeAt', at: liveness.pingAt }]]
     }
     case 'socketClosed':
       return socketClosed(model, msg.code, msg.reason, msg.random)
@@ -223,9 +223,13 @@ const socketClosed = (model: Model, code: number, reason: string, random: number
   return reconnect(told, random)
 }
 
-/** Leaves the lost connection's state behind and schedules the next attempt. */
+/**
+ * Leaves the lost connection's state behind and schedules the next attempt. Only a welcomed connection
+ * starts the backoff over: a server that accepts and closes at once is not hammered.
+ */
 const reconnect = (model: Model, random: number): Step => {
-  const attempt = model.connection.state === 'connecting' ? model.connection.attempt + 1 : 0
+  const connection = model.connection
+  const attempt = connection.state === 'connecting' || connection.state === 'open' ? connection.attempt + 1 : 0
   const delayMs = reconnectDelay(attempt, random)
   const lost: Model = {
     ...model,

@@ -216,6 +216,9 @@ describe('the web client model', () => {
     )
     const { model } = fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0 }], inSala1())
     expect(model.connection).toEqual({ state: 'reconnecting', attempt: 0, delayMs: 250 })
+    // A socket closed before its welcome (a server refusing one connection too many) counts as a failed attempt.
+    const refused = fold([{ type: 'retryDue', at: 1 }, { type: 'socketOpened', at: 1 }, { type: 'socketClosed', code: 1008, reason: 'too many connections', random: 0 }], model).model
+    expect(refused.connection).toEqual({ state: 'reconnecting', attempt: 1, delayMs: 500 })
   })
 
   it('asks to sign in again when the session ended (4001), without reconnecting', () => {
