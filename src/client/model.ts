@@ -2,7 +2,7 @@ import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED, CLOSE_TRY_AGAIN_LATER } fr
 import type { PublicUser, RoomSummary } from '../core/protocol/server-frames.js'
 import type { Attachment } from '../core/uploads.js'
 import type { Command, Frame } from './frames.js'
-import { CONNECT_TIMEOUT_MS, due, heard, pinged, type Liveness } from './heartbeat.js'
+import { CONNECT_TIMEOUT_MS, due, heard, PING_REF_PREFIX, pinged, type Liveness } from './heartbeat.js'
 import { connectionLost, discarded, retried, type Outbox, type Outgoing } from './outbox.js'
 import { onFrame } from './on-frame.js'
 import { flushIfReady, inShownRoom, join, notice, send } from './steps.js'
@@ -195,7 +195,7 @@ const tick = (model: Model, at: number, random: number): Step => {
     case 'wait':
       return [model, [{ type: 'wakeAt', at: next.until }]]
     case 'ping': {
-      const ref = `ping-${model.nextRef}`
+      const ref = `${PING_REF_PREFIX}${model.nextRef}`
       const liveness = pinged(ref, at)
       return [
         { ...model, nextRef: model.nextRef + 1, connection: { ...connection, liveness } },

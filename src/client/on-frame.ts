@@ -69,8 +69,8 @@ const welcome = (model: Model, frame: FrameOf<'welcome'>): Step => {
 const joined = (model: Model, frame: FrameOf<'joined'>): Step => {
   const ours = model.joining !== null && frame.ref === model.joining.ref ? model.joining : null
   const cached = model.timelines.get(frame.room)
-  const extends_ = ours !== null && ours.since !== null && cached !== undefined && frame.gap !== true
-  const timeline = extends_ ? caughtUp(cached, frame.history) : freshTimeline(frame.history)
+  const continues = ours !== null && ours.since !== null && cached !== undefined && frame.gap !== true
+  const timeline = continues ? caughtUp(cached, frame.history) : freshTimeline(frame.history)
   const entered: Model = { ...model, room: frame.room, timelines: withTimeline(model, frame.room, timeline) }
   // A later join of ours is on its way: keep showing the room it goes to until its answer.
   if (model.joining !== null && ours === null) return [entered, []]
