@@ -160,7 +160,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   }
   const root = packageRoot()
   const [docs, client] = await Promise.all([createDocsRoutes(root, log), createClientRoutes(root, log)])
-  const http = createHttpHandlers({ ...routes, ...docs, ...client }, log)
+  const http = createHttpHandlers({ ...routes, ...docs, ...client }, log, proxy)
   const server = createServer(http.request)
   // Refused connections (descriptors, caps, upgrades) are logged through this, at most a line a second per kind.
   const refusals = createRefusalLog(log, system.now)

@@ -6,6 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { jsonLogger } from '../../src/adapters/logger.js'
 import { createHttpHandlers } from '../../src/shell/http/handle-request.js'
 import type { RouteTable } from '../../src/shell/http/reply.js'
+import { createProxyTrust } from '../../src/shell/http/proxy.js'
+import type { TrustProxy } from '../../src/core/config.js'
+import { register, startTestServer } from './helpers.js'
 
 /**
  * The access log over real sockets, with the request handler on a bare HTTP server whose timeouts are
@@ -59,10 +62,10 @@ async function* broken() {
   throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })
 }
 
-const start = async (timeouts: { requestTimeout?: number; headersTimeout?: number } = {}): Promise<Harness> => {
+const start = async (timeouts: { requestTimeout?: number; headersTimeout?: number } = {}, trust: TrustProxy = { type: 'none' }): Promise<Harness> => {
   const lines: Line[] = []
   const log = jsonLogger('debug', (line) => lines.push(JSON.parse(line) as Line))
-  const handlers = createHttpHandlers(routes, log)
+  const handlers = createHttpHandlers(routes, log, createProxyTrust(trust))
   const server = createServer({ ...timeouts, connectionsCheckingInterval: 25 }, handlers.request)
   server.on('clientError', handlers.clientError)
   servers.push(server)
@@ -202,3 +205,53 @@ describe('every request leaves one access line', () => {
     expect(new Set(lines.map((line) => line['requestId'])).size).toBe(5)
   })
 })
+
+describe('every access line names the client', () => {
+  it('finished, aborted, timed-out and malformed requests all carry the client address', async () => {
+    const harness = await start({ requestTimeout: 300, headersTimeout: 200 })
+    expect((await fetch(`http://127.0.0.1:${harness.port}/ok`)).status).toBe(200)
+    const gone = await raw(harness.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{"half":')
+    await waitFor(() => (gone.socket.bytesWritten > 0 ? true : undefined), 'the bytes to go out')
+    gone.socket.destroy()
+    const slow = await raw(harness.port, 'GET /ok HTTP/1.1\r\nHost: x\r\n')
+    const garbage = await raw(harness.port, 'NOT HTTP AT ALL\r\n\r\n')
+    await Promise.all([slow.closed, garbage.closed])
+    const lines = await waitFor(() => (harness.access().length >= 4 ? harness.access() : undefined), 'four access lines')
+    expect(lines.map((line) => line['reason'] ?? 'finished').sort()).toEqual(['connection_closed', 'finished', 'malformed', 'timed_out'])
+    for (const line of lines) expect(line).toMatchObject({ address: '127.0.0.1' })
+  })
+
+  it('behind a trusted proxy (TRUST_PROXY=1): the address the proxy saw, for finished and aborted requests alike', async () => {
+    const harness = await start({}, { type: 'hops', count: 1 })
+    const forwarded = { 'X-Forwarded-For': '198.51.100.9, 203.0.113.7' }
+    expect((await fetch(`http://127.0.0.1:${harness.port}/ok`, { headers: forwarded })).status).toBe(200)
+    const gone = await raw(harness.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.8\r\nContent-Length: 100000\r\n\r\n{"half":')
+    await waitFor(() => (gone.socket.bytesWritten > 0 ? true : undefined), 'the bytes to go out')
+    gone.socket.destroy()
+    const lines = await waitFor(() => (harness.access().length >= 2 ? harness.access() : undefined), 'two access lines')
+    expect(lines.find((line) => line['path'] === '/ok')).toMatchObject({ address: '203.0.113.7' })
+    expect(lines.find((line) => line['path'] === '/echo')).toMatchObject({ address: '203.0.113.8', aborted: true })
+  })
+
+  it('not trusting proxies (the default), a forwarded address is not believed', async () => {
+    const harness = await start()
+    await fetch(`http://127.0.0.1:${harness.port}/ok`, { headers: { 'X-Forwarded-For': '203.0.113.7' } })
+    expect(await waitFor(() => harness.access()[0], 'the access line')).toMatchObject({ address: '127.0.0.1' })
+  })
+
+  it('the server wires its TRUST_PROXY setting into the access log', async () => {
+    const server = await startTestServer({ TRUST_PROXY: '1' })
+    try {
+      const user = await register(server)
+      await fetch(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${user.token}`, 'X-Forwarded-For': '192.0.2.44' } })
+      const line = await waitFor(
+        () => server.logLines.map((text) => JSON.parse(text) as Line).find((entry) => entry['msg'] === 'http request' && entry['path'] === '/auth/me'),
+        'the access line of /auth/me',
+      )
+      expect(line).toMatchObject({ status: 200, address: '192.0.2.44' })
+    } finally {
+      await server.stop()
+    }
+  })
+})
+

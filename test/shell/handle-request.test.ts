@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jsonLogger } from '../../src/adapters/logger.js'
 import { createHttpHandlers } from '../../src/shell/http/handle-request.js'
 import type { RouteTable } from '../../src/shell/http/reply.js'
+import { createProxyTrust } from '../../src/shell/http/proxy.js'
 import { httpError } from '../../src/shell/http/respond.js'
 import { storeHttpError } from '../../src/shell/http/store-error.js'
 
@@ -28,7 +29,8 @@ const routes: RouteTable = {
 }
 
 beforeAll(async () => {
-  const http = createHttpHandlers(routes, jsonLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>)))
+  const log = jsonLogger('debug', (line) => lines.push(JSON.parse(line) as Record<string, unknown>))
+  const http = createHttpHandlers(routes, log, createProxyTrust({ type: 'none' }))
   server = createServer(http.request)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from '../../adapters/logger.js'
+import type { ProxyTrust } from './proxy.js'
 
 /** Why a response never finished. */
 export type Ending =
@@ -47,7 +48,12 @@ interface Answer {
   readonly raw: string
 }
 
-export const createAccessLog = (log: Logger): AccessLog => {
+/**
+ * Every line names the client (`address`) as `proxy` says who it is, honouring TRUST_PROXY: worked out
+ * when the request arrives, so a line written after the socket is gone still has it. A request the parser
+ * could not read has no headers to believe: its line has the peer's address.
+ */
+export const createAccessLog = (log: Logger, proxy: Pick<ProxyTrust, 'clientAddress'>): AccessLog => {
   // The response under way on each socket, and how many bytes a socket had read when its last response
   // ended: more since then means a request had started when a client error arrived.
   const inFlight = new WeakMap<Duplex, Exchange>()
@@ -56,6 +62,7 @@ export const createAccessLog = (log: Logger): AccessLog => {
   const track: AccessLog['track'] = (req, res, { requestId, path }) => {
     const started = process.hrtime.bigint()
     const socket = req.socket
+    const address = proxy.clientAddress(req)
     const exchange: Exchange = { res, ending: undefined }
     inFlight.set(socket, exchange)
     let written = false
@@ -69,6 +76,7 @@ export const createAccessLog = (log: Logger): AccessLog => {
         requestId,
         method: req.method,
         path,
+        address,
         status: ending === undefined || res.headersSent ? res.statusCode : STATUS_OF[ending],
         durationMs: Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10,
         bytes: Number(res.getHeader('Content-Length') ?? 0),
@@ -85,7 +93,8 @@ export const createAccessLog = (log: Logger): AccessLog => {
     const exchange = inFlight.get(socket)
     if (exchange !== undefined) exchange.ending ??= answer?.ending ?? 'connection_closed'
     else if (answer !== undefined && bytesRead(socket) > (readAtLastEnd.get(socket) ?? 0)) {
-      log.info('http request', { requestId: randomUUID(), status: answer.status, bytes: 0, aborted: true, reason: answer.ending, code: error.code })
+      const address = peerAddress(socket)
+      log.info('http request', { requestId: randomUUID(), address, status: answer.status, bytes: 0, aborted: true, reason: answer.ending, code: error.code })
     } else log.debug('client error', { code: error.code, message: error.message })
     // Once any of a response has gone out, a second status line would corrupt it: cut the connection.
     const started = exchange?.res.headersSent ?? false
@@ -98,6 +107,8 @@ export const createAccessLog = (log: Logger): AccessLog => {
 
 /** A server's sockets are net.Sockets; the type Node gives 'clientError' is only a Duplex. */
 const bytesRead = (socket: Duplex): number => (socket instanceof Socket ? socket.bytesRead : 0)
+
+const peerAddress = (socket: Duplex): string => (socket instanceof Socket ? (socket.remoteAddress ?? 'unknown') : 'unknown')
 
 const STATUS_OF: Readonly<Record<Ending, number>> = { connection_closed: 499, timed_out: 408, malformed: 400, server_error: 500 }
 

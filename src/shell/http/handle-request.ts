@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises'
 import type { Handler, Method, PathParams, Reply, RouteTable } from './reply.js'
 import { createAccessLog, type AccessLog, type Tracked } from './access-log.js'
 import { closeAfterResponse } from './linger.js'
+import type { ProxyTrust } from './proxy.js'
 import { httpError, sendEmpty, sendError, sendHead, sendJson } from './respond.js'
 
 const isMethod = (method: string | undefined): method is Method => method === 'GET' || method === 'POST'
@@ -21,10 +22,10 @@ export interface HttpHandlers {
 
 /**
  * Every request gets one access log line, the ones that never finish included (a client that goes away,
- * a timeout, a malformed body): see `createAccessLog`.
+ * a timeout, a malformed body), naming the client as `proxy` works it out: see `createAccessLog`.
  */
-export const createHttpHandlers = (routes: RouteTable, log: Logger): HttpHandlers => {
-  const access = createAccessLog(log)
+export const createHttpHandlers = (routes: RouteTable, log: Logger, proxy: Pick<ProxyTrust, 'clientAddress'>): HttpHandlers => {
+  const access = createAccessLog(log, proxy)
   return { request: createRequestHandler(routes, log, access), clientError: access.clientError }
 }
 
@@ -33,7 +34,7 @@ export const createHttpHandlers = (routes: RouteTable, log: Logger): HttpHandler
  * error, a bug becomes a 500 that is logged, and every request gets one access log line.
  */
 export const createRequestHandler =
-  (routes: RouteTable, log: Logger, access: AccessLog = createAccessLog(log)) =>
+  (routes: RouteTable, log: Logger, access: AccessLog) =>
   (req: IncomingMessage, res: ServerResponse): void => {
     const requestId = randomUUID()
     const path = pathOf(req.url)
