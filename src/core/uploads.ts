@@ -101,22 +101,30 @@ export const contentDisposition = (type: string, originalName: string): string =
 export type ByteRange = { readonly start: number; readonly end: number }
 
 /**
- * A single `bytes=` range of a file of `size` bytes: the range, 'unsatisfiable', or undefined to send the
- * whole file (no header, several ranges, or a unit we do not serve — all allowed by RFC 9110).
+ * A single `bytes=` range of a file of `size` bytes, by RFC 9110 14.1-14.2: the range, 'unsatisfiable' (416),
+ * or undefined to send the whole file. The whole file for no header, a unit we do not serve, several ranges
+ * (all allowed), and an invalid range (`first-last` with last < first: the header is ignored, not refused).
+ * Unsatisfiable only when the range asks for nothing the file has: a first byte at or past its end, or the
+ * last 0 bytes. A suffix longer than the file is the whole file; an empty file is always sent whole, since
+ * no range can name a byte of it.
  */
 export const parseRange = (header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined => {
   if (header === undefined) return undefined
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
+  // Range units are case-insensitive; the positions are plain decimal digits.
+  const match = /^bytes=(\d*)-(\d*)$/i.exec(header.trim())
   if (match === null) return undefined
   const [, from = '', to = ''] = match
   if (from === '' && to === '') return undefined
-  if (from === '') {
-    const suffix = Number(to)
-    if (suffix === 0) return 'unsatisfiable'
-    return { start: Math.max(0, size - suffix), end: size - 1 }
-  }
-  const start = Number(from)
-  const end = to === '' ? size - 1 : Math.min(Number(to), size - 1)
-  if (start >= size || end < start) return 'unsatisfiable'
-  return { start, end }
+  if (from === '') return suffixRange(Number(to), size)
+  const first = Number(from)
+  const last = to === '' ? undefined : Number(to)
+  if (last !== undefined && last < first) return undefined
+  if (first >= size) return 'unsatisfiable'
+  return { start: first, end: last === undefined ? size - 1 : Math.min(last, size - 1) }
+}
+
+const suffixRange = (length: number, size: number): ByteRange | 'unsatisfiable' | undefined => {
+  if (length === 0) return 'unsatisfiable'
+  if (size === 0) return undefined
+  return { start: Math.max(0, size - length), end: size - 1 }
 }

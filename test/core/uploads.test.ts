@@ -75,22 +75,69 @@ describe('parseRange', () => {
     expect(parseRange('bytes=5-', 10)).toEqual({ start: 5, end: 9 })
     expect(parseRange('bytes=-4', 10)).toEqual({ start: 6, end: 9 })
     expect(parseRange('bytes=8-100', 10)).toEqual({ start: 8, end: 9 })
+    expect(parseRange('Bytes=0-0', 10)).toEqual({ start: 0, end: 0 })
     expect(parseRange('bytes=10-', 10)).toBe('unsatisfiable')
     expect(parseRange('bytes=-0', 10)).toBe('unsatisfiable')
+    expect(parseRange('bytes=5-2', 10)).toBeUndefined()
+    expect(parseRange('bytes=50-2', 10)).toBeUndefined()
     expect(parseRange('bytes=0-1,4-5', 10)).toBeUndefined()
     expect(parseRange('items=0-1', 10)).toBeUndefined()
     expect(parseRange(undefined, 10)).toBeUndefined()
   })
 
-  it('never answers a range outside the file', () => {
+  // RFC 9110 14.1.1-14.1.2: first-last with last < first is invalid, and an invalid range is ignored (the
+  // whole file); a valid one is unsatisfiable (416) only if its first byte is past the end, or it asks for
+  // the last 0 bytes; otherwise the bytes asked for, cut at the end of the file.
+  const position = fc.oneof(fc.nat({ max: 2000 }), fc.constantFrom(0, 1, Number.MAX_SAFE_INTEGER, 1e21))
+  const digits = (n: number) => BigInt(n).toString()
+
+  it('first-last: ignored when last < first, else 416 exactly when first is past the end, else cut at the end', () => {
     fc.assert(
-      fc.property(fc.string(), fc.nat({ max: 1000 }), (header, size) => {
-        const range = parseRange(`bytes=${header}`, size)
-        if (range === undefined || range === 'unsatisfiable') return
-        expect(range.start).toBeGreaterThanOrEqual(0)
-        expect(range.end).toBeLessThan(size)
-        expect(range.start).toBeLessThanOrEqual(range.end)
+      fc.property(position, position, fc.nat({ max: 1000 }), (first, last, size) => {
+        const range = parseRange(`bytes=${digits(first)}-${digits(last)}`, size)
+        if (last < first) expect(range).toBeUndefined()
+        else if (first >= size) expect(range).toBe('unsatisfiable')
+        else expect(range).toEqual({ start: first, end: Math.min(last, size - 1) })
       }),
+      { numRuns: 500 },
+    )
+  })
+
+  it('first-: 416 exactly when first is past the end, else to the end', () => {
+    fc.assert(
+      fc.property(position, fc.nat({ max: 1000 }), (first, size) => {
+        const range = parseRange(`bytes=${digits(first)}-`, size)
+        expect(range).toEqual(first >= size ? 'unsatisfiable' : { start: first, end: size - 1 })
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('-suffix: 416 for the last 0 bytes, else the last bytes (the whole file if it is shorter; an empty file is sent whole)', () => {
+    fc.assert(
+      fc.property(position, fc.nat({ max: 1000 }), (suffix, size) => {
+        const range = parseRange(`bytes=-${digits(suffix)}`, size)
+        if (suffix === 0) expect(range).toBe('unsatisfiable')
+        else if (size === 0) expect(range).toBeUndefined()
+        else expect(range).toEqual({ start: Math.max(0, size - suffix), end: size - 1 })
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('never answers a range outside the file, whatever the header', () => {
+    const noise = fc.oneof(fc.string(), fc.stringMatching(/^ ?[bB]ytes= ?-?\d{0,3}-?\d{0,3}[, ]?$/))
+    fc.assert(
+      fc.property(noise, fc.nat({ max: 1000 }), (header, size) => {
+        for (const candidate of [header, `bytes=${header}`]) {
+          const range = parseRange(candidate, size)
+          if (range === undefined || range === 'unsatisfiable') continue
+          expect(range.start).toBeGreaterThanOrEqual(0)
+          expect(range.end).toBeLessThan(size)
+          expect(range.start).toBeLessThanOrEqual(range.end)
+        }
+      }),
+      { numRuns: 500 },
     )
   })
 })

@@ -316,6 +316,13 @@ describe('GET /static/<name>', () => {
     const beyond = await fetch(url, { headers: { Range: 'bytes=50-60' } })
     expect(beyond.status).toBe(416)
     expect(beyond.headers.get('content-range')).toBe('bytes */10')
+    // A range whose last byte comes before its first is not a range (RFC 9110 14.1.1): the whole file.
+    for (const invalid of ['bytes=5-2', 'bytes=50-2']) {
+      const whole = await fetch(url, { headers: { Range: invalid } })
+      expect(whole.status).toBe(200)
+      expect(whole.headers.get('content-range')).toBeNull()
+      expect(await whole.text()).toBe('0123456789')
+    }
     const etag = part.headers.get('etag')!
     expect((await fetch(url, { headers: { 'If-None-Match': etag } })).status).toBe(304)
     const head = await fetch(url, { method: 'HEAD' })
