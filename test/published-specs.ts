@@ -213,7 +213,8 @@ export const checkExchange = (exchange: Exchange): string | undefined => {
   const { node: response, at } = follow(openapi, declared, `${documented.at}/responses/${exchange.status}`)
   const content = isNode(response['content']) ? response['content'] : {}
   const type = essence(exchange.contentType)
-  const emptyBody = exchange.body === '' || exchange.method === 'HEAD'
+  // HEAD, 204 and 304 never have a body, whatever headers describe the representation.
+  const emptyBody = exchange.body === '' || exchange.method === 'HEAD' || exchange.status === 204 || exchange.status === 304
   if (Object.keys(content).length === 0) return emptyBody || (exchange.body === undefined && type === '') ? undefined : `${label}: documented without a body, got ${type || 'a body'}`
   if (emptyBody) return exchange.method === 'HEAD' ? undefined : `${label}: documented with a body, got none`
   const mediaType = Object.keys(content).find((documentedType) => mediaMatches(documentedType, type))

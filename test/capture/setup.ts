@@ -1,9 +1,9 @@
 import { relative } from 'node:path'
 import { expect } from 'vitest'
 import WebSocket from 'ws'
-import { isJson, isTestServer, record } from './traffic.js'
+import { isJson, isSalaServer, record } from './traffic.js'
 
-// Setup file of every test file: records what test servers answer, for test/captured-traffic.test.ts.
+// Setup file of every test file: records what Sala test servers answer, for test/captured-traffic.test.ts.
 // Both hooks wrap without changing behaviour: the test gets the same response and the same events.
 // Setup files run once per test file in a worker that may run several, hence the markers.
 
@@ -41,7 +41,7 @@ const installFetchHook = (): void => {
     async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]): Promise<Response> => {
       const response = await original(input, init)
       const url = requestUrl(input)
-      if (url !== undefined && isTestServer(url)) void recordResponse(requestMethod(input, init), url, response, currentTest())
+      if (url !== undefined && isSalaServer(url)) void recordResponse(requestMethod(input, init), url, response, currentTest())
       return response
     },
     { [INSTALLED]: true as const },
@@ -58,7 +58,7 @@ const frameText = (data: unknown): string => {
 }
 
 // ws emits 'message' from its receiver on the socket; client sockets (not the server's own, which live
-// in the same process) connected to a test server are recorded.
+// in the same process) connected to a Sala test server are recorded.
 const installWebSocketHook = (): void => {
   const prototype = WebSocket.prototype as WebSocket & Marked & { _isServer?: boolean }
   if (prototype[INSTALLED]) return
@@ -66,7 +66,7 @@ const installWebSocketHook = (): void => {
   prototype.emit = function (this: WebSocket & { _isServer?: boolean }, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'message' && this._isServer === false) {
       const url = new URL(this.url)
-      if (isTestServer(url)) record({ kind: 'ws', path: url.pathname, binary: args[1] === true, data: frameText(args[0]), test: currentTest() })
+      if (isSalaServer(url)) record({ kind: 'ws', path: url.pathname, binary: args[1] === true, data: frameText(args[0]), test: currentTest() })
     }
     return emit.call(this, event, ...args)
   }

@@ -47,8 +47,18 @@ export const record = (entry: TrafficRecord): void => {
   appendFileSync(fileOf(dir), `${JSON.stringify(entry)}\n`)
 }
 
-/** Loopback addresses: the test servers. Anything else a test fetches is not ours to check. */
-export const isTestServer = (url: URL): boolean => ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+// The origins of the Sala servers this process runs (startTestServer registers them). Tests also run
+// servers with routes of their own, and fake peers; their answers are not Sala's to check. Kept on the
+// global object: setup files and test files of successive test files may hold different module instances.
+const SERVERS = Symbol.for('sala.traffic.servers')
+const servers = (): Set<string> => ((globalThis as { [SERVERS]?: Set<string> })[SERVERS] ??= new Set<string>())
+
+/** From now on, what `url`'s origin answers is recorded. */
+export const registerSalaServer = (url: string): void => void servers().add(new URL(url).origin)
+/** The server stopped; its port may serve something else next. */
+export const forgetSalaServer = (url: string): void => void servers().delete(new URL(url).origin)
+/** A request to a Sala server of this process (`ws:` URLs count by their host and port). */
+export const isSalaServer = (url: URL): boolean => servers().has(`http://${url.host}`)
 
 /** JSON bodies are recorded whole; others (files, HTML, scripts) only by status and type. */
 export const isJson = (contentType: string | null): boolean => /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType ?? '')

@@ -7,6 +7,7 @@ import { decodeConfig, type Config } from '../../src/core/config.js'
 import { jsonLogger } from '../../src/adapters/logger.js'
 import { ServerFrame } from '../../src/core/protocol/server-frames.js'
 import { startSala, type SalaServer } from '../../src/shell/server.js'
+import { forgetSalaServer, registerSalaServer } from '../capture/traffic.js'
 
 export interface TestServer {
   readonly server: SalaServer
@@ -39,6 +40,12 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
   if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
   const logLines: string[] = []
   const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)) })
+  // What it answers is checked against the published specs at the end of the run (test/capture).
+  registerSalaServer(server.url)
+  const close = async () => {
+    forgetSalaServer(server.url)
+    await server.close()
+  }
   const self: TestServer = {
     server,
     url: server.url,
@@ -47,15 +54,15 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
     config: decoded.right,
     logLines,
     restart: async () => {
-      await server.close()
+      await close()
       return startTestServer(env, dir)
     },
     restartOnSamePort: async () => {
-      await server.close()
+      await close()
       return startTestServer({ ...env, PORT: String(server.port) }, dir)
     },
     stop: async () => {
-      await server.close()
+      await close()
       await rm(dir, { recursive: true, force: true })
     },
   }
