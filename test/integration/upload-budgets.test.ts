@@ -281,9 +281,11 @@ describe('orphan uploads (UPLOAD_ORPHAN_TTL)', () => {
 
 describe('orphan uploads named only in refused messages', () => {
   let server: TestServer
-  let offsetMs = 0
+  // The server's clock stands still unless the test moves it: the rate limit and the sweep see only its steps.
+  const start = Date.now()
+  let clock = start
   beforeAll(async () => {
-    const system = { ...realSystem, now: () => Date.now() + offsetMs }
+    const system = { ...realSystem, now: () => clock }
     server = await startWith({ UPLOAD_ORPHAN_TTL: '60', MSG_RATE: '1', MSG_BURST: '1' }, { system, orphanSweepMs: 20 })
   })
   afterAll(async () => {
@@ -314,7 +316,8 @@ describe('orphan uploads named only in refused messages', () => {
 
     const socket = await ChatClient.connect(server, { token: ana.token })
     await socket.next('welcome')
-    // One message a second (MSG_RATE=1, MSG_BURST=1): each answer that matters is waited for past the limit.
+    // One message a second (MSG_RATE=1, MSG_BURST=1): a message that meets the limit is sent again a
+    // second later on the server's clock.
     const answer = async (command: { readonly ref: string } & Record<string, unknown>) => {
       for (;;) {
         socket.send(command)
@@ -322,8 +325,7 @@ describe('orphan uploads named only in refused messages', () => {
         await waitFor(`an answer to ${command.ref}`, () => socket.frames.some(isAnswer))
         const frame = socket.frames.splice(socket.frames.findIndex(isAnswer), 1)[0]!
         if (frame.type !== 'error' || frame.code !== 'rate_limited') return frame
-        // Polled: the allowance comes back within a second.
-        await settle(100)
+        clock += 1000
       }
     }
     expect(await answer({ type: 'message', text: 'before joining', attachments: [beforeJoin], ref: 'no-room' })).toMatchObject({ code: 'not_in_room' })
@@ -332,21 +334,21 @@ describe('orphan uploads named only in refused messages', () => {
     expect(await answer({ type: 'message', text: 'not all mine', attachments: [besideForeign, foreign], ref: 'foreign' })).toMatchObject({
       code: 'invalid_attachment',
     })
-    // Sent as soon as the first is acked, so within the second its allowance takes to come back.
+    // Sent on the same instant as the message before it: its allowance has not come back.
     expect(await answer({ type: 'message', text: 'the one to keep', attachments: [kept], clientId: 'c1', ref: 'k' })).toMatchObject({ type: 'ack' })
     socket.send({ type: 'message', text: 'too fast', attachments: [rateLimited], ref: 'fast' })
     expect(await socket.next('error', (frame) => frame.ref === 'fast')).toMatchObject({ code: 'rate_limited' })
     expect(await answer({ type: 'message', text: 'again', attachments: [resent], clientId: 'c1', ref: 'resend' })).toMatchObject({ type: 'ack' })
 
     // Past the grace period: the file nobody named goes, the ones a lookup held stay for now.
-    offsetMs = 61_000
+    clock = start + 61_000
     await waitFor('the unnamed orphan swept', () => gone(neverNamed))
     for (const url of [beforeJoin, besideForeign, rateLimited, resent, kept]) expect(await served(url)).toBe(true)
     // Named again past the grace period: not found (it is an orphan), and not held again.
     expect(await answer({ type: 'message', text: 'late', attachments: [beforeJoin], ref: 'late' })).toMatchObject({ code: 'invalid_attachment' })
 
     // Past the hold of the first lookups (an hour), though within an hour of the late one.
-    offsetMs = 3_600_000 + 30_000
+    clock = start + 3_600_000 + 30_000
     for (const url of [beforeJoin, besideForeign, rateLimited, resent]) await waitFor(`${url} swept`, () => gone(url))
     expect(await served(kept)).toBe(true)
     expect(onDisk(kept)).toBe(true)
