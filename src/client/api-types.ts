@@ -134,7 +134,9 @@ export interface paths {
          * The instance can serve (for load balancers)
          * @description A one-row write commits in the database (lock wait 1 s, deadline 2 s) and the upload folder takes
          *     and loses a small file; nothing is left behind either way. 503 takes the instance out of rotation
-         *     until both work again.
+         *     until both work again. The answer is public: `details` say what is wrong ("the upload folder is on
+         *     a full disk", "the database file is gone (deleted or replaced since start)") without server paths
+         *     or engine messages; those go to the `not ready` log line, once per change.
          */
         get: operations["ready"];
         put?: never;
@@ -308,8 +310,9 @@ export interface paths {
          *     unknown) as an `attachment` with `Content-Security-Policy: sandbox`. Always
          *     `X-Content-Type-Options: nosniff`. Cached for ever (`immutable`; the name is the strong `ETag`).
          *     A single `Range` (`bytes=a-b`, `bytes=a-` or `bytes=-n`) is answered with 206 for seeking in audio
-         *     and video; `If-Range` with anything but the current `ETag` gets the whole file. Several ranges, or
-         *     a header that is not a byte range, get the whole file (200).
+         *     and video; `If-Range` with anything but the current `ETag` gets the whole file. Several ranges, a
+         *     header that is not a byte range, or an invalid range (`bytes=5-2`, last before first) get the whole
+         *     file (200), as RFC 9110 says.
          */
         get: operations["download"];
         put?: never;
@@ -333,9 +336,12 @@ export interface paths {
         };
         /**
          * The chat WebSocket (see asyncapi.yaml)
-         * @description Upgrade to a WebSocket with a valid session. Cookie-authenticated upgrades must come from the
-         *     server's own Origin (or one in `ALLOWED_ORIGINS`). The protocol is in `asyncapi.yaml`. A refused
-         *     upgrade is a plain HTTP answer with a JSON error and no socket.
+         * @description Upgrade to a WebSocket, with a session (cookie or Bearer) or with no credentials at all: then the
+         *     first frame must be `{"type":"auth","token":"..."}` within 5 s (else close 4001), which lets a page
+         *     on another origin connect without headers or cookies. Cookie-authenticated upgrades must come from
+         *     the server's own Origin (or one in `ALLOWED_ORIGINS`). Offer the subprotocol `sala.v1`, or none.
+         *     The protocol is in `asyncapi.yaml`. A refused upgrade is a plain HTTP answer with a JSON error and
+         *     no socket.
          */
         get: operations["websocket"];
         put?: never;
@@ -581,11 +587,31 @@ export interface components {
                 details?: components["schemas"]["FieldProblems"];
             };
         };
-        /** @description 503: too many passwords waiting to be hashed. */
+        /** @description 500: the storage takes no write, or something else failed. */
+        StoreFailedError: {
+            error: {
+                /** @enum {string} */
+                code: "internal_error" | "storage_failed";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 503: the database is locked by another process. */
+        StorageBusyError: {
+            error: {
+                /** @enum {string} */
+                code: "storage_busy";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 503: too many passwords waiting to be hashed, or the database is locked. */
         BusyError: {
             error: {
                 /** @enum {string} */
-                code: "busy";
+                code: "busy" | "storage_busy";
                 /** @description A sentence for people; may change. */
                 message: string;
                 details?: components["schemas"]["FieldProblems"];
@@ -631,7 +657,7 @@ export interface components {
                 details?: components["schemas"]["FieldProblems"];
             };
         };
-        /** @description 507: no room on the upload disk. */
+        /** @description 507: no room on the disk (uploads or database). */
         StorageFullError: {
             error: {
                 /** @enum {string} */
@@ -653,8 +679,9 @@ export interface components {
             };
         };
         /**
-         * @description Too many passwords are already waiting to be hashed. Sign-ins are served before sign-ups and each
-         *     has its own bounded queue, so a flood of sign-ups fills only its own; come back after `Retry-After`.
+         * @description `busy`: too many passwords are already waiting to be hashed. Sign-ins are served before sign-ups and
+         *     each has its own bounded queue, so a flood of sign-ups fills only its own. `storage_busy`: another
+         *     process holds the database's lock. Either way, come back after `Retry-After`.
          */
         HashingBusy: {
             headers: {
@@ -701,13 +728,45 @@ export interface components {
                 "application/json": components["schemas"]["UnsupportedMediaTypeError"];
             };
         };
-        /** @description The server failed (a store or the disk); nothing was changed that the client cannot retry. */
+        /** @description The server failed; nothing was changed that the client cannot retry. */
         InternalError: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["InternalError"];
+            };
+        };
+        /**
+         * @description `storage_failed`: the server cannot write to its storage (read-only or not permitted), which its
+         *     operator must fix; `internal_error`: anything else failed. Nothing was changed that the client
+         *     cannot retry.
+         */
+        StoreFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["StoreFailedError"];
+            };
+        };
+        /** @description Another process holds the database's lock; try again after `Retry-After`. */
+        StorageBusy: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["StorageBusyError"];
+            };
+        };
+        /** @description The server's disk (or its quota there) is full; nothing was stored. Worth retrying once the operator makes room. */
+        StorageFull: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["StorageFullError"];
             };
         };
     };
@@ -793,8 +852,9 @@ export interface operations {
                     "application/json": components["schemas"]["TooManySignUpsError"];
                 };
             };
-            500: components["responses"]["InternalError"];
+            500: components["responses"]["StoreFailed"];
             503: components["responses"]["HashingBusy"];
+            507: components["responses"]["StorageFull"];
         };
     };
     login: {
@@ -849,8 +909,9 @@ export interface operations {
                     "application/json": components["schemas"]["TooManyAttemptsError"];
                 };
             };
-            500: components["responses"]["InternalError"];
+            500: components["responses"]["StoreFailed"];
             503: components["responses"]["HashingBusy"];
+            507: components["responses"]["StorageFull"];
         };
     };
     logout: {
@@ -872,7 +933,9 @@ export interface operations {
                 content?: never;
             };
             403: components["responses"]["ForbiddenOrigin"];
-            500: components["responses"]["InternalError"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
         };
     };
     me: {
@@ -896,7 +959,9 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            500: components["responses"]["InternalError"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
         };
     };
     rooms: {
@@ -918,7 +983,9 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            500: components["responses"]["InternalError"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
         };
     };
     health: {
@@ -1203,8 +1270,9 @@ export interface operations {
                     "application/json": components["schemas"]["UploadRateError"];
                 };
             };
-            500: components["responses"]["InternalError"];
-            /** @description The upload disk is full (or the user's disk quota on it is); nothing of the request is kept. */
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            /** @description The upload disk is full (or the user's disk quota on it is, or the database's disk); nothing of the request is kept. */
             507: {
                 headers: {
                     [name: string]: unknown;
@@ -1281,7 +1349,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description The range starts past the end of the file; `Content-Range` gives its size. */
+            /** @description Nothing asked for exists (the range starts at or past the end of the file, or asks for the last 0 bytes, `bytes=-0`); `Content-Range` gives its size. */
             416: {
                 headers: {
                     /** @description `bytes *\/<size>`. */
@@ -1292,7 +1360,9 @@ export interface operations {
                     "application/json": components["schemas"]["RangeNotSatisfiableError"];
                 };
             };
-            500: components["responses"]["InternalError"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
         };
     };
     downloadHead: {
@@ -1351,7 +1421,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The range starts past the end of the file; `Content-Range` gives its size. */
+            /** @description Nothing asked for exists (the range starts at or past the end of the file, or asks for the last 0 bytes, `bytes=-0`); `Content-Range` gives its size. */
             416: {
                 headers: {
                     [name: string]: unknown;
@@ -1360,6 +1430,20 @@ export interface operations {
             };
             /** @description The server failed to look the file up. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The database is locked by another process; try again after `Retry-After`. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The database's disk is full. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1376,7 +1460,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Switching protocols; the server sends `welcome`. */
+            /** @description Switching protocols (echoing `sala.v1` when it was offered); the server sends `welcome`, or first waits for `auth` when the upgrade came without credentials. */
             101: {
                 headers: {
                     [name: string]: unknown;
@@ -1392,7 +1476,15 @@ export interface operations {
                     "application/json": components["schemas"]["UnsupportedProtocolError"];
                 };
             };
-            401: components["responses"]["Unauthenticated"];
+            /** @description The credentials sent are not a valid session (expired, revoked, unknown or tampered). An upgrade with none is accepted and signs in with its first frame. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthenticatedError"];
+                };
+            };
             403: components["responses"]["ForbiddenOrigin"];
             /** @description A plain GET without an upgrade. */
             426: {
