@@ -9,6 +9,7 @@ import { createMessageWriter, type MessageWriter } from '../adapters/message-wri
 import type { MessageStore } from '../adapters/sqlite/messages.js'
 import type { BoundSocket, ChatSocket } from './ws/chat-socket.js'
 import { textFrame } from './ws/frame.js'
+import { CLOSE_TRY_AGAIN_LATER } from '../core/protocol/close-codes.js'
 
 export interface ChatRuntime {
   readonly state: () => ChatState
@@ -32,7 +33,6 @@ interface Dependencies {
   readonly maxBufferedBytes: number
 }
 
-export const CLOSE_TRY_AGAIN_LATER = 1013
 
 // setTimeout keeps at most 2^31-1 ms; a later deadline is reached by waking early and asking again.
 const LONGEST_TIMER_MS = 2 ** 31 - 1

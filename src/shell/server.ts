@@ -50,6 +50,7 @@ import { createUpgradeHandler } from './ws/upgrade.js'
 import { createAddressSlots } from './ws/address-slots.js'
 import { createSignIn } from './ws/sign-in.js'
 import { chooseSubprotocol } from '../core/protocol/version.js'
+import { CLOSE_GOING_AWAY } from '../core/protocol/close-codes.js'
 
 export interface SalaServer {
   readonly url: string
@@ -69,7 +70,6 @@ export interface StartOptions {
   readonly signInTimeoutMs?: number
 }
 
-export const CLOSE_GOING_AWAY = 1001
 const HOUR_MS = 3_600_000
 
 /**

@@ -1,14 +1,15 @@
 import type { ConnectionId, SessionId } from '../brands.js'
 import { sendTo, setPresence } from './audience.js'
-import { CLOSE_SESSION_ENDED, type Effect } from './effects.js'
+import type { Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { PROTOCOL_VERSION } from '../protocol/version.js'
 import { dropPresence, joinRoom } from './membership.js'
-import { CLOSE_POLICY_VIOLATION, coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
+import { coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
 import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
+import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
 

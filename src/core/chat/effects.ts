@@ -34,4 +34,3 @@ export type Effect =
       readonly fields: Readonly<Record<string, string | number | ReadonlyArray<string>>>
     }
 
-export const CLOSE_SESSION_ENDED = 4001

@@ -5,6 +5,7 @@ import type { Effect } from './effects.js'
 import { aboutRoom, errorFrame } from './frames.js'
 import { abuseThreshold, calmMeter, fullBucket, recordRefusal, take, type AbuseMeter, type Bucket, type Rate } from './rate-limit.js'
 import { dueNoLaterThan, type ChatSettings, type ChatState } from './state.js'
+import { CLOSE_POLICY_VIOLATION } from '../protocol/close-codes.js'
 
 export type LimitKind = 'message' | 'typing' | 'history' | 'presence'
 
@@ -14,7 +15,6 @@ export interface Limits {
   readonly abuse: AbuseMeter
 }
 
-export const CLOSE_POLICY_VIOLATION = 1008
 
 // All four keys from the start, so every user's buckets share one compact object layout; adding keys
 // one by one, under computed names, cost a few hundred bytes per user in V8.

@@ -11,6 +11,7 @@ import type { ChatRuntime } from '../chat-runtime.js'
 import type { AddressSlots } from './address-slots.js'
 import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
 import { rawText } from './frame.js'
+import { CLOSE_UNSUPPORTED_DATA } from '../../core/protocol/close-codes.js'
 
 export interface ConnectionDependencies {
   readonly runtime: ChatRuntime
@@ -23,7 +24,6 @@ export interface ConnectionDependencies {
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
 
-export const CLOSE_UNSUPPORTED_DATA = 1003
 const ALREADY_SIGNED_IN = 'this connection is already signed in (Authorization header or cookie); auth is only for one opened without them'
 
 /**

@@ -1,7 +1,6 @@
 import type { Duplex } from 'node:stream'
 import * as E from 'fp-ts/lib/Either.js'
 import type { RawData } from 'ws'
-import { CLOSE_SESSION_ENDED } from '../../core/chat/effects.js'
 import { firstFrameVerdict } from '../../core/protocol/sign-in.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { Accounts, Authenticated } from '../accounts.js'
@@ -9,15 +8,13 @@ import type { RefusalLog } from '../refusal-log.js'
 import type { AddressSlots } from './address-slots.js'
 import type { ChatSocket, SocketPeer } from './chat-socket.js'
 import { rawText } from './frame.js'
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../../core/protocol/close-codes.js'
 
 /** How long a connection opened without credentials has to send its `auth` frame. */
 export const SIGN_IN_TIMEOUT_MS = 5000
 /** Frames a client may send behind its `auth` before the check answers; they are handled after it, in order. */
 export const MAX_FRAMES_BEHIND_AUTH = 32
 
-const CLOSE_GOING_AWAY = 1001
-const CLOSE_POLICY_VIOLATION = 1008
-const CLOSE_INTERNAL_ERROR = 1011
 
 export interface SignInDependencies {
   readonly accounts: Pick<Accounts, 'authenticate'>
