@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
-import { ChatClient, postJson, register, startTestServer, uniqueName, type TestServer } from '../integration/helpers.js'
+import { ChatClient, postJson, register, startTestServer, uniqueName, upgradeStatus, waitFor, type TestServer } from '../integration/helpers.js'
 import { expectStillServes } from './still-serves.js'
 
 const signUp = (server: TestServer, username: string, headers: Record<string, string> = {}, email = `${username}@example.com`) =>
@@ -69,7 +68,10 @@ describe('login throttling by account and address', () => {
       const victim = await register(server)
       const burst = await Promise.all(Array.from({ length: 140 }, () => signIn(server, victim.username, 'wrong password', viaProxy('198.51.100.8'))))
       const statuses = burst.map((response) => response.status)
-      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(11)
+      // Eleven as in a sequence, plus the few a sequence also gets once its 1 s, 2 s, 4 s waits have passed
+      // while the burst is still being answered (a loaded machine takes seconds for 140 requests); the
+      // audit's burst had all 130 checked.
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(14)
       expect(statuses.filter((status) => status !== 401).every((status) => status === 429)).toBe(true)
       expect((await signIn(server, victim.username, victim.password, viaProxy('192.0.2.56'))).status).toBe(200)
     } finally {
@@ -148,7 +150,7 @@ describe('open WebSockets per client address (MAX_CONNECTIONS_PER_ADDRESS)', () 
       clients[0]!.close()
       await clients[0]!.waitClosed()
       // The slot comes back once the server has seen the close: wait for it rather than for a fixed time.
-      await waitUntil(async () => (await upgradeStatus(server.wsUrl, users[3]!.token)) === 101)
+      await waitFor(async () => ((await upgradeStatus(server.wsUrl, users[3]!.token)) === 101 ? true : undefined), 'the slot to come back')
       for (const client of clients) client.close()
     } finally {
       await server.stop()
@@ -166,26 +168,3 @@ describe('open WebSockets per client address (MAX_CONNECTIONS_PER_ADDRESS)', () 
     }
   })
 })
-
-/** The HTTP status the upgrade is answered with (101 when it opens; the socket is then closed). */
-const upgradeStatus = (url: string, token: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } })
-    socket.on('open', () => {
-      socket.close()
-      resolve(101)
-    })
-    socket.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0)
-      res.resume()
-    })
-    socket.on('error', reject)
-  })
-
-const waitUntil = async (condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}

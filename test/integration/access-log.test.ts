@@ -8,7 +8,7 @@ import { createHttpHandlers } from '../../src/shell/http/handle-request.js'
 import type { RouteTable } from '../../src/shell/http/reply.js'
 import { createProxyTrust } from '../../src/shell/http/proxy.js'
 import type { TrustProxy } from '../../src/core/config.js'
-import { register, startTestServer } from './helpers.js'
+import { register, startTestServer, waitFor } from './helpers.js'
 
 /**
  * The access log over real sockets, with the request handler on a bare HTTP server whose timeouts are
@@ -88,15 +88,6 @@ const raw = (port: number, text: string): Promise<{ socket: Socket; received: ()
     sockets.push(socket)
   })
 
-const waitFor = async <A>(find: () => A | undefined, what: string, timeoutMs = 10_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = find()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 describe('every request leaves one access line', () => {
   it('a finished request: its status, no aborted flag', async () => {

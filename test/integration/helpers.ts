@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { decodeConfig, type Config } from '../../src/core/config.js'
 import { jsonLogger } from '../../src/adapters/logger.js'
 import { ServerFrame } from '../../src/core/protocol/server-frames.js'
-import { startSala, type SalaServer } from '../../src/shell/server.js'
+import { startSala, type SalaServer, type StartOptions } from '../../src/shell/server.js'
 import { forgetSalaServer, registerSalaServer } from '../capture/traffic.js'
 
 export interface TestServer {
@@ -23,7 +23,8 @@ export interface TestServer {
 }
 
 /** A real server on an ephemeral port with its own temp data folder and cheap bcrypt. */
-export const startTestServer = async (env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> => {
+/** `options` are the start options the environment cannot give (a clock, a disk seam, a shorter sign-in timeout). */
+export const startTestServer = async (env: Record<string, string> = {}, dataDir?: string, options: StartOptions = {}): Promise<TestServer> => {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'sala-test-')))
   const decoded = decodeConfig({
     PORT: '0',
@@ -39,7 +40,7 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
   })
   if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
   const logLines: string[] = []
-  const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)) })
+  const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)), ...options })
   // What it answers is checked against the published specs at the end of the run (test/capture).
   registerSalaServer(server.url)
   const close = async () => {
@@ -55,11 +56,11 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
     logLines,
     restart: async () => {
       await close()
-      return startTestServer(env, dir)
+      return startTestServer(env, dir, options)
     },
     restartOnSamePort: async () => {
       await close()
-      return startTestServer({ ...env, PORT: String(server.port) }, dir)
+      return startTestServer({ ...env, PORT: String(server.port) }, dir, options)
     },
     stop: async () => {
       await close()
@@ -195,3 +196,29 @@ export class ChatClient {
 
 /** Lets in-flight frames arrive, for asserting that something did NOT happen. */
 export const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The HTTP status an upgrade with this Bearer token is answered with (101 when it opens; it is then closed). */
+export const upgradeStatus = (url: string, token: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } })
+    socket.on('open', () => {
+      socket.close()
+      resolve(101)
+    })
+    socket.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0)
+      res.resume()
+    })
+    socket.on('error', reject)
+  })
+
+/** Polls `find` until it gives a value (not undefined), or fails after `timeoutMs` naming `what`. */
+export const waitFor = async <A>(find: () => A | undefined | Promise<A | undefined>, what: string, timeoutMs = 10_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = await find()
+    if (found !== undefined) return found
+    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

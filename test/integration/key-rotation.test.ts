@@ -1,7 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
-import WebSocket from 'ws'
 import { describe, expect, it } from 'vitest'
-import { postJson, register, startTestServer } from './helpers.js'
+import { postJson, register, startTestServer, upgradeStatus } from './helpers.js'
 
 const OLD = 'the-old-session-secret-0123456789abcdef'
 const NEW = 'the-new-session-secret-fedcba9876543210'
@@ -65,17 +64,3 @@ describe('a token whose kid names none of our keys', () => {
   })
 })
 
-/** The HTTP status the upgrade is answered with (101 when it opens). */
-const upgradeStatus = (url: string, token: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } })
-    socket.on('open', () => {
-      socket.close()
-      resolve(101)
-    })
-    socket.on('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0)
-      res.resume()
-    })
-    socket.on('error', reject)
-  })

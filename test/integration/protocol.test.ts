@@ -1,13 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { decodeConfig } from '../../src/core/config.js'
-import { jsonLogger } from '../../src/adapters/logger.js'
 import { ServerFrame } from '../../src/core/protocol/server-frames.js'
-import { startSala, type StartOptions } from '../../src/shell/server.js'
 import { SIGN_IN_TIMEOUT_MS } from '../../src/shell/ws/sign-in.js'
 import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
 
@@ -18,33 +11,10 @@ import { ChatClient, register, settle, startTestServer, type Registered, type Te
 // client on a loaded machine sends its auth frame in time.
 const SIGN_IN_TEST_TIMEOUT_MS = 1000
 
-/** `startTestServer` with start options (its defaults, its temp folder, its log capture). */
-const startWith = async (env: Record<string, string>, options: StartOptions): Promise<TestServer> => {
-  const dir = await mkdtemp(join(tmpdir(), 'sala-test-'))
-  const decoded = decodeConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, UPLOAD_DIR: join(dir, 'uploads'), BCRYPT_COST: '4', LOG_LEVEL: 'debug', REGISTER_RATE: '1000000', MAX_CONNECTIONS_PER_ADDRESS: '1000000', ...env })
-  if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
-  const logLines: string[] = []
-  const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)), ...options })
-  const unsupported = () => Promise.reject(new Error('not supported here'))
-  return {
-    server,
-    url: server.url,
-    wsUrl: server.url.replace('http', 'ws') + '/ws',
-    dataDir: dir,
-    config: decoded.right,
-    logLines,
-    restart: unsupported,
-    restartOnSamePort: unsupported,
-    stop: async () => {
-      await server.close()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 let server: TestServer
 beforeAll(async () => {
-  server = await startWith({ TYPING_TIMEOUT_MS: '5000', MSG_RATE: '1000', MSG_BURST: '1000' }, { signInTimeoutMs: SIGN_IN_TEST_TIMEOUT_MS })
+  server = await startTestServer({ TYPING_TIMEOUT_MS: '5000', MSG_RATE: '1000', MSG_BURST: '1000' }, undefined, { signInTimeoutMs: SIGN_IN_TEST_TIMEOUT_MS })
 })
 afterAll(async () => {
   await server.stop()

@@ -9,6 +9,7 @@ import { jsonLogger } from '../../src/adapters/logger.js'
 import { connectionCeiling } from '../../src/adapters/descriptors.js'
 import { guardConnections } from '../../src/shell/connection-guard.js'
 import { createRefusalLog } from '../../src/shell/refusal-log.js'
+import { waitFor } from './helpers.js'
 
 type Line = Record<string, unknown>
 
@@ -17,15 +18,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-const waitFor = async <A>(find: () => A | undefined, what: string, timeoutMs = 10_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = find()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 const collector = () => {
   const lines: Line[] = []

@@ -1,14 +1,9 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { jsonLogger } from '../../src/adapters/logger.js'
 import { realSystem } from '../../src/adapters/system.js'
-import { decodeConfig } from '../../src/core/config.js'
-import { startSala, type StartOptions } from '../../src/shell/server.js'
 import type { ServerFrame } from '../../src/core/protocol/server-frames.js'
 import { openUploadFile, storageFailure } from '../../src/shell/uploads/receive.js'
 import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
@@ -53,29 +48,6 @@ const storedBytes = async (server: TestServer) => {
 const stream = (server: TestServer, user: Registered | undefined, declaredBytes?: number) =>
   new UploadStream(server.url, user === undefined ? {} : { Authorization: `Bearer ${user.token}` }, declaredBytes)
 
-/** A server like `startTestServer`'s, with start options the env cannot give (a clock, a disk that fills). */
-const startWith = async (env: Record<string, string>, options: StartOptions): Promise<TestServer> => {
-  const dir = await mkdtemp(join(tmpdir(), 'sala-budget-'))
-  const decoded = decodeConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, UPLOAD_DIR: join(dir, 'uploads'), BCRYPT_COST: '4', REGISTER_RATE: '1000000', ...env })
-  if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
-  const logLines: string[] = []
-  const server = await startSala(decoded.right, { log: jsonLogger('debug', (line) => logLines.push(line)), ...options })
-  const unsupported = () => Promise.reject(new Error('not supported here'))
-  return {
-    server,
-    url: server.url,
-    wsUrl: server.url.replace('http', 'ws') + '/ws',
-    dataDir: dir,
-    config: decoded.right,
-    logLines,
-    restart: unsupported,
-    restartOnSamePort: unsupported,
-    stop: async () => {
-      await server.close()
-      await rm(dir, { recursive: true, force: true })
-    },
-  }
-}
 
 describe('the storage quota (UPLOAD_QUOTA_BYTES)', () => {
   let server: TestServer
@@ -207,7 +179,7 @@ describe('a full upload disk', () => {
       const code = full
       return new Writable({ write: (_chunk, _encoding, done) => done(diskError(code)) })
     }
-    server = await startWith({}, { openUploadFile: openFile })
+    server = await startTestServer({}, undefined, { openUploadFile: openFile })
   })
   afterAll(async () => {
     await server.stop()
@@ -237,7 +209,7 @@ describe('orphan uploads (UPLOAD_ORPHAN_TTL)', () => {
   let offsetMs = 0
   beforeAll(async () => {
     const system = { ...realSystem, now: () => Date.now() + offsetMs }
-    server = await startWith({ UPLOAD_ORPHAN_TTL: '60', UPLOAD_QUOTA_BYTES: '1000' }, { system, orphanSweepMs: 20 })
+    server = await startTestServer({ UPLOAD_ORPHAN_TTL: '60', UPLOAD_QUOTA_BYTES: '1000' }, undefined, { system, orphanSweepMs: 20 })
   })
   afterAll(async () => {
     await server.stop()
@@ -272,7 +244,7 @@ describe('orphan uploads (UPLOAD_ORPHAN_TTL)', () => {
   })
 
   it('stop with the server: no sweep runs on a closed database', async () => {
-    const own = await startWith({ UPLOAD_ORPHAN_TTL: '60' }, { orphanSweepMs: 5 })
+    const own = await startTestServer({ UPLOAD_ORPHAN_TTL: '60' }, undefined, { orphanSweepMs: 5 })
     await own.stop()
     await settle(100)
     expect(own.logLines.filter((line) => line.includes('orphan sweep failed')).length).toBe(0)
@@ -286,7 +258,7 @@ describe('orphan uploads named only in refused messages', () => {
   let clock = start
   beforeAll(async () => {
     const system = { ...realSystem, now: () => clock }
-    server = await startWith({ UPLOAD_ORPHAN_TTL: '60', MSG_RATE: '1', MSG_BURST: '1' }, { system, orphanSweepMs: 20 })
+    server = await startTestServer({ UPLOAD_ORPHAN_TTL: '60', MSG_RATE: '1', MSG_BURST: '1' }, undefined, { system, orphanSweepMs: 20 })
   })
   afterAll(async () => {
     await server.stop()
