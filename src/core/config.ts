@@ -16,12 +16,22 @@ export type TrustProxy =
   | { readonly type: 'hops'; readonly count: number }
   | { readonly type: 'addresses'; readonly addresses: ReadonlyArray<string> }
 
+/**
+ * Where everything stored lives: SQLite in `dataDir` (the default, nothing to run), or a PostgreSQL server
+ * that several Sala processes share, reached through a pool of `poolSize` connections whose every statement
+ * is cancelled after `statementTimeoutMs`.
+ */
+export type DatabaseConfig =
+  | { readonly type: 'sqlite' }
+  | { readonly type: 'postgres'; readonly url: string; readonly poolSize: number; readonly statementTimeoutMs: number }
+
 /** Every setting, decoded once at start-up and passed down; nothing else reads the environment. */
 export interface Config {
   readonly production: boolean
   readonly port: number
   readonly host: string
   readonly dataDir: string
+  readonly database: DatabaseConfig
   /** Undefined outside production: the shell then keeps a generated secret in `dataDir`. */
   readonly sessionSecret: string | undefined
   /** Secrets of earlier keys, still accepted for verification while their sessions may live. */
@@ -175,6 +185,22 @@ const origins = (raw: string): E.Either<string, ReadonlyArray<string>> => {
   return bad === undefined ? E.right(list) : E.left(`${JSON.stringify(bad)} is not an origin like https://chat.example.com`)
 }
 
+/** A `postgres://` or `postgresql://` URL naming a host; anything else is a mistake, not a request for SQLite. */
+const postgresUrl = (raw: string): E.Either<string, string> => {
+  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined
+  return url !== undefined && (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== ''
+    ? E.right(raw.trim())
+    : E.left('must be a postgres:// or postgresql:// URL like postgres://sala:secret@db.internal:5432/sala (unset it for SQLite in DATA_DIR)')
+}
+
+/** The URL as a log line may show it: the password, if any, replaced. */
+export const withoutPassword = (raw: string): string => {
+  if (!URL.canParse(raw)) return raw.replace(/:[^:@/]*@/, ':***@')
+  const url = new URL(raw)
+  if (url.password !== '') url.password = '***'
+  return url.toString()
+}
+
 const secret = (raw: string): E.Either<string, string> =>
   raw.length >= 32 ? E.right(raw) : E.left('must be at least 32 characters (e.g. `openssl rand -base64 48`)')
 
@@ -185,20 +211,28 @@ const secretList = (raw: string): E.Either<string, ReadonlyArray<string>> => {
 
 export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigProblem>, Config> => {
   const problems: ConfigProblem[] = []
-  const read = <A>(name: string, fallback: A, parse: (raw: string) => E.Either<string, A>): A => {
+  const read = <A>(name: string, fallback: A, parse: (raw: string) => E.Either<string, A>, shown: (raw: string) => string = (raw) => raw): A => {
     const raw = env[name]
     if (raw === undefined || raw === '') return fallback
     const decoded = fromEnv(name, parse).decode(raw)
     if (E.isRight(decoded)) return decoded.right
-    problems.push(`${name}=${JSON.stringify(raw)}: ${decoded.left[0]?.message ?? 'is not valid'}`)
+    problems.push(`${name}=${JSON.stringify(shown(raw))}: ${decoded.left[0]?.message ?? 'is not valid'}`)
     return fallback
   }
   const production = env['NODE_ENV'] === 'production'
+  const databaseUrl = read<string | undefined>('DATABASE_URL', undefined, postgresUrl, withoutPassword)
+  // A pool of (2 x cores) + 1 connections is PostgreSQL's own rule of thumb; writes are batched, so a few suffice.
+  const databasePoolSize = read('DATABASE_POOL_SIZE', 5, integer(1, 1000))
+  const databaseStatementTimeoutMs = read('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, integer(100, 600_000))
   const config: Config = {
     production,
     port: read('PORT', 3000, integer(0, 65535)),
     host: read('HOST', '0.0.0.0', nonEmpty),
     dataDir: read('DATA_DIR', './data', nonEmpty),
+    database:
+      databaseUrl === undefined
+        ? { type: 'sqlite' }
+        : { type: 'postgres', url: databaseUrl, poolSize: databasePoolSize, statementTimeoutMs: databaseStatementTimeoutMs },
     sessionSecret: read<string | undefined>('SESSION_SECRET', undefined, secret),
     previousSessionSecrets: read('SESSION_PREVIOUS_SECRETS', [], secretList),
     sessionTtlSeconds: read('SESSION_TTL', 30 * 86_400, duration(60, 365 * 86_400)),
@@ -230,7 +264,12 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
   if (production && config.sessionSecret === undefined && !secretAlreadyBad) {
-    problems.push('SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)')
+    // With a shared database the key cannot be a file on one machine: every process must sign with it.
+    problems.push(
+      config.database.type === 'postgres'
+        ? 'SESSION_SECRET is required when NODE_ENV=production and DATABASE_URL is set: every process sharing the database signs with it (at least 32 characters)'
+        : 'SESSION_SECRET is required when NODE_ENV=production (at least 32 characters)',
+    )
   }
   return problems.length > 0 ? E.left(problems) : E.right(Object.freeze(config))
 }

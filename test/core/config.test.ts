@@ -16,6 +16,7 @@ describe('decodeConfig', () => {
         port: 3000,
         host: '0.0.0.0',
         dataDir: './data',
+        database: { type: 'sqlite' },
         sessionSecret: undefined,
         previousSessionSecrets: [],
         sessionTtlSeconds: 30 * 86_400,
@@ -114,6 +115,61 @@ describe('decodeConfig', () => {
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: '' })).toHaveLength(1)
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32), BCRYPT_COST: '4' })[0]).toMatch(/^BCRYPT_COST=/)
     expect(problems({ NODE_ENV: 'production', SESSION_SECRET: 'x'.repeat(32) })).toEqual([])
+  })
+})
+
+describe('the database', () => {
+  const database = (env: Record<string, string>) => {
+    const decoded = decodeConfig(env)
+    return E.isRight(decoded) ? decoded.right.database : decoded.left
+  }
+
+  it('is SQLite in DATA_DIR without DATABASE_URL, whatever the pool settings say', () => {
+    expect(database({})).toEqual({ type: 'sqlite' })
+    expect(database({ DATABASE_POOL_SIZE: '20', DATABASE_STATEMENT_TIMEOUT_MS: '2000' })).toEqual({ type: 'sqlite' })
+  })
+
+  it.each(['postgres://sala:secret@db.internal:5432/sala', 'postgresql://localhost/sala?sslmode=require', 'postgres://127.0.0.1'])(
+    'is PostgreSQL at %s, with a pool of 5 and a 10 s statement timeout by default',
+    (url) => {
+      expect(database({ DATABASE_URL: ` ${url} ` })).toEqual({ type: 'postgres', url, poolSize: 5, statementTimeoutMs: 10_000 })
+    },
+  )
+
+  it('reads the pool size and the statement timeout', () => {
+    expect(database({ DATABASE_URL: 'postgres://db/sala', DATABASE_POOL_SIZE: '20', DATABASE_STATEMENT_TIMEOUT_MS: '2500' })).toEqual({
+      type: 'postgres',
+      url: 'postgres://db/sala',
+      poolSize: 20,
+      statementTimeoutMs: 2500,
+    })
+  })
+
+  it.each(['sqlite:./data/sala.db', 'mysql://db/sala', 'postgres://', 'db.internal:5432', 'not a url'])('refuses DATABASE_URL=%s', (url) => {
+    expect(problems({ DATABASE_URL: url })).toEqual([expect.stringMatching(/^DATABASE_URL=.*must be a postgres:\/\/ or postgresql:\/\/ URL/)])
+  })
+
+  it('never repeats the password of a refused URL', () => {
+    const [problem] = problems({ DATABASE_URL: 'mysql://sala:hunter2@db/sala' })
+    expect(problem).toContain('mysql://sala:***@db/sala')
+    expect(problem).not.toContain('hunter2')
+  })
+
+  it.each([
+    ['DATABASE_POOL_SIZE', '0'],
+    ['DATABASE_POOL_SIZE', 'many'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '10'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', '5s'],
+  ])('refuses %s=%s', (name, raw) => {
+    expect(problems({ DATABASE_URL: 'postgres://db/sala', [name]: raw })).toEqual([expect.stringMatching(new RegExp(`^${name}=`))])
+  })
+
+  it('requires SESSION_SECRET in production with DATABASE_URL, saying why', () => {
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/sala' })).toEqual([
+      expect.stringMatching(/^SESSION_SECRET is required when NODE_ENV=production and DATABASE_URL is set/),
+    ])
+    expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/sala', SESSION_SECRET: 'x'.repeat(32) })).toEqual([])
+    expect(problems({ DATABASE_URL: 'postgres://db/sala' })).toEqual([])
   })
 })
 
