@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { StoredMessage } from '../core/chat/state.js'
 import type { DuplicateMessage, StoreFailure } from '../core/chat/events.js'
-import { ROWS_PER_INSERT, type MessageStore } from './sqlite/messages.js'
+import type { MessageStore } from './stores.js'
 
 export interface MessageWriter {
   readonly write: (message: StoredMessage) => void
@@ -17,8 +17,9 @@ export type WriteOutcome = E.Either<
 
 /**
  * Group commit: every message written during one turn of the event loop, and while the previous batch is
- * still committing, goes out in the next single INSERT. Batches run one at a time, so outcomes arrive in
- * the order messages were written — which is the order of their ids.
+ * still committing, goes out in the next single insert (cut to the store's `maxBatch`, the one thing the
+ * writer knows of the engine). Batches run one at a time, so outcomes arrive in the order messages were
+ * written — which is the order of their ids.
  */
 export const createMessageWriter = (store: MessageStore, onOutcome: (outcome: WriteOutcome) => void): MessageWriter => {
   let queue: StoredMessage[] = []
@@ -26,13 +27,13 @@ export const createMessageWriter = (store: MessageStore, onOutcome: (outcome: Wr
 
   const flush = async (): Promise<void> => {
     while (queue.length > 0) {
-      const batch = queue.slice(0, ROWS_PER_INSERT)
+      const batch = queue.slice(0, store.maxBatch)
       queue = queue.slice(batch.length)
       const result = await store.insert(batch)()
       onOutcome(
         E.isRight(result)
           ? E.right({ messages: batch, duplicates: result.right.duplicates })
-          : E.left({ messages: batch, error: result.left }),
+          : E.left({ messages: batch, error: result.left.failure }),
       )
     }
   }

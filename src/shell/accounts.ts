@@ -4,8 +4,8 @@ import type { AccountError, LoginRequest, RegisterRequest } from '../core/accoun
 import { passwordCandidates, type SessionId } from '../core/brands.js'
 import { accountThrottleKey, unknownLoginThrottleKey, type ThrottleKey } from '../core/login-throttle.js'
 import { HasherBusy, type PasswordHasher } from '../adapters/password-hasher.js'
-import type { SessionRecord, SessionStore } from '../adapters/sqlite/sessions.js'
-import { toError, type UserRecord, type UserStore } from '../adapters/sqlite/users.js'
+import { toError } from '../adapters/store-failure.js'
+import type { SessionRecord, SessionStore, UserRecord, UserStore } from '../adapters/stores.js'
 import type { System } from '../adapters/system.js'
 import type { TokenIssuer } from '../adapters/tokens.js'
 

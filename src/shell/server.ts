@@ -15,11 +15,8 @@ import { jsonLogger, type Logger } from '../adapters/logger.js'
 import { createPasswordHasher } from '../adapters/password-hasher.js'
 import type { DatabasePort } from '../adapters/database.js'
 import { prepareFolder } from '../adapters/folders.js'
-import { openSqlite } from '../adapters/sqlite/database.js'
-import { sqliteMessageStore, type MessageStore } from '../adapters/sqlite/messages.js'
-import { sqliteSessionStore } from '../adapters/sqlite/sessions.js'
-import { sqliteUserStore } from '../adapters/sqlite/users.js'
-import { sqliteUploadStore } from '../adapters/sqlite/uploads.js'
+import { describeLocation, openStores, type StoreLocation } from '../adapters/open-store.js'
+import type { MessageStore } from '../adapters/stores.js'
 import { realSystem, type System } from '../adapters/system.js'
 import { createTokenIssuer } from '../adapters/tokens.js'
 import { createAccounts } from './accounts.js'
@@ -104,13 +101,13 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const uploadDir = await prepareUploadDir(config)
   const replacedSecret = (path: string) => log.warn(`replaced an unusable session secret at ${path}: earlier sessions end`, { path })
   const secret = config.sessionSecret ?? (await must(secretIn(dataDir, replacedSecret), (error) => error))
-  const databasePath = join(dataDir, 'sala.db')
-  const database = await must(openSqlite(databasePath), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
+  const location = storeLocation(config, dataDir)
+  const databasePath = describeLocation(location)
+  const database = await must(openStores(location), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
   opened.push(database.port.close)
   // A new file where one was expected is how a wiped or unmounted volume shows: say so loudly.
   if (database.created) log.warn(`created a new database at ${databasePath}`, { path: databasePath })
-  const db = database.db
-  const messages = sqliteMessageStore(db)
+  const { messages } = database.stores
 
   const initial = initialChatState(config.rooms, await loadHistories(messages, config), chatSettingsFrom(config))
   const runtime = createChatRuntime({ initial, messages, now: system.now, log, maxBufferedBytes: config.maxBufferedBytes })
@@ -118,15 +115,15 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const hasher = createPasswordHasher(config.bcryptCost)
   opened.push(hasher.close)
   const accounts = createAccounts({
-    users: sqliteUserStore(db),
-    sessions: sqliteSessionStore(db),
+    users: database.stores.users,
+    sessions: database.stores.sessions,
     hasher,
     tokens: createTokenIssuer(secret, config.previousSessionSecrets),
     system,
     sessionTtlSeconds: config.sessionTtlSeconds,
   })
 
-  const uploads = sqliteUploadStore(db)
+  const uploads = database.stores.uploads
   const proxy = createProxyTrust(config.trustProxy)
   const origins = { allowedOrigins: config.allowedOrigins, proxy }
   const guards = createGuards(accounts, origins)
@@ -231,6 +228,9 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   }
   return { url, port, runtime, close }
 }
+
+/** The database this server uses: SQLite in `DATA_DIR` (the PostgreSQL branch comes with `DATABASE_URL`). */
+const storeLocation = (_config: Config, dataDir: string): StoreLocation => ({ engine: 'sqlite', file: join(dataDir, 'sala.db') })
 
 /**
  * The upload folder, created if needed and proved writable (a read-only one would otherwise start

@@ -9,7 +9,9 @@ import { trusted } from '../../src/core/codecs.js'
 import type { StoredMessage } from '../../src/core/chat/state.js'
 import { chatMessage } from '../../src/core/chat/frames.js'
 import { openDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/database.js'
-import { sqliteMessageStore, type MessageStore } from '../../src/adapters/sqlite/messages.js'
+import { sqliteMessageStore } from '../../src/adapters/sqlite/messages.js'
+import type { MessageStore } from '../../src/adapters/stores.js'
+import { StoreError } from '../../src/adapters/store-failure.js'
 import { createMessageWriter, type WriteOutcome } from '../../src/adapters/message-writer.js'
 import { user } from '../arbitraries.js'
 
@@ -101,7 +103,11 @@ describe('the message store', () => {
     await insert([kept])
     const clash = message()
     const result = await store.insert([clash, { ...message(), seq: kept.seq }])()
-    expect(result).toEqual(E.left({ code: 'SQLITE_CONSTRAINT', message: expect.stringContaining('UNIQUE constraint failed') }))
+    expect(E.isLeft(result) && result.left.failure).toEqual({
+      condition: 'failed',
+      code: 'SQLITE_CONSTRAINT',
+      message: expect.stringContaining('UNIQUE constraint failed'),
+    })
     expect((await page(room)).map((m) => m.seq)).not.toContain(clash.seq)
   })
 
@@ -123,18 +129,20 @@ describe('the message store', () => {
   })
 })
 
+const FULL = { condition: 'full', code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' } as const
+
 describe('the message writer', () => {
   it('carries the store’s code and message on a failed batch, and the duplicates on a kept one', async () => {
     const failing: MessageStore = {
       ...store,
-      insert: () => async () => E.left({ code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' }),
+      insert: () => async () => E.left(new StoreError(FULL)),
     }
     const outcomes: WriteOutcome[] = []
     const writer = createMessageWriter(failing, (outcome) => outcomes.push(outcome))
     const lost = [message(), message()]
     for (const m of lost) writer.write(m)
     await writer.drain()
-    expect(outcomes).toEqual([E.left({ messages: lost, error: { code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' } })])
+    expect(outcomes).toEqual([E.left({ messages: lost, error: FULL })])
     // Plain data: it survives a round trip through JSON, as an event crossing processes would.
     expect(JSON.parse(JSON.stringify(outcomes[0]))).toEqual(outcomes[0])
 

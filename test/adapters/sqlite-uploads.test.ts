@@ -13,9 +13,10 @@ import type { StoredMessage } from '../../src/core/chat/state.js'
 import { ATTACHMENT_HOLD_MS, orphanCutoff, orphanCutoffs } from '../../src/core/upload-budget.js'
 import { toAttachment, UploadName, type Upload } from '../../src/core/uploads.js'
 import { openDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/database.js'
-import { sqliteMessageStore, type MessageStore } from '../../src/adapters/sqlite/messages.js'
+import { sqliteMessageStore } from '../../src/adapters/sqlite/messages.js'
+import type { MessageStore, UploadStore } from '../../src/adapters/stores.js'
 import { MIGRATIONS } from '../../src/adapters/sqlite/migrations.js'
-import { sqliteUploadStore, type UploadStore } from '../../src/adapters/sqlite/uploads.js'
+import { sqliteUploadStore } from '../../src/adapters/sqlite/uploads.js'
 import { user } from '../arbitraries.js'
 
 // The upload store and the message store against a real SQLite file: a file is attached only when a message

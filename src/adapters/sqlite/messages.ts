@@ -3,34 +3,14 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { Attachment } from '../../core/uploads.js'
 import { RoomId, storedMessageText, storedPersonName, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
-import type { RoomHistory, StoredMessage } from '../../core/chat/state.js'
-import type { DuplicateMessage, StoreFailure } from '../../core/chat/events.js'
-import { storeFailure } from '../store-failure.js'
+import type { StoredMessage } from '../../core/chat/state.js'
+import type { DuplicateMessage } from '../../core/chat/events.js'
+import { toStoreError } from '../store-failure.js'
+import type { MessageStore } from '../stores.js'
 import type { SqliteDatabase } from './database.js'
-import { toError } from './users.js'
-
-export interface MessageStore {
-  /**
-   * Stores the messages in one statement: all of them or none, except those whose (room, user, clientId)
-   * is already stored, which are left out and reported with the original they repeat. Fails with the
-   * engine's code (`SQLITE_FULL`...) as data. The uploads each stored message links to become attached
-   * (safe from the orphan sweep) in the same statement, by a trigger (migration 6): only rows really
-   * inserted count, and a failed insert attaches nothing. A trigger rather than a second statement in a
-   * transaction because the stores share one connection, and a transaction held across awaits would take
-   * in (and roll back) other callers' writes.
-   */
-  readonly insert: (messages: ReadonlyArray<StoredMessage>) => TE.TaskEither<StoreFailure, InsertOutcome>
-  readonly roomHistory: (room: RoomId, keep: number) => TE.TaskEither<Error, RoomHistory>
-  readonly page: (room: RoomId, before: number, limit: number) => TE.TaskEither<Error, ReadonlyArray<StoredMessage>>
-}
 
 /** Rows per INSERT; 7 bound values each stays far below SQLite's 32766-variable limit. */
-export const ROWS_PER_INSERT = 500
-
-export interface InsertOutcome {
-  /** The messages not kept because their sender had already used the clientId in that room. */
-  readonly duplicates: ReadonlyArray<DuplicateMessage>
-}
+const ROWS_PER_INSERT = 500
 
 interface MessageRow {
   readonly room: string
@@ -47,7 +27,13 @@ interface MessageRow {
 const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.client_id, m.sent_at, m.attachments
   FROM messages m JOIN users u ON u.id = m.user_id`
 
+/**
+ * Each batch in one statement, so no transaction is held across awaits on the connection the stores share
+ * (it would take in, and roll back, other callers' writes). The uploads a stored message links to are
+ * attached by a trigger on the insert (migration 6): only rows really inserted fire it.
+ */
 export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
+  maxBatch: ROWS_PER_INSERT,
   insert: (messages) =>
     TE.tryCatch(async () => {
       if (messages.length === 0) return { duplicates: [] }
@@ -77,13 +63,13 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
         if (!keptKeys.has(roomSeqKey(message.room, message.seq))) duplicates.push(await duplicateOf(db, message))
       }
       return { duplicates }
-    }, storeFailure),
+    }, toStoreError),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
       const rows = await db.all<MessageRow[]>(`${SELECT} WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?`, [room, keep])
       const last = await db.get<{ last: number | null }>('SELECT MAX(seq) AS last FROM messages WHERE room = ?', [room])
       return { lastSeq: last?.last ?? 0, recent: rows.reverse().map(toMessage) }
-    }, toError),
+    }, toStoreError),
   page: (room, before, limit) =>
     TE.tryCatch(async () => {
       const rows = await db.all<MessageRow[]>(`${SELECT} WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, [
@@ -92,7 +78,7 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
         limit,
       ])
       return rows.reverse().map(toMessage)
-    }, toError),
+    }, toStoreError),
 })
 
 // Read through the same codecs that wrote the row, so a message from history is the one sent live.

@@ -1,21 +1,9 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { UserId, type SessionId } from '../../core/brands.js'
+import { UserId } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
 import type { SqliteDatabase } from './database.js'
-import { toError } from './users.js'
-
-export interface SessionRecord {
-  readonly id: SessionId
-  readonly userId: UserId
-  readonly expiresAt: number
-  readonly revokedAt: number | null
-}
-
-export interface SessionStore {
-  readonly create: (session: { id: SessionId; userId: UserId; createdAt: number; expiresAt: number }) => TE.TaskEither<Error, void>
-  readonly find: (id: SessionId) => TE.TaskEither<Error, SessionRecord | undefined>
-  readonly revoke: (id: SessionId, at: number) => TE.TaskEither<Error, void>
-}
+import { toStoreError } from '../store-failure.js'
+import type { SessionStore } from '../stores.js'
 
 interface SessionRow {
   readonly user_id: string
@@ -32,16 +20,16 @@ export const sqliteSessionStore = (db: SqliteDatabase): SessionStore => ({
         session.createdAt,
         session.expiresAt,
       ])
-    }, toError),
+    }, toStoreError),
   find: (id) =>
     TE.tryCatch(async () => {
       const row = await db.get<SessionRow>('SELECT user_id, expires_at, revoked_at FROM sessions WHERE id = ?', [id])
       return row === undefined
         ? undefined
         : { id, userId: trusted(UserId, row.user_id), expiresAt: row.expires_at, revokedAt: row.revoked_at }
-    }, toError),
+    }, toStoreError),
   revoke: (id, at) =>
     TE.tryCatch(async () => {
       await db.run('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [at, id])
-    }, toError),
+    }, toStoreError),
 })

@@ -1,15 +1,10 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { storedPersonName, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
-import { emailKey, type Account, type AccountError } from '../../core/accounts.js'
-import type { ChatUser } from '../../core/chat/state.js'
+import { emailKey, type AccountError } from '../../core/accounts.js'
+import { StoreError, toStoreError } from '../store-failure.js'
+import type { UserRecord, UserStore } from '../stores.js'
 import type { SqliteDatabase } from './database.js'
-
-export interface UserRecord {
-  readonly user: ChatUser
-  readonly account: Account
-  readonly passwordHash: string
-}
 
 interface UserRow {
   readonly id: string
@@ -18,27 +13,6 @@ interface UserRow {
   readonly email: string
   readonly password_hash: string
   readonly created_at: number
-}
-
-export interface NewUser {
-  readonly id: UserId
-  readonly name: string
-  readonly username: string
-  readonly email: string
-  readonly passwordHash: string
-  readonly createdAt: number
-}
-
-export interface UserStore {
-  readonly create: (user: NewUser) => TE.TaskEither<AccountError | Error, UserRecord>
-  /**
-   * Whether a sign-up's username or e-mail is already someone's, asked before any password is hashed.
-   * Only a fast answer: the unique indexes in `create` still decide a race between two sign-ups.
-   */
-  readonly findTaken: (username: string, email: string) => TE.TaskEither<Error, AccountError | undefined>
-  /** By username or e-mail, both case-insensitively. */
-  readonly findByLogin: (login: string) => TE.TaskEither<Error, UserRecord | undefined>
-  readonly findById: (id: UserId) => TE.TaskEither<Error, UserRecord | undefined>
 }
 
 const COLUMNS = 'id, name, username, email, password_hash, created_at'
@@ -61,7 +35,7 @@ export const sqliteUserStore = (db: SqliteDatabase): UserStore => ({
         })
       },
       // The unique indexes decide races between two registrations, not a read before the write.
-      (error): AccountError | Error => uniqueViolation(error) ?? toError(error),
+      (error): AccountError | StoreError => uniqueViolation(error) ?? toStoreError(error),
     ),
   findTaken: (username, email) =>
     TE.tryCatch(async () => {
@@ -71,7 +45,7 @@ export const sqliteUserStore = (db: SqliteDatabase): UserStore => ({
       )
       if (rows.length === 0) return undefined
       return rows.some((row) => row.username_taken === 1) ? { type: 'username_taken' as const } : { type: 'email_taken' as const }
-    }, toError),
+    }, toStoreError),
   findByLogin: (login) =>
     TE.tryCatch(async () => {
       // Keys were lower case only before they were NFC too: an address stored then is found by either.
@@ -81,12 +55,12 @@ export const sqliteUserStore = (db: SqliteDatabase): UserStore => ({
         login.toLowerCase(),
       ])
       return row === undefined ? undefined : toRecord(row)
-    }, toError),
+    }, toStoreError),
   findById: (id) =>
     TE.tryCatch(async () => {
       const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id])
       return row === undefined ? undefined : toRecord(row)
-    }, toError),
+    }, toStoreError),
 })
 
 const uniqueViolation = (error: unknown): AccountError | undefined => {
@@ -96,8 +70,6 @@ const uniqueViolation = (error: unknown): AccountError | undefined => {
   if (message.includes('users.email_key')) return { type: 'email_taken' }
   return undefined
 }
-
-export const toError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)))
 
 /** Rows were written through the codecs; reading them back through the codecs keeps the brands honest. */
 const toRecord = (row: UserRow): UserRecord => {

@@ -62,9 +62,21 @@ export type ChatEvent =
   | { readonly type: 'SessionRevoked'; readonly session: SessionId; readonly expiresAt: number; readonly at: number }
   | { readonly type: 'ClockTicked'; readonly at: number }
 
-/** Why a store failed, as plain data (events stay serializable): the engine's code and its message. */
+/**
+ * What a failed read or write means for whoever is waiting on it, whatever the store (a database engine,
+ * a folder): `busy`, another writer held the lock past our wait, or the server is briefly unreachable (try
+ * again soon); `full`, no room (the disk, a quota, the database's size limit); `unwritable`, the store takes
+ * no write (read-only, not permitted: the operator's to fix); `failed`, anything else (a bug, damage).
+ */
+export type StorageCondition = 'busy' | 'full' | 'unwritable' | 'failed'
+
+/**
+ * Why a store failed, as plain data (events stay serializable): what it means (`condition`), the engine's
+ * code and its message.
+ */
 export interface StoreFailure {
-  /** `SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_IOERR`...; `UNKNOWN` when the engine gave none. */
+  readonly condition: StorageCondition
+  /** `SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_IOERR`, PostgreSQL's SQLSTATE (`53100`)...; `UNKNOWN` when none. */
   readonly code: string
   readonly message: string
 }

@@ -203,6 +203,7 @@ const lostLog = (messages: ReadonlyArray<StoredMessage>, error: StoreFailure): E
   level: 'error',
   message: 'messages not stored',
   fields: {
+    condition: error.condition,
     code: error.code,
     error: error.message,
     count: messages.length,

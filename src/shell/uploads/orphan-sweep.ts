@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { orphanCutoffs, orphanSweepIntervalMs } from '../../core/upload-budget.js'
 import type { Logger } from '../../adapters/logger.js'
-import type { UploadStore } from '../../adapters/sqlite/uploads.js'
+import type { UploadStore } from '../../adapters/stores.js'
 import { removeAll } from './receive.js'
 
 export interface OrphanSweepOptions {

@@ -217,7 +217,7 @@ export class World {
 }
 
 /** What a full disk looks like to the core. */
-export const STORE_FULL: StoreFailure = { code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' }
+export const STORE_FULL: StoreFailure = { condition: 'full', code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' }
 
 const sameClientId = (a: StoredMessage, b: StoredMessage): boolean =>
   a.clientId !== undefined && a.room === b.room && a.user.id === b.user.id && a.clientId === b.clientId

@@ -150,6 +150,7 @@ describe('a failed write', () => {
         level: 'error',
         message: 'messages not stored',
         fields: {
+          condition: 'full',
           code: 'SQLITE_FULL',
           error: STORE_FULL.message,
           count: 4,

@@ -1,0 +1,71 @@
+import * as E from 'fp-ts/lib/Either.js'
+import type { DatabaseFault, DatabasePort } from './database.js'
+import type { Stores } from './stores.js'
+import { openSqlite, type OpenOptions } from './sqlite/database.js'
+import { sqliteMessageStore } from './sqlite/messages.js'
+import { sqliteSessionStore } from './sqlite/sessions.js'
+import { sqliteUploadStore } from './sqlite/uploads.js'
+import { sqliteUserStore } from './sqlite/users.js'
+
+/** Where the data lives: the one choice of engine, made from configuration (`DATABASE_URL`, `DATA_DIR`). */
+export type StoreLocation =
+  | { readonly engine: 'sqlite'; readonly file: string }
+  | {
+      readonly engine: 'postgres'
+      /** `postgres://` or `postgresql://`; never logged whole (it may hold a password). */
+      readonly url: string
+      readonly poolSize: number
+      readonly statementTimeoutMs: number
+    }
+
+export interface OpenedStores {
+  readonly stores: Stores
+  /** Readiness (`probeWrite`) and shutdown (`close`). */
+  readonly port: DatabasePort
+  /** No data was there before (a new SQLite file, an empty schema): on a server that had data, a wiped volume. */
+  readonly created: boolean
+}
+
+/**
+ * Opens the database at `location`, brings its schema up to date and proves a write commits; answers every
+ * store of it and its port. Never rejects: every failure is a `DatabaseFault`, and whatever was opened is
+ * closed again. The only module outside an engine's folder that knows the engines.
+ */
+export const openStores = async (location: StoreLocation, options: OpenOptions = {}): Promise<E.Either<DatabaseFault, OpenedStores>> => {
+  switch (location.engine) {
+    case 'sqlite': {
+      const opened = await openSqlite(location.file, options)
+      if (E.isLeft(opened)) return opened
+      const { db, port, created } = opened.right
+      const stores: Stores = {
+        messages: sqliteMessageStore(db),
+        users: sqliteUserStore(db),
+        sessions: sqliteSessionStore(db),
+        uploads: sqliteUploadStore(db),
+      }
+      return E.right({ stores, port, created })
+    }
+    case 'postgres':
+      return E.left({ kind: 'cannot_open', detail: 'this build has no PostgreSQL adapter yet' })
+  }
+}
+
+/** How `location` is named in log lines and start-up errors: a SQLite file's path, a URL without its password. */
+export const describeLocation = (location: StoreLocation): string => {
+  switch (location.engine) {
+    case 'sqlite':
+      return location.file
+    case 'postgres':
+      return withoutPassword(location.url)
+  }
+}
+
+const withoutPassword = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return 'a PostgreSQL URL that does not parse'
+  }
+}
