@@ -3,6 +3,8 @@
 // in flight so PostgreSQL groups their commits, each allocating its room's seq in the same statement) and
 // single-row reads. Both drivers run the same SQL against a fresh database that is dropped afterwards.
 //
+// `pg` is Sala's driver; `postgres` was installed only for this comparison: `npm install --no-save postgres` first.
+//
 //   node bench/pg-drivers.mjs                       # both drivers, alternated, 3 rounds
 //   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres BENCH_PG_ROUNDS=1 node bench/pg-drivers.mjs
 //

@@ -1,0 +1,221 @@
+import * as E from 'fp-ts/lib/Either.js'
+import pg from 'pg'
+import type { DatabaseFault, DatabasePort } from '../database.js'
+import { MIGRATIONS } from './migrations.js'
+
+/** Where the database is and how the pool treats it (`DATABASE_URL`, `DATABASE_POOL_SIZE`, `DATABASE_STATEMENT_TIMEOUT_MS`). */
+export interface PostgresLocation {
+  readonly url: string
+  readonly poolSize: number
+  readonly statementTimeoutMs: number
+}
+
+export interface OpenedPostgres {
+  /** For the PostgreSQL stores; nothing outside `src/adapters` should need it. */
+  readonly pool: pg.Pool
+  readonly port: DatabasePort
+  /** The schema was empty before this start: on a server that had data, the wrong database or a wiped one. */
+  readonly created: boolean
+}
+
+export interface PostgresOpenOptions {
+  /** How long the readiness probe may take, connecting included. */
+  readonly probeDeadlineMs?: number
+  /** How long a store's query waits for a connection when none is free or the server does not answer. */
+  readonly connectTimeoutMs?: number
+  /** A pooled connection failed while idle (the server restarted, the network dropped it): for a log line. */
+  readonly onConnectionError?: (error: Error) => void
+  readonly now?: () => number
+}
+
+const DEFAULT_PROBE_DEADLINE_MS = 2000
+const DEFAULT_CONNECT_TIMEOUT_MS = 5000
+
+/**
+ * The key of the session-wide advisory lock under which migrations run ('SALA' in ASCII): two processes
+ * starting together take turns, and the second finds the schema already current.
+ */
+export const MIGRATION_LOCK_KEY = 0x53414c41
+
+/**
+ * Opens a pool on `location.url`, brings the schema up to date under an advisory lock, and proves a write
+ * commits. Every statement of the stores is cancelled after `statementTimeoutMs`; a query that finds no
+ * free connection (or no server) within `connectTimeoutMs` fails instead of queueing for ever. A pooled
+ * connection the server drops is replaced at its next use, so a restart of PostgreSQL costs the queries in
+ * flight, never the process.
+ *
+ * Never rejects: every failure is a `DatabaseFault` (a database newer than this code is `newer_schema`),
+ * and whatever was opened is closed again.
+ */
+export const openPostgres = async (location: PostgresLocation, options: PostgresOpenOptions = {}): Promise<E.Either<DatabaseFault, OpenedPostgres>> => {
+  const probeDeadlineMs = options.probeDeadlineMs ?? DEFAULT_PROBE_DEADLINE_MS
+  const onConnectionError = options.onConnectionError ?? (() => undefined)
+  const pool = makePool(location.url, {
+    max: location.poolSize,
+    statement_timeout: location.statementTimeoutMs,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+  }, onConnectionError)
+  // Its own connection, so /ready answers within its deadline even while every store connection is busy.
+  const probePool = makePool(location.url, { max: 1, statement_timeout: probeDeadlineMs, connectionTimeoutMillis: probeDeadlineMs }, onConnectionError)
+  const closeAll = async () => {
+    await Promise.allSettled([pool.end(), probePool.end()])
+  }
+  try {
+    const migrated = await migrate(pool)
+    if (E.isLeft(migrated)) {
+      await closeAll()
+      return migrated
+    }
+    const port = postgresPort(probePool, closeAll, probeDeadlineMs, options.now ?? Date.now)
+    // A database that connects but takes no write (a read-only replica, a full disk) would fail every request later.
+    const written = await port.probeWrite()()
+    if (E.isLeft(written)) {
+      await closeAll()
+      return written
+    }
+    return E.right({ pool, port, created: migrated.right.created })
+  } catch (error) {
+    await closeAll()
+    return E.left(postgresFault(error, location.statementTimeoutMs))
+  }
+}
+
+/**
+ * Applies the migrations `sala_schema` has not recorded, all in one transaction under a transaction-level
+ * advisory lock: a second process starting at the same moment waits, then finds nothing to do; a failed
+ * migration leaves the previous version intact (PostgreSQL's DDL is transactional), and the lock goes with
+ * the transaction even if the connection dies. No statement timeout inside: a migration may rewrite a table.
+ */
+export const migrate = async (pool: pg.Pool): Promise<E.Either<DatabaseFault, { readonly created: boolean }>> => {
+  const client = await pool.connect()
+  try {
+    await client.query('BEGIN')
+    await client.query('SET LOCAL statement_timeout = 0')
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
+    await client.query('CREATE TABLE IF NOT EXISTS sala_schema (id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL)')
+    const row = await client.query<{ version: number }>('SELECT version FROM sala_schema WHERE id = 1')
+    const current = row.rows[0]?.version ?? 0
+    if (current > MIGRATIONS.length) {
+      await client.query('ROLLBACK')
+      return E.left({ kind: 'newer_schema', found: current, known: MIGRATIONS.length })
+    }
+    for (const sql of MIGRATIONS.slice(current)) await client.query(sql)
+    await client.query(
+      `INSERT INTO sala_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version`,
+      [MIGRATIONS.length],
+    )
+    await client.query('COMMIT')
+    return E.right({ created: current === 0 })
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined)
+    throw error
+  } finally {
+    client.release()
+  }
+}
+
+const UPSERT_PROBE = `INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1)
+  ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at`
+
+const postgresPort = (probePool: pg.Pool, closeAll: () => Promise<void>, deadlineMs: number, now: () => number): DatabasePort => {
+  // A probe that outlived its deadline still holds the probe connection; while it runs every probe answers
+  // "timed out" at once instead of queueing behind it.
+  let stuck: Promise<unknown> | undefined
+  let closing: Promise<void> | undefined
+
+  const probeWrite = async (): Promise<E.Either<DatabaseFault, void>> => {
+    if (stuck !== undefined) return E.left({ kind: 'timed_out', waitedMs: deadlineMs })
+    const write = probePool.query(UPSERT_PROBE, [now()]).then(
+      (): E.Either<DatabaseFault, void> => E.right(undefined),
+      (error: unknown) => E.left(postgresFault(error, deadlineMs)),
+    )
+    const outcome = await withDeadline(write, deadlineMs)
+    if (outcome === undefined) {
+      stuck = write.finally(() => (stuck = undefined))
+      return E.left({ kind: 'timed_out', waitedMs: deadlineMs })
+    }
+    return outcome
+  }
+
+  return { probeWrite: () => probeWrite, close: () => (closing ??= closeAll()) }
+}
+
+/** bigint columns (seq, times in ms, sizes) come back as numbers: all of ours stay below 2^53. */
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === pg.types.builtins.INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+const makePool = (
+  connectionString: string,
+  settings: { readonly max: number; readonly statement_timeout: number; readonly connectionTimeoutMillis: number },
+  onConnectionError: (error: Error) => void,
+): pg.Pool => {
+  const pool = new pg.Pool({ connectionString, application_name: 'sala', types, ...settings })
+  // An idle client's failure is emitted on the pool (which then drops that client); unheard, Node would
+  // treat it as an uncaught error and end the process.
+  pool.on('error', onConnectionError)
+  return pool
+}
+
+/**
+ * A driver or server error as an operator's reason. SQLSTATEs by class: 08 and 57P0x the connection or the
+ * server going away; 28 and 3D000 a URL that names the wrong user, password or database; 53100 a full disk;
+ * 25006 a read-only server (a replica); 57014 a statement cancelled by its timeout.
+ */
+export const postgresFault = (error: unknown, timeoutMs: number): DatabaseFault => {
+  const code = errorCode(error) ?? 'UNKNOWN'
+  const detail = error instanceof Error ? error.message || code : String(error)
+  switch (code) {
+    case '53100':
+      return { kind: 'disk_full' }
+    case '25006':
+      return { kind: 'read_only', detail }
+    case '57014':
+      return { kind: 'timed_out', waitedMs: timeoutMs }
+    case '55P03':
+    case '40P01':
+      return { kind: 'locked', waitedMs: timeoutMs }
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case '3D000':
+    case '28000':
+    case '28P01':
+    case '57P01':
+    case '57P02':
+    case '57P03':
+      return { kind: 'cannot_open', detail: `${code}: ${detail}` }
+    default:
+      // pg's own connect timeout has no code, only this message.
+      if (/timeout exceeded when trying to connect|Connection terminated/i.test(detail)) return { kind: 'cannot_open', detail }
+      return code.startsWith('08') ? { kind: 'cannot_open', detail: `${code}: ${detail}` } : { kind: 'failed', code, detail }
+  }
+}
+
+const errorCode = (error: unknown): string | undefined => {
+  if (typeof error !== 'object' || error === null) return undefined
+  if ('code' in error && typeof error.code === 'string') return error.code
+  // A connect failure to a name with several addresses arrives as an AggregateError of the attempts.
+  if (error instanceof AggregateError) return errorCode(error.errors[0])
+  return undefined
+}
+
+const withDeadline = <A>(work: Promise<A>, ms: number): Promise<A | undefined> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms)
+    timer.unref()
+    work.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
