@@ -6,6 +6,8 @@ import { sqliteMessageStore } from './sqlite/messages.js'
 import { sqliteSessionStore } from './sqlite/sessions.js'
 import { sqliteUploadStore } from './sqlite/uploads.js'
 import { sqliteUserStore } from './sqlite/users.js'
+import { openPostgres } from './postgres/database.js'
+import { postgresStores } from './postgres/stores.js'
 
 /** Where the data lives: the one choice of engine, made from configuration (`DATABASE_URL`, `DATA_DIR`). */
 export type StoreLocation =
@@ -45,8 +47,12 @@ export const openStores = async (location: StoreLocation, options: OpenOptions =
       }
       return E.right({ stores, port, created })
     }
-    case 'postgres':
-      return E.left({ kind: 'cannot_open', detail: 'this build has no PostgreSQL adapter yet' })
+    case 'postgres': {
+      const opened = await openPostgres(location, { ...(options.now === undefined ? {} : { now: options.now }) })
+      if (E.isLeft(opened)) return opened
+      const { pool, port, created } = opened.right
+      return E.right({ stores: postgresStores(pool), port, created })
+    }
   }
 }
 
