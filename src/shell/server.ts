@@ -229,8 +229,11 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   return { url, port, runtime, close }
 }
 
-/** The database this server uses: SQLite in `DATA_DIR` (the PostgreSQL branch comes with `DATABASE_URL`). */
-const storeLocation = (_config: Config, dataDir: string): StoreLocation => ({ engine: 'sqlite', file: join(dataDir, 'sala.db') })
+/** The database this server uses: PostgreSQL when `DATABASE_URL` names one, otherwise SQLite in `DATA_DIR`. */
+const storeLocation = ({ database }: Config, dataDir: string): StoreLocation =>
+  database.type === 'postgres'
+    ? { engine: 'postgres', url: database.url, poolSize: database.poolSize, statementTimeoutMs: database.statementTimeoutMs }
+    : { engine: 'sqlite', file: join(dataDir, 'sala.db') }
 
 /**
  * The upload folder, created if needed and proved writable (a read-only one would otherwise start

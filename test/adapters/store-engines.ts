@@ -1,0 +1,44 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/database.js'
+import { openStores } from '../../src/adapters/open-store.js'
+import type { Stores } from '../../src/adapters/stores.js'
+
+/** One fresh, empty database of an engine, with every store of it; `cleanup` closes and deletes it. */
+export interface OpenedEngine {
+  readonly stores: Stores
+  readonly port: DatabasePort
+  readonly cleanup: () => Promise<void>
+}
+
+/**
+ * An engine the contract suite runs against. `open` answers a string (printed as the reason) when the
+ * engine cannot be reached here and may be skipped (PostgreSQL on a laptop); it throws when it must be
+ * reached and is not (CI=true, SALA_REQUIRE_POSTGRES=1).
+ */
+export interface StoreEngine {
+  readonly name: string
+  readonly open: () => Promise<OpenedEngine | string>
+}
+
+const sqlite: StoreEngine = {
+  name: 'sqlite',
+  open: async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sala-contract-'))
+    const opened = await openStores({ engine: 'sqlite', file: join(dir, 'sala.db') })
+    if (E.isLeft(opened)) throw new Error(`sqlite: ${describeDatabaseFault(opened.left)}`)
+    return {
+      stores: opened.right.stores,
+      port: opened.right.port,
+      cleanup: async () => {
+        await opened.right.port.close()
+        await rm(dir, { recursive: true, force: true })
+      },
+    }
+  },
+}
+
+/** Every engine: the contract suite (store-contract.test.ts) runs once per entry. */
+export const STORE_ENGINES: ReadonlyArray<StoreEngine> = [sqlite]
