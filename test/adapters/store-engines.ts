@@ -5,6 +5,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/database.js'
 import { openStores } from '../../src/adapters/open-store.js'
 import type { Stores } from '../../src/adapters/stores.js'
+import { postgresEngine } from '../postgres/store-engine.js'
 
 /** One fresh, empty database of an engine, with every store of it; `cleanup` closes and deletes it. */
 export interface OpenedEngine {
@@ -41,4 +42,4 @@ const sqlite: StoreEngine = {
 }
 
 /** Every engine: the contract suite (store-contract.test.ts) runs once per entry. */
-export const STORE_ENGINES: ReadonlyArray<StoreEngine> = [sqlite]
+export const STORE_ENGINES: ReadonlyArray<StoreEngine> = [sqlite, postgresEngine]
