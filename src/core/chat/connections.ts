@@ -48,6 +48,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     user: publicUser(presence.user),
     rooms: [...roomSummaries(registered)],
     protocol: PROTOCOL_VERSION,
+    ...(presence.room === null ? {} : { room: presence.room }),
   })
   const wake: Effect = { type: 'wakeAt', at: event.sessionExpiresAt }
   if (presence.room === null) return [registered, [welcome, wake]]

@@ -1,4 +1,4 @@
-import type { ConnectionId, RoomId } from '../brands.js'
+import { RoomId, type ConnectionId } from '../brands.js'
 import { formatMessageId } from '../protocol/message-id.js'
 import type { MessageCommand } from '../protocol/client-commands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
@@ -30,7 +30,12 @@ export const postMessage = (
   if (sender === undefined) return unchanged(state)
   const room = roomOf(state, sender.presence)
   if (room === undefined) {
-    return unchanged(state, [sendTo(connection, errorFrame('not_in_room', 'join a room before sending', command.ref))])
+    return unchanged(state, [sendTo(connection, aboutRoom(errorFrame('not_in_room', 'join a room before sending', command.ref), writtenIn(command)))])
+  }
+  if (command.room !== undefined && command.room !== room.id) {
+    // Written in a room this user has left since (another tab moved them): stored nowhere.
+    const refusal = errorFrame('not_in_room', `you are in ${room.id} now, not in ${command.room}: the message was not sent`, command.ref)
+    return unchanged(state, [sendTo(connection, aboutRoom(refusal, writtenIn(command)))])
   }
   const attachments = resolveAttachments(command.attachments ?? [], uploads, sender.presence.user)
   if (typeof attachments === 'string') {
@@ -62,6 +67,9 @@ export const postMessage = (
   const [next, typingEffects] = stopTyping(setRoom(state, posted), sender.presence)
   return [next, [...typingEffects, { type: 'storeMessage', message }]]
 }
+
+/** The room a message says it was written in, when that is a room id at all. */
+const writtenIn = (command: MessageCommand): RoomId | undefined => (command.room !== undefined && RoomId.is(command.room) ? command.room : undefined)
 
 /** Only the sender's own uploads, linked as `/static/<name>`, can be attached; the answer says which link is not. */
 const resolveAttachments = (

@@ -37,7 +37,9 @@ const AttachmentUrls = explained(
 const MessageFields = strictObject(
   'MessageCommand',
   { type: t.literal('message') },
-  { text: MessageText, attachments: AttachmentUrls, clientId: ClientMessageId, ref: CommandRef },
+  // `room`: the room the message was written in. Another tab of the same user may have moved them since;
+  // then nothing is stored, rather than the message landing in a room its writer never saw.
+  { text: MessageText, attachments: AttachmentUrls, clientId: ClientMessageId, ref: CommandRef, room: AnyRoomName },
 )
 /** A message has text, attachments, or both. */
 type MessageFields = t.TypeOf<typeof MessageFields>

@@ -18,9 +18,15 @@ export const ChatMessage = t.intersection(
 )
 export type ChatMessage = t.TypeOf<typeof ChatMessage>
 
-/** `protocol` is the version the connection speaks (see protocol/version.ts). */
-export const WelcomeFrame = t.type(
-  { type: t.literal('welcome'), user: PublicUser, rooms: t.array(RoomSummary), protocol: t.number },
+/**
+ * `protocol` is the version the connection speaks (see protocol/version.ts). `room`: the room the user is
+ * already in (from another tab); its `joined` follows by itself, so a new tab need not join anything.
+ */
+export const WelcomeFrame = t.intersection(
+  [
+    t.type({ type: t.literal('welcome'), user: PublicUser, rooms: t.array(RoomSummary), protocol: t.number }),
+    t.partial({ room: t.string }),
+  ],
   'WelcomeFrame',
 )
 /** `typing`: who is typing in the room as the frame is sent, never the joining user. */

@@ -62,6 +62,38 @@ describe('joining with since (catch-up after a reconnect)', () => {
   })
 })
 
+describe('one user, two tabs', () => {
+  it('tells a new tab the room the user is in, and sends it that room’s joined without being asked', () => {
+    const world = new World(UNLIMITED)
+    const other = users.length
+    world.open(0)
+    world.command(0, { type: 'join', room: 'sala-2' })
+    world.open(other)
+    const frames = world.framesOf(world.currentConnection(other))
+    expect(frames[0]).toMatchObject({ type: 'welcome', room: 'sala-2' })
+    expect(frames[1]).toMatchObject({ type: 'joined', room: 'sala-2' })
+  })
+
+  it('stores nothing of a message written in a room another tab has left since, and says which room', () => {
+    const world = new World(UNLIMITED)
+    const other = users.length
+    world.open(0)
+    world.open(other)
+    world.command(0, { type: 'join', room: 'sala-2' })
+    world.command(other, { type: 'join', room: 'sala-3' })
+    world.command(0, { type: 'message', text: messageText('for sala 2'), room: 'sala-2', clientId: 'k1', ref: 'k1' })
+    expect(world.storing).toEqual([])
+    expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'not_in_room', ref: 'k1', room: 'sala-2' })
+    // Written in the room the user is in, or without a room (older clients), it is sent as ever.
+    world.command(0, { type: 'message', text: messageText('for sala 3'), room: 'sala-3', ref: 'k2' })
+    world.command(0, { type: 'message', text: messageText('no room said'), ref: 'k3' })
+    expect(world.storing.map((message) => [message.room, message.text])).toEqual([
+      ['sala-3', 'for sala 3'],
+      ['sala-3', 'no room said'],
+    ])
+  })
+})
+
 describe('sending', () => {
   it('acks the sender once stored, delivers to the others, and a resend is not posted again', () => {
     const world = new World(UNLIMITED)
