@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { ServerFrame } from '../../src/core/protocol/server-frames.js'
@@ -408,3 +409,53 @@ const until = async (condition: () => boolean, timeoutMs = 3000): Promise<void> 
     await settle(10)
   }
 }
+
+describe('refused upgrades are ordinary JSON answers of ours', () => {
+  /** A raw upgrade request with these headers replacing the good ones; the answer's status line, headers and body. */
+  const upgradeWith = (headers: Record<string, string | undefined>): Promise<{ status: number; head: string; body: string }> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(server.wsUrl)
+      const socket = tcpConnect(Number(url.port), url.hostname, () => {
+        const all: Record<string, string | undefined> = {
+          Host: url.host,
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version': '13',
+          ...headers,
+        }
+        const lines = Object.entries(all).flatMap(([name, value]) => (value === undefined ? [] : [`${name}: ${value}`]))
+        socket.write(`GET /ws HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`)
+      })
+      let text = ''
+      socket.on('data', (chunk) => (text += chunk.toString()))
+      socket.on('error', reject)
+      socket.on('close', () => {
+        const [head = '', body = ''] = text.split('\r\n\r\n')
+        resolve({ status: Number(head.split(' ')[1]), head: head.toLowerCase(), body })
+      })
+    })
+
+  it.each([
+    ['a version other than 13', { 'Sec-WebSocket-Version': '7' }],
+    ['no key', { 'Sec-WebSocket-Key': undefined }],
+    ['a malformed key', { 'Sec-WebSocket-Key': 'not base64' }],
+    ['a protocol list with a space in a name', { 'Sec-WebSocket-Protocol': 'sala.v1, x y' }],
+    ['an empty protocol list', { 'Sec-WebSocket-Protocol': '' }],
+  ])('answers %s with 400 bad_handshake as JSON, with the security headers and a request id', async (_, headers) => {
+    const answer = await upgradeWith(headers)
+    expect(answer.status).toBe(400)
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'bad_handshake' } })
+    expect(answer.head).toContain('content-type: application/json')
+    expect(answer.head).toContain('x-content-type-options: nosniff')
+    expect(answer.head).toContain('x-frame-options: deny')
+    expect(answer.head).toMatch(/x-request-id: [0-9a-f-]{36}/)
+  })
+
+  it('gives a refusal for bad credentials the same headers', async () => {
+    const answer = await upgradeWith({ Authorization: 'Bearer not-a-token' })
+    expect(answer.status).toBe(401)
+    expect(answer.head).toContain('x-content-type-options: nosniff')
+    expect(answer.head).toContain('content-security-policy:')
+  })
+})

@@ -3,7 +3,7 @@ import createHttpError, { type HttpError } from 'http-errors'
 import type { FieldProblem } from '../../core/codecs.js'
 
 // Sent with every response: JSON is never sniffed into HTML, and no page of ours may be framed.
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',

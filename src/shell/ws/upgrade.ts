@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import * as E from 'fp-ts/lib/Either.js'
@@ -12,6 +13,8 @@ import type { AddressSlots } from './address-slots.js'
 import type { RefusalLog } from '../refusal-log.js'
 import { chooseSubprotocol, offeredSubprotocols, SUBPROTOCOL } from '../../core/protocol/version.js'
 import type { SignIn } from './sign-in.js'
+import { handshakeProblem } from './handshake.js'
+import { SECURITY_HEADERS } from '../http/respond.js'
 
 interface Dependencies {
   readonly wss: WebSocketServer<typeof ChatSocket>
@@ -47,6 +50,8 @@ export const createUpgradeHandler =
     const refuse = (status: number, code: string, message: string): void => refuseUpgrade(socket, refusals, address, status, code, message)
     if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(404, 'not_found', 'WebSocket connections go to /ws')
+    const badHandshake = handshakeProblem(req)
+    if (badHandshake !== undefined) return refuse(400, 'bad_handshake', badHandshake)
     // A client that offers subprotocols fails the connection unless one is echoed: say why over HTTP instead.
     if (chooseSubprotocol(offeredSubprotocols(req.headers['sec-websocket-protocol'])).type === 'unsupported') {
       return refuse(400, 'unsupported_protocol', `this server speaks the WebSocket subprotocol ${SUBPROTOCOL} (or none)`)
@@ -103,11 +108,8 @@ const logEarlyError =
 const refuseUpgrade = (socket: Duplex, refusals: RefusalLog, address: string, status: number, code: string, message: string): void => {
   refusals.refused(`websocket_${code}`, { status, address })
   const body = JSON.stringify({ error: { code, message } })
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
-  )
+  // The same headers as every HTTP answer of ours: a refused upgrade is an ordinary HTTP response.
+  const headers = { ...SECURITY_HEADERS, 'X-Request-Id': randomUUID(), 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`)
 }
