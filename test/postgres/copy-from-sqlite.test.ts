@@ -1,0 +1,122 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import * as E from 'fp-ts/lib/Either.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStores, type OpenedStores } from '../../src/adapters/open-store.js'
+import { copySqliteToPostgres, describeCopyProblem } from '../../src/adapters/postgres/copy-from-sqlite.js'
+import { openDatabase } from '../../src/adapters/sqlite/database.js'
+import { RoomId, SessionId, UserId } from '../../src/core/brands.js'
+import { trusted } from '../../src/core/codecs.js'
+import { UploadName } from '../../src/core/uploads.js'
+import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
+
+const postgres = await postgresForTests()
+
+const T0 = 1_700_000_000_000
+const ROOMS = ['sala-1', 'sala-2', 'sala-3']
+const USERS = 12
+const MESSAGES = 3000
+const uploadName = (i: number) => `upload${String(i).padStart(16, '0')}`
+
+/** A SQLite file as a server leaves it: users, sessions (one revoked), messages in three rooms, uploads. */
+const populate = async (file: string): Promise<void> => {
+  const db = await openDatabase(file)
+  await db.exec('BEGIN')
+  for (let u = 0; u < USERS; u++) {
+    await db.run('INSERT INTO users (id, name, username, email, email_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      `id-${u}`, `Person ${u} ✓`, `user${u}`, `User${u}@Example.com`, `user${u}@example.com`, `hash-${u}`, T0 + u,
+    ])
+    await db.run('INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?)', [
+      `session-${String(u).padStart(16, '0')}`, `id-${u}`, T0, T0 + 86_400_000, u === 0 ? T0 + 5 : null,
+    ])
+  }
+  for (let i = 0; i < 6; i++) {
+    await db.run('INSERT INTO uploads (name, owner_id, original_name, type, size, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      uploadName(i), 'id-1', `photo ${i}.png`, 'image/png', 1000 + i, T0,
+    ])
+  }
+  for (let i = 0; i < MESSAGES; i++) {
+    const room = ROOMS[i % ROOMS.length] ?? 'sala-1'
+    const seq = Math.floor(i / ROOMS.length) + 1
+    // Messages of user 1 link uploads 0-2 (the trigger attaches them); 3-5 stay orphans.
+    const attachments = i < 3 ? JSON.stringify([{ url: `/static/${uploadName(i)}`, name: `photo ${i}.png`, type: 'image/png', size: 1000 + i }]) : null
+    await db.run('INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      room, seq, i < 3 ? 'id-1' : `id-${i % USERS}`, i < 3 ? '' : `message ${i} — "quoted", \\back\\slash, {braces}`, i % 2 === 0 ? `c-${i}` : null, T0 + i, attachments,
+    ])
+  }
+  await db.exec('COMMIT')
+  await db.close()
+}
+
+const opened = async (result: Promise<E.Either<unknown, OpenedStores>>): Promise<OpenedStores> => {
+  const either = await result
+  if (E.isLeft(either)) throw new Error(JSON.stringify(either.left))
+  return either.right
+}
+
+const right = async <A>(task: () => Promise<E.Either<unknown, A>>): Promise<A> => {
+  const result = await task()
+  if (E.isLeft(result)) throw new Error(String(result.left))
+  return result.right
+}
+
+describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL', () => {
+  let dir: string
+  let file: string
+  let target: TestDatabase
+  const at = () => ({ url: target.url, poolSize: 2, statementTimeoutMs: 10_000 })
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sala-copy-'))
+    file = join(dir, 'sala.db')
+    await populate(file)
+    target = await createTestDatabase()
+  })
+  afterAll(async () => {
+    await target?.drop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('copies every row, checks the counts, and the PostgreSQL stores then read what the SQLite ones did', { timeout: 60_000 }, async () => {
+    const copied = await copySqliteToPostgres(file, at())
+    expect(copied).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6 }))
+
+    const before = await opened(openStores({ engine: 'sqlite', file }))
+    const after = await opened(openStores({ engine: 'postgres', ...at() }))
+    try {
+      for (const room of ROOMS.map((r) => trusted(RoomId, r))) {
+        expect(await right(after.stores.messages.page(room, Infinity, 100_000))).toEqual(await right(before.stores.messages.page(room, Infinity, 100_000)))
+        expect(await right(after.stores.messages.roomHistory(room, 50))).toEqual(await right(before.stores.messages.roomHistory(room, 50)))
+      }
+      for (let u = 0; u < USERS; u++) {
+        expect(await right(after.stores.users.findByLogin(`USER${u}`))).toEqual(await right(before.stores.users.findByLogin(`USER${u}`)))
+        expect(await right(after.stores.users.findById(trusted(UserId, `id-${u}`)))).toEqual(await right(before.stores.users.findById(trusted(UserId, `id-${u}`))))
+        const session = trusted(SessionId, `session-${String(u).padStart(16, '0')}`)
+        expect(await right(after.stores.sessions.find(session))).toEqual(await right(before.stores.sessions.find(session)))
+      }
+      expect(await right(after.stores.uploads.storedBytes('id-1'))).toBe(await right(before.stores.uploads.storedBytes('id-1')))
+      // Attached uploads stay attached; orphans stay orphans for the sweep.
+      const sweep = { madeBefore: T0 + 1, heldBefore: T0 + 1 }
+      expect(new Set(await right(after.stores.uploads.deleteOrphans(sweep, 100)))).toEqual(new Set([3, 4, 5].map((i) => trusted(UploadName, uploadName(i)))))
+      // The taken keys came along: a username in another case is still taken.
+      expect(await right(after.stores.users.findTaken('USER3', 'someone@example.com'))).toEqual({ type: 'username_taken' })
+    } finally {
+      await before.port.close()
+      await after.port.close()
+    }
+  })
+
+  it('refuses to copy into a database that holds data, unless told to replace it', { timeout: 60_000 }, async () => {
+    const again = await copySqliteToPostgres(file, at())
+    expect(again).toMatchObject(E.left({ kind: 'not_empty', found: { users: USERS, messages: MESSAGES } }))
+    if (E.isLeft(again)) expect(describeCopyProblem(again.left)).toMatch(/already holds data.*--replace/)
+    expect(await copySqliteToPostgres(file, at(), { replace: true })).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6 }))
+  })
+
+  it('answers a problem, never a rejection, for a missing source or an unreachable target', async () => {
+    const missing = await copySqliteToPostgres(join(dir, 'nothing-here', 'sala.db'), at())
+    expect(missing).toMatchObject(E.left({ kind: 'source' }))
+    const nowhere = await copySqliteToPostgres(file, { url: 'postgres://postgres@127.0.0.1:1/sala', poolSize: 1, statementTimeoutMs: 1000 })
+    expect(nowhere).toMatchObject(E.left({ kind: 'target', fault: { kind: 'cannot_open' } }))
+  })
+})
