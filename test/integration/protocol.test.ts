@@ -204,12 +204,15 @@ describe('signing in with the first frame, without headers or cookies', () => {
     ['a ping', (_user: Registered) => ({ type: 'ping', ref: 'p' })],
     ['text that is not JSON', (_user: Registered) => 'hello'],
     ['an auth frame with an unknown field', (user: Registered) => ({ type: 'auth', token: user.token, user: 'x' })],
-  ])('closes 4001, with no welcome, on %s', async (_label, first) => {
+  ])('closes 4001, with no welcome, on %s', async (label, first) => {
     const user = await register(server)
     const socket = await Socket.open(server.wsUrl)
     socket.send(first(user))
     const closed = await socket.waitClosed()
-    expect(closed).toEqual({ code: 4001, reason: 'the first frame must be {"type":"auth","token":"…"}' })
+    const reason = label.startsWith('an auth frame')
+      ? 'the auth frame must be exactly {"type":"auth","token":"…"} with the token from sign-in'
+      : 'the first frame must be {"type":"auth","token":"…"}'
+    expect(closed).toEqual({ code: 4001, reason })
     expect(socket.frames).toEqual([])
   })
 

@@ -7,6 +7,7 @@ export type FirstFrameVerdict =
   | { readonly type: 'refuse'; readonly reason: string }
 
 const AUTH_FIRST = 'the first frame must be {"type":"auth","token":"…"}'
+const BAD_AUTH = 'the auth frame must be exactly {"type":"auth","token":"…"} with the token from sign-in'
 
 /**
  * The first frame (`undefined` for a binary one) must be a well-formed `auth`; anything else, a valid
@@ -16,7 +17,8 @@ const AUTH_FIRST = 'the first frame must be {"type":"auth","token":"…"}'
 export const firstFrameVerdict = (text: string | undefined): FirstFrameVerdict => {
   if (text === undefined) return { type: 'refuse', reason: AUTH_FIRST }
   const decoded = decodeClientFrame(text)
-  if (E.isLeft(decoded)) return { type: 'refuse', reason: AUTH_FIRST }
+  // An auth frame that does not decode (empty or oversized token, a ref) is told so, not told to send one.
+  if (E.isLeft(decoded)) return { type: 'refuse', reason: decoded.left.message === 'invalid auth command' ? BAD_AUTH : AUTH_FIRST }
   const command = decoded.right
   return command.type === 'auth' ? { type: 'authenticate', token: command.token } : { type: 'refuse', reason: AUTH_FIRST }
 }

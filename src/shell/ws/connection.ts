@@ -24,7 +24,7 @@ export interface ConnectionDependencies {
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
 
-const ALREADY_SIGNED_IN = 'this connection is already signed in (Authorization header or cookie); auth is only for one opened without them'
+const ALREADY_SIGNED_IN = 'this connection is already signed in; auth is only the first frame of one opened without credentials'
 
 /**
  * Wires one open socket to the runtime. Frames are handled strictly in arrival order: a message whose

@@ -18,10 +18,18 @@ describe('the first frame of a connection opened without credentials', () => {
     ['text that is not JSON', 'hello'],
     ['a valid command other than auth', '{"type":"join","room":"sala-1"}'],
     ['a ping', '{"type":"ping","ref":"p"}'],
-    ['auth without a token', '{"type":"auth"}'],
-    ['auth with an unknown field', '{"type":"auth","token":"a.b.c","user":"ana"}'],
-  ])('refuses %s', (_label, text) => {
+  ])('refuses %s, asking for an auth frame', (_label, text) => {
     expect(firstFrameVerdict(text)).toEqual({ type: 'refuse', reason: 'the first frame must be {"type":"auth","token":"…"}' })
+  })
+
+  it.each([
+    ['auth without a token', '{"type":"auth"}'],
+    ['auth with an empty token', '{"type":"auth","token":""}'],
+    ['auth with a token past 4096 characters', JSON.stringify({ type: 'auth', token: 'x'.repeat(4097) })],
+    ['auth with a ref', '{"type":"auth","token":"a.b.c","ref":"r"}'],
+    ['auth with an unknown field', '{"type":"auth","token":"a.b.c","user":"ana"}'],
+  ])('refuses %s, saying what an auth frame must be', (_label, text) => {
+    expect(firstFrameVerdict(text)).toEqual({ type: 'refuse', reason: 'the auth frame must be exactly {"type":"auth","token":"…"} with the token from sign-in' })
   })
 
   it('never repeats what the client sent in its reason (a token in a malformed frame stays unsaid)', () => {
