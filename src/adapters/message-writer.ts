@@ -1,28 +1,28 @@
 import * as E from 'fp-ts/lib/Either.js'
-import type { StoredMessage } from '../core/chat/state.js'
-import type { DuplicateMessage, StoreFailure } from '../core/chat/events.js'
+import type { NewMessage } from '../core/chat/state.js'
+import type { DuplicateMessage, MessageNumbered, StoreFailure } from '../core/chat/events.js'
 import type { MessageStore } from './stores.js'
 
 export interface MessageWriter {
-  readonly write: (message: StoredMessage) => void
+  readonly write: (message: NewMessage) => void
   /** Resolves once everything written so far has been stored (or has failed). */
   readonly drain: () => Promise<void>
 }
 
 /** What became of one batch, in the order its messages were written. Plain data, ready to be an event. */
 export type WriteOutcome = E.Either<
-  { readonly messages: ReadonlyArray<StoredMessage>; readonly error: StoreFailure },
-  { readonly messages: ReadonlyArray<StoredMessage>; readonly duplicates: ReadonlyArray<DuplicateMessage> }
+  { readonly messages: ReadonlyArray<NewMessage>; readonly error: StoreFailure },
+  { readonly stored: ReadonlyArray<MessageNumbered>; readonly duplicates: ReadonlyArray<DuplicateMessage> }
 >
 
 /**
  * Group commit: every message written during one turn of the event loop, and while the previous batch is
  * still committing, goes out in the next single insert (cut to the store's `maxBatch`, the one thing the
  * writer knows of the engine). Batches run one at a time, so outcomes arrive in the order messages were
- * written — which is the order of their ids.
+ * written — which, within a room, is the order the store numbers them.
  */
 export const createMessageWriter = (store: MessageStore, onOutcome: (outcome: WriteOutcome) => void): MessageWriter => {
-  let queue: StoredMessage[] = []
+  let queue: NewMessage[] = []
   let running: Promise<void> | undefined
 
   const flush = async (): Promise<void> => {
@@ -32,7 +32,7 @@ export const createMessageWriter = (store: MessageStore, onOutcome: (outcome: Wr
       const result = await store.insert(batch)()
       onOutcome(
         E.isRight(result)
-          ? E.right({ messages: batch, duplicates: result.right.duplicates })
+          ? E.right({ stored: result.right.stored, duplicates: result.right.duplicates })
           : E.left({ messages: batch, error: result.left.failure }),
       )
     }

@@ -1,8 +1,8 @@
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import type { RoomId, SessionId, UserId } from '../core/brands.js'
 import type { Account, AccountError } from '../core/accounts.js'
-import type { ChatUser, RoomHistory, StoredMessage } from '../core/chat/state.js'
-import type { DuplicateMessage } from '../core/chat/events.js'
+import type { ChatUser, NewMessage, RoomHistory, StoredMessage } from '../core/chat/state.js'
+import type { DuplicateMessage, MessageNumbered } from '../core/chat/events.js'
 import type { OrphanCutoffs } from '../core/upload-budget.js'
 import type { Upload, UploadName } from '../core/uploads.js'
 import type { StoreError } from './store-failure.js'
@@ -15,13 +15,15 @@ import type { StoreError } from './store-failure.js'
 export interface MessageStore {
   /**
    * Stores the messages in one transaction: all of them or none, except those whose (room, user, clientId)
-   * is already stored, which are left out and reported with the original they repeat (the unique key
-   * decides, however two resends raced). A clash of (room, seq) fails the whole call. The uploads each
-   * stored message links to (`/static/<name>` in its attachments, owned by its sender) become attached,
-   * safe from the orphan sweep, in the same transaction; a message left out attaches nothing.
-   * At most `maxBatch` messages per call.
+   * is already stored, or repeats an earlier one of the batch, which are left out and reported with the
+   * original they repeat (the unique key decides, however two resends raced). The store numbers those it
+   * keeps, in that transaction: per room, in batch order, each above every seq the room had, whatever other
+   * writers (processes) do at the same time; numbers may skip (a resend left out, a failed transaction).
+   * The uploads each stored message links to (`/static/<name>` in its attachments, owned by its sender)
+   * become attached, safe from the orphan sweep, in the same transaction; a message left out attaches
+   * nothing. At most `maxBatch` messages per call; their `key`s are distinct.
    */
-  readonly insert: (messages: ReadonlyArray<StoredMessage>) => TE.TaskEither<StoreError, InsertOutcome>
+  readonly insert: (messages: ReadonlyArray<NewMessage>) => TE.TaskEither<StoreError, InsertOutcome>
   /**
    * How many messages one `insert` takes (the engine's limit on one statement's values). The group-commit
    * writer cuts its batches to this, knowing nothing else of the engine.
@@ -33,7 +35,10 @@ export interface MessageStore {
   readonly page: (room: RoomId, before: number, limit: number) => TE.TaskEither<StoreError, ReadonlyArray<StoredMessage>>
 }
 
+/** Every message of a batch is in exactly one of the two lists, named by its `key`. */
 export interface InsertOutcome {
+  /** The messages kept, each with the seq the store gave it, in the order they were asked. */
+  readonly stored: ReadonlyArray<MessageNumbered>
   /** The messages not kept because their sender had already used the clientId in that room. */
   readonly duplicates: ReadonlyArray<DuplicateMessage>
 }

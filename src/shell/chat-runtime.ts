@@ -55,7 +55,7 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   const writer: MessageWriter = createMessageWriter(messages, (outcome) =>
     dispatch(
       E.isRight(outcome)
-        ? { type: 'MessagesStored', messages: outcome.right.messages, duplicates: outcome.right.duplicates, at: now() }
+        ? { type: 'MessagesStored', stored: outcome.right.stored, duplicates: outcome.right.duplicates, at: now() }
         : { type: 'MessagesNotStored', messages: outcome.left.messages, error: outcome.left.error, at: now() },
     ),
   )

@@ -4,7 +4,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MessageText, RoomId, SessionId, UserId } from '../../src/core/brands.js'
 import { trusted } from '../../src/core/codecs.js'
-import type { ChatUser, StoredMessage } from '../../src/core/chat/state.js'
+import type { ChatUser, NewMessage, StoredMessage } from '../../src/core/chat/state.js'
+import type { MessageNumbered } from '../../src/core/chat/events.js'
 import { chatMessage } from '../../src/core/chat/frames.js'
 import { ATTACHMENT_HOLD_MS, orphanCutoff, orphanCutoffs } from '../../src/core/upload-budget.js'
 import { toAttachment, UploadName, type Upload } from '../../src/core/uploads.js'
@@ -50,6 +51,13 @@ const right = async <A>(task: () => Promise<E.Either<unknown, A>>): Promise<A> =
   return result.right
 }
 
+/** `message` as the store numbered it in `stored`. */
+const numbered = ({ key, ...message }: NewMessage, stored: ReadonlyArray<MessageNumbered>): StoredMessage => {
+  const seq = stored.find((s) => s.key === key)?.seq
+  if (seq === undefined) throw new Error(`message ${key} was not stored`)
+  return { ...message, seq }
+}
+
 const newUser = (u: ChatUser, email = `${u.username}@example.com`) => ({
   id: u.id,
   name: u.name,
@@ -67,45 +75,54 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
     const test = useEngine(engine)
     const ana = user('ana')
     const bia = user('bia')
-    let seq = 0
-    const seqs = new Map<RoomId, number>()
+    let made = 0
+    let ready = false
     const room = trusted(RoomId, 'sala-1')
     const other = trusted(RoomId, 'sala-2')
-    const message = (fields: Partial<StoredMessage> = {}): StoredMessage => {
-      const inRoom = fields.room ?? room
-      const next = (seqs.get(inRoom) ?? 0) + 1
-      seqs.set(inRoom, next)
-      seq++
-      return {
-        seq: next,
-        room: inRoom,
-        user: ana,
-        text: trusted(MessageText, `message ${seq}`),
-        attachments: [],
-        sentAt: T0 + seq,
-        ...fields,
-      }
+    /** A message as the core posts it: no seq, a provisional key. */
+    const message = (fields: Partial<NewMessage> = {}): NewMessage => {
+      made++
+      return { key: made, room, user: ana, text: trusted(MessageText, `message ${made}`), attachments: [], sentAt: T0 + made, ...fields }
     }
     const setUp = async (stores: Stores) => {
-      if (seq > 0) return
+      if (ready) return
       for (const u of [ana, bia]) await right(stores.users.create(newUser(u)))
-      seq = 1
+      ready = true
     }
     const all = async (store: MessageStore, r: RoomId) => right(store.page(r, Infinity, 100_000))
+    /** Inserts, expecting every message kept; answers them as stored, numbered by the store. */
+    const insertAll = async (store: MessageStore, messages: ReadonlyArray<NewMessage>): Promise<StoredMessage[]> => {
+      const outcome = await right(store.insert(messages))
+      expect(outcome.duplicates).toEqual([])
+      return messages.map((m) => numbered(m, outcome.stored))
+    }
+
+    test('numbers each room from 1 in batch order, and each later batch above every seq the room has', async (stores) => {
+      await setUp(stores)
+      const [r1, r2] = [freshRoom(), freshRoom()]
+      const first = await right(stores.messages.insert([message({ room: r1 }), message({ room: r2 }), message({ room: r1 })]))
+      expect(first.stored.map((s) => [s.room, s.seq])).toEqual([
+        [r1, 1],
+        [r2, 1],
+        [r1, 2],
+      ])
+      const second = await right(stores.messages.insert([message({ room: r1 })]))
+      expect(second.stored.map((s) => s.seq)).toEqual([3])
+    })
 
     test('keeps one message per (room, user, clientId) and names the original of each one left out', async (stores) => {
       await setUp(stores)
       const first = message({ clientId: 'k1' })
-      expect(await right(stores.messages.insert([first]))).toEqual({ duplicates: [] })
+      const [kept] = await insertAll(stores.messages, [first])
       const again = message({ clientId: 'k1' })
       const fresh = message({ clientId: 'k2' })
       const plain = message()
       const outcome = await right(stores.messages.insert([again, fresh, plain]))
-      expect(outcome.duplicates).toEqual([{ room, seq: again.seq, original: { seq: first.seq, sentAt: first.sentAt } }])
-      const stored = (await all(stores.messages, room)).map((m) => m.seq)
-      expect(stored).toContain(fresh.seq)
-      expect(stored).toContain(plain.seq)
-      expect(stored).not.toContain(again.seq)
+      expect(outcome.duplicates).toEqual([{ room, key: again.key, original: { seq: kept!.seq, sentAt: first.sentAt } }])
+      expect(outcome.stored.map((s) => s.key)).toEqual([fresh.key, plain.key])
+      const stored = await all(stores.messages, room)
+      expect(stored.filter((m) => m.clientId === 'k1')).toEqual([kept])
+      expect(stored.map((m) => m.seq)).toEqual(expect.arrayContaining(outcome.stored.map((s) => s.seq)))
     })
 
     test('scopes the key to the room and the user', async (stores) => {
@@ -113,7 +130,9 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       const mine = message({ clientId: 'k3' })
       const hers = message({ clientId: 'k3', user: bia })
       const elsewhere = message({ clientId: 'k3', room: other })
-      expect(await right(stores.messages.insert([mine, hers, elsewhere]))).toEqual({ duplicates: [] })
+      const outcome = await right(stores.messages.insert([mine, hers, elsewhere]))
+      expect(outcome.duplicates).toEqual([])
+      expect(outcome.stored.map((s) => s.key)).toEqual([mine.key, hers.key, elsewhere.key])
     })
 
     test('settles two inserts of the same clientId racing each other: one is kept, the other is its duplicate', async (stores) => {
@@ -126,31 +145,51 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
         { mine: a, outcome: first },
         { mine: b, outcome: second },
       ]
-      const kept = outcomes.filter((o) => o.outcome.duplicates.length === 0)
-      const left = outcomes.filter((o) => o.outcome.duplicates.length === 1)
+      const kept = outcomes.filter((o) => o.outcome.stored.length === 1 && o.outcome.duplicates.length === 0)
+      const left = outcomes.filter((o) => o.outcome.stored.length === 0 && o.outcome.duplicates.length === 1)
       expect(kept).toHaveLength(1)
       expect(left).toHaveLength(1)
-      const original = kept[0]!.mine
-      expect(left[0]!.outcome.duplicates).toEqual([{ room, seq: left[0]!.mine.seq, original: { seq: original.seq, sentAt: original.sentAt } }])
+      const original = { seq: kept[0]!.outcome.stored[0]!.seq, sentAt: kept[0]!.mine.sentAt }
+      expect(left[0]!.outcome.duplicates).toEqual([{ room, key: left[0]!.mine.key, original }])
       // Within one batch too: the later copy repeats the earlier one.
       const c = message({ clientId: 'same-batch' })
       const d = message({ clientId: 'same-batch' })
-      expect((await right(stores.messages.insert([c, d]))).duplicates).toEqual([{ room, seq: d.seq, original: { seq: c.seq, sentAt: c.sentAt } }])
+      const batch = await right(stores.messages.insert([c, d]))
+      expect(batch.stored.map((s) => s.key)).toEqual([c.key])
+      expect(batch.duplicates).toEqual([{ room, key: d.key, original: { seq: batch.stored[0]!.seq, sentAt: c.sentAt } }])
     })
 
-    test('fails the whole batch, as a StoreError that says `failed`, when a (room, seq) is taken', async (stores) => {
+    test('numbers racing writers of one room without a clash: every message kept once, seqs distinct and rising per writer', async (stores) => {
       await setUp(stores)
-      const kept = message()
-      await right(stores.messages.insert([kept]))
-      const clash = message()
-      const result = await stores.messages.insert([clash, { ...message(), seq: kept.seq }])()
+      const r = freshRoom()
+      const writers = Array.from({ length: 4 }, () => Array.from({ length: 10 }, () => message({ room: r })))
+      const outcomes = await Promise.all(
+        writers.map(async (batches) => {
+          const seqs: number[] = []
+          for (const m of batches) seqs.push(...(await right(stores.messages.insert([m]))).stored.map((s) => s.seq))
+          return seqs
+        }),
+      )
+      for (const seqs of outcomes) expect(seqs).toEqual([...seqs].sort((x, y) => x - y))
+      const everySeq = outcomes.flat()
+      expect(new Set(everySeq).size).toBe(40)
+      expect((await all(stores.messages, r)).map((m) => m.seq)).toEqual([...everySeq].sort((x, y) => x - y))
+    })
+
+    test('fails the whole batch, as a StoreError that says `failed`, when one message cannot be stored', async (stores) => {
+      await setUp(stores)
+      const r = freshRoom()
+      // A sender with no account breaks the foreign key: nothing of the batch is kept, nothing is numbered.
+      const result = await stores.messages.insert([message({ room: r }), message({ room: r, user: user('ghost') })])()
       expect(E.isLeft(result)).toBe(true)
       if (E.isLeft(result)) {
         expect(result.left).toBeInstanceOf(StoreError)
         expect(result.left.failure.condition).toBe('failed')
         expect(result.left.failure.code).not.toBe('UNKNOWN')
       }
-      expect((await all(stores.messages, room)).map((m) => m.seq)).not.toContain(clash.seq)
+      expect(await all(stores.messages, r)).toEqual([])
+      const [after] = await insertAll(stores.messages, [message({ room: r })])
+      expect(after!.seq).toBeGreaterThanOrEqual(1)
     })
 
     test('reads back every decoded text byte for byte as it was sent live', async (stores) => {
@@ -161,10 +200,9 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
         fc.asyncProperty(texts, async (raw) => {
           const decoded = MessageText.decode(raw)
           if (E.isLeft(decoded)) return
-          const sent = message({ text: decoded.right, room: other })
-          await right(stores.messages.insert([sent]))
-          const read = (await all(stores.messages, other)).find((m) => m.seq === sent.seq)
-          expect(Buffer.from(JSON.stringify(chatMessage(read!)))).toEqual(Buffer.from(JSON.stringify(chatMessage(sent))))
+          const [sent] = await insertAll(stores.messages, [message({ text: decoded.right, room: other })])
+          const read = (await all(stores.messages, other)).find((m) => m.seq === sent!.seq)
+          expect(Buffer.from(JSON.stringify(chatMessage(read!)))).toEqual(Buffer.from(JSON.stringify(chatMessage(sent!))))
         }),
         { numRuns: 100 },
       )
@@ -174,8 +212,7 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       await setUp(stores)
       const r = freshRoom()
       const attachment = { url: '/static/abc', name: 'a b.png', type: 'image/png', size: 12 }
-      const sent = [message({ room: r, clientId: 'c-1', attachments: [attachment] }), message({ room: r, user: bia, text: '' })]
-      await right(stores.messages.insert(sent))
+      const sent = await insertAll(stores.messages, [message({ room: r, clientId: 'c-1', attachments: [attachment] }), message({ room: r, user: bia, text: '' })])
       expect(await all(stores.messages, r)).toEqual(sent)
     })
 
@@ -184,9 +221,7 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       const [r1, r2] = [freshRoom(), freshRoom()]
       const written: StoredMessage[] = []
       for (let batch = 0; batch < 5; batch++) {
-        const messages = [message({ room: r1 }), message({ room: r2 }), message({ room: r1, user: bia })]
-        await right(stores.messages.insert(messages))
-        written.push(...messages)
+        written.push(...(await insertAll(stores.messages, [message({ room: r1 }), message({ room: r2 }), message({ room: r1, user: bia })])))
       }
       for (const r of [r1, r2]) {
         const expected = written.filter((m) => m.room === r)
@@ -199,8 +234,8 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       const r = freshRoom()
       const empty = await right(stores.messages.roomHistory(r, 10))
       expect(empty).toEqual({ lastSeq: 0, recent: [] })
-      const written = Array.from({ length: 25 }, () => message({ room: r }))
-      await right(stores.messages.insert(written))
+      const written = await insertAll(stores.messages, Array.from({ length: 25 }, () => message({ room: r })))
+      expect(written.map((m) => m.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
       expect(await right(stores.messages.page(r, Infinity, 10))).toEqual(written.slice(15))
       expect(await right(stores.messages.page(r, 16, 10))).toEqual(written.slice(5, 15))
       expect(await right(stores.messages.page(r, 6, 10))).toEqual(written.slice(0, 5))
@@ -213,8 +248,7 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
     test('catches up from any `since`: the recent history and pages before it together give every later message once', async (stores) => {
       await setUp(stores)
       const r = freshRoom()
-      const written = Array.from({ length: 40 }, () => message({ room: r }))
-      await right(stores.messages.insert(written))
+      const written = await insertAll(stores.messages, Array.from({ length: 40 }, () => message({ room: r })))
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), async (since, keep, limit) => {
           const history = await right(stores.messages.roomHistory(r, keep))
@@ -236,7 +270,7 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       await setUp(stores)
       const r = freshRoom()
       const batch = Array.from({ length: stores.messages.maxBatch }, () => message({ room: r }))
-      await right(stores.messages.insert(batch))
+      await insertAll(stores.messages, batch)
       expect((await right(stores.messages.roomHistory(r, 1))).lastSeq).toBe(batch.length)
     })
 
@@ -250,8 +284,10 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       await writer.drain()
       expect(outcomes.every(E.isRight)).toBe(true)
       expect(outcomes.length).toBeGreaterThanOrEqual(3)
-      expect(outcomes.flatMap((o) => (E.isRight(o) ? o.right.messages : []))).toEqual(written)
-      expect(await all(stores.messages, r)).toEqual(written)
+      const stored = outcomes.flatMap((o) => (E.isRight(o) ? o.right.stored : []))
+      expect(stored.map((s) => s.key)).toEqual(written.map((m) => m.key))
+      expect(stored.map((s) => s.seq)).toEqual(written.map((_, i) => i + 1))
+      expect(await all(stores.messages, r)).toEqual(written.map((m) => numbered(m, stored)))
     }, 60_000)
 
     test('the writer carries a failed batch’s StoreFailure as plain data, and a kept one’s duplicates', async (stores) => {
@@ -269,12 +305,12 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
 
       const real: WriteOutcome[] = []
       const original = message({ clientId: 'w1' })
-      await right(stores.messages.insert([original]))
+      const [kept] = await insertAll(stores.messages, [original])
       const realWriter = createMessageWriter(stores.messages, (outcome) => real.push(outcome))
       const resend = message({ clientId: 'w1' })
       realWriter.write(resend)
       await realWriter.drain()
-      expect(real).toEqual([E.right({ messages: [resend], duplicates: [{ room, seq: resend.seq, original: { seq: original.seq, sentAt: original.sentAt } }] })])
+      expect(real).toEqual([E.right({ stored: [], duplicates: [{ room, key: resend.key, original: { seq: kept!.seq, sentAt: original.sentAt } }] })])
     })
   })
 
@@ -349,7 +385,7 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
     const ana = user('ana')
     const bia = user('bia')
     const room = trusted(RoomId, 'sala-1')
-    let seq = 0
+    let made = 0
     let ready = false
     const setUp = async (stores: Stores) => {
       if (ready) return
@@ -366,11 +402,11 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
     const hold = (stores: Stores, names: ReadonlyArray<UploadName>, at: number) => right(stores.uploads.hold(names, at, orphanCutoff(at, TTL_SECONDS)))
     const sweep = (stores: Stores, at: number) => right(stores.uploads.deleteOrphans(orphanCutoffs(at, TTL_SECONDS), 1000))
     const exists = async (stores: Stores, name: UploadName) => (await right(stores.uploads.find(name))) !== undefined
-    const message = (linked: ReadonlyArray<Upload>, at: number, fields: Partial<StoredMessage> = {}): StoredMessage => ({
-      seq: ++seq,
+    const message = (linked: ReadonlyArray<Upload>, at: number, fields: Partial<NewMessage> = {}): NewMessage => ({
+      key: ++made,
       room,
       user: ana,
-      text: trusted(MessageText, `message ${seq}`),
+      text: trusted(MessageText, `message ${made}`),
       attachments: linked.map(toAttachment),
       sentAt: at,
       ...fields,
@@ -443,9 +479,8 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
         stores.messages.insert([message([first], T0 + 20, { clientId: 'same' }), message([second], T0 + 20, { clientId: 'same' })]),
       )
       expect(outcome.duplicates).toHaveLength(1)
-      const taken = message([], T0 + 30)
-      await right(stores.messages.insert([taken]))
-      const failed = await stores.messages.insert([message([third], T0 + 40), { ...message([], T0 + 40), seq: taken.seq }])()
+      // A sender with no account fails the whole batch (a foreign key): nothing of it attaches anything.
+      const failed = await stores.messages.insert([message([third], T0 + 40), message([], T0 + 40, { user: user('ghost') })])()
       expect(E.isLeft(failed)).toBe(true)
       const swept = await sweep(stores, T0 + 10 + ATTACHMENT_HOLD_MS + 1)
       expect([...swept].sort()).toEqual([second.name, third.name].sort())

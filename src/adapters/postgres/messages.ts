@@ -4,8 +4,9 @@ import type pg from 'pg'
 import { Attachment, STATIC_PREFIX } from '../../core/uploads.js'
 import { RoomId, storedMessageText, storedPersonName, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
-import type { StoredMessage } from '../../core/chat/state.js'
+import type { NewMessage, StoredMessage } from '../../core/chat/state.js'
 import type { DuplicateMessage } from '../../core/chat/events.js'
+import { positionsInRoom, sortKept, type KeptRow } from '../message-numbering.js'
 import { toStoreError } from '../store-failure.js'
 import type { MessageStore } from '../stores.js'
 
@@ -31,22 +32,35 @@ const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.c
   FROM messages m JOIN users u ON u.id = m.user_id`
 
 /**
- * One statement per batch, so it commits whole or not at all: the rows (bound as arrays, one parameter per
- * column), a resend skipped by the (room, user_id, client_id) key, the uploads the inserted rows link to
- * attached, and each room's counter row raised to its highest seq. Data-modifying CTEs all see the rows
- * really inserted, so a skipped resend attaches nothing. The counter row's lock, held until commit, is
- * where a store-allocated seq will come from; a clash of (room, seq) fails the statement.
+ * One statement per batch, so it commits whole or not at all. It numbers the batch first: each room's
+ * counter row is raised by the batch's messages of that room (created, from the room's highest stored seq,
+ * when missing), and the row lock that takes, held until commit, makes any other writer of the room (this
+ * process or another) wait and then number above it; each message gets the counter's old value plus its
+ * place among the batch's messages of its room. Then the rows go in, a resend skipped by the
+ * (room, user_id, client_id) key (its number is not used), and the uploads the inserted rows link to are
+ * attached. Data-modifying CTEs all see the rows really inserted, so a skipped resend attaches nothing.
  */
 const INSERT = `
   WITH batch AS (
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::jsonb[])
-      AS b(room, seq, user_id, text, client_id, sent_at, attachments)
+    SELECT * FROM unnest($1::int[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::jsonb[])
+      AS b(i, room, n, user_id, text, client_id, sent_at, attachments)
+  ),
+  counts AS (
+    SELECT room, max(n) AS n FROM batch GROUP BY room
+  ),
+  numbered AS (
+    INSERT INTO rooms (id, last_seq)
+    SELECT room, COALESCE((SELECT max(seq) FROM messages WHERE messages.room = counts.room), 0) + n FROM counts ORDER BY room
+    ON CONFLICT (id) DO UPDATE SET last_seq = GREATEST(rooms.last_seq + (SELECT n FROM counts WHERE counts.room = rooms.id), EXCLUDED.last_seq)
+    RETURNING id AS room, last_seq
   ),
   inserted AS (
     INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments)
-    SELECT room, seq, user_id, text, client_id, sent_at, attachments FROM batch
+    SELECT batch.room, numbered.last_seq - counts.n + batch.n, batch.user_id, batch.text, batch.client_id, batch.sent_at, batch.attachments
+    FROM batch JOIN numbered ON numbered.room = batch.room JOIN counts ON counts.room = batch.room
+    ORDER BY batch.i
     ON CONFLICT (room, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-    RETURNING room, seq, user_id, sent_at, attachments
+    RETURNING room, seq, user_id, client_id, sent_at, attachments
   ),
   attached AS (
     UPDATE uploads SET attached_at = inserted.sent_at
@@ -55,37 +69,30 @@ const INSERT = `
       AND starts_with(attachment->>'url', '${STATIC_PREFIX}')
       AND uploads.name = substr(attachment->>'url', ${STATIC_PREFIX.length + 1})
     RETURNING uploads.name
-  ),
-  counters AS (
-    INSERT INTO rooms (id, last_seq)
-    SELECT room, max(seq) FROM inserted GROUP BY room ORDER BY room
-    ON CONFLICT (id) DO UPDATE SET last_seq = GREATEST(rooms.last_seq, EXCLUDED.last_seq)
-    RETURNING id
   )
-  SELECT room, seq FROM inserted`
+  SELECT room, seq, user_id, client_id FROM inserted`
 
 export const postgresMessageStore = (pool: pg.Pool): MessageStore => ({
   maxBatch: ROWS_PER_INSERT,
   insert: (messages) =>
     TE.tryCatch(async () => {
-      if (messages.length === 0) return { duplicates: [] }
+      if (messages.length === 0) return { stored: [], duplicates: [] }
       if (messages.length > ROWS_PER_INSERT) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
-      const { rows: kept } = await pool.query<{ room: string; seq: number }>(INSERT, [
+      const positions = positionsInRoom(messages)
+      const { rows } = await pool.query<KeptRow>(INSERT, [
+        messages.map((_, index) => index),
         messages.map((m) => m.room),
-        messages.map((m) => m.seq),
+        positions,
         messages.map((m) => m.user.id),
         messages.map((m) => m.text),
         messages.map((m) => m.clientId ?? null),
         messages.map((m) => m.sentAt),
         messages.map((m) => (m.attachments.length === 0 ? null : JSON.stringify(m.attachments))),
       ])
-      if (kept.length === messages.length) return { duplicates: [] }
-      const keptKeys = new Set(kept.map((row) => roomSeqKey(row.room, row.seq)))
+      const { stored, left } = sortKept(messages, rows)
       const duplicates: DuplicateMessage[] = []
-      for (const message of messages) {
-        if (!keptKeys.has(roomSeqKey(message.room, message.seq))) duplicates.push(await duplicateOf(pool, message))
-      }
-      return { duplicates }
+      for (const message of left) duplicates.push(await duplicateOf(pool, message))
+      return { stored, duplicates }
     }, toStoreError),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
@@ -118,10 +125,8 @@ const toMessage = (row: MessageRow): StoredMessage => {
   }
 }
 
-const roomSeqKey = (room: string, seq: number): string => `${room}\u0000${seq}`
-
 /** The stored message a left-out one repeats; rows are never deleted, so it is there to read. */
-const duplicateOf = async (pool: pg.Pool, message: StoredMessage): Promise<DuplicateMessage> => {
+const duplicateOf = async (pool: pg.Pool, message: NewMessage): Promise<DuplicateMessage> => {
   const { rows } =
     message.clientId === undefined
       ? { rows: [] }
@@ -131,6 +136,6 @@ const duplicateOf = async (pool: pg.Pool, message: StoredMessage): Promise<Dupli
           message.clientId,
         ])
   const original = rows[0]
-  if (original === undefined) throw new Error(`message ${message.room}/${message.seq} was neither stored nor a resend`)
-  return { room: message.room, seq: message.seq, original: { seq: original.seq, sentAt: original.sent_at } }
+  if (original === undefined) throw new Error(`a message of ${message.room} was neither stored nor a resend`)
+  return { room: message.room, key: message.key, original: { seq: original.seq, sentAt: original.sent_at } }
 }

@@ -3,13 +3,14 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { Attachment } from '../../core/uploads.js'
 import { RoomId, storedMessageText, storedPersonName, UserId, Username } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
-import type { StoredMessage } from '../../core/chat/state.js'
+import type { NewMessage, StoredMessage } from '../../core/chat/state.js'
 import type { DuplicateMessage } from '../../core/chat/events.js'
+import { positionsInRoom, sortKept, type KeptRow } from '../message-numbering.js'
 import { toStoreError } from '../store-failure.js'
 import type { MessageStore } from '../stores.js'
 import type { SqliteDatabase } from './database.js'
 
-/** Rows per INSERT; 7 bound values each stays far below SQLite's 32766-variable limit. */
+/** Rows per INSERT; 8 bound values each stays far below SQLite's 32766-variable limit. */
 const ROWS_PER_INSERT = 500
 
 interface MessageRow {
@@ -28,6 +29,25 @@ const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.c
   FROM messages m JOIN users u ON u.id = m.user_id`
 
 /**
+ * Numbers and inserts a batch in one statement. Each room's last seq is read once, before any row goes in
+ * (SQLite runs an INSERT whose SELECT reads the same table from a materialized copy), and each message gets
+ * it plus its place among the batch's messages of that room. The unique key on (room, user_id, client_id)
+ * decides what is a resend, whatever memory knew and however two resends raced; only that conflict is
+ * skipped (its number is then not used). `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.
+ */
+const insertStatement = (placeholders: string): string => `
+  WITH batch (i, room, n, user_id, text, client_id, sent_at, attachments) AS (VALUES ${placeholders}),
+  base AS MATERIALIZED (
+    SELECT rooms.room, COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room = rooms.room), 0) AS last
+    FROM (SELECT DISTINCT room FROM batch) AS rooms
+  )
+  INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments)
+  SELECT batch.room, base.last + batch.n, batch.user_id, batch.text, batch.client_id, batch.sent_at, batch.attachments
+  FROM batch JOIN base ON base.room = batch.room WHERE true ORDER BY batch.i
+  ON CONFLICT (room, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+  RETURNING room, seq, user_id, client_id`
+
+/**
  * Each batch in one statement, so no transaction is held across awaits on the connection the stores share
  * (it would take in, and roll back, other callers' writes). The uploads a stored message links to are
  * attached by a trigger on the insert (migration 6): only rows really inserted fire it.
@@ -36,33 +56,25 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
   maxBatch: ROWS_PER_INSERT,
   insert: (messages) =>
     TE.tryCatch(async () => {
-      if (messages.length === 0) return { duplicates: [] }
+      if (messages.length === 0) return { stored: [], duplicates: [] }
       if (messages.length > ROWS_PER_INSERT) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
-      const placeholders = messages.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')
-      const values = messages.flatMap((m) => [
+      const positions = positionsInRoom(messages)
+      const placeholders = messages.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')
+      const values = messages.flatMap((m, index) => [
+        index,
         m.room,
-        m.seq,
+        positions[index],
         m.user.id,
         m.text,
         m.clientId ?? null,
         m.sentAt,
         m.attachments.length === 0 ? null : JSON.stringify(m.attachments),
       ])
-      // The unique key on (room, user_id, client_id) decides what is a resend, whatever memory knew and
-      // however two resends raced; only that conflict is skipped, a clash of (room, seq) still fails.
-      const kept = await db.all<Array<{ room: string; seq: number }>>(
-        `INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments) VALUES ${placeholders}
-         ON CONFLICT (room, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-         RETURNING room, seq`,
-        values,
-      )
-      if (kept.length === messages.length) return { duplicates: [] }
-      const keptKeys = new Set(kept.map((row) => roomSeqKey(row.room, row.seq)))
+      const rows = await db.all<KeptRow[]>(insertStatement(placeholders), values)
+      const { stored, left } = sortKept(messages, rows)
       const duplicates: DuplicateMessage[] = []
-      for (const message of messages) {
-        if (!keptKeys.has(roomSeqKey(message.room, message.seq))) duplicates.push(await duplicateOf(db, message))
-      }
-      return { duplicates }
+      for (const message of left) duplicates.push(await duplicateOf(db, message))
+      return { stored, duplicates }
     }, toStoreError),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
@@ -95,10 +107,8 @@ const toMessage = (row: MessageRow): StoredMessage => {
   }
 }
 
-const roomSeqKey = (room: string, seq: number): string => `${room}\u0000${seq}`
-
 /** The stored message a left-out one repeats; rows are never deleted, so it is there to read. */
-const duplicateOf = async (db: SqliteDatabase, message: StoredMessage): Promise<DuplicateMessage> => {
+const duplicateOf = async (db: SqliteDatabase, message: NewMessage): Promise<DuplicateMessage> => {
   const original =
     message.clientId === undefined
       ? undefined
@@ -107,6 +117,6 @@ const duplicateOf = async (db: SqliteDatabase, message: StoredMessage): Promise<
           message.user.id,
           message.clientId,
         ])
-  if (original === undefined) throw new Error(`message ${message.room}/${message.seq} was neither stored nor a resend`)
-  return { room: message.room, seq: message.seq, original: { seq: original.seq, sentAt: original.sent_at } }
+  if (original === undefined) throw new Error(`a message of ${message.room} was neither stored nor a resend`)
+  return { room: message.room, key: message.key, original: { seq: original.seq, sentAt: original.sent_at } }
 }

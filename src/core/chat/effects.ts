@@ -1,6 +1,6 @@
 import type { ConnectionId, RoomId } from '../brands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
-import type { StoredMessage } from './state.js'
+import type { NewMessage } from './state.js'
 
 /**
  * What the shell must do. Plain data: the shell interprets it in one place, a test reads it, and a
@@ -11,10 +11,11 @@ export type Effect =
   | { readonly type: 'send'; readonly to: ReadonlyArray<ConnectionId>; readonly frame: ServerFrame }
   | { readonly type: 'close'; readonly connection: ConnectionId; readonly code: number; readonly reason: string }
   /**
-   * Store, then report back with `MessagesStored` / `MessagesNotStored`, in the order asked. The store
-   * keeps one message per (room, user, clientId): a later one is reported as a duplicate of the first.
+   * Store (the store numbers it), then report back with `MessagesStored` / `MessagesNotStored`, in the order
+   * asked. The store keeps one message per (room, user, clientId): a later one is reported as a duplicate of
+   * the first.
    */
-  | { readonly type: 'storeMessage'; readonly message: StoredMessage }
+  | { readonly type: 'storeMessage'; readonly message: NewMessage }
   /** Read older messages than the core keeps, then report back with `HistoryLoaded`. */
   | {
       readonly type: 'loadHistory'

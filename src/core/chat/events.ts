@@ -1,7 +1,7 @@
 import type { ConnectionId, RoomId, SessionId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import type { ChatCommand } from '../protocol/client-commands.js'
-import type { ChatUser, StoredMessage } from './state.js'
+import type { ChatUser, NewMessage, StoredMessage } from './state.js'
 import type { Upload } from '../uploads.js'
 
 /** Everything that can happen to the chat. Time always arrives with the event (`at`, ms since epoch). */
@@ -32,17 +32,18 @@ export type ChatEvent =
       readonly at: number
     }
   /**
-   * The store answered for these messages, in the order they were asked. Those listed in `duplicates` were
-   * not kept: their sender had already used the clientId in that room, and the store names the original.
+   * The store answered for a batch of messages: `stored` numbers those it kept, in the order they were asked
+   * (which is their seq order within a room); those in `duplicates` were not kept: their sender had already
+   * used the clientId in that room, and the store names the original.
    */
   | {
       readonly type: 'MessagesStored'
-      readonly messages: ReadonlyArray<StoredMessage>
+      readonly stored: ReadonlyArray<MessageNumbered>
       readonly duplicates?: ReadonlyArray<DuplicateMessage>
       readonly at: number
     }
   /** The store kept none of these; `error` says why, for the log. */
-  | { readonly type: 'MessagesNotStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly error: StoreFailure; readonly at: number }
+  | { readonly type: 'MessagesNotStored'; readonly messages: ReadonlyArray<NewMessage>; readonly error: StoreFailure; readonly at: number }
   | {
       readonly type: 'HistoryLoaded'
       readonly connection: ConnectionId
@@ -87,9 +88,16 @@ export interface MessageReceipt {
   readonly sentAt: number
 }
 
-/** A message the store refused as a resend: `seq` is the number it was given, `original` the one kept. */
+/** The number the store gave a message it kept, named by the message's provisional `key` (`NewMessage`). */
+export interface MessageNumbered {
+  readonly room: RoomId
+  readonly key: number
+  readonly seq: number
+}
+
+/** A message the store refused as a resend, by its provisional `key`; `original` is the one kept. */
 export interface DuplicateMessage {
   readonly room: RoomId
-  readonly seq: number
+  readonly key: number
   readonly original: MessageReceipt
 }

@@ -4,20 +4,32 @@ import type { MessageCommand } from '../protocol/client-commands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
-import type { DuplicateMessage, MessageReceipt, StoreFailure } from './events.js'
+import type { DuplicateMessage, MessageNumbered, MessageReceipt, StoreFailure } from './events.js'
 import { aboutRoom, chatMessage, errorFrame, isoTime } from './frames.js'
 import { toAttachment, type Attachment, type Upload } from '../uploads.js'
-import { clientIdKey, type ChatUser, type AckWaiter, type ChatState, type PendingMessage, type RoomState, type StoredMessage } from './state.js'
+import {
+  clientIdKey,
+  type AckWaiter,
+  type ChatState,
+  type ChatUser,
+  type ClientIdHolder,
+  type NewMessage,
+  type PendingMessage,
+  type RoomState,
+  type StoredMessage,
+} from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { stopTyping } from './typing.js'
 
 /**
- * A message is numbered now and stored next; nobody sees it (not even its sender's ack) until the store
- * says it is kept. A resend whose `clientId` memory knows posts nothing: it waits for, or gets, the first
- * ack. One memory does not know (the first copy has left `recent`, or the server restarted) is posted like
- * any message: the store keeps every clientId under a unique key, so the insert itself is the lookup, and
- * it answers with the original, which is acked instead (`messagesStored`). Asking the store first would
- * cost a read for every message a client numbers (the web client numbers them all) and still race.
+ * A message is accepted now and numbered by the store, which gives it its `seq` in the transaction that
+ * keeps it (so any number of processes may write one room); until then it is pending under a provisional
+ * `key` of this process, and nobody sees it (not even its sender's ack). A resend whose `clientId` memory
+ * knows posts nothing: it waits for, or gets, the first ack. One memory does not know (the first copy has
+ * left `recent`, or the server restarted) is posted like any message: the store keeps every clientId under
+ * a unique key, so the insert itself is the lookup, and it answers with the original, which is acked
+ * instead (`messagesStored`). Asking the store first would cost a read for every message a client numbers
+ * (the web client numbers them all) and still race.
  */
 export const postMessage = (
   state: ChatState,
@@ -47,8 +59,8 @@ export const postMessage = (
   const resent = known === undefined ? undefined : answerResend(state, room, known, waiter)
   if (resent !== undefined) return resent
 
-  const message: StoredMessage = {
-    seq: room.lastSeq + 1,
+  const message: NewMessage = {
+    key: state.nextKey,
     room: room.id,
     user,
     text: command.text ?? '',
@@ -58,13 +70,12 @@ export const postMessage = (
   }
   const posted: RoomState = {
     ...room,
-    lastSeq: message.seq,
-    pending: room.pending.set(message.seq, { message, waiters: [waiter] }),
+    pending: room.pending.set(message.key, { message, waiters: [waiter] }),
     clientIds:
-      command.clientId === undefined ? room.clientIds : room.clientIds.set(clientIdKey(user.id, command.clientId), message.seq),
+      command.clientId === undefined ? room.clientIds : room.clientIds.set(clientIdKey(user.id, command.clientId), { pending: message.key }),
   }
   // Sending ends typing, announced now rather than when the store answers.
-  const [next, typingEffects] = stopTyping(setRoom(state, posted), sender.presence)
+  const [next, typingEffects] = stopTyping({ ...setRoom(state, posted), nextKey: state.nextKey + 1 }, sender.presence)
   return [next, [...typingEffects, { type: 'storeMessage', message }]]
 }
 
@@ -87,13 +98,14 @@ const resolveAttachments = (
 }
 
 /** Joins the first copy's waiters, or acks it from memory; undefined when memory no longer holds it. */
-const answerResend = (state: ChatState, room: RoomState, seq: number, waiter: AckWaiter): Step | undefined => {
-  const pending = room.pending.get(seq)
-  if (pending !== undefined) {
+const answerResend = (state: ChatState, room: RoomState, holder: ClientIdHolder, waiter: AckWaiter): Step | undefined => {
+  if ('pending' in holder) {
+    const pending = room.pending.get(holder.pending)
+    if (pending === undefined) return undefined
     const waiting = { ...pending, waiters: [...pending.waiters, waiter] }
-    return [setRoom(state, { ...room, pending: room.pending.set(seq, waiting) }), []]
+    return [setRoom(state, { ...room, pending: room.pending.set(holder.pending, waiting) }), []]
   }
-  const stored = room.recent.find((m) => m.seq === seq)
+  const stored = room.recent.find((m) => m.seq === holder.stored)
   return stored === undefined ? undefined : unchanged(state, [sendTo(waiter.connection, ackFrame(room.id, stored, stored.clientId, waiter))])
 }
 
@@ -107,18 +119,18 @@ const ackFrame = (room: RoomId, receipt: MessageReceipt, clientId: string | unde
 })
 
 /** Settles each message still pending, in order; messages the core no longer waits for are skipped. */
-const settle = (
+const settle = <T extends { readonly room: RoomId; readonly key: number }>(
   state: ChatState,
-  messages: ReadonlyArray<StoredMessage>,
-  settleOne: (state: ChatState, room: RoomState, pending: PendingMessage) => Step,
+  answers: ReadonlyArray<T>,
+  settleOne: (state: ChatState, room: RoomState, pending: PendingMessage, answer: T) => Step,
 ): Step => {
   let next = state
   const effects: Effect[] = []
-  for (const message of messages) {
-    const room = next.rooms.get(message.room)
-    const pending = room?.pending.get(message.seq)
+  for (const answer of answers) {
+    const room = next.rooms.get(answer.room)
+    const pending = room?.pending.get(answer.key)
     if (room === undefined || pending === undefined) continue
-    const [settled, settledEffects] = settleOne(next, room, pending)
+    const [settled, settledEffects] = settleOne(next, room, pending, answer)
     next = settled
     effects.push(...settledEffects)
   }
@@ -126,25 +138,27 @@ const settle = (
 }
 
 /**
- * The store answered for these, in the order they were asked: each is delivered in that order, except a
- * duplicate, whose senders get the original's ack and nobody else hears anything.
+ * The store kept `stored`, numbered, in the order they were asked (their seq order within a room): each is
+ * delivered in that order. The senders of each duplicate get the original's ack and nobody else hears anything.
  */
 export const messagesStored = (
   state: ChatState,
-  messages: ReadonlyArray<StoredMessage>,
+  stored: ReadonlyArray<MessageNumbered>,
   duplicates: ReadonlyArray<DuplicateMessage>,
 ): Step => {
-  const originals = new Map(duplicates.map((duplicate) => [roomSeqKey(duplicate.room, duplicate.seq), duplicate.original]))
-  return settle(state, messages, (current, room, pending) => {
-    const original = originals.get(roomSeqKey(room.id, pending.message.seq))
-    return original === undefined ? deliver(current, room, pending) : answerDuplicate(current, room, pending, original)
-  })
+  const [delivered, deliveries] = settle(state, stored, (current, room, pending, { seq }) => deliver(current, room, pending, seq))
+  const [answered, answers] = settle(delivered, duplicates, (current, room, pending, { original }) =>
+    answerDuplicate(current, room, pending, original),
+  )
+  return [answered, [...deliveries, ...answers]]
 }
 
-const roomSeqKey = (room: string, seq: number): string => `${room}\u0000${seq}`
+/** The message as stored: its provisional key dropped, the store's number given. */
+const numbered = ({ key: _key, ...message }: NewMessage, seq: number): StoredMessage => ({ ...message, seq })
 
-const deliver = (state: ChatState, room: RoomState, { message, waiters }: PendingMessage): Step => {
-  const kept = remember(room, message, state.settings.recentCapacity)
+const deliver = (state: ChatState, room: RoomState, { message: posted, waiters }: PendingMessage, seq: number): Step => {
+  const message = numbered(posted, seq)
+  const kept = remember(room, posted.key, message, state.settings.recentCapacity)
   const next = setRoom(state, kept)
   const waiting = waiters.map((waiter) => waiter.connection)
   const acks = waiters
@@ -155,47 +169,63 @@ const deliver = (state: ChatState, room: RoomState, { message, waiters }: Pendin
 }
 
 /**
- * A resend the store recognised: its number is simply never used (ids may skip, as after a failed write),
- * and memory points the clientId at the original while `recent` still holds it.
+ * A resend the store recognised: it never got a number, and memory points the clientId at the original
+ * while `recent` still holds it.
  */
 const answerDuplicate = (state: ChatState, room: RoomState, { message, waiters }: PendingMessage, original: MessageReceipt): Step => {
-  const forgotten = forget(room.clientIds, message)
+  const forgotten = forget(room.clientIds, message, { pending: message.key })
   const clientIds =
     message.clientId !== undefined && room.recent.some((m) => m.seq === original.seq)
-      ? forgotten.set(clientIdKey(message.user.id, message.clientId), original.seq)
+      ? forgotten.set(clientIdKey(message.user.id, message.clientId), { stored: original.seq })
       : forgotten
-  const next = setRoom(state, { ...room, pending: room.pending.remove(message.seq), clientIds })
+  const next = setRoom(state, { ...room, pending: room.pending.remove(message.key), clientIds })
   const acks = waiters
     .filter((waiter) => next.connections.has(waiter.connection))
     .map((waiter) => sendTo(waiter.connection, ackFrame(message.room, original, message.clientId, waiter)))
   return [next, acks]
 }
 
-const remember = (room: RoomState, message: StoredMessage, capacity: number): RoomState => {
+const remember = (room: RoomState, key: number, message: StoredMessage, capacity: number): RoomState => {
   const recent = room.recent.push(message)
   const evicted = recent.size > capacity ? recent.first() : undefined
+  const renamed =
+    message.clientId !== undefined && sameHolder(room.clientIds.get(clientIdKey(message.user.id, message.clientId)), { pending: key })
+      ? room.clientIds.set(clientIdKey(message.user.id, message.clientId), { stored: message.seq })
+      : room.clientIds
   return {
     ...room,
-    pending: room.pending.remove(message.seq),
+    lastSeq: Math.max(room.lastSeq, message.seq),
+    pending: room.pending.remove(key),
     recent: evicted === undefined ? recent : recent.shift(),
-    clientIds: evicted === undefined ? room.clientIds : forget(room.clientIds, evicted),
+    clientIds: evicted === undefined ? renamed : forget(renamed, evicted, { stored: evicted.seq }),
   }
 }
 
-/** Drops the message's clientId, only if it still points at that message (a later one may reuse it). */
-const forget = (clientIds: RoomState['clientIds'], message: StoredMessage): RoomState['clientIds'] => {
+const sameHolder = (a: ClientIdHolder | undefined, b: ClientIdHolder): boolean =>
+  a !== undefined && ('pending' in a ? 'pending' in b && a.pending === b.pending : 'stored' in b && a.stored === b.stored)
+
+/** Drops the message's clientId, only if it still points at that message (`holder`; a later one may reuse it). */
+const forget = (
+  clientIds: RoomState['clientIds'],
+  message: { readonly user: ChatUser; readonly clientId?: string },
+  holder: ClientIdHolder,
+): RoomState['clientIds'] => {
   if (message.clientId === undefined) return clientIds
   const key = clientIdKey(message.user.id, message.clientId)
-  return clientIds.get(key) === message.seq ? clientIds.remove(key) : clientIds
+  return sameHolder(clientIds.get(key), holder) ? clientIds.remove(key) : clientIds
 }
 
 /**
- * The store failed: one log line says what was lost and why (ids and rooms, never text), and the senders
- * hear so and may resend with the same clientId.
+ * The store failed: one log line says what was lost and why (how many, in which rooms, from whom, never
+ * text), and the senders hear so and may resend with the same clientId.
  */
-export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<StoredMessage>, error: StoreFailure): Step => {
+export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<NewMessage>, error: StoreFailure): Step => {
   const [next, errors] = settle(state, messages, (current, room, { message, waiters }) => {
-    const after = setRoom(current, { ...room, pending: room.pending.remove(message.seq), clientIds: forget(room.clientIds, message) })
+    const after = setRoom(current, {
+      ...room,
+      pending: room.pending.remove(message.key),
+      clientIds: forget(room.clientIds, message, { pending: message.key }),
+    })
     const failure = (ref: string | undefined) =>
       aboutRoom(errorFrame('internal_error', 'the message could not be stored; send it again', ref), message.room)
     const refusals = waiters
@@ -206,7 +236,8 @@ export const messagesNotStored = (state: ChatState, messages: ReadonlyArray<Stor
   return [next, [lostLog(messages, error), ...errors]]
 }
 
-const lostLog = (messages: ReadonlyArray<StoredMessage>, error: StoreFailure): Effect => ({
+// Lost messages were never numbered: the line names their rooms and senders instead of ids.
+const lostLog = (messages: ReadonlyArray<NewMessage>, error: StoreFailure): Effect => ({
   type: 'log',
   level: 'error',
   message: 'messages not stored',
@@ -216,19 +247,6 @@ const lostLog = (messages: ReadonlyArray<StoredMessage>, error: StoreFailure): E
     error: error.message,
     count: messages.length,
     rooms: [...new Set(messages.map((m) => m.room))],
-    ids: idRanges(messages),
+    users: [...new Set(messages.map((m) => m.user.id))],
   },
 })
-
-/** `room/first-last` for each run of consecutive ids in a room, in the order given: short even for a full batch. */
-export const idRanges = (messages: ReadonlyArray<StoredMessage>): ReadonlyArray<string> => {
-  const runs: Array<{ room: string; first: number; last: number }> = []
-  for (const { room, seq } of messages) {
-    const run = runs.find((r) => r.room === room && r.last + 1 === seq)
-    if (run === undefined) runs.push({ room, first: seq, last: seq })
-    else run.last = seq
-  }
-  return runs.map(({ room, first, last }) =>
-    first === last ? `${room}/${formatMessageId(first)}` : `${room}/${formatMessageId(first)}-${formatMessageId(last)}`,
-  )
-}

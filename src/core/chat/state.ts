@@ -38,6 +38,15 @@ export interface StoredMessage {
   readonly clientId?: string
 }
 
+/**
+ * A message accepted and on its way to the store, not numbered yet: the store gives it its `seq` in the
+ * transaction that keeps it (any number of processes may write one room). `key` is this process's
+ * provisional name for it, unique among the messages it has posted, and names it in the store's answer.
+ */
+export interface NewMessage extends Omit<StoredMessage, 'seq'> {
+  readonly key: number
+}
+
 /** Who is waiting for the ack of a message that is being stored. */
 export interface AckWaiter {
   readonly connection: ConnectionId
@@ -45,7 +54,7 @@ export interface AckWaiter {
 }
 
 export interface PendingMessage {
-  readonly message: StoredMessage
+  readonly message: NewMessage
   readonly waiters: ReadonlyArray<AckWaiter>
 }
 
@@ -53,14 +62,18 @@ export interface RoomState {
   readonly id: RoomId
   readonly name: string
   readonly members: I.OrderedSet<UserId>
-  /** Highest sequence number handed out; ids increase within a room even across failed writes. */
+  /** Highest sequence number the store is known to have given a message of this room. */
   readonly lastSeq: number
   /** The latest stored messages, oldest first, at most `settings.recentCapacity` of them. */
   readonly recent: I.List<StoredMessage>
+  /** Messages on their way to the store, by their provisional `key`, in the order they were posted. */
   readonly pending: I.OrderedMap<number, PendingMessage>
-  /** `clientIdKey(user, clientId)` -> seq, for every message in `recent` or `pending` that has one. */
-  readonly clientIds: I.Map<string, number>
+  /** `clientIdKey(user, clientId)` -> where that message is, for every message in `recent` or `pending` that has one. */
+  readonly clientIds: I.Map<string, ClientIdHolder>
 }
+
+/** A clientId's message: still on its way to the store (by key), or stored (by seq). */
+export type ClientIdHolder = { readonly pending: number } | { readonly stored: number }
 
 export interface ChatSettings {
   readonly defaultRoom: RoomId
@@ -95,6 +108,8 @@ export interface ChatState {
    * the number of users. A due time may be early (what set it has gone since), never late.
    */
   readonly sweepsDueAt: SweepsDueAt
+  /** The next provisional key a posted message gets (see `NewMessage`). */
+  readonly nextKey: number
 }
 
 export interface SweepsDueAt {
@@ -164,6 +179,7 @@ export const initialChatState = (
     limits: I.Map(),
     typing: I.Map(),
     sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity },
+    nextKey: 1,
   }
 }
 
@@ -181,7 +197,7 @@ const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): 
     recent,
     pending: I.OrderedMap(),
     clientIds: I.Map(
-      recent.flatMap((m) => (m.clientId === undefined ? [] : [[clientIdKey(m.user.id, m.clientId), m.seq] as const])),
+      recent.flatMap((m) => (m.clientId === undefined ? [] : [[clientIdKey(m.user.id, m.clientId), { stored: m.seq }] as const])),
     ),
   }
 }

@@ -22,7 +22,7 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
     case 'FrameRejected':
       return rejectFrame(state, event)
     case 'MessagesStored':
-      return messagesStored(state, event.messages, event.duplicates ?? [])
+      return messagesStored(state, event.stored, event.duplicates ?? [])
     case 'MessagesNotStored':
       return messagesNotStored(state, event.messages, event.error)
     case 'HistoryLoaded':

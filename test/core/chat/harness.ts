@@ -4,8 +4,8 @@ import { decodeClientFrame, type ChatCommand } from '../../../src/core/protocol/
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
-import { initialChatState, type ChatSettings, type ChatState, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
-import type { DuplicateMessage, StoreFailure } from '../../../src/core/chat/events.js'
+import { initialChatState, type ChatSettings, type ChatState, type NewMessage, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
+import type { DuplicateMessage, MessageNumbered, StoreFailure } from '../../../src/core/chat/events.js'
 import { step } from '../../../src/core/chat/step.js'
 import type { Upload } from '../../../src/core/uploads.js'
 import { connectionId, rooms, sessionId, users } from '../../arbitraries.js'
@@ -64,7 +64,7 @@ export class World {
   }
 
   at = 1_700_000_000_000
-  readonly storing: StoredMessage[] = []
+  readonly storing: NewMessage[] = []
   readonly stored: StoredMessage[] = []
   readonly received = new Map<ConnectionId, ServerFrame[]>()
   readonly generation = new Map<number, number>()
@@ -170,8 +170,10 @@ export class World {
   }
 
   /**
-   * The store answers for its oldest `count` requests, in order. Like the database, it keeps one message
-   * per (room, user, clientId) and reports a later one as a duplicate of the first.
+   * The store answers for its oldest `count` requests, in order. Like the database, it numbers the batch
+   * (each room's highest seq plus the message's place among the batch's messages of that room: a resend
+   * left out uses up its number), keeps one message per (room, user, clientId) and reports a later one as a
+   * duplicate of the first.
    */
   completeStores(count: number, ok: boolean): void {
     const batch = this.storing.splice(0, count)
@@ -180,19 +182,30 @@ export class World {
       this.dispatch({ type: 'MessagesNotStored', messages: batch, error: STORE_FULL, at: this.at })
       return
     }
-    const duplicates = this.keep(batch)
-    this.dispatch({ type: 'MessagesStored', messages: batch, ...(duplicates.length === 0 ? {} : { duplicates }), at: this.at })
+    const { stored, duplicates } = this.keep(batch)
+    this.dispatch({ type: 'MessagesStored', stored, ...(duplicates.length === 0 ? {} : { duplicates }), at: this.at })
   }
 
-  /** Adds what the unique key lets in to `stored`; returns the rest as the database reports them. */
-  private keep(batch: ReadonlyArray<StoredMessage>): ReadonlyArray<DuplicateMessage> {
+  /** Numbers the batch and adds what the unique key lets in to `stored`; answers as the database does. */
+  private keep(batch: ReadonlyArray<NewMessage>): { stored: ReadonlyArray<MessageNumbered>; duplicates: ReadonlyArray<DuplicateMessage> } {
+    const bases = new Map<string, number>()
+    const places = new Map<string, number>()
+    const stored: MessageNumbered[] = []
     const duplicates: DuplicateMessage[] = []
-    for (const message of batch) {
+    for (const { key, ...message } of batch) {
+      const base = bases.get(message.room) ?? Math.max(0, ...this.stored.filter((m) => m.room === message.room).map((m) => m.seq))
+      bases.set(message.room, base)
+      const place = (places.get(message.room) ?? 0) + 1
+      places.set(message.room, place)
       const original = this.stored.find((m) => sameClientId(m, message))
-      if (original === undefined) this.stored.push(message)
-      else duplicates.push({ room: message.room, seq: message.seq, original: { seq: original.seq, sentAt: original.sentAt } })
+      if (original === undefined) {
+        this.stored.push({ ...message, seq: base + place })
+        stored.push({ room: message.room, key, seq: base + place })
+      } else {
+        duplicates.push({ room: message.room, key, original: { seq: original.seq, sentAt: original.sentAt } })
+      }
     }
-    return duplicates
+    return { stored, duplicates }
   }
 
   /**
@@ -219,5 +232,5 @@ export class World {
 /** What a full disk looks like to the core. */
 export const STORE_FULL: StoreFailure = { condition: 'full', code: 'SQLITE_FULL', message: 'SQLITE_FULL: database or disk is full' }
 
-const sameClientId = (a: StoredMessage, b: StoredMessage): boolean =>
+const sameClientId = (a: Omit<StoredMessage, 'seq'>, b: Omit<StoredMessage, 'seq'>): boolean =>
   a.clientId !== undefined && a.room === b.room && a.user.id === b.user.id && a.clientId === b.clientId

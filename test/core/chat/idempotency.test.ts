@@ -1,11 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { RoomId, type ConnectionId } from '../../../src/core/brands.js'
-import { trusted } from '../../../src/core/codecs.js'
-import { idRanges } from '../../../src/core/chat/messages.js'
+import type { ConnectionId } from '../../../src/core/brands.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
-import { messageText } from '../../arbitraries.js'
+import { messageText, users } from '../../arbitraries.js'
 import { STORE_FULL, UNLIMITED, World } from './harness.js'
 
 // Idempotency holds whatever happened in between: the first copy left memory, the server restarted, a
@@ -133,7 +131,7 @@ describe('a resend whose first copy memory no longer knows', () => {
 })
 
 describe('a failed write', () => {
-  it('is logged once per batch with the store’s code, the count, the rooms and the ids lost, never the text', () => {
+  it('is logged once per batch with the store’s code, the count, the rooms and the senders, never the text', () => {
     const world = twoInRoom()
     world.open(2)
     world.command(2, { type: 'join', room: 'sala-2' })
@@ -155,7 +153,7 @@ describe('a failed write', () => {
           error: STORE_FULL.message,
           count: 4,
           rooms: ['sala-1', 'sala-2'],
-          ids: [`sala-1/${formatMessageId(1)}-${formatMessageId(3)}`, `sala-2/${formatMessageId(1)}`],
+          users: [users[0]!.id, users[2]!.id, users[1]!.id],
         },
       },
     ])
@@ -169,19 +167,6 @@ describe('a failed write', () => {
     world.dispatch({ type: 'ConnectionClosed', connection: world.currentConnection(0), at: world.at })
     const effects = world.dispatch({ type: 'MessagesNotStored', messages: world.storing.splice(0), error: STORE_FULL, at: world.at })
     expect(effects.filter((e) => e.type === 'log')).toHaveLength(1)
-  })
-
-  it('names runs of ids compactly, room by room', () => {
-    const world = twoInRoom()
-    send(world, 0, undefined, 'seed')
-    world.completeStores(Infinity, true)
-    const seed = world.stored[0]!
-    const at = (room: string, seq: number) => ({ ...seed, room: trusted(RoomId, room), seq })
-    expect(idRanges([at('a', 1), at('a', 2), at('b', 7), at('a', 3), at('a', 5)])).toEqual([
-      `a/${formatMessageId(1)}-${formatMessageId(3)}`,
-      `b/${formatMessageId(7)}`,
-      `a/${formatMessageId(5)}`,
-    ])
   })
 })
 

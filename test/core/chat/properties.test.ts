@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { ConnectionId } from '../../../src/core/brands.js'
-import { clientIdKey, type ChatState } from '../../../src/core/chat/state.js'
+import { clientIdKey, type ChatState, type ClientIdHolder } from '../../../src/core/chat/state.js'
 import { formatMessageId } from '../../../src/core/protocol/message-id.js'
 import { forgetAt } from '../../../src/core/chat/limits.js'
 import { actionArbitrary, run, SLOTS } from './actions.js'
@@ -197,13 +197,16 @@ describe('chat core invariants', () => {
       fc.property(histories, (actions) => {
         play(actions, ({ after }) => {
           for (const room of after.rooms.values()) {
-            const derived = new Map<string, number>()
-            const held = [...room.recent, ...[...room.pending.values()].map((pending) => pending.message)]
-            for (const message of held) {
+            const derived = new Map<string, ClientIdHolder>()
+            const held = [
+              ...room.recent.map((message) => ({ message, holder: { stored: message.seq } })),
+              ...[...room.pending.values()].map(({ message }) => ({ message, holder: { pending: message.key } })),
+            ]
+            for (const { message, holder } of held) {
               if (message.clientId === undefined) continue
               const key = clientIdKey(message.user.id, message.clientId)
               expect(derived.has(key), `${room.id} holds ${message.clientId} twice`).toBe(false)
-              derived.set(key, message.seq)
+              derived.set(key, holder)
             }
             expect(new Map(room.clientIds)).toEqual(derived)
           }
