@@ -32,7 +32,9 @@ describe('whether PostgreSQL is required', () => {
     const nowhere = 'postgres://postgres@127.0.0.1:1/postgres'
     const probe = await probePostgres(nowhere)
     expect(probe).toMatchObject({ available: false, reason: expect.stringMatching(/.+/) })
-    await expect(postgresForTests(nowhere, {})).resolves.toMatchObject({ available: false })
+    const printed: string[] = []
+    await expect(postgresForTests(nowhere, {}, (line) => printed.push(line))).resolves.toMatchObject({ available: false })
+    expect(printed).toEqual([expect.stringMatching(/^Skipping the PostgreSQL tests: PostgreSQL at .*:1\/postgres is not reachable \(.+\)/)])
     await expect(postgresForTests(nowhere, { SALA_REQUIRE_POSTGRES: '1' })).rejects.toThrow(/not reachable.*SALA_REQUIRE_POSTGRES=1/)
     await expect(postgresForTests(nowhere, { CI: 'true' })).rejects.toThrow(/CI=true/)
   })

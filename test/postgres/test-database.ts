@@ -27,12 +27,16 @@ export const probePostgres = async (url: string = ADMIN_URL): Promise<Availabili
  * The probe, printed once when it fails: the tests then skip, saying why, like the browser tests without
  * Chromium; under `CI=true` or `SALA_REQUIRE_POSTGRES=1` it throws, failing the file instead.
  */
-export const postgresForTests = async (url: string = ADMIN_URL, env: NodeJS.ProcessEnv = process.env): Promise<Availability> => {
+export const postgresForTests = async (
+  url: string = ADMIN_URL,
+  env: NodeJS.ProcessEnv = process.env,
+  print: (line: string) => void = console.log,
+): Promise<Availability> => {
   const availability = await probePostgres(url)
   if (availability.available) return availability
   const line = `PostgreSQL at ${url} is not reachable (${availability.reason})`
   if (postgresRequired(env)) throw new Error(`${line}; required because ${env['CI'] === 'true' ? 'CI=true' : 'SALA_REQUIRE_POSTGRES=1'} (.ci/run starts it)`)
-  console.log(`Skipping the PostgreSQL tests: ${line}. Set SALA_REQUIRE_POSTGRES=1 to make this a failure.`)
+  print(`Skipping the PostgreSQL tests: ${line}. Set SALA_REQUIRE_POSTGRES=1 to make this a failure.`)
   return availability
 }
 
