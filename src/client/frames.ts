@@ -20,8 +20,12 @@ type Wire<T> =
         ? { readonly [K in keyof T]: Wire<T[K]> }
         : T
 
-/** A command the page sends, typed by the server's own command codecs. (`auth` is for pages without cookies.) */
-export type Command = Wire<Exclude<ClientCommand, { readonly type: 'auth' }>>
+type WireCommand = Wire<Exclude<ClientCommand, { readonly type: 'auth' }>>
+/**
+ * A command the page sends, typed by the server's own command codecs. (`auth` is for pages without cookies.)
+ * `message` says the `room` it was written in (a server older than the field refuses it: see the model).
+ */
+export type Command = Exclude<WireCommand, { readonly type: 'message' }> | (Extract<WireCommand, { readonly type: 'message' }> & { readonly room?: string })
 
 /**
  * An `ack` with `room` optional: a server older than the field acknowledges without it, and the page then
@@ -33,8 +37,14 @@ const OlderAck = t.intersection([
   t.partial({ ref: t.string, clientId: t.string }),
 ])
 
+/**
+ * `welcome` with `room`, the room the user is already in (their other tabs'): its `joined` follows by
+ * itself. A server older than the field never says it.
+ */
+export type Welcome = Extract<ServerFrame, { readonly type: 'welcome' }> & { readonly room?: string }
+
 /** A frame the reducer handles. */
-export type Frame = Exclude<ServerFrame, { readonly type: 'ack' }> | Ack
+export type Frame = Exclude<ServerFrame, { readonly type: 'ack' | 'welcome' }> | Ack | Welcome
 
 /**
  * What one text frame is: a frame to handle; `other`, a well-formed frame of a type this page does not use

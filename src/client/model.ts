@@ -3,7 +3,7 @@ import type { PublicUser, RoomSummary } from '../core/protocol/server-frames.js'
 import type { Attachment } from '../core/uploads.js'
 import type { Command, Frame } from './frames.js'
 import { CONNECT_TIMEOUT_MS, due, heard, PING_REF_PREFIX, pinged, type Liveness } from './heartbeat.js'
-import { connectionLost, discarded, retried, type Outbox, type Outgoing } from './outbox.js'
+import { connectionLost, discarded, retried, stillUnsettled, type MessageKey, type Outbox, type Outgoing } from './outbox.js'
 import { onFrame } from './on-frame.js'
 import { flushIfReady, inShownRoom, join, notice, send } from './steps.js'
 import { PAGE, type Timeline } from './timeline.js'
@@ -34,7 +34,23 @@ export type OwnTyping = { readonly state: 'idle' } | { readonly state: 'announce
 export interface Notice {
   readonly id: number
   readonly text: string
+  /** The messages it speaks of: it goes away once none of them waits on the writer (sent, found, discarded). */
+  readonly about?: ReadonlyArray<MessageKey>
 }
+
+/**
+ * Where a page that shows no room yet stands after `welcome`. A server that knows the user's room (their
+ * other tabs') says so in `welcome` and sends its `joined` by itself; an older one sends that `joined`
+ * without saying so first, so the page `waits` a moment for it before joining the default room: joining
+ * at once would move every tab of the user there.
+ */
+export type Landing = { readonly state: 'landed' } | { readonly state: 'waiting'; readonly until: number }
+
+/**
+ * Whether `message` commands say their `room`: `omitted` once a server too old for the field refused it
+ * as unknown, until the next `welcome` (the next connection may reach a newer server).
+ */
+export type MessageRoom = 'said' | 'omitted'
 
 export interface Model {
   readonly me: PublicUser | null
@@ -52,6 +68,8 @@ export interface Model {
   readonly loadingOlder: boolean
   readonly outbox: Outbox
   readonly connection: Connection
+  readonly landing: Landing
+  readonly messageRoom: MessageRoom
   readonly notices: ReadonlyArray<Notice>
   readonly nextNoticeId: number
   /** Numbers the refs of joins and pings. */
@@ -109,6 +127,8 @@ export const initialModel: Model = {
   loadingOlder: false,
   outbox: [],
   connection: { state: 'offline' },
+  landing: { state: 'landed' },
+  messageRoom: 'said',
   notices: [],
   nextNoticeId: 1,
   nextRef: 1,
@@ -126,6 +146,17 @@ export const reconnectDelay = (attempt: number, random: number): number =>
 export type Step = readonly [Model, ReadonlyArray<Cmd>]
 
 export const update = (model: Model, msg: Msg): Step => {
+  const [next, commands] = step(model, msg)
+  return [next.outbox === model.outbox ? next : withoutStaleNotices(next), commands]
+}
+
+/** Notices about messages none of which still waits on the writer say nothing true any more. */
+const withoutStaleNotices = (model: Model): Model => {
+  const notices = model.notices.filter((n) => n.about === undefined || stillUnsettled(model.outbox, n.about))
+  return notices.length === model.notices.length ? model : { ...model, notices }
+}
+
+const step = (model: Model, msg: Msg): Step => {
   switch (msg.type) {
     case 'signedIn':
       return connecting({ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, 0, msg.at)
@@ -142,7 +173,7 @@ export const update = (model: Model, msg: Msg): Step => {
       if (model.connection.state !== 'reconnecting') return [model, []]
       return connecting(model, model.connection.attempt, msg.at)
     case 'frame':
-      return onFrame(alive(model, msg.at), msg.frame)
+      return onFrame(alive(model, msg.at), msg.frame, msg.at)
     case 'heard':
       return [alive(model, msg.at), []]
     case 'tick':
@@ -152,7 +183,7 @@ export const update = (model: Model, msg: Msg): Step => {
     case 'sendRequested':
       return sendRequested(model, msg.text, msg.attachments, msg.clientId)
     case 'retryRequested':
-      return flushIfReady({ ...model, outbox: retried(model.outbox, msg.room, msg.clientId) }, msg.room)
+      return retryRequested(model, msg.room, msg.clientId)
     case 'discardRequested':
       return [{ ...model, outbox: discarded(model.outbox, msg.room, msg.clientId) }, []]
     case 'typed':
@@ -190,16 +221,38 @@ const tick = (model: Model, at: number, random: number): Step => {
     return linkLost(model, random, 'the server did not answer')
   }
   if (connection.state !== 'open' && connection.state !== 'online') return [model, []]
+  const [landed, joins] = landingDue(model, at)
+  const [next, commands] = heartbeat(landed, at, random)
+  return [next, [...joins, ...commands]]
+}
+
+/** The wait after an older server's `welcome` is over and no `joined` came: the page joins the default room. */
+const landingDue = (model: Model, at: number): Step => {
+  if (model.landing.state !== 'waiting' || at < model.landing.until) return [model, []]
+  const landed: Model = { ...model, landing: { state: 'landed' } }
+  const room = model.shown ?? model.rooms[0]?.id
+  return room === undefined || model.room !== null || model.joining !== null ? [landed, []] : join(landed, room)
+}
+
+/** The one timer wakes the page for the heartbeat's next deadline or the end of the landing wait, whichever is first. */
+const wakeAt = (model: Model, at: number): Cmd => ({
+  type: 'wakeAt',
+  at: model.landing.state === 'waiting' ? Math.min(at, model.landing.until) : at,
+})
+
+const heartbeat = (model: Model, at: number, random: number): Step => {
+  const connection = model.connection
+  if (connection.state !== 'open' && connection.state !== 'online') return [model, []]
   const next = due(connection.liveness, at)
   switch (next.type) {
     case 'wait':
-      return [model, [{ type: 'wakeAt', at: next.until }]]
+      return [model, [wakeAt(model, next.until)]]
     case 'ping': {
       const ref = `${PING_REF_PREFIX}${model.nextRef}`
       const liveness = pinged(ref, at)
       return [
         { ...model, nextRef: model.nextRef + 1, connection: { ...connection, liveness } },
-        [send({ type: 'ping', ref }), { type: 'wakeAt', at: liveness.deadAt }],
+        [send({ type: 'ping', ref }), wakeAt(model, liveness.deadAt)],
       ]
     }
     case 'dead':
@@ -239,6 +292,7 @@ const reconnect = (model: Model, random: number): Step => {
     typing: [],
     ownTyping: { state: 'idle' },
     loadingOlder: false,
+    landing: { state: 'landed' },
     outbox: connectionLost(model.outbox),
     connection: { state: 'reconnecting', attempt, delayMs },
   }
@@ -251,6 +305,17 @@ const joinRequested = (model: Model, room: string): Step => {
   // Not welcomed yet: the room is joined when the server says welcome.
   if (model.connection.state !== 'online') return [{ ...model, shown: room, users: [], typing: [], loadingOlder: false }, []]
   return join(model, room)
+}
+
+/**
+ * The writer asks to try a failed message again. It goes at once if the page is in its room; else the page
+ * goes back to its room first (the message waits for that `joined`), or, offline, when the link is back.
+ */
+const retryRequested = (model: Model, room: string, clientId: string): Step => {
+  const queued: Model = { ...model, outbox: retried(model.outbox, room, clientId) }
+  const going = model.joining === null ? model.room === room : model.joining.room === room
+  if (model.connection.state !== 'online' || going) return flushIfReady(queued, room)
+  return join(queued, room)
 }
 
 const sendRequested = (model: Model, text: string, attachments: ReadonlyArray<Attachment>, clientId: string): Step => {

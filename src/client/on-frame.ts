@@ -1,21 +1,22 @@
 import type { ChatMessage, PublicUser } from '../core/protocol/server-frames.js'
-import type { Ack, Frame } from './frames.js'
+import type { Ack, Frame, Welcome } from './frames.js'
 import { PING_REF_PREFIX } from './heartbeat.js'
 import type { Model, Step } from './model.js'
-import { answered, failed, roomEntered, without } from './outbox.js'
-import { join, notice, sendMessage } from './steps.js'
+import { answered, failed, MOVED_AWAY, requeued, roomEntered, seenStored, without, type Outgoing } from './outbox.js'
+import { flushIfReady, join, notice, sendMessages } from './steps.js'
 import { caughtUp, filed, freshTimeline, olderLoaded, received, type Timeline } from './timeline.js'
 
 // How each server frame changes the page's model.
 
 type FrameOf<T extends Frame['type']> = Extract<Frame, { readonly type: T }>
 
-export const onFrame = (model: Model, frame: Frame): Step => {
+/** `at`: when the frame arrived (ms since the epoch). */
+export const onFrame = (model: Model, frame: Frame, at: number): Step => {
   // The server says `welcome` first, and a model that has given up on its link takes nothing more from it.
   if (frame.type !== 'welcome' && model.connection.state !== 'online') return [model, []]
   switch (frame.type) {
     case 'welcome':
-      return welcome(model, frame)
+      return welcome(model, frame, at)
     case 'joined':
       return joined(model, frame)
     case 'user_joined':
@@ -48,17 +49,33 @@ export const onFrame = (model: Model, frame: Frame): Step => {
   }
 }
 
-const welcome = (model: Model, frame: FrameOf<'welcome'>): Step => {
+/**
+ * How long a page that shows no room waits after an older server's `welcome` for the `joined` that server
+ * sends right behind it when the user is already in a room (ms). Both come in one burst, so this is ample.
+ */
+export const LANDING_WAIT_MS = 1000
+
+/**
+ * The page joins the room on screen, even if it changed while the link was down. A page that shows no room
+ * yet goes where the user already is (their other tabs' room), which a server says in `room` and then
+ * joins by itself; with an older server it waits a moment for that `joined` before joining the default
+ * room (see `Landing`). Joining at once would move every tab of the user.
+ */
+const welcome = (model: Model, frame: Welcome, at: number): Step => {
   if (model.connection.state !== 'open') return [model, []]
   const welcomed: Model = {
     ...model,
     me: frame.user,
     rooms: frame.rooms,
     connection: { state: 'online', liveness: model.connection.liveness },
+    landing: { state: 'landed' },
+    messageRoom: 'said',
   }
-  // The room on screen, even if it changed while the link was down; the first visit goes to the default room.
-  const room = model.shown ?? frame.rooms[0]?.id
-  return room === undefined ? [welcomed, []] : join(welcomed, room)
+  if (model.shown !== null && model.shown !== frame.room) return join(welcomed, model.shown)
+  if (frame.room !== undefined) return [{ ...welcomed, shown: frame.room }, []]
+  if (frame.rooms.length === 0) return [welcomed, []]
+  const until = at + LANDING_WAIT_MS
+  return [{ ...welcomed, landing: { state: 'waiting', until } }, [{ type: 'wakeAt', at: until }]]
 }
 
 /**
@@ -75,30 +92,34 @@ const joined = (model: Model, frame: FrameOf<'joined'>): Step => {
   // A later join of ours is on its way: keep showing the room it goes to until its answer.
   if (model.joining !== null && ours === null) return [entered, []]
   const me = model.me?.username ?? ''
-  const [outbox, due] = roomEntered(model.outbox, frame.room, me, frame.history)
+  const found = seenStored(model.outbox, me, (room) => entered.timelines.get(room)?.messages ?? [])
+  const [outbox, due] = roomEntered(found, frame.room)
   const newlyFailed = outbox.filter((message) => message.delivery.state === 'failed' && !model.outbox.some((old) => old === message))
   const settled: Model = {
     ...entered,
     shown: frame.room,
     joining: null,
+    landing: { state: 'landed' },
     users: frame.users,
     typing: frame.typing.filter((u) => u.username !== me),
     outbox,
     loadingOlder: false,
   }
-  return [leftBehind(settled, newlyFailed), [...due.map(sendMessage), { type: 'loadRooms' }]]
+  return [leftBehind(settled, newlyFailed, 'you left the room while offline'), [...sendMessages(settled, due), { type: 'loadRooms' }]]
 }
 
-/** Says where messages that could not be sent are waiting, by room. */
-const leftBehind = (model: Model, failed: ReadonlyArray<{ readonly room: string }>): Model => {
+/** Says where messages that could not be sent are waiting, by room; each notice goes once they are settled. */
+const leftBehind = (model: Model, failed: ReadonlyArray<Outgoing>, why: string): Model => {
   const rooms = [...new Set(failed.map((message) => message.room))]
   return rooms.reduce((told, room) => {
-    const count = failed.filter((message) => message.room === room).length
-    const name = model.rooms.find((r) => r.id === room)?.name ?? room
-    const what = count === 1 ? 'A message' : `${count} messages`
-    return notice(told, `${what} written in ${name} could not be sent: you left the room while offline. Open ${name} to retry.`)
+    const those = failed.filter((message) => message.room === room)
+    const name = roomName(model, room)
+    const what = those.length === 1 ? 'A message' : `${those.length} messages`
+    return notice(told, `${what} written in ${name} could not be sent: ${why}. Open ${name} to retry.`, those)
   }, model)
 }
+
+const roomName = (model: Model, room: string): string => model.rooms.find((r) => r.id === room)?.name ?? room
 
 const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
   if (frame.room !== model.room) return [model, []]
@@ -108,23 +129,31 @@ const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
   return [{ ...model, users: model.users.filter(gone), typing: model.typing.filter(gone) }, []]
 }
 
-/** Files an acknowledged message under the room it was written in, whichever room is on screen now. */
+/**
+ * Files an acknowledged message under the room the ack names, else the room it was written in, whichever
+ * room is on screen now. They differ only with a server older than the message's `room`: it stored the
+ * message in the room another tab of the user had moved them to. It is stored, so it is settled (never sent
+ * again), shown where it is, and the writer is told.
+ */
 const acked = (model: Model, frame: Ack): Step => {
   const clientId = frame.clientId ?? frame.ref
   const message = clientId === undefined ? undefined : answered(model.outbox, clientId, frame.room)
   if (message === undefined || model.me === null) return [model, []]
+  const room = frame.room ?? message.room
   const stored: ChatMessage = {
     id: frame.id,
-    room: message.room,
+    room,
     user: model.me,
     text: message.text,
     sentAt: frame.sentAt,
     clientId: message.clientId,
     ...(message.attachments.length === 0 ? {} : { attachments: [...message.attachments] }),
   }
-  const timeline = model.timelines.get(message.room)
-  const timelines = timeline === undefined ? model.timelines : withTimeline(model, message.room, filed(timeline, stored))
-  return [{ ...model, outbox: without(model.outbox, message), timelines }, []]
+  const timeline = model.timelines.get(room)
+  const timelines = timeline === undefined ? model.timelines : withTimeline(model, room, filed(timeline, stored))
+  const settled: Model = { ...model, outbox: without(model.outbox, message), timelines }
+  if (room === message.room) return [settled, []]
+  return [notice(settled, `A message written in ${roomName(model, message.room)} went to ${roomName(model, room)}: you had moved there in another tab.`), []]
 }
 
 const refused = (model: Model, frame: FrameOf<'error'>): Step => {
@@ -139,9 +168,20 @@ const refused = (model: Model, frame: FrameOf<'error'>): Step => {
     return fallback === undefined || fallback === model.joining.room ? [back, []] : join(back, fallback)
   }
   const message = frame.ref === undefined ? undefined : answered(model.outbox, frame.ref, frame.room)
-  const outbox = message === undefined ? model.outbox : failed(model.outbox, message, text)
-  return [notice({ ...model, outbox, loadingOlder: false }, text), []]
+  if (message === undefined) return [notice({ ...model, loadingOlder: false }, text), []]
+  if (model.messageRoom === 'said' && refusesRoomField(frame)) {
+    // A server older than `room`: the message goes again without it, and so do the next ones.
+    return flushIfReady({ ...model, messageRoom: 'omitted', outbox: requeued(model.outbox, message) }, message.room)
+  }
+  if (frame.code === 'not_in_room') {
+    // Another tab moved the user before the message arrived: the server stored nothing.
+    return [leftBehind({ ...model, outbox: failed(model.outbox, message, MOVED_AWAY) }, [message], 'you had moved to another room in another tab'), []]
+  }
+  return [notice({ ...model, outbox: failed(model.outbox, message, text) }, text, [message]), []]
 }
+
+/** An older server's answer to a `message` that says its room: `bad_request`, naming `room` unknown. */
+const refusesRoomField = (frame: FrameOf<'error'>): boolean => frame.code === 'bad_request' && (frame.details ?? []).some((d) => d.path === 'room')
 
 /** Presence and typing frames count for the room on screen, once we are in it. */
 const present = (model: Model, room: string): boolean => room === model.room && room === model.shown && model.joining === null

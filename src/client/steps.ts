@@ -1,4 +1,4 @@
-import { flush, messageCommand, type Outgoing } from './outbox.js'
+import { flush, messageCommand, type MessageKey, type Outgoing } from './outbox.js'
 import type { Command } from './frames.js'
 import type { Cmd, Model, Step } from './model.js'
 
@@ -6,11 +6,14 @@ import type { Cmd, Model, Step } from './model.js'
 
 export const send = (command: Command): Cmd => ({ type: 'send', command })
 
-export const sendMessage = (message: Outgoing): Cmd => send(messageCommand(message))
+/** The `message` command for each of `messages`, with their room unless the server is too old for it. */
+export const sendMessages = (model: Model, messages: ReadonlyArray<Outgoing>): ReadonlyArray<Cmd> =>
+  messages.map((message) => send(messageCommand(message, model.messageRoom === 'said')))
 
-export const notice = (model: Model, text: string): Model => ({
+/** Adds a notice; one `about` messages goes once none of them waits on the writer any more. */
+export const notice = (model: Model, text: string, about: ReadonlyArray<MessageKey> = []): Model => ({
   ...model,
-  notices: [...model.notices, { id: model.nextNoticeId, text }].slice(-5),
+  notices: [...model.notices, { id: model.nextNoticeId, text, ...(about.length === 0 ? {} : { about: about.map(({ room, clientId }) => ({ room, clientId })) }) }].slice(-5),
   nextNoticeId: model.nextNoticeId + 1,
 })
 
@@ -35,6 +38,7 @@ export const join = (model: Model, room: string): Step => {
       shown: room,
       joining: { ref, room, since },
       nextRef: model.nextRef + 1,
+      landing: { state: 'landed' },
       users: staying ? model.users : [],
       typing: staying ? model.typing : [],
       loadingOlder: false,
@@ -47,6 +51,6 @@ export const join = (model: Model, room: string): Step => {
 export const flushIfReady = (model: Model, room: string): Step => {
   if (!ready(model, room)) return [model, []]
   const [outbox, due] = flush(model.outbox, room)
-  return [{ ...model, outbox }, due.map(sendMessage)]
+  return [{ ...model, outbox }, sendMessages(model, due)]
 }
 

@@ -19,6 +19,11 @@ describe('the web client’s frame decoder', () => {
     expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [], protocol: 1 } })
   })
 
+  it('keeps the room a welcome says the user is already in', () => {
+    const welcome = { type: 'welcome', user, rooms: [], protocol: 1, room: 'sala-2' }
+    expect(decodeFrame(JSON.stringify(welcome))).toEqual({ type: 'frame', frame: welcome })
+  })
+
   it('counts a frame of a type it does not know as a sign of life, and refuses what it cannot trust', () => {
     expect(decodeFrame('{"type":"something_newer","x":1}')).toEqual({ type: 'other' })
     expect(decodeFrame('not json')).toEqual({ type: 'invalid' })

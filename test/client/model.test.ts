@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { initialModel, reconnectDelay, typingLine, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
 import { CONNECT_TIMEOUT_MS, PING_IDLE_MS, PONG_TIMEOUT_MS } from '../../src/client/heartbeat.js'
+import { LANDING_WAIT_MS } from '../../src/client/on-frame.js'
 import type { Frame } from '../../src/client/frames.js'
 import { mergeMessages } from '../../src/client/timeline.js'
 import type { ChatMessage } from '../../src/core/protocol/server-frames.js'
@@ -38,8 +39,11 @@ const joined = (model: Model, room: string, history: ReadonlyArray<ChatMessage>,
 const typedMessage = (text: string, clientId: string): Msg => ({ type: 'sendRequested', text, attachments: [], clientId })
 
 /** Signed in, welcomed and in Sala 1 with two messages. */
+const welcomedAt0 = (): Msg[] => [{ type: 'signedIn', at: 0 }, { type: 'socketOpened', at: 0 }, frame({ type: 'welcome', user: ana, rooms, protocol: 1 })]
+/** Welcomed by a server that does not say the user's room, and no `joined` came in the wait: the default room is joined. */
+const landed = (): Model => fold([...welcomedAt0(), { type: 'tick', at: LANDING_WAIT_MS, random: 0.5 }]).model
 const inSala1 = (): Model => {
-  const welcomed = fold([{ type: 'signedIn', at: 0 }, { type: 'socketOpened', at: 0 }, frame({ type: 'welcome', user: ana, rooms, protocol: 1 })]).model
+  const welcomed = landed()
   return fold([joined(welcomed, 'sala-1', [message(1), message(2)])], welcomed).model
 }
 /** Switches rooms and gets the answer, with `history` as the room's messages. */
@@ -51,9 +55,15 @@ const reconnectFrom = (model: Model): { model: Model; commands: Cmd[] } =>
   fold([{ type: 'retryDue', at: 1 }, { type: 'socketOpened', at: 1 }, frame({ type: 'welcome', user: ana, rooms, protocol: 1 })], model)
 
 describe('the web client model', () => {
-  it('joins the default room on the first welcome', () => {
-    const { commands } = fold([{ type: 'signedIn', at: 0 }, { type: 'socketOpened', at: 0 }, frame({ type: 'welcome', user: ana, rooms, protocol: 1 })])
-    expect(joinSent(commands)).toEqual([{ type: 'join', room: 'sala-1', ref: 'join-1' }])
+  it('joins the default room on the first welcome, once an older server has had a moment to say the user is elsewhere', () => {
+    const { commands } = fold(welcomedAt0())
+    expect(joinSent(commands)).toEqual([])
+    expect(commands.at(-1)).toEqual({ type: 'wakeAt', at: LANDING_WAIT_MS })
+    expect(joinSent(fold([{ type: 'tick', at: LANDING_WAIT_MS - 1, random: 0.5 }], fold(welcomedAt0()).model).commands)).toEqual([])
+    const { commands: after } = fold([...welcomedAt0(), { type: 'tick', at: LANDING_WAIT_MS, random: 0.5 }])
+    expect(joinSent(after)).toEqual([{ type: 'join', room: 'sala-1', ref: 'join-1' }])
+    // The heartbeat's deadline is the next wake-up again.
+    expect(after.at(-1)).toEqual({ type: 'wakeAt', at: PING_IDLE_MS })
   })
 
   it('keeps who is here and who is typing, and says it in words', () => {
@@ -74,7 +84,7 @@ describe('the web client model', () => {
 
   it('shows a sent message as pending until its ack, then as a message with the server’s id', () => {
     const { model, commands } = fold([typedMessage('oi', 'c1')], inSala1())
-    expect(sent(commands)).toEqual([{ type: 'message', text: 'oi', clientId: 'c1', ref: 'c1' }])
+    expect(sent(commands)).toEqual([{ type: 'message', text: 'oi', clientId: 'c1', ref: 'c1', room: 'sala-1' }])
     expect(model.outbox).toMatchObject([{ room: 'sala-1', clientId: 'c1', delivery: { state: 'sent' } }])
     const acked = fold([frame({ type: 'ack', id: id(3), room: 'sala-1', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c1', ref: 'c1' })], model).model
     expect(acked.outbox).toEqual([])
@@ -119,7 +129,7 @@ describe('the web client model', () => {
       expect(sent(written.commands)).toEqual([])
       expect(written.model.outbox).toMatchObject([{ room: 'sala-2', delivery: { state: 'queued' } }])
       const { model, commands } = fold([joined(written.model, 'sala-2', [])], written.model)
-      expect(sent(commands)).toEqual([{ type: 'message', text: 'cedo', clientId: 'c3', ref: 'c3' }])
+      expect(sent(commands)).toEqual([{ type: 'message', text: 'cedo', clientId: 'c3', ref: 'c3', room: 'sala-2' }])
       expect(model.outbox).toMatchObject([{ room: 'sala-2', delivery: { state: 'sent' } }])
     })
   })
@@ -142,7 +152,7 @@ describe('the web client model', () => {
       // Back in Sala 1, Retry sends it with the same clientId, so a copy the server already has is not doubled.
       const back = moveTo(there, 'sala-1', [])
       const { commands: retried, model: retrying } = fold([{ type: 'retryRequested', room: 'sala-1', clientId: 'c9' }], back)
-      expect(sent(retried)).toEqual([{ type: 'message', text: 'escrito offline', clientId: 'c9', ref: 'c9' }])
+      expect(sent(retried)).toEqual([{ type: 'message', text: 'escrito offline', clientId: 'c9', ref: 'c9', room: 'sala-1' }])
       expect(retrying.outbox).toMatchObject([{ delivery: { state: 'sent' } }])
       expect(fold([{ type: 'discardRequested', room: 'sala-1', clientId: 'c9' }], there).model.outbox).toEqual([])
     })
@@ -153,7 +163,7 @@ describe('the web client model', () => {
       const { model, commands } = reconnectFrom(written.model)
       expect(joinSent(commands)).toEqual([{ type: 'join', room: 'sala-1', since: id(2), ref: expect.any(String) }])
       const caughtUp = fold([joined(model, 'sala-1', [message(3)])], model)
-      expect(sent(caughtUp.commands)).toContainEqual({ type: 'message', text: 'lost?', clientId: 'c9', ref: 'c9' })
+      expect(sent(caughtUp.commands)).toContainEqual({ type: 'message', text: 'lost?', clientId: 'c9', ref: 'c9', room: 'sala-1' })
       expect(shown(caughtUp.model).map((m) => m.id)).toEqual([1, 2, 3].map(id))
     })
 
@@ -162,7 +172,7 @@ describe('the web client model', () => {
       const back = reconnectFrom(fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }], onTheWire).model).model
       const storedOne: ChatMessage = { ...message(3, 'sala-1', ana), text: 'um', clientId: 'c1' }
       const { model, commands } = fold([joined(back, 'sala-1', [storedOne])], back)
-      expect(sent(commands).filter((c) => c.type === 'message')).toEqual([{ type: 'message', text: 'dois', clientId: 'c2', ref: 'c2' }])
+      expect(sent(commands).filter((c) => c.type === 'message')).toEqual([{ type: 'message', text: 'dois', clientId: 'c2', ref: 'c2', room: 'sala-1' }])
       expect(model.outbox.map((m) => m.clientId)).toEqual(['c2'])
     })
 
@@ -170,6 +180,155 @@ describe('the web client model', () => {
       const visited = moveTo(moveTo(inSala1(), 'sala-2', [message(7, 'sala-2')]), 'sala-1', [])
       const offline = fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }, { type: 'joinRequested', room: 'sala-2' }], visited).model
       expect(joinSent(reconnectFrom(offline).commands)).toEqual([{ type: 'join', room: 'sala-2', since: id(7), ref: expect.any(String) }])
+    })
+  })
+
+  describe('two tabs of one user: a message written in Sala 2 while the other tab moves the user to Sala 3 (issue 13, client fix 1)', () => {
+    /** Tab A, in Sala 2, sends c2; then the server's `joined` for Sala 3 (the other tab's move, no ref of ours) arrives. */
+    const sentThenMoved = () => {
+      const inSala2 = moveTo(inSala1(), 'sala-2', [message(1, 'sala-2')])
+      const written = fold([typedMessage('para a Sala 2', 'c2')], inSala2)
+      expect(sent(written.commands)).toEqual([{ type: 'message', text: 'para a Sala 2', clientId: 'c2', ref: 'c2', room: 'sala-2' }])
+      return fold([frame({ type: 'joined', room: 'sala-3', users: [ana], typing: [], history: [message(1, 'sala-3')] })], written.model).model
+    }
+    const refusal: Frame = { type: 'error', code: 'not_in_room', message: 'you are in sala-3 now, not in sala-2: the message was not sent', ref: 'c2', room: 'sala-2' }
+
+    it('a not_in_room refusal marks it failed with a notice, and it is not resent after a reconnect', () => {
+      const { model } = fold([frame(refusal)], sentThenMoved())
+      expect(model.shown).toBe('sala-3')
+      expect(model.outbox).toMatchObject([{ room: 'sala-2', clientId: 'c2', delivery: { state: 'failed', reason: expect.stringContaining('another tab') } }])
+      expect(model.notices.at(-1)?.text).toBe('A message written in Sala 2 could not be sent: you had moved to another room in another tab. Open Sala 2 to retry.')
+      const back = reconnectFrom(fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }], model).model)
+      const after = fold([joined(back.model, 'sala-3', [])], back.model)
+      expect(sent([...back.commands, ...after.commands]).filter((c) => c.type === 'message')).toEqual([])
+      expect(after.model.outbox).toMatchObject([{ clientId: 'c2', delivery: { state: 'failed' } }])
+    })
+
+    it('Retry goes back to Sala 2 first and sends it there; once stored, the notice goes', () => {
+      const refused = fold([frame(refusal)], sentThenMoved()).model
+      const retry = fold([{ type: 'retryRequested', room: 'sala-2', clientId: 'c2' }], refused)
+      expect(sent(retry.commands)).toEqual([{ type: 'join', room: 'sala-2', since: id(1), ref: expect.any(String) }])
+      const there = fold([joined(retry.model, 'sala-2', [message(2, 'sala-2')])], retry.model)
+      expect(sent(there.commands)).toEqual([{ type: 'message', text: 'para a Sala 2', clientId: 'c2', ref: 'c2', room: 'sala-2' }])
+      const { model } = fold([frame({ type: 'ack', id: id(3), room: 'sala-2', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c2', ref: 'c2' })], there.model)
+      expect(model.outbox).toEqual([])
+      expect(texts(model, 'sala-2')).toEqual(['sala-2 m1', 'sala-2 m2', 'para a Sala 2'])
+      expect(model.notices.map((n) => n.text).join('\n')).not.toContain('could not be sent')
+    })
+
+    it('Retry in the room sends at once', () => {
+      const refused = fold([frame(refusal)], sentThenMoved()).model
+      const inSala2 = moveTo(refused, 'sala-2', [])
+      const { commands } = fold([{ type: 'retryRequested', room: 'sala-2', clientId: 'c2' }], inSala2)
+      expect(sent(commands)).toEqual([{ type: 'message', text: 'para a Sala 2', clientId: 'c2', ref: 'c2', room: 'sala-2' }])
+    })
+
+    it('an older server’s ack from the room it stored it in settles it there, and it is never resent', () => {
+      const ack: Frame = { type: 'ack', id: id(2), room: 'sala-3', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c2', ref: 'c2' }
+      const { model } = fold([frame(ack)], sentThenMoved())
+      expect(model.outbox).toEqual([])
+      expect(texts(model, 'sala-3')).toEqual(['sala-3 m1', 'para a Sala 2'])
+      expect(model.timelines.get('sala-3')?.messages.at(-1)).toMatchObject({ id: id(2), room: 'sala-3', user: ana })
+      expect(texts(model, 'sala-2')).toEqual(['sala-2 m1'])
+      expect(model.notices.at(-1)?.text).toBe('A message written in Sala 2 went to Sala 3: you had moved there in another tab.')
+      const back = reconnectFrom(fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }], model).model)
+      const after = fold([joined(back.model, 'sala-3', [])], back.model)
+      expect(sent([...back.commands, ...after.commands]).filter((c) => c.type === 'message')).toEqual([])
+    })
+
+    it('towards a server too old to know `room`, sends again without it (until the next welcome)', () => {
+      const written = fold([typedMessage('oi', 'c1')], inSala1()).model
+      const old: Frame = { type: 'error', code: 'bad_request', message: 'invalid message command', ref: 'c1', details: [{ path: 'room', message: 'is not a known field' }] }
+      const { model, commands } = fold([frame(old)], written)
+      expect(sent(commands)).toEqual([{ type: 'message', text: 'oi', clientId: 'c1', ref: 'c1' }])
+      expect(model.outbox).toMatchObject([{ clientId: 'c1', delivery: { state: 'sent' } }])
+      expect(model.notices).toEqual([])
+      expect(sent(fold([typedMessage('de novo', 'c3')], model).commands)).toEqual([{ type: 'message', text: 'de novo', clientId: 'c3', ref: 'c3' }])
+      const back = reconnectFrom(fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }], model).model).model
+      const there = fold([joined(back, 'sala-1', [])], back).model
+      expect(sent(fold([typedMessage('novo servidor', 'c4')], there).commands)).toContainEqual(expect.objectContaining({ clientId: 'c4', room: 'sala-1' }))
+    })
+  })
+
+  describe('a second tab, or a reload, while the user is in a room (issue 13, client fix 2)', () => {
+    const opened = (): Msg[] => [{ type: 'signedIn', at: 0 }, { type: 'socketOpened', at: 0 }]
+
+    it('goes where the user is when welcome says so, without a join of its own', () => {
+      const { model, commands } = fold([...opened(), frame({ type: 'welcome', user: ana, rooms, protocol: 1, room: 'sala-3' })])
+      expect(joinSent(commands)).toEqual([])
+      expect(model.shown).toBe('sala-3')
+      const there = fold([frame({ type: 'joined', room: 'sala-3', users: [ana], typing: [], history: [message(4, 'sala-3')] }), { type: 'tick', at: LANDING_WAIT_MS, random: 0.5 }], model)
+      expect(joinSent(there.commands)).toEqual([])
+      expect(there.model.room).toBe('sala-3')
+      expect(texts(there.model, 'sala-3')).toEqual(['sala-3 m4'])
+    })
+
+    it('with an older server, takes the joined that follows its welcome and never joins the default room', () => {
+      const { model, commands } = fold([
+        ...opened(),
+        frame({ type: 'welcome', user: ana, rooms, protocol: 1 }, 5),
+        frame({ type: 'joined', room: 'sala-3', users: [ana], typing: [], history: [] }, 6),
+        { type: 'tick', at: 5 + LANDING_WAIT_MS, random: 0.5 },
+      ])
+      expect(joinSent(commands)).toEqual([])
+      expect(model.shown).toBe('sala-3')
+      expect(model.room).toBe('sala-3')
+    })
+
+    it('a room picked during the wait is the one joined', () => {
+      const { commands } = fold([...opened(), frame({ type: 'welcome', user: ana, rooms, protocol: 1 }), { type: 'joinRequested', room: 'sala-2' }, { type: 'tick', at: LANDING_WAIT_MS, random: 0.5 }])
+      expect(joinSent(commands)).toEqual([{ type: 'join', room: 'sala-2', ref: expect.any(String) }])
+    })
+
+    it('a reconnecting tab already in the room the welcome names does not join it again; one in another room goes back to its own', () => {
+      const offline = fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }], inSala1()).model
+      const reopened = fold([{ type: 'retryDue', at: 1 }, { type: 'socketOpened', at: 1 }], offline).model
+      expect(joinSent(fold([frame({ type: 'welcome', user: ana, rooms, protocol: 1, room: 'sala-1' })], reopened).commands)).toEqual([])
+      expect(joinSent(fold([frame({ type: 'welcome', user: ana, rooms, protocol: 1, room: 'sala-2' })], reopened).commands)).toMatchObject([{ room: 'sala-1' }])
+    })
+  })
+
+  describe('notices that stay true (issue 13, client fix 3)', () => {
+    it('a message whose ack was lost, written in a room left while offline, is not reported as not sent; its room’s catch-up settles it', () => {
+      const onTheWire = fold([typedMessage('talvez', 'c1')], inSala1()).model
+      const offline = fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }, { type: 'joinRequested', room: 'sala-2' }], onTheWire).model
+      const back = reconnectFrom(offline).model
+      const inSala2 = fold([joined(back, 'sala-2', [])], back)
+      expect(sent(inSala2.commands).filter((c) => c.type === 'message')).toEqual([])
+      expect(inSala2.model.notices).toEqual([])
+      expect(inSala2.model.outbox).toMatchObject([{ room: 'sala-1', clientId: 'c1', delivery: { state: 'unconfirmed' } }])
+      const asked = fold([{ type: 'joinRequested', room: 'sala-1' }], inSala2.model).model
+      const stored: ChatMessage = { ...message(3, 'sala-1', ana), text: 'talvez', clientId: 'c1' }
+      const { model, commands } = fold([joined(asked, 'sala-1', [stored])], asked)
+      expect(sent(commands).filter((c) => c.type === 'message')).toEqual([])
+      expect(model.outbox).toEqual([])
+      expect(model.notices).toEqual([])
+      expect(texts(model, 'sala-1')).toEqual(['sala-1 m1', 'sala-1 m2', 'talvez'])
+    })
+
+    it('…and one the catch-up does not show is sent again, with the same clientId', () => {
+      const onTheWire = fold([typedMessage('talvez', 'c1')], inSala1()).model
+      const offline = fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }, { type: 'joinRequested', room: 'sala-2' }], onTheWire).model
+      const inSala2 = moveTo(reconnectFrom(offline).model, 'sala-2', [])
+      const { commands } = fold([{ type: 'joinRequested', room: 'sala-1' }], inSala2)
+      const back = fold([{ type: 'joinRequested', room: 'sala-1' }], inSala2).model
+      expect(joinSent(commands)).toHaveLength(1)
+      expect(sent(fold([joined(back, 'sala-1', [])], back).commands)).toContainEqual({ type: 'message', text: 'talvez', clientId: 'c1', ref: 'c1', room: 'sala-1' })
+    })
+
+    it('the notice about a failed message goes once a Retry has sent it, or it was discarded', () => {
+      const offline = fold([{ type: 'socketClosed', code: 1006, reason: '', random: 0.5 }], inSala1()).model
+      const switched = fold([typedMessage('escrito offline', 'c9'), { type: 'joinRequested', room: 'sala-2' }], offline).model
+      const back = reconnectFrom(switched).model
+      const there = fold([joined(back, 'sala-2', [])], back).model
+      expect(there.notices.map((n) => n.text)).toEqual(['A message written in Sala 1 could not be sent: you left the room while offline. Open Sala 1 to retry.'])
+      const inSala1Again = moveTo(there, 'sala-1', [])
+      const retried = fold([{ type: 'retryRequested', room: 'sala-1', clientId: 'c9' }, frame({ type: 'ack', id: id(3), room: 'sala-1', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c9', ref: 'c9' })], inSala1Again).model
+      expect(retried.outbox).toEqual([])
+      expect(retried.notices).toEqual([])
+      expect(fold([{ type: 'discardRequested', room: 'sala-1', clientId: 'c9' }], there).model.notices).toEqual([])
+      // An unrelated notice stays.
+      expect(fold([{ type: 'problem', text: 'Upload failed' }, { type: 'discardRequested', room: 'sala-1', clientId: 'c9' }], there).model.notices.map((n) => n.text)).toEqual(['Upload failed'])
     })
   })
 
@@ -235,7 +394,7 @@ describe('the web client model', () => {
     )
     expect(model.outbox).toMatchObject([{ clientId: 'c2', delivery: { state: 'failed', reason: 'too many message commands; wait 100 ms' } }])
     expect(model.notices.at(-1)?.text).toBe('too many message commands; wait 100 ms')
-    expect(sent(fold([{ type: 'retryRequested', room: 'sala-1', clientId: 'c2' }], model).commands)).toEqual([{ type: 'message', text: 'x', clientId: 'c2', ref: 'c2' }])
+    expect(sent(fold([{ type: 'retryRequested', room: 'sala-1', clientId: 'c2' }], model).commands)).toEqual([{ type: 'message', text: 'x', clientId: 'c2', ref: 'c2', room: 'sala-1' }])
   })
 
   it('sends typing_start at most every few seconds and typing_stop once idle', () => {
@@ -276,7 +435,7 @@ describe('the web client model', () => {
       const { model, commands } = fold([tick(PING_IDLE_MS + PONG_TIMEOUT_MS)], pinged)
       expect(commands).toEqual([{ type: 'disconnect', reason: 'no answer to ping' }, { type: 'retryAfter', ms: reconnectDelay(0, 0.5) }])
       expect(model.connection.state).toBe('reconnecting')
-      expect(model.outbox).toMatchObject([{ clientId: 'c1', delivery: { state: 'queued' } }])
+      expect(model.outbox).toMatchObject([{ clientId: 'c1', delivery: { state: 'unconfirmed' } }])
     })
 
     it('takes a pong, any frame, or an older server’s refusal of ping as an answer', () => {
@@ -325,6 +484,10 @@ describe('the web client model', () => {
       fc.constant<Event>({ type: 'retryDue', at: 1 }),
       fc.constant<Event>({ type: 'socketOpened', at: 1 }),
       fc.constant(frame({ type: 'welcome', user: ana, rooms, protocol: 1 })),
+      roomId.map((room) => frame({ type: 'welcome', user: ana, rooms, protocol: 1, room })),
+      fc.tuple(roomId, fc.nat({ max: 3 })).map(([room, c]) => frame({ type: 'error', code: 'not_in_room', message: 'moved', ref: `c${c}`, room })),
+      fc.tuple(roomId, fc.nat({ max: 3 })).map(([room, c]): Event => ({ type: 'retryRequested', room, clientId: `c${c}` })),
+      fc.nat({ max: 3000 }).map((at): Event => ({ type: 'tick', at, random: 0.5 })),
     )
     const toMsg = (e: Event, model: Model): Msg =>
       e.type !== 'joinedFrame'
