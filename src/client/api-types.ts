@@ -339,7 +339,11 @@ export interface paths {
          * @description Upgrade to a WebSocket, with a session (cookie or Bearer) or with no credentials at all: then the
          *     first frame must be `{"type":"auth","token":"..."}` within 5 s (else close 4001), which lets a page
          *     on another origin connect without headers or cookies. Cookie-authenticated upgrades must come from
-         *     the server's own Origin (or one in `ALLOWED_ORIGINS`). Offer the subprotocol `sala.v1`, or none.
+         *     the server's own Origin (or one in `ALLOWED_ORIGINS`). A page on another origin of the same site
+         *     (`app.example.com` beside `chat.example.com`, or another port of `localhost`) gets the session cookie
+         *     sent along by the browser whether it wants it or not: list its origin in `ALLOWED_ORIGINS`, or its
+         *     upgrade is refused 403 even when it meant to sign in by its first frame. Offer the subprotocol
+         *     `sala.v1`, or none.
          *     The protocol is in `asyncapi.yaml`. A refused upgrade is a plain HTTP answer with a JSON error and
          *     no socket.
          */
@@ -421,7 +425,7 @@ export interface components {
         UnsupportedProtocolError: {
             error: {
                 /** @enum {string} */
-                code: "unsupported_protocol";
+                code: "unsupported_protocol" | "bad_handshake";
                 /** @description A sentence for people; may change. */
                 message: string;
                 details?: components["schemas"]["FieldProblems"];
@@ -1467,7 +1471,12 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The client offered WebSocket subprotocols and none of them is one this server speaks (`sala.v1`); offering none is fine. */
+            /**
+             * @description `unsupported_protocol`: the client offered WebSocket subprotocols and none of them is one this
+             *     server speaks (`sala.v1`); offering none is fine. `bad_handshake`: the opening handshake is not
+             *     RFC 6455's (`Sec-WebSocket-Version` other than 13, a missing or malformed `Sec-WebSocket-Key`, a
+             *     `Sec-WebSocket-Protocol` that is not a list of distinct tokens).
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
