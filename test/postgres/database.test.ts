@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/database.js'
 import { openPostgres, postgresFault, type OpenedPostgres, type PostgresLocation } from '../../src/adapters/postgres/database.js'
 import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js'
-import { startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
+import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
 
 const postgres = await postgresForTests()
@@ -113,7 +113,7 @@ describe.skipIf(!postgres.available)('opening a PostgreSQL database', () => {
   })
 })
 
-const binaries = (await import('node:fs')).existsSync('/usr/lib/postgresql/15/bin/pg_ctl')
+const binaries = privatePostgresAvailable('the pool restart test')
 
 describe.skipIf(!binaries)('a PostgreSQL that restarts under the pool', () => {
   let server: PrivatePostgres

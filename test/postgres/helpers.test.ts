@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
+import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
 import { ADMIN_URL, createTestDatabase, postgresForTests, postgresRequired, probePostgres, withTestDatabase } from './test-database.js'
 
 const postgres = await postgresForTests()
@@ -80,8 +80,7 @@ describe.skipIf(!postgres.available)('a test database', () => {
   })
 })
 
-const binaries = existsSync('/usr/lib/postgresql/15/bin/pg_ctl')
-if (!binaries) console.log('Skipping the private PostgreSQL tests: /usr/lib/postgresql/15/bin/pg_ctl is missing.')
+const binaries = privatePostgresAvailable('the private PostgreSQL tests')
 
 describe.skipIf(!binaries)('a private PostgreSQL', () => {
   let server: PrivatePostgres | undefined

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { chown, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,18 @@ const run = promisify(execFile)
 
 /** Where Debian's PostgreSQL 15 keeps `initdb` and `pg_ctl`. */
 export const POSTGRES_BIN = process.env['SALA_POSTGRES_BIN'] ?? '/usr/lib/postgresql/15/bin'
+
+/**
+ * Whether `initdb` and `pg_ctl` are here, for `describe.skipIf(!privatePostgresAvailable(...))`. Missing, the
+ * reason is printed and the tests skip; under `CI=true` or `SALA_REQUIRE_POSTGRES=1` it throws instead.
+ */
+export const privatePostgresAvailable = (what: string, env: NodeJS.ProcessEnv = process.env): boolean => {
+  if (existsSync(join(POSTGRES_BIN, 'pg_ctl')) && existsSync(join(POSTGRES_BIN, 'initdb'))) return true
+  const line = `${POSTGRES_BIN} has no initdb and pg_ctl (set SALA_POSTGRES_BIN to PostgreSQL's bin folder)`
+  if (env['SALA_REQUIRE_POSTGRES'] === '1' || env['CI'] === 'true') throw new Error(`${what}: ${line}; required under CI=true or SALA_REQUIRE_POSTGRES=1`)
+  console.log(`Skipping ${what}: ${line}.`)
+  return false
+}
 
 /** A PostgreSQL cluster of a test's own, in a temp folder, on a free port of 127.0.0.1. */
 export interface PrivatePostgres {

@@ -3,12 +3,11 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, register, startTestServer, waitFor, type TestServer } from '../integration/helpers.js'
-import { POSTGRES_BIN, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
+import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
 
 // The issue's fault: PostgreSQL restarting under traffic. A cluster of the test's own (the machine's shared
 // one is left alone), stopped as a crash would stop it and started again, under a real server.
-const binaries = existsSync(`${POSTGRES_BIN}/pg_ctl`)
-if (!binaries) console.log(`Skipping the PostgreSQL restart test: ${POSTGRES_BIN}/pg_ctl is missing.`)
+const binaries = privatePostgresAvailable('the PostgreSQL restart test')
 
 const readyStatus = async (server: TestServer): Promise<number> => (await fetch(`${server.url}/ready`)).status
 
