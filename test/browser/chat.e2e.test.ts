@@ -141,6 +141,8 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       readonly server: WebSocketRoute
       /** Frames stop in both directions, and nothing closes. */
       silent: boolean
+      /** What the page sent on this link. */
+      readonly sent: string[]
     }
     const links: Link[] = []
     const link = () => links.at(-1)
@@ -148,6 +150,10 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
     let holdAcks = false
     const held: string[] = []
     let pongs = 0
+    // Frames from a page held back on their way to the server, and welcomes stripped of `room` (an older server's).
+    let holdOutgoing: ((text: string) => boolean) | null = null
+    const heldOutgoing: Array<{ readonly link: Link; readonly text: string }> = []
+    let olderWelcome = false
     const lastIds = new Map<string, number>()
     // Reconnects and catch-ups cross the route and the server: on a loaded machine they take more than a second.
     const eventually = { timeout: 10_000 }
@@ -157,16 +163,23 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       await caioContext.routeWebSocket(/\/ws$/, (ws) => {
         if (offline) return void ws.close({ code: 1012, reason: 'offline' })
         const server = ws.connectToServer()
-        const current: Link = { page: ws, server, silent: false }
+        const current: Link = { page: ws, server, silent: false, sent: [] }
         ws.onMessage((message) => {
-          if (!current.silent) server.send(message)
+          const text = String(message)
+          current.sent.push(text)
+          if (current.silent) return
+          if (holdOutgoing?.(text) === true) heldOutgoing.push({ link: current, text })
+          else server.send(message)
         })
         server.onMessage((message) => {
           const text = String(message)
           if (current.silent) return
           if (text.includes('"type":"pong"')) pongs++
           if (holdAcks && text.includes('"type":"ack"')) held.push(text)
-          else ws.send(message)
+          else if (olderWelcome && text.includes('"type":"welcome"')) {
+            const { room: _room, ...welcome } = JSON.parse(text) as Record<string, unknown>
+            ws.send(JSON.stringify(welcome))
+          } else ws.send(message)
         })
         links.push(current)
       })
@@ -311,6 +324,70 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       await caio.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 20_000 })
       await write(caio, 'de volta depois do silêncio')
       await expect.poll(() => messages(bia).locator('.text').allTextContents(), eventually).toContain('de volta depois do silêncio')
+    })
+
+    // A second tab of Caio's: same cookies, its own link through the route (last in `links`, so these come last).
+    let caio2: Page
+    const joinsOn = (l: Link | undefined) => (l?.sent ?? []).filter((text) => text.includes('"type":"join"'))
+    const title = (page: Page) => page.locator('#room-title').textContent()
+
+    it('a second tab, or a reload, lands in the room the user is in and moves no tab (issue 13, client fix 2)', async () => {
+      await enterRoom(caio, 'Sala 2')
+      // First against an older server, which says nothing of the room in `welcome` but sends its `joined` right after.
+      olderWelcome = true
+      caio2 = await caioContext.newPage()
+      caio2.setDefaultTimeout(5000)
+      await caio2.goto(server.url)
+      await caio2.locator('#status', { hasText: 'connected' }).waitFor()
+      await expect.poll(() => title(caio2), eventually).toBe('Sala 2')
+      await expect.poll(() => members(caio2).allTextContents(), eventually).toContain('Caio Reis')
+      expect(joinsOn(link())).toEqual([])
+      // Then a reload against this server, whose `welcome` names the room.
+      olderWelcome = false
+      const before = links.length
+      await caio2.reload()
+      await caio2.locator('#status', { hasText: 'connected' }).waitFor()
+      await expect.poll(() => links.length, eventually).toBe(before + 1)
+      await expect.poll(() => title(caio2), eventually).toBe('Sala 2')
+      await expect.poll(() => members(caio2).allTextContents(), eventually).toContain('Caio Reis')
+      expect(joinsOn(link())).toEqual([])
+      expect(await title(caio)).toBe('Sala 2')
+      expect(await members(caio).allTextContents()).toContain('Caio Reis')
+    })
+
+    it('a message written in Sala 2 while the other tab moves to Sala 3 is stored nowhere, offered for Retry, and sent once (issue 13, client fix 1)', async () => {
+      const text = 'escrito em duas abas'
+      holdOutgoing = (frame) => frame.includes(text)
+      await write(caio, text)
+      await expect.poll(() => heldOutgoing.length, eventually).toBe(1)
+      await caio2.getByRole('button', { name: /^Sala 3/ }).click()
+      await expect.poll(() => title(caio2), eventually).toBe('Sala 3')
+      // The first tab follows the move: its message, still on its way, was written in Sala 2.
+      await expect.poll(() => title(caio), eventually).toBe('Sala 3')
+      holdOutgoing = null
+      for (const { link: held, text: frame } of heldOutgoing.splice(0)) held.server.send(frame)
+      await expect
+        .poll(() => caio.locator('#notices').textContent(), eventually)
+        .toContain('A message written in Sala 2 could not be sent: you had moved to another room in another tab. Open Sala 2 to retry.')
+      expect(await caio.locator('#messages').textContent()).not.toContain(text)
+      const history = async (room: string) => {
+        await danSays(room)
+        const ref = uniqueName('history')
+        dan.send({ type: 'history', limit: 50, ref })
+        return (await dan.next('history', (f) => f.ref === ref)).messages.map((m) => m.text)
+      }
+      expect(await history('sala-3')).not.toContain(text)
+      expect(await history('sala-2')).not.toContain(text)
+      await enterRoom(caio, 'Sala 2')
+      const failed = caio.locator('#messages .failed')
+      await expect.poll(() => failed.locator('.text').textContent(), eventually).toBe(text)
+      await failed.getByRole('button', { name: 'Retry' }).click()
+      await expect.poll(() => texts(caio), eventually).toContain(text)
+      await expect.poll(() => caio.locator('#messages .pending').count(), eventually).toBe(0)
+      // Sent: the notice that offered the retry is gone (issue 13, client fix 3).
+      await expect.poll(() => caio.locator('#notices').textContent(), eventually).not.toContain('could not be sent')
+      expect((await history('sala-2')).filter((t) => t === text)).toHaveLength(1)
+      await caio2.close()
     })
   })
 })
