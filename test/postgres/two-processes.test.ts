@@ -1,0 +1,66 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ChatClient, register, startTestServer, type TestServer } from '../integration/helpers.js'
+import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
+
+// Two Sala servers on one PostgreSQL database, started together (their migrations race for the advisory
+// lock) and writing one room at once: the database, not either process, numbers the messages.
+const postgres = await postgresForTests()
+
+describe.skipIf(!postgres.available)('two servers sharing one PostgreSQL database', () => {
+  let database: TestDatabase
+  let servers: TestServer[] = []
+  beforeAll(async () => {
+    database = await createTestDatabase()
+    // One key for both, as production requires with DATABASE_URL: otherwise each signs with its own.
+    const env = { DATABASE_URL: database.url, SESSION_SECRET: 'a shared secret of at least 32 characters!', DATABASE_POOL_SIZE: '3', MSG_RATE: '10000', MSG_BURST: '10000' }
+    servers = await Promise.all([startTestServer(env), startTestServer(env)])
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()))
+    await database?.drop()
+  })
+
+  it('share accounts, and number the messages both write into one room without a collision, each acked once', { timeout: 60_000 }, async () => {
+    const [one, two] = servers as [TestServer, TestServer]
+    const ana = await register(one)
+    const bia = await register(two)
+    // Signed up on one server, the account is the other's too: the token works on both.
+    const clients = await Promise.all([ChatClient.connect(one, { token: ana.token }), ChatClient.connect(two, { token: bia.token }), ChatClient.connect(two, { token: ana.token })])
+    for (const [i, client] of clients.entries()) {
+      client.send({ type: 'join', room: 'sala-1', ref: `j${i}` })
+      await client.next('joined', (f) => f.ref === `j${i}`)
+    }
+    const perClient = 200
+    for (let n = 0; n < perClient; n++) {
+      for (const [i, client] of clients.entries()) client.send({ type: 'message', text: `c${i} m${n}`, clientId: `c${i}-${n}`, ref: `c${i}-${n}` })
+    }
+    const ids: string[] = []
+    for (const [i, client] of clients.entries()) {
+      for (let n = 0; n < perClient; n++) ids.push((await client.next('ack', (f) => f.ref === `c${i}-${n}`, 20_000)).id)
+    }
+    expect(new Set(ids).size).toBe(ids.length)
+
+    const direct = new pg.Client({ connectionString: database.url })
+    await direct.connect()
+    try {
+      const { rows } = await direct.query<{ seq: string; text: string }>("SELECT seq, text FROM messages WHERE room = 'sala-1' ORDER BY seq")
+      expect(rows).toHaveLength(clients.length * perClient)
+      // What each server acknowledged is what the database numbered (an id is the room's seq, padded).
+      expect(ids.map(Number).sort((a, b) => a - b)).toEqual(rows.map((row) => Number(row.seq)))
+      // Each sender's messages were stored in the order it sent them, interleaved with the others'.
+      for (const i of clients.keys()) {
+        const mine = rows.filter((row) => row.text.startsWith(`c${i} `)).map((row) => row.text)
+        expect(mine).toEqual(Array.from({ length: perClient }, (_, n) => `c${i} m${n}`))
+      }
+      const { rows: schema } = await direct.query<{ version: number }>('SELECT version FROM sala_schema')
+      expect(schema).toHaveLength(1)
+    } finally {
+      await direct.end()
+    }
+    for (const client of clients) {
+      expect(client.invalid).toEqual([])
+      client.close()
+    }
+  })
+})
