@@ -52,7 +52,11 @@ export const sortKept = (messages: ReadonlyArray<NewMessage>, rows: ReadonlyArra
     seen.add(key)
   }
   const seqsByRoom = new Map<string, number[]>()
-  for (const row of rows) seqsByRoom.set(row.room, [...(seqsByRoom.get(row.room) ?? []), Number(row.seq)])
+  for (const row of rows) {
+    const seqs = seqsByRoom.get(row.room)
+    if (seqs === undefined) seqsByRoom.set(row.room, [Number(row.seq)])
+    else seqs.push(Number(row.seq))
+  }
   for (const seqs of seqsByRoom.values()) seqs.sort((a, b) => a - b)
   const taken = new Map<string, number>()
   const stored = kept.map((message): MessageNumbered => {

@@ -33,7 +33,10 @@ const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.c
  * (SQLite runs an INSERT whose SELECT reads the same table from a materialized copy), and each message gets
  * it plus its place among the batch's messages of that room. The unique key on (room, user_id, client_id)
  * decides what is a resend, whatever memory knew and however two resends raced; only that conflict is
- * skipped (its number is then not used). `WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.
+ * skipped (its number is then not used). Rows go in in batch order, so the first copy of a clientId is
+ * the one kept: CROSS JOIN makes SQLite loop over the batch (read in VALUES order) on the outside, which
+ * also spares the sort an ORDER BY would cost (a quarter of the insert's time). The WHERE clause also keeps
+ * SQLite from reading ON CONFLICT as a join's ON.
  */
 const insertStatement = (placeholders: string): string => `
   WITH batch (i, room, n, user_id, text, client_id, sent_at, attachments) AS (VALUES ${placeholders}),
@@ -43,7 +46,7 @@ const insertStatement = (placeholders: string): string => `
   )
   INSERT INTO messages (room, seq, user_id, text, client_id, sent_at, attachments)
   SELECT batch.room, base.last + batch.n, batch.user_id, batch.text, batch.client_id, batch.sent_at, batch.attachments
-  FROM batch JOIN base ON base.room = batch.room WHERE true ORDER BY batch.i
+  FROM batch CROSS JOIN base WHERE base.room = batch.room
   ON CONFLICT (room, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
   RETURNING room, seq, user_id, client_id`
 
