@@ -387,6 +387,26 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
       // Sent: the notice that offered the retry is gone (issue 13, client fix 3).
       await expect.poll(() => caio.locator('#notices').textContent(), eventually).not.toContain('could not be sent')
       expect((await history('sala-2')).filter((t) => t === text)).toHaveLength(1)
+    })
+
+    it('an older server stores such a message in the room the user moved to: its ack settles it there, once (issue 13, client fix 1)', async () => {
+      const text = 'para um servidor antigo'
+      holdOutgoing = (frame) => frame.includes(text)
+      await write(caio, text)
+      await expect.poll(() => heldOutgoing.length, eventually).toBe(1)
+      await caio2.getByRole('button', { name: /^Sala 3/ }).click()
+      await expect.poll(() => title(caio), eventually).toBe('Sala 3')
+      holdOutgoing = null
+      // Without `room`, as a server older than the field reads it: stored in the room the user is in now.
+      for (const { link: held, text: frame } of heldOutgoing.splice(0)) held.server.send(JSON.stringify({ ...(JSON.parse(frame) as object), room: undefined }))
+      await expect.poll(() => texts(caio), eventually).toContain(text)
+      await expect.poll(() => caio.locator('#notices').textContent(), eventually).toContain('A message written in Sala 2 went to Sala 3: you had moved there in another tab.')
+      await enterRoom(caio, 'Sala 2')
+      expect(await caio.locator('#messages .pending').count()).toBe(0)
+      await danSays('sala-3')
+      dan.send({ type: 'history', limit: 50, ref: 'older-server-history' })
+      const stored = await dan.next('history', (f) => f.ref === 'older-server-history')
+      expect(stored.messages.filter((m) => m.text === text)).toHaveLength(1)
       await caio2.close()
     })
   })
