@@ -32,9 +32,14 @@ const start = (cwd: string, env: Record<string, string>): Promise<Run> =>
     const child = spawn(process.execPath, [START], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
+    let stopping = false
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString()
-      if (stdout.includes('"msg":"sala listening"')) child.kill('SIGTERM')
+      // Once: a second SIGTERM during the graceful stop would kill it outright (no exit code).
+      if (!stopping && stdout.includes('"msg":"sala listening"')) {
+        stopping = true
+        child.kill('SIGTERM')
+      }
     })
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     child.on('error', fail)
