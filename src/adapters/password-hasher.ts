@@ -19,8 +19,9 @@ export class HasherBusy extends Error {
 
 /**
  * bcrypt costs tens of milliseconds of CPU by design; it runs on worker threads, never the event loop.
- * Each worker holds one job at a time; the rest wait in the pool, logins ahead of sign-ups, so a login
- * waits at most for the jobs already running (one hash time) however many sign-ups are queued.
+ * Each worker holds one job at a time; the rest wait in the pool, logins ahead of sign-ups, and with two or
+ * more workers sign-ups never occupy them all: a login finds a worker free at once however many sign-ups
+ * are queued (with one worker it waits at most for the job running, one hash time).
  * A job refused because its queue is full rejects with `HasherBusy`.
  */
 export interface PasswordHasher {
@@ -72,6 +73,7 @@ interface Reply {
   readonly error?: string
 }
 interface Queued {
+  readonly kind: HashingKind
   readonly job: Job
   readonly resolve: (value: unknown) => void
   readonly reject: (error: Error) => void
@@ -109,8 +111,11 @@ export const createPasswordHasher = (cost: number, options: HasherOptions = {}):
     return worker
   }
 
+  // With two or more workers, sign-ups never hold them all: one is always there for the next login.
+  const maySignUp = (): boolean => size === 1 || [...running.values()].filter((job) => job.kind === 'signup').length < size - 1
+
   const takeNext = (worker: Worker): void => {
-    const next = waiting.login.shift() ?? waiting.signup.shift()
+    const next = waiting.login.shift() ?? (maySignUp() ? waiting.signup.shift() : undefined)
     if (next === undefined) {
       idle.push(worker)
       return
@@ -125,13 +130,10 @@ export const createPasswordHasher = (cost: number, options: HasherOptions = {}):
   const run = (kind: HashingKind, job: Job): Promise<unknown> =>
     new Promise((resolve, reject) => {
       if (closed) return reject(new Error('the password hasher is closed'))
-      const worker = idle.pop()
-      if (worker !== undefined) {
-        waiting[kind].push({ job, resolve, reject })
-        return takeNext(worker)
-      }
       if (waiting[kind].length >= maxQueued[kind]) return reject(new HasherBusy(kind))
-      waiting[kind].push({ job, resolve, reject })
+      waiting[kind].push({ kind, job, resolve, reject })
+      const worker = idle.pop()
+      if (worker !== undefined) takeNext(worker)
     })
 
   const hashFor = async (kind: HashingKind, password: string) => String(await run(kind, { op: 'hash', password, cost }))

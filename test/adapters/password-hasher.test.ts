@@ -75,4 +75,21 @@ describe('password hasher', () => {
     await hasher.close()
     expect(await Promise.all(jobs)).toEqual(Array(3).fill('the password hasher is closed'))
   })
+
+  it('keeps one worker of two free of sign-ups: a login during a sign-up flood starts at once', async () => {
+    const hasher = createPasswordHasher(8, { size: 2 })
+    try {
+      const stored = await hasher.hash('the right password' as Password)
+      const finished: string[] = []
+      const signups = Array.from({ length: 6 }, (_, i) => hasher.hash(`sign-up ${i}` as Password).then(() => finished.push('signup')))
+      const login = hasher.verify('the right password', stored).then(() => finished.push('login'))
+      await Promise.all([...signups, login])
+      // Sign-ups run one at a time on one worker; the login had the other to itself from the start, so it
+      // ends about when the first sign-up does (the second at the latest on a busy machine), never behind
+      // the queue of six as it would if sign-ups could take both workers.
+      expect(finished.indexOf('login')).toBeLessThanOrEqual(2)
+    } finally {
+      await hasher.close()
+    }
+  })
 })
