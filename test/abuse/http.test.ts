@@ -78,7 +78,8 @@ describe('tokens that must never authenticate', () => {
     await expect(ChatClient.connect(server, { token })).rejects.toThrow('401')
   })
 
-  it('a valid token whose session row was deleted -> 401', async () => {
+  // Deletes the row through the SQLite file; on PostgreSQL the store contract suite covers a missing session.
+  it.skipIf(process.env['SALA_TEST_ENGINE'] === 'postgres')('a valid token whose session row was deleted -> 401', async () => {
     const user = await register(server)
     const db = await open({ filename: join(server.dataDir, 'sala.db'), driver: sqlite3.Database })
     await db.run('DELETE FROM sessions WHERE id = ?', [decodeJwt(user.token)['sid']])

@@ -8,6 +8,7 @@ import { jsonLogger } from '../../src/adapters/logger.js'
 import { ServerFrame } from '../../src/core/protocol/server-frames.js'
 import { startSala, type SalaServer, type StartOptions } from '../../src/shell/server.js'
 import { forgetSalaServer, registerSalaServer } from '../capture/traffic.js'
+import { createTestDatabase, type TestDatabase } from '../postgres/test-database.js'
 
 export interface TestServer {
   readonly server: SalaServer
@@ -23,9 +24,25 @@ export interface TestServer {
 }
 
 /** A real server on an ephemeral port with its own temp data folder and cheap bcrypt. */
+// With SALA_TEST_ENGINE=postgres (the vitest project `sala-postgres`), every test server stores in a
+// PostgreSQL database of its own, one per data folder, so a restart on the same folder finds its data.
+const databases = new Map<string, TestDatabase>()
+const databaseFor = async (dir: string): Promise<Record<string, string>> => {
+  if (process.env['SALA_TEST_ENGINE'] !== 'postgres') return {}
+  const database = databases.get(dir) ?? (await createTestDatabase())
+  databases.set(dir, database)
+  return { DATABASE_URL: database.url }
+}
+const dropDatabaseOf = async (dir: string): Promise<void> => {
+  const database = databases.get(dir)
+  databases.delete(dir)
+  await database?.drop()
+}
+
 /** `options` are the start options the environment cannot give (a clock, a disk seam, a shorter sign-in timeout). */
 export const startTestServer = async (env: Record<string, string> = {}, dataDir?: string, options: StartOptions = {}): Promise<TestServer> => {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'sala-test-')))
+  const engine = await databaseFor(dir)
   const decoded = decodeConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -36,6 +53,7 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
     // Tests sign up many users from one address; the sign-up limit has its own tests.
     REGISTER_RATE: '1000000',
     MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+    ...engine,
     ...env,
   })
   if (E.isLeft(decoded)) throw new Error(decoded.left.join('\n'))
@@ -64,6 +82,7 @@ export const startTestServer = async (env: Record<string, string> = {}, dataDir?
     },
     stop: async () => {
       await close()
+      await dropDatabaseOf(dir)
       await rm(dir, { recursive: true, force: true })
     },
   }
