@@ -33,7 +33,15 @@ export interface OpenedStores {
  * store of it and its port. Never rejects: every failure is a `DatabaseFault`, and whatever was opened is
  * closed again. The only module outside an engine's folder that knows the engines.
  */
-export const openStores = async (location: StoreLocation, options: OpenOptions = {}): Promise<E.Either<DatabaseFault, OpenedStores>> => {
+export interface OpenStoresOptions extends OpenOptions {
+  /**
+   * Told when a pooled PostgreSQL connection fails while idle (the server restarted, the network dropped):
+   * the pool replaces it, so without this an outage shows only in `/ready`.
+   */
+  readonly onConnectionError?: (error: Error) => void
+}
+
+export const openStores = async (location: StoreLocation, options: OpenStoresOptions = {}): Promise<E.Either<DatabaseFault, OpenedStores>> => {
   switch (location.engine) {
     case 'sqlite': {
       const opened = await openSqlite(location.file, options)
@@ -48,7 +56,10 @@ export const openStores = async (location: StoreLocation, options: OpenOptions =
       return E.right({ stores, port, created })
     }
     case 'postgres': {
-      const opened = await openPostgres(location, { ...(options.now === undefined ? {} : { now: options.now }) })
+      const opened = await openPostgres(location, {
+        ...(options.now === undefined ? {} : { now: options.now }),
+        ...(options.onConnectionError === undefined ? {} : { onConnectionError: options.onConnectionError }),
+      })
       if (E.isLeft(opened)) return opened
       const { pool, port, created } = opened.right
       return E.right({ stores: postgresStores(pool), port, created })

@@ -103,7 +103,8 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const secret = config.sessionSecret ?? (await must(secretIn(dataDir, replacedSecret), (error) => error))
   const location = storeLocation(config, dataDir)
   const databasePath = describeLocation(location)
-  const database = await must(openStores(location), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
+  const connectionLost = (error: Error) => log.warn('database connection lost; the pool opens another', { err: error, database: databasePath })
+  const database = await must(openStores(location, { onConnectionError: connectionLost }), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
   opened.push(database.port.close)
   // A new file where one was expected is how a wiped or unmounted volume shows: say so loudly.
   if (database.created) log.warn(`created a new database at ${databasePath}`, { path: databasePath })

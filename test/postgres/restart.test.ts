@@ -38,6 +38,8 @@ describe.skipIf(!binaries)('a server whose PostgreSQL restarts under traffic', (
 
     await database.stop('immediate')
     await waitFor(async () => ((await readyStatus(server)) === 503 ? true : undefined), '/ready to answer 503')
+    // Idle pooled connections that died with the server are said in the log, not only in /ready.
+    await waitFor(() => (server.logLines.some((line) => line.includes('database connection lost')) ? true : undefined), 'the lost connection in the log')
     send('down')
     const failed = await client.next('error', (f) => f.ref === 'down', 15_000)
     expect(failed).toMatchObject({ code: 'internal_error', room: 'sala-1' })
