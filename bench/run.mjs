@@ -120,11 +120,33 @@ const fanout = async (name) => {
 }
 
 /** Sustained messages into one room, every one acknowledged only after its commit: acked/s and ack latency. */
-const persist = async () => {
+/**
+ * A PostgreSQL database of the benchmark's own on BENCH_POSTGRES_URL's server (default: the machine's,
+ * as user postgres), dropped afterwards; undefined when psql cannot reach it.
+ */
+const benchDatabase = () => {
+  const admin = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+  const name = `sala_bench_${process.pid}_${Date.now()}`
+  try {
+    execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`], { stdio: 'ignore' })
+  } catch {
+    return undefined
+  }
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  return { url: url.toString(), drop: () => execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'ignore' }) }
+}
+
+const persist = async (engine = 'sqlite') => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-persist-'))
   const senders = 50
   const rooms = Array.from({ length: senders }, (_, i) => `r${i}=Room ${i}`).join(',')
-  const server = await startServer('sala', dataDir, { ROOMS: rooms })
+  const database = engine === 'postgres' ? benchDatabase() : undefined
+  if (engine === 'postgres' && database === undefined) throw new Error('persist on postgres: psql cannot reach BENCH_POSTGRES_URL')
+  const server = await startServer('sala', dataDir, { ROOMS: rooms, ...(database === undefined ? {} : { DATABASE_URL: database.url }) }).catch((error) => {
+    database?.drop()
+    throw error
+  })
   try {
     const tokensFile = join(dataDir, 'tokens.json')
     writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, senders)))
@@ -140,10 +162,11 @@ const persist = async () => {
       const event = JSON.parse(line)
       if (event.ackedPerSec !== undefined) steps.push(event)
     }
-    return { scenario: 'persist', server: 'sala', senders, steps }
+    return { scenario: 'persist', server: 'sala', engine, senders, steps }
   } finally {
     server.child.kill('SIGTERM')
     await new Promise((resolve) => server.child.once('exit', resolve))
+    database?.drop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
@@ -381,13 +404,18 @@ if (process.argv[2] === 'upload') {
   process.exit(0)
 }
 
+// node bench/run.mjs persist [sqlite,postgres]: the engines one after the other in one run, for comparison.
 if (process.argv[2] === 'persist') {
-  const result = await persist()
-  console.log(JSON.stringify(result))
-  console.log(`\npersist (${result.senders} senders, each in its own room, every message committed before its ack)`)
-  console.log('  offered/s  acked/s  acked  p50ms  p99ms  maxms')
-  for (const [i, s] of result.steps.entries()) {
-    console.log(`  ${(i === 0 ? `warm-up ${s.rate}` : String(s.rate)).padStart(9)} ${String(s.ackedPerSec).padStart(8)} ${(s.acked * 100).toFixed(1).padStart(5)}% ${String(s.p50).padStart(6)} ${String(s.p99).padStart(6)} ${String(s.max).padStart(6)}`)
+  const engines = (process.argv[3] ?? process.env.BENCH_ENGINES ?? 'sqlite').split(',')
+  const results = []
+  for (const engine of engines) results.push(await persist(engine))
+  for (const result of results) {
+    console.log(JSON.stringify(result))
+    console.log(`\npersist on ${result.engine} (${result.senders} senders, each in its own room, every message committed before its ack)`)
+    console.log('  offered/s  acked/s  acked  p50ms  p99ms  maxms')
+    for (const [i, s] of result.steps.entries()) {
+      console.log(`  ${(i === 0 ? `warm-up ${s.rate}` : String(s.rate)).padStart(9)} ${String(s.ackedPerSec).padStart(8)} ${(s.acked * 100).toFixed(1).padStart(5)}% ${String(s.p50).padStart(6)} ${String(s.p99).padStart(6)} ${String(s.max).padStart(6)}`)
+    }
   }
   process.exit(0)
 }
