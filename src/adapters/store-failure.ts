@@ -95,5 +95,22 @@ const CONDITION_NAMES: ReadonlySet<unknown> = new Set(['busy', 'full', 'unwritab
 const isFailure = (error: unknown): error is StoreFailure =>
   typeof error === 'object' && error !== null && 'condition' in error && CONDITION_NAMES.has(error.condition)
 
-const codeOf = (error: unknown): string | undefined =>
-  typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined
+const codeOf = (error: unknown): string | undefined => {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code
+  return error instanceof Error ? DRIVER_CODES.get(error.message) : undefined
+}
+
+// node-postgres says in words only, with no code, that it could not get or keep a connection: a pool whose
+// connections were all taken (by statements waiting on a lock) or whose new one got no answer, for its
+// connect timeout; a connection that ended under a statement (the link cut, the server gone without a
+// word). They get the SQLSTATE a client library gives such failures (PgJDBC does the same), so they are
+// `busy` like the server's own 08 class and their log lines carry a code: 08001 could not connect, 08006
+// the connection failed.
+const DRIVER_CODES: ReadonlyMap<string, string> = new Map([
+  ['timeout exceeded when trying to connect', '08001'],
+  ['Connection terminated due to connection timeout', '08001'],
+  ['Connection terminated unexpectedly', '08006'],
+  ['Connection terminated', '08006'],
+  ['Client has encountered a connection error and is not queryable', '08006'],
+  ['Client was closed and is not queryable', '08006'],
+])

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { connect, createServer, type Socket } from 'node:net'
 import pg from 'pg'
 import { ADMIN_URL, createTestDatabase, type TestDatabase } from './test-database.js'
 
@@ -125,4 +126,61 @@ const connected = async (url: string): Promise<pg.Client> => {
   client.on('error', () => undefined)
   await client.connect()
   return client
+}
+
+/**
+ * A TCP relay between the server and PostgreSQL, standing for the network: `cut` ends every connection
+ * through it at once, as a dropped link or a firewall does (the server hears the socket close, with no
+ * word from PostgreSQL); while `swallowing`, new connections are accepted and then hear nothing, as with
+ * a link that drops packets, until the relay forwards again.
+ */
+export interface Relay {
+  /** `url` with the relay's address in place of the server's. */
+  readonly through: (url: string) => string
+  readonly cut: () => void
+  readonly swallow: (swallowing: boolean) => void
+  readonly close: () => Promise<void>
+}
+
+export const startRelay = async (url: string = ADMIN_URL): Promise<Relay> => {
+  const target = new URL(url)
+  const sockets = new Set<Socket>()
+  let swallowing = false
+  const track = (socket: Socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    // Ends of a cut relay: the other side's error is the server's to hear, not the test's.
+    socket.on('error', () => undefined)
+  }
+  const relay = createServer((incoming) => {
+    track(incoming)
+    if (swallowing) return
+    const outgoing = connect(Number(target.port || 5432), target.hostname)
+    track(outgoing)
+    incoming.pipe(outgoing)
+    outgoing.pipe(incoming)
+    incoming.on('close', () => outgoing.destroy())
+    outgoing.on('close', () => incoming.destroy())
+  })
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+  const address = relay.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  return {
+    through: (databaseUrl) => {
+      const via = new URL(databaseUrl)
+      via.hostname = '127.0.0.1'
+      via.port = String(port)
+      return via.toString()
+    },
+    cut: () => {
+      for (const socket of sockets) socket.destroy()
+    },
+    swallow: (on) => {
+      swallowing = on
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => relay.close(() => resolve()))
+    },
+  }
 }
