@@ -42,3 +42,5 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/shell/main.js"]
+# The build holds the other command an operator needs, the copy of a SQLite database into PostgreSQL
+# (docs/deploy.md): docker compose run --rm sala node dist/src/shell/migrate-sqlite-to-postgres.js --from /data/sala.db
