@@ -160,7 +160,8 @@ const makePool = (
 
 /**
  * A driver or server error as an operator's reason. SQLSTATEs by class: 08 and 57P0x the connection or the
- * server going away; 28 and 3D000 a URL that names the wrong user, password or database; 53100 a full disk;
+ * server going away, 53300 no connection slot left; 28 and 3D000 a URL that names the wrong user, password
+ * or database; 53100 a full disk;
  * 25006 a read-only server (a replica); 57014 a statement cancelled by its timeout.
  */
 export const postgresFault = (error: unknown, timeoutMs: number): DatabaseFault => {
@@ -188,10 +189,12 @@ export const postgresFault = (error: unknown, timeoutMs: number): DatabaseFault 
     case '57P01':
     case '57P02':
     case '57P03':
+    // too_many_connections: the server's max_connections, or the database's or role's CONNECTION LIMIT, is reached.
+    case '53300':
       return { kind: 'cannot_open', detail: `${code}: ${detail}` }
     default:
-      // pg's own connect timeout has no code, only this message.
-      if (/timeout exceeded when trying to connect|Connection terminated/i.test(detail)) return { kind: 'cannot_open', detail }
+      // pg's own connect timeout and its lost connections have no code, only these messages.
+      if (/timeout exceeded when trying to connect|Connection terminated|not queryable/i.test(detail)) return { kind: 'cannot_open', detail }
       return code.startsWith('08') ? { kind: 'cannot_open', detail: `${code}: ${detail}` } : { kind: 'failed', code, detail }
   }
 }
