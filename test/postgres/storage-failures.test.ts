@@ -1,9 +1,13 @@
-import { readdir } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
+import { fillDisk, mountTmpfs } from '../integration/disks.js'
 import { ChatClient, postJson, register, startTestServer, uniqueName, waitFor, type Registered, type TestServer } from '../integration/helpers.js'
 import { BOUNDARY, multipartOf } from '../integration/upload-client.js'
 import { createOwnedDatabase, saboteurOf, startRelay, type Saboteur } from './faults.js'
+import { privatePostgresAvailable, startPrivatePostgres } from './private-postgres.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
 
 // test/integration/storage-failures.test.ts on PostgreSQL: a store that fails says why, over HTTP, in one
@@ -12,6 +16,7 @@ import { createTestDatabase, postgresForTests, type TestDatabase } from './test-
 // Retry-After; no room (53100) is 507 `storage_full`; a read-only database (25006) is 500 `storage_failed`.
 // Each failure is logged with its SQLSTATE.
 const postgres = await postgresForTests()
+const binaries = privatePostgresAvailable('the PostgreSQL full-disk test')
 
 /** Low, so that a write behind a lock gives up within the test's patience; the stores' default is 10 s. */
 const STATEMENT_TIMEOUT_MS = 500
@@ -289,5 +294,62 @@ describe.skipIf(!postgres.available)('a PostgreSQL store out of reach: the pool 
     relay.swallow(false)
     expect((await me(server, ana)).status).toBe(200)
     expect((await signUp(server)).status).toBe(201)
+  })
+})
+
+describe.skipIf(!binaries)('a PostgreSQL whose disk is full', () => {
+  it('tables on a full disk (could not extend file, 53100): sign-up, login, logout and upload answer 507 storage_full, and work once there is room', { timeout: 120_000 }, async (context) => {
+    const cluster = await startPrivatePostgres()
+    cleanups.push(cluster.remove)
+    // A tablespace on a small disk of its own; PostgreSQL (the `postgres` user when we are root) must own it.
+    const disk = await mountTmpfs(join(cluster.folder, 'small'), 2048)
+    if (disk === undefined) return context.skip('cannot mount a small disk here (needs root)')
+    cleanups.push(disk.unmount)
+    if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', disk.dir])
+    const server = await startTestServer({ DATABASE_URL: cluster.url, DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) })
+    cleanups.push(() => server.stop())
+    const users = [await register(server), await register(server), await register(server)] as const
+    const [ana, bia, caio] = users
+
+    const admin = new pg.Client({ connectionString: cluster.url })
+    admin.on('error', () => undefined)
+    await admin.connect()
+    cleanups.push(() => admin.end())
+    await admin.query(`CREATE TABLESPACE small LOCATION '${disk.dir}'`)
+    const tables = ['users', 'sessions', 'uploads']
+    for (const table of tables) {
+      await admin.query(`ALTER TABLE ${table} SET TABLESPACE small`)
+      // Dead rows of the filling below must keep their room: a vacuum would give it to the server's writes.
+      await admin.query(`ALTER TABLE ${table} SET (autovacuum_enabled = false)`)
+    }
+    await fillDisk(disk.dir)
+    // The last pages of each table filled too, so that any new row needs a page the disk cannot give.
+    const owner = (await admin.query<{ id: string }>('SELECT id FROM users LIMIT 1')).rows[0]?.id
+    const junk: Record<string, string> = {
+      users: `INSERT INTO users (id, name, username, email, email_key, password_hash, created_at)
+        SELECT 'junk-' || $1 || '-' || g, 'Junk', 'junk' || $1 || '_' || g, 'junk' || $1 || '_' || g || '@example.com', 'junk' || $1 || '_' || g || '@example.com', 'x', 0 FROM generate_series(1, $2::int) g`,
+      sessions: `INSERT INTO sessions (id, user_id, created_at, expires_at) SELECT 'junk-' || $1 || '-' || g, '${owner}', 0, 0 FROM generate_series(1, $2::int) g`,
+      uploads: `INSERT INTO uploads (name, owner_id, original_name, type, size, created_at)
+        SELECT 'junk-' || $1 || '-' || g, '${owner}', 'junk', 'text/plain', 1, 0 FROM generate_series(1, $2::int) g`,
+    }
+    for (const table of tables) {
+      for (let round = 0, rows = 50; ; round++) {
+        const error = await admin.query(junk[table] ?? '', [round, rows]).then(() => undefined, (failure: unknown) => failure as { code?: string })
+        if (error === undefined) continue
+        expect(error.code).toBe('53100')
+        if (rows === 1) break
+        rows = 1
+      }
+    }
+
+    const from = server.logLines.length
+    const answers = await Promise.all([signUp(server), login(server, ana), logout(server, bia), upload(server, caio)])
+    for (const answer of answers) expectAnswer(answer, 507, 'storage_full')
+    expect(loggedWithCode(server, from, '53100').length).toBeGreaterThanOrEqual(answers.length)
+    expect(server.logLines.slice(from).join('\n')).toContain('No space left on device')
+    expect(await uploadedFiles(server)).toEqual([])
+
+    for (const name of await readdir(disk.dir)) if (name.startsWith('filler')) await rm(join(disk.dir, name))
+    await expectEverythingWorks(server, users)
   })
 })
