@@ -119,7 +119,7 @@ describe.skipIf(!postgres.available)('/ready proves that PostgreSQL takes a writ
     const { server, saboteur, database } = await serve(await createOwnedDatabase())
     expect((await ready(server)).status).toBe(200)
     await saboteur.query(`ALTER DATABASE ${database.name} CONNECTION LIMIT 0`)
-    expect(await saboteur.terminateServerConnections()).toBeGreaterThanOrEqual(2)
+    expect(await saboteur.terminateServerConnections()).toBeGreaterThanOrEqual(1)
     // The first probe may meet its ended connection before the pool has heard; from then on it cannot connect.
     await readyBecomes(server, 503)
     expectDatabaseNotReady(await ready(server), /cannot be opened/)
@@ -147,6 +147,8 @@ describe.skipIf(!postgres.available)('/ready proves that PostgreSQL takes a writ
   it('after every connection of both pools is ended by the administrator: the pools open new ones, /ready is 200 and a write commits', async () => {
     const { server, saboteur } = await serve()
     const ana = await register(server)
+    // Both pools hold a connection now (an idle one is closed after 10 s).
+    expect((await ready(server)).status).toBe(200)
     expect(await saboteur.terminateServerConnections()).toBeGreaterThanOrEqual(2)
     await readyBecomes(server, 200)
     const name = uniqueName()
@@ -182,7 +184,10 @@ describe.skipIf(!binaries)('/ready with PostgreSQL stopped', () => {
     await cluster.stop('fast')
     await readyBecomes(server, 503)
     // Once the pools have heard their connections end, every probe fails the same way: connection refused.
-    await waitFor(() => (JSON.stringify(stateChanges(server).at(-1)).includes('ECONNREFUSED') ? true : undefined), 'a probe refused a connection')
+    await waitFor(async () => {
+      await ready(server)
+      return JSON.stringify(stateChanges(server).at(-1)).includes('ECONNREFUSED') ? true : undefined
+    }, 'a probe refused a connection')
     await pollNotReady(server, 10, /cannot be opened/)
     // A request meanwhile hears that the storage is busy, not that something broke.
     const login = await postJson(`${server.url}/auth/login`, { username: ana.username, password: ana.password })
@@ -208,9 +213,9 @@ describe.skipIf(!postgres.available)('/ready beside a busy pool', () => {
     const lock = await saboteur.lock(['sessions'], 'ACCESS EXCLUSIVE')
     cleanups.push(lock.release)
     const waiting = Array.from({ length: 8 }, () => fetch(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${ana.token}` } }))
-    const answer = await ready(server)
-    expect(answer.status).toBe(200)
-    expect(answer.ms).toBeLessThan(2000)
+    await waitFor(async () => ((await saboteur.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sala' AND wait_event_type = 'Lock' AND datname = current_database()")).rows.length >= 5 ? true : undefined), 'every store connection waiting on the lock')
+    // Were the probe in the stores' pool, it would wait for a connection past its 2 s deadline: a 503.
+    expect((await ready(server)).status).toBe(200)
     await lock.release()
     for (const response of await Promise.all(waiting)) expect(response.status).toBe(200)
   })

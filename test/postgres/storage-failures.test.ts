@@ -219,8 +219,8 @@ describe.skipIf(!postgres.available)('a PostgreSQL store that fails answers what
     const client = await ChatClient.connect(server, { token: ana.token })
     client.send({ type: 'join', room: 'sala-1', ref: 'j' })
     await client.next('joined', (f) => f.ref === 'j')
-    // Fill the pool, so that every one of its connections is there to be ended.
-    await Promise.all(Array.from({ length: 6 }, () => me(server, ana)))
+    // Fill both pools (the stores' and the probe's), so that every one of their connections is there to be ended.
+    await Promise.all([...Array.from({ length: 6 }, () => me(server, ana)), fetch(`${server.url}/ready`)])
     const from = server.logLines.length
     expect(await saboteur.terminateServerConnections()).toBeGreaterThanOrEqual(2)
     client.send({ type: 'message', text: 'after', clientId: 'after', ref: 'after' })
