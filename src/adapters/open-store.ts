@@ -46,9 +46,9 @@ export const openStores = async (location: StoreLocation, options: OpenStoresOpt
     case 'sqlite': {
       const opened = await openSqlite(location.file, options)
       if (E.isLeft(opened)) return opened
-      const { db, port, created } = opened.right
+      const { db, statements, port, created } = opened.right
       const stores: Stores = {
-        messages: sqliteMessageStore(db),
+        messages: sqliteMessageStore(db, statements),
         users: sqliteUserStore(db),
         sessions: sqliteSessionStore(db),
         uploads: sqliteUploadStore(db),

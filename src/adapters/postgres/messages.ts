@@ -79,7 +79,7 @@ export const postgresMessageStore = (pool: pg.Pool): MessageStore => ({
       if (messages.length === 0) return { stored: [], duplicates: [] }
       if (messages.length > ROWS_PER_INSERT) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
       const positions = positionsInRoom(messages)
-      const { rows } = await pool.query<KeptRow>(INSERT, [
+      const { rows } = await pool.query<KeptRow>({ name: 'sala-insert-messages', text: INSERT, values: [
         messages.map((_, index) => index),
         messages.map((m) => m.room),
         positions,
@@ -88,7 +88,7 @@ export const postgresMessageStore = (pool: pg.Pool): MessageStore => ({
         messages.map((m) => m.clientId ?? null),
         messages.map((m) => m.sentAt),
         messages.map((m) => (m.attachments.length === 0 ? null : JSON.stringify(m.attachments))),
-      ])
+      ] })
       const { stored, left } = sortKept(messages, rows)
       const duplicates: DuplicateMessage[] = []
       for (const message of left) duplicates.push(await duplicateOf(pool, message))

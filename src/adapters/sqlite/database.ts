@@ -5,12 +5,15 @@ import { open, type Database } from 'sqlite'
 import sqlite3 from 'sqlite3'
 import { describeDatabaseFault, type DatabaseFault, type DatabasePort } from '../database.js'
 import { MIGRATIONS } from './migrations.js'
+import { preparedStatements, type PreparedStatements } from './prepared.js'
 
 export type SqliteDatabase = Database<sqlite3.Database, sqlite3.Statement>
 
 export interface OpenedSqlite {
   /** For the SQLite stores; nothing outside `src/adapters` should need it. */
   readonly db: SqliteDatabase
+  /** Statements kept prepared on `db` (the hot ones: the message insert); finalized by `port.close`. */
+  readonly statements: PreparedStatements
   readonly port: DatabasePort
   /** No file (or an empty one) was at the path: on a server that had data, a wiped or unmounted volume. */
   readonly created: boolean
@@ -60,11 +63,12 @@ export const openSqlite = async (filename: string, options: OpenOptions = {}): P
     opened.push(probe)
     await probe.exec('PRAGMA synchronous = NORMAL')
     await probe.exec(`PRAGMA busy_timeout = ${lockWaitMs}`)
-    const port = sqlitePort({ filename, identity, probe, db, lockWaitMs, now: options.now ?? Date.now })
+    const statements = preparedStatements(db)
+    const port = sqlitePort({ filename, identity, probe, db, statements, lockWaitMs, now: options.now ?? Date.now })
     // A file that opens but takes no write (read-only, on a full disk) would fail every request later.
     const written = await port.probeWrite()()
     if (E.isLeft(written)) return await closedWith(opened, written.left)
-    return E.right({ db, port, created })
+    return E.right({ db, statements, port, created })
   } catch (error) {
     return closedWith(opened, await sqliteFault(error, filename, STORE_LOCK_WAIT_MS))
   }
@@ -85,6 +89,7 @@ interface PortParts {
   readonly identity: { readonly dev: number; readonly ino: number }
   readonly probe: SqliteDatabase
   readonly db: SqliteDatabase
+  readonly statements: PreparedStatements
   readonly lockWaitMs: number
   readonly now: () => number
 }
@@ -92,7 +97,7 @@ interface PortParts {
 const UPSERT_PROBE = `INSERT INTO readiness_probe (id, checked_at) VALUES (1, ?)
   ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`
 
-const sqlitePort = ({ filename, identity, probe, db, lockWaitMs, now }: PortParts): DatabasePort => {
+const sqlitePort = ({ filename, identity, probe, db, statements, lockWaitMs, now }: PortParts): DatabasePort => {
   // A probe that outlived its deadline still holds the probe connection; a second one would queue behind
   // it, so while it runs every probe answers "timed out" at once instead of piling up.
   let stuck: Promise<unknown> | undefined
@@ -118,6 +123,7 @@ const sqlitePort = ({ filename, identity, probe, db, lockWaitMs, now }: PortPart
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await probe.close()
+      await statements.finalize()
       await db.close()
     })())
 

@@ -9,9 +9,19 @@ import { positionsInRoom, sortKept, type KeptRow } from '../message-numbering.js
 import { toStoreError } from '../store-failure.js'
 import type { MessageStore } from '../stores.js'
 import type { SqliteDatabase } from './database.js'
+import type { PreparedStatements } from './prepared.js'
 
 /** Rows per INSERT; 8 bound values each stays far below SQLite's 32766-variable limit. */
 const ROWS_PER_INSERT = 500
+
+/**
+ * The row counts the insert is prepared for: a batch takes the smallest that holds it, and its unused rows
+ * are bound as NULLs, which the statement skips. Ten statements, each prepared once, serve every batch
+ * size; preparing per batch cost a third of the insert (measured: 1.2 ms of CPU for 50 messages, 0.84 ms
+ * prepared) on the one core that also runs the server.
+ */
+const PREPARED_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, ROWS_PER_INSERT]
+const COLUMNS = 8
 
 interface MessageRow {
   readonly room: string
@@ -36,9 +46,11 @@ const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.c
  * skipped (its number is then not used). Rows go in in batch order, so the first copy of a clientId is
  * the one kept: CROSS JOIN makes SQLite loop over the batch (read in VALUES order) on the outside, which
  * also spares the sort an ORDER BY would cost (a quarter of the insert's time). The WHERE clause also keeps
- * SQLite from reading ON CONFLICT as a join's ON.
+ * SQLite from reading ON CONFLICT as a join's ON, and leaves out the padding rows (a NULL room equals none).
  */
-const insertStatement = (placeholders: string): string => `
+const insertStatement = (rows: number): string => {
+  const placeholders = Array.from({ length: rows }, () => `(${Array.from({ length: COLUMNS }, () => '?').join(', ')})`).join(', ')
+  return `
   WITH batch (i, room, n, user_id, text, client_id, sent_at, attachments) AS (VALUES ${placeholders}),
   base AS MATERIALIZED (
     SELECT rooms.room, COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room = rooms.room), 0) AS last
@@ -49,20 +61,29 @@ const insertStatement = (placeholders: string): string => `
   FROM batch CROSS JOIN base WHERE base.room = batch.room
   ON CONFLICT (room, user_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
   RETURNING room, seq, user_id, client_id`
+}
+
+const INSERTS = PREPARED_SIZES.map((size) => ({ size, sql: insertStatement(size) }))
+
+/** The smallest prepared insert that holds `rows` (at most ROWS_PER_INSERT). */
+const insertFor = (rows: number): { readonly size: number; readonly sql: string } => {
+  const insert = INSERTS.find(({ size }) => size >= rows)
+  if (insert === undefined) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
+  return insert
+}
 
 /**
  * Each batch in one statement, so no transaction is held across awaits on the connection the stores share
  * (it would take in, and roll back, other callers' writes). The uploads a stored message links to are
  * attached by a trigger on the insert (migration 6): only rows really inserted fire it.
  */
-export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
+export const sqliteMessageStore = (db: SqliteDatabase, statements: PreparedStatements): MessageStore => ({
   maxBatch: ROWS_PER_INSERT,
   insert: (messages) =>
     TE.tryCatch(async () => {
       if (messages.length === 0) return { stored: [], duplicates: [] }
-      if (messages.length > ROWS_PER_INSERT) throw new RangeError(`at most ${ROWS_PER_INSERT} messages per insert`)
+      const { size, sql } = insertFor(messages.length)
       const positions = positionsInRoom(messages)
-      const placeholders = messages.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')
       const values = messages.flatMap((m, index) => [
         index,
         m.room,
@@ -73,7 +94,8 @@ export const sqliteMessageStore = (db: SqliteDatabase): MessageStore => ({
         m.sentAt,
         m.attachments.length === 0 ? null : JSON.stringify(m.attachments),
       ])
-      const rows = await db.all<KeptRow[]>(insertStatement(placeholders), values)
+      for (let padding = (size - messages.length) * COLUMNS; padding > 0; padding--) values.push(null)
+      const rows = await (await statements.get(sql)).all<KeptRow[]>(values)
       const { stored, left } = sortKept(messages, rows)
       const duplicates: DuplicateMessage[] = []
       for (const message of left) duplicates.push(await duplicateOf(db, message))
