@@ -21,10 +21,17 @@ export interface Saboteur {
    * answer's `release` (a rollback). EXCLUSIVE blocks writes and lets reads through, as a writer holding
    * SQLite's lock does; ACCESS EXCLUSIVE (what ALTER TABLE, VACUUM FULL or a migration take) blocks reads too.
    */
-  readonly lock: (tables: ReadonlyArray<string>, mode: 'EXCLUSIVE' | 'ACCESS EXCLUSIVE') => Promise<{ readonly release: () => Promise<void> }>
+  readonly lock: (tables: ReadonlyArray<string>, mode: 'EXCLUSIVE' | 'ACCESS EXCLUSIVE') => Promise<Held>
+  /** Runs `statement` (a `SELECT ... FOR UPDATE`, say) in a transaction of a connection of its own, and holds what it locked until `release`. */
+  readonly hold: (statement: string, values?: unknown[]) => Promise<Held>
   /** Ends every connection the server holds to the database (application_name `sala`); waits until they are gone. */
   readonly terminateServerConnections: () => Promise<number>
   readonly close: () => Promise<void>
+}
+
+/** Locks a connection of the saboteur's holds in an open transaction; `release` rolls it back. Safe to call twice. */
+export interface Held {
+  readonly release: () => Promise<void>
 }
 
 export const saboteurOf = async (database: TestDatabase): Promise<Saboteur> => {
@@ -32,6 +39,22 @@ export const saboteurOf = async (database: TestDatabase): Promise<Saboteur> => {
   const locks: pg.Client[] = []
   await client.query(`CREATE OR REPLACE FUNCTION sala_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION USING MESSAGE = TG_ARGV[0], ERRCODE = TG_ARGV[1]; END $$`)
+  const hold = async (statement: string, values?: unknown[]): Promise<Held> => {
+    const holder = await connected(database.url)
+    locks.push(holder)
+    await holder.query('BEGIN')
+    await holder.query(statement, values)
+    let released = false
+    return {
+      release: async () => {
+        if (released) return
+        released = true
+        await holder.query('ROLLBACK')
+        await holder.end()
+        locks.splice(locks.indexOf(holder), 1)
+      },
+    }
+  }
   return {
     query: (sql, values) => client.query(sql, values),
     breakWrites: async (table, operation, { message, code }) => {
@@ -44,22 +67,8 @@ export const saboteurOf = async (database: TestDatabase): Promise<Saboteur> => {
       )
       for (const { trigger, table } of rows) await client.query(`DROP TRIGGER ${trigger} ON ${table}`)
     },
-    lock: async (tables, mode) => {
-      const holder = await connected(database.url)
-      locks.push(holder)
-      await holder.query('BEGIN')
-      await holder.query(`LOCK TABLE ${tables.join(', ')} IN ${mode} MODE`)
-      let released = false
-      return {
-        release: async () => {
-          if (released) return
-          released = true
-          await holder.query('ROLLBACK')
-          await holder.end()
-          locks.splice(locks.indexOf(holder), 1)
-        },
-      }
-    },
+    lock: (tables, mode) => hold(`LOCK TABLE ${tables.join(', ')} IN ${mode} MODE`),
+    hold: (statement, values) => hold(statement, values),
     terminateServerConnections: () => terminateServerConnections(client, database.name),
     close: async () => {
       await Promise.allSettled(locks.splice(0).map((holder) => holder.end()))

@@ -114,6 +114,20 @@ describe.skipIf(!postgres.available)('/ready proves that PostgreSQL takes a writ
     expect(JSON.stringify(stateChanges(server)[0])).toContain('a write did not finish within 2000 ms')
   })
 
+  it('answers 503 (database) while another connection holds a table the stores write locked against writes (messages: what ALTER TABLE or VACUUM FULL take), and 200 once it lets go', async () => {
+    const { server, saboteur } = await serve()
+    for (const table of ['messages', 'users', 'sessions', 'uploads', 'rooms']) {
+      const lock = await saboteur.lock([table], 'EXCLUSIVE')
+      cleanups.push(lock.release)
+      const locked = await ready(server)
+      expectDatabaseNotReady(locked, /did not finish within 2000 ms/)
+      expect(locked.ms).toBeLessThan(4500)
+      await lock.release()
+      await readyBecomes(server, 200)
+    }
+    expectEachChangeLoggedOnce(server)
+  })
+
   it('answers 503 (database) while the database takes no connection (every connection ended, the limit at 0), and 200 once it takes them again', async () => {
     // Superusers are exempt from a database's connection limit: the server signs in as the owner role.
     const { server, saboteur, database } = await serve(await createOwnedDatabase())
@@ -205,18 +219,28 @@ describe.skipIf(!binaries)('/ready with PostgreSQL stopped', () => {
   })
 })
 
-// The probe's connection is its own: a statement holding every store connection does not make /ready wait.
+// The probe's connection is its own: statements holding every store connection do not make /ready wait.
 describe.skipIf(!postgres.available)('/ready beside a busy pool', () => {
-  it('answers 200 at once while every store connection waits on a lock that only the stores need', async () => {
+  it('answers 200 while every store connection waits on a row another transaction holds', async () => {
     const { server, saboteur } = await serve()
     const ana = await register(server)
-    const lock = await saboteur.lock(['sessions'], 'ACCESS EXCLUSIVE')
-    cleanups.push(lock.release)
-    const waiting = Array.from({ length: 8 }, () => fetch(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${ana.token}` } }))
-    await waitFor(async () => ((await saboteur.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sala' AND wait_event_type = 'Lock' AND datname = current_database()")).rows.length >= 5 ? true : undefined), 'every store connection waiting on the lock')
+    // A row lock: the stores' UPDATEs of it wait, while no table is locked against the probe's write.
+    const row = await saboteur.hold('SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = $1 FOR UPDATE OF s', [ana.username])
+    cleanups.push(row.release)
+    const logouts = Array.from({ length: 8 }, () => fetch(`${server.url}/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${ana.token}` } }))
+    await waitFor(
+      async () => {
+        const { rows } = await saboteur.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'sala' AND wait_event_type = 'Lock' AND datname = current_database()")
+        return rows.length >= 5 ? true : undefined
+      },
+      'every store connection waiting on the row',
+    )
     // Were the probe in the stores' pool, it would wait for a connection past its 2 s deadline: a 503.
     expect((await ready(server)).status).toBe(200)
-    await lock.release()
-    for (const response of await Promise.all(waiting)) expect(response.status).toBe(200)
+    await row.release()
+    // One logout revokes the session; the others find it revoked (204 or 401), none failed.
+    const statuses = (await Promise.all(logouts)).map((response) => response.status)
+    expect(statuses.filter((status) => status >= 500)).toEqual([])
+    expect(statuses).toContain(204)
   })
 })

@@ -114,7 +114,18 @@ export const migrate = async (pool: pg.Pool): Promise<E.Either<DatabaseFault, { 
   }
 }
 
-const UPSERT_PROBE = `INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1)
+/**
+ * PostgreSQL locks tables one by one, where SQLite's write lock is the whole file: a table the stores write
+ * that another session holds against writes (LOCK TABLE, ALTER TABLE, VACUUM FULL, CREATE INDEX, a newer
+ * version's migration) fails every write to it while the probe's own row commits. So the probe first takes
+ * the lock the stores' INSERTs and UPDATEs take (ROW EXCLUSIVE, which they never refuse each other) on
+ * every table they write, then writes its row. One simple-protocol query, which PostgreSQL runs as one
+ * implicit transaction: the locks go at its end, or with it if it fails. A table added by a migration that
+ * the stores write belongs in this list.
+ */
+const probeStatement = (at: number): string =>
+  `LOCK TABLE users, sessions, rooms, messages, uploads, readiness_probe IN ROW EXCLUSIVE MODE;
+  INSERT INTO readiness_probe (id, checked_at) VALUES (1, ${Math.trunc(at)})
   ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at`
 
 const postgresPort = (probePool: pg.Pool, closeAll: () => Promise<void>, deadlineMs: number, now: () => number): DatabasePort => {
@@ -125,7 +136,8 @@ const postgresPort = (probePool: pg.Pool, closeAll: () => Promise<void>, deadlin
 
   const probeWrite = async (): Promise<E.Either<DatabaseFault, void>> => {
     if (stuck !== undefined) return E.left({ kind: 'timed_out', waitedMs: deadlineMs })
-    const write = probePool.query(UPSERT_PROBE, [now()]).then(
+    // No parameters: node-postgres sends it as a simple query, the only kind that holds two statements.
+    const write = probePool.query(probeStatement(now())).then(
       (): E.Either<DatabaseFault, void> => E.right(undefined),
       (error: unknown) => E.left(postgresFault(error, deadlineMs)),
     )
