@@ -29,7 +29,7 @@ export interface Saboteur {
   readonly close: () => Promise<void>
 }
 
-/** Locks a connection of the saboteur's holds in an open transaction; `release` rolls it back. Safe to call twice. */
+/** Locks held by an open transaction on a connection of their own; `release` rolls it back and closes it. Safe to call twice. */
 export interface Held {
   readonly release: () => Promise<void>
 }
@@ -103,29 +103,39 @@ export interface OwnedDatabase extends TestDatabase {
 
 export const createOwnedDatabase = async (adminUrl: string = ADMIN_URL): Promise<OwnedDatabase> => {
   const role = `sala_test_role_${randomBytes(6).toString('hex')}`
+  const dropRole = async () => {
+    const admin = await adminClient(adminUrl)
+    try {
+      await admin.query(`DROP ROLE IF EXISTS ${role}`)
+    } finally {
+      await admin.end()
+    }
+  }
   const admin = await adminClient(adminUrl)
+  let database: TestDatabase | undefined
   try {
     await admin.query(`CREATE ROLE ${role} LOGIN`)
-    const database = await createTestDatabase(adminUrl)
+    database = await createTestDatabase(adminUrl)
     await admin.query(`ALTER DATABASE ${database.name} OWNER TO ${role}`)
-    const roleUrl = new URL(database.url)
-    roleUrl.username = role
-    return {
-      ...database,
-      role,
-      roleUrl: roleUrl.toString(),
-      drop: async () => {
-        await database.drop()
-        const again = await adminClient(adminUrl)
-        try {
-          await again.query(`DROP ROLE IF EXISTS ${role}`)
-        } finally {
-          await again.end()
-        }
-      },
-    }
+  } catch (error) {
+    // Nothing of a half-made one stays behind: the role outlives every database, on the shared server.
+    await database?.drop()
+    await dropRole()
+    throw error
   } finally {
     await admin.end()
+  }
+  const made = database
+  const roleUrl = new URL(made.url)
+  roleUrl.username = role
+  return {
+    ...made,
+    role,
+    roleUrl: roleUrl.toString(),
+    drop: async () => {
+      await made.drop()
+      await dropRole()
+    },
   }
 }
 

@@ -9,7 +9,7 @@ import { createTestDatabase, postgresForTests, type TestDatabase } from './test-
 // PostgreSQL cannot take one, whatever the reason, and 200 once it can. Polled all day, it logs each
 // change of state once, never each poll.
 const postgres = await postgresForTests()
-const binaries = postgres.available && privatePostgresAvailable('the /ready test with PostgreSQL stopped')
+const binaries = privatePostgresAvailable('the /ready test with PostgreSQL stopped')
 
 interface Readiness {
   readonly status: number
