@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { storageCondition, storeFailure } from '../../src/adapters/store-failure.js'
+import { storageCondition, storeFailure, toStoreError } from '../../src/adapters/store-failure.js'
 import { storeHttpError } from '../../src/shell/http/store-error.js'
 
 // One reading of the stores' error codes, and one answer per condition on every route.
@@ -44,6 +44,42 @@ describe('storageCondition', () => {
     )
     expect(storageCondition(undefined)).toBe('failed')
     expect(storageCondition('SQLITE_BUSY')).toBe('failed')
+  })
+})
+
+describe('storeFailure of node-postgres’s connection errors, which carry no code', () => {
+  // The driver's exact words: a connect that timed out (pool full behind a lock, or no answer) and a
+  // connection that ended under a statement.
+  const COULD_NOT_CONNECT = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout']
+  const CONNECTION_FAILED = ['Connection terminated unexpectedly']
+
+  it.each(COULD_NOT_CONNECT)('reads %j as busy with 08001 (could not connect)', (message) => {
+    expect(storeFailure(new Error(message))).toEqual({ condition: 'busy', code: '08001', message })
+    expect(storageCondition(new Error(message))).toBe('busy')
+    expect(toStoreError(new Error(message)).code).toBe('08001')
+  })
+
+  it.each(CONNECTION_FAILED)('reads %j as busy with 08006 (the connection failed)', (message) => {
+    expect(storeFailure(new Error(message))).toEqual({ condition: 'busy', code: '08006', message })
+    expect(storageCondition(new Error(message))).toBe('busy')
+    expect(toStoreError(new Error(message)).code).toBe('08006')
+  })
+
+  it('keeps the code an error already has, whatever its message says', () => {
+    fc.assert(
+      fc.property(anyCode, fc.constantFrom(...COULD_NOT_CONNECT, ...CONNECTION_FAILED), (code, message) => {
+        const failure = storeFailure(withCode(code, message))
+        expect(failure.code).toBe(code)
+        expect(failure.condition).toBe(Object.hasOwn(KNOWN, code) ? KNOWN[code as keyof typeof KNOWN] : 'failed')
+      }),
+      { numRuns: 100 },
+    )
+    expect(storeFailure(withCode('57P01', 'Connection terminated unexpectedly'))).toEqual({
+      condition: 'busy',
+      code: '57P01',
+      message: 'Connection terminated unexpectedly',
+    })
+    expect(storeFailure(withCode('SQLITE_FULL', 'timeout exceeded when trying to connect')).condition).toBe('full')
   })
 })
 
