@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import pg from 'pg'
 import type { DatabaseFault, DatabasePort } from '../database.js'
+import { withDeadline } from '../deadline.js'
 import { MIGRATIONS } from './migrations.js'
 
 /** Where the database is and how the pool treats it (`DATABASE_URL`, `DATABASE_POOL_SIZE`, `DATABASE_STATEMENT_TIMEOUT_MS`). */
@@ -218,19 +219,3 @@ const errorCode = (error: unknown): string | undefined => {
   if (error instanceof AggregateError) return errorCode(error.errors[0])
   return undefined
 }
-
-const withDeadline = <A>(work: Promise<A>, ms: number): Promise<A | undefined> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(undefined), ms)
-    timer.unref()
-    work.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })

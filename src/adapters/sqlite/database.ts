@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import { open, type Database } from 'sqlite'
 import sqlite3 from 'sqlite3'
 import { describeDatabaseFault, type DatabaseFault, type DatabasePort } from '../database.js'
+import { withDeadline } from '../deadline.js'
 import { MIGRATIONS } from './migrations.js'
 import { preparedStatements, type PreparedStatements } from './prepared.js'
 
@@ -139,22 +140,6 @@ const movedFrom = async (filename: string, identity: PortParts['identity']): Pro
     return `${filename} cannot be found (${errnoCode(error) ?? 'stat failed'}): deleted since start?`
   }
 }
-
-const withDeadline = <A>(work: Promise<A>, ms: number): Promise<A | undefined> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => resolve(undefined), ms)
-    timer.unref()
-    work.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
 
 /** The first problem `quick_check` finds, or undefined when it says "ok". */
 const quickCheck = async (db: SqliteDatabase): Promise<string | undefined> => {
