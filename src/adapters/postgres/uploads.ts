@@ -2,18 +2,9 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import type pg from 'pg'
 import { trusted } from '../../core/codecs.js'
 import { UploadName, type Upload } from '../../core/uploads.js'
+import { UPLOAD_COLUMNS, uploadOf, type UploadRow } from '../rows.js'
 import { toStoreError, type StoreError } from '../store-failure.js'
 import type { UploadStore } from '../stores.js'
-
-interface UploadRow {
-  readonly name: string
-  readonly owner_id: string
-  readonly original_name: string
-  readonly type: string
-  readonly size: number
-}
-
-const COLUMNS = 'name, owner_id, original_name, type, size'
 
 /** An upload the sweep may take, given the made-before ($1) and held-before ($2) cutoffs. */
 const ORPHAN = 'attached_at IS NULL AND created_at < $1 AND (claimed_at IS NULL OR claimed_at < $2)'
@@ -22,8 +13,8 @@ export const postgresUploadStore = (pool: pg.Pool): UploadStore => {
   const findMany = (names: ReadonlyArray<UploadName>): TE.TaskEither<StoreError, ReadonlyArray<Upload>> =>
     TE.tryCatch(async () => {
       if (names.length === 0) return []
-      const { rows } = await pool.query<UploadRow>(`SELECT ${COLUMNS} FROM uploads WHERE name = ANY($1::text[])`, [names])
-      return rows.map(toUpload)
+      const { rows } = await pool.query<UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE name = ANY($1::text[])`, [names])
+      return rows.map(uploadOf)
     }, toStoreError)
 
   return {
@@ -39,8 +30,8 @@ export const postgresUploadStore = (pool: pg.Pool): UploadStore => {
       }, toStoreError),
     find: (name) =>
       TE.tryCatch(async () => {
-        const { rows } = await pool.query<UploadRow>(`SELECT ${COLUMNS} FROM uploads WHERE name = $1`, [name])
-        return rows[0] === undefined ? undefined : toUpload(rows[0])
+        const { rows } = await pool.query<UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE name = $1`, [name])
+        return rows[0] === undefined ? undefined : uploadOf(rows[0])
       }, toStoreError),
     findMany,
     storedBytes: (owner) =>
@@ -55,10 +46,10 @@ export const postgresUploadStore = (pool: pg.Pool): UploadStore => {
         const { rows } = await pool.query<UploadRow>(
           `UPDATE uploads SET claimed_at = CASE WHEN attached_at IS NULL THEN $1 ELSE claimed_at END
            WHERE name = ANY($2::text[]) AND (attached_at IS NOT NULL OR created_at >= $3)
-           RETURNING ${COLUMNS}`,
+           RETURNING ${UPLOAD_COLUMNS}`,
           [at, names, orphansBefore],
         )
-        return rows.map(toUpload)
+        return rows.map(uploadOf)
       }, toStoreError),
     deleteOrphans: ({ madeBefore, heldBefore }, limit) =>
       TE.tryCatch(async () => {
@@ -78,11 +69,3 @@ export const postgresUploadStore = (pool: pg.Pool): UploadStore => {
       }, toStoreError),
   }
 }
-
-const toUpload = (row: UploadRow): Upload => ({
-  name: trusted(UploadName, row.name),
-  owner: row.owner_id,
-  originalName: row.original_name,
-  type: row.type,
-  size: row.size,
-})

@@ -1,32 +1,18 @@
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { UserId } from '../../core/brands.js'
-import { trusted } from '../../core/codecs.js'
-import type { SqliteDatabase } from './database.js'
+import { NEW_SESSION_COLUMNS, newSessionValues, SESSION_COLUMNS, sessionRecord, type SessionRow } from '../rows.js'
 import { toStoreError } from '../store-failure.js'
 import type { SessionStore } from '../stores.js'
-
-interface SessionRow {
-  readonly user_id: string
-  readonly expires_at: number
-  readonly revoked_at: number | null
-}
+import type { SqliteDatabase } from './database.js'
 
 export const sqliteSessionStore = (db: SqliteDatabase): SessionStore => ({
   create: (session) =>
     TE.tryCatch(async () => {
-      await db.run('INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [
-        session.id,
-        session.userId,
-        session.createdAt,
-        session.expiresAt,
-      ])
+      await db.run(`INSERT INTO sessions (${NEW_SESSION_COLUMNS}) VALUES (?, ?, ?, ?)`, newSessionValues(session))
     }, toStoreError),
   find: (id) =>
     TE.tryCatch(async () => {
-      const row = await db.get<SessionRow>('SELECT user_id, expires_at, revoked_at FROM sessions WHERE id = ?', [id])
-      return row === undefined
-        ? undefined
-        : { id, userId: trusted(UserId, row.user_id), expiresAt: row.expires_at, revokedAt: row.revoked_at }
+      const row = await db.get<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = ?`, [id])
+      return row === undefined ? undefined : sessionRecord(id, row)
     }, toStoreError),
   revoke: (id, at) =>
     TE.tryCatch(async () => {

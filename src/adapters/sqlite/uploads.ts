@@ -2,18 +2,9 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { trusted } from '../../core/codecs.js'
 import { UploadName, type Upload } from '../../core/uploads.js'
 import type { SqliteDatabase } from './database.js'
+import { UPLOAD_COLUMNS, uploadOf, type UploadRow } from '../rows.js'
 import { toStoreError, type StoreError } from '../store-failure.js'
 import type { UploadStore } from '../stores.js'
-
-interface UploadRow {
-  readonly name: string
-  readonly owner_id: string
-  readonly original_name: string
-  readonly type: string
-  readonly size: number
-}
-
-const COLUMNS = 'name, owner_id, original_name, type, size'
 
 /** An upload the sweep may take; binds the made-before and held-before cutoffs, in that order. */
 const ORPHAN = 'attached_at IS NULL AND created_at < ? AND (claimed_at IS NULL OR claimed_at < ?)'
@@ -24,8 +15,8 @@ export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => {
   const findMany = (names: ReadonlyArray<UploadName>): TE.TaskEither<StoreError, ReadonlyArray<Upload>> =>
     TE.tryCatch(async () => {
       if (names.length === 0) return []
-      const rows = await db.all<UploadRow[]>(`SELECT ${COLUMNS} FROM uploads WHERE name IN (${inList(names)})`, [...names])
-      return rows.map(toUpload)
+      const rows = await db.all<UploadRow[]>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE name IN (${inList(names)})`, [...names])
+      return rows.map(uploadOf)
     }, toStoreError)
 
   return {
@@ -38,8 +29,8 @@ export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => {
       }, toStoreError),
     find: (name) =>
       TE.tryCatch(async () => {
-        const row = await db.get<UploadRow>(`SELECT ${COLUMNS} FROM uploads WHERE name = ?`, [name])
-        return row === undefined ? undefined : toUpload(row)
+        const row = await db.get<UploadRow>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE name = ?`, [name])
+        return row === undefined ? undefined : uploadOf(row)
       }, toStoreError),
     findMany,
     storedBytes: (owner) =>
@@ -53,10 +44,10 @@ export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => {
         const rows = await db.all<UploadRow[]>(
           `UPDATE uploads SET claimed_at = CASE WHEN attached_at IS NULL THEN ? ELSE claimed_at END
            WHERE name IN (${inList(names)}) AND (attached_at IS NOT NULL OR created_at >= ?)
-           RETURNING ${COLUMNS}`,
+           RETURNING ${UPLOAD_COLUMNS}`,
           [at, ...names, orphansBefore],
         )
-        return rows.map(toUpload)
+        return rows.map(uploadOf)
       }, toStoreError),
     deleteOrphans: ({ madeBefore, heldBefore }, limit) =>
       TE.tryCatch(async () => {
@@ -71,11 +62,3 @@ export const sqliteUploadStore = (db: SqliteDatabase): UploadStore => {
       }, toStoreError),
   }
 }
-
-const toUpload = (row: UploadRow): Upload => ({
-  name: trusted(UploadName, row.name),
-  owner: row.owner_id,
-  originalName: row.original_name,
-  type: row.type,
-  size: row.size,
-})
