@@ -1,7 +1,10 @@
-import { storedPersonName, UserId, Username, type SessionId } from '../core/brands.js'
+import * as t from 'io-ts'
+import { RoomId, storedMessageText, storedPersonName, UserId, Username, type SessionId } from '../core/brands.js'
 import { trusted } from '../core/codecs.js'
 import { emailKey } from '../core/accounts.js'
-import { UploadName, type Upload } from '../core/uploads.js'
+import type { DuplicateMessage } from '../core/chat/events.js'
+import type { NewMessage, StoredMessage } from '../core/chat/state.js'
+import { Attachment, UploadName, type Upload } from '../core/uploads.js'
 import type { NewUser, SessionRecord, SessionStore, UserRecord } from './stores.js'
 
 // Rows as every engine writes and reads them, and the records they become. Rows were written through the codecs;
@@ -120,3 +123,67 @@ export const uploadOf = (row: UploadRow): Upload => ({
   type: row.type,
   size: row.size,
 })
+
+/**
+ * A `messages` row joined with its sender, read through `MESSAGE_SELECT`. `Attachments` is how the
+ * engine hands over the JSON column (SQLite: its TEXT; PostgreSQL: jsonb, already parsed); null for none.
+ */
+export interface MessageRow<Attachments> {
+  readonly room: string
+  readonly seq: number
+  readonly user_id: string
+  readonly username: string
+  readonly name: string
+  readonly text: string
+  readonly client_id: string | null
+  readonly sent_at: number
+  readonly attachments: Attachments | null
+}
+
+/** Every `MessageRow` column; the engine adds its WHERE, ORDER BY and LIMIT (`m` is messages, `u` users). */
+export const MESSAGE_SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.client_id, m.sent_at, m.attachments
+  FROM messages m JOIN users u ON u.id = m.user_id`
+
+/**
+ * The message a row stores, so a message from history is the one sent live. `parseAttachments` turns the
+ * engine's JSON column into plain values, which the Attachment codec then checks. Throws (a TypeError, or
+ * the parser's SyntaxError) on a row the codecs did not write: a bug or a damaged database.
+ */
+export const storedMessage = <Attachments>(row: MessageRow<Attachments>, parseAttachments: (column: Attachments) => unknown): StoredMessage => {
+  const username = trusted(Username, row.username)
+  return {
+    seq: row.seq,
+    room: trusted(RoomId, row.room),
+    user: { id: trusted(UserId, row.user_id), username, name: storedPersonName(row.name, username) },
+    text: row.text === '' ? '' : storedMessageText(row.text),
+    attachments: row.attachments === null ? [] : trusted(t.array(Attachment), parseAttachments(row.attachments)),
+    sentAt: row.sent_at,
+    ...(row.client_id === null ? {} : { clientId: row.client_id }),
+  }
+}
+
+/**
+ * `page`'s `before` as a number a driver can bind: Infinity (from the newest) becomes the largest safe
+ * integer, above every seq; a finite `before` is itself.
+ */
+export const seqBefore = (before: number): number => (Number.isFinite(before) ? before : Number.MAX_SAFE_INTEGER)
+
+/** The stored message a resend repeats: its seq and when it was sent (ms). */
+export interface OriginalRow {
+  readonly seq: number
+  readonly sent_at: number
+}
+
+/** The engine's lookup of a stored message by its unique key (room, sender, clientId). */
+export type FindOriginal = (room: RoomId, user: UserId, clientId: string) => Promise<OriginalRow | undefined>
+
+/**
+ * The stored message that `message`, left out by the insert, repeats. Rows are never deleted, so it is
+ * there to read; throws an Error if it is not (a message without a clientId is never left out), which
+ * fails the whole insert as the engine's own errors do.
+ */
+export const duplicateMessage = async (message: NewMessage, findOriginal: FindOriginal): Promise<DuplicateMessage> => {
+  const original = message.clientId === undefined ? undefined : await findOriginal(message.room, message.user.id, message.clientId)
+  if (original === undefined) throw new Error(`a message of ${message.room} was neither stored nor a resend`)
+  return { room: message.room, key: message.key, original: { seq: original.seq, sentAt: original.sent_at } }
+}

@@ -1,24 +1,30 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { UserId } from '../../src/core/brands.js'
 import { trusted } from '../../src/core/codecs.js'
+import type { NewMessage } from '../../src/core/chat/state.js'
 import {
   createdUserRecord,
+  duplicateMessage,
   NEW_SESSION_COLUMNS,
   NEW_USER_COLUMNS,
   newSessionValues,
   newUserValues,
+  seqBefore,
   sessionRecord,
+  storedMessage,
   uploadOf,
   userRecord,
+  type MessageRow,
   type UserRow,
 } from '../../src/adapters/rows.js'
 import type { NewUser } from '../../src/adapters/stores.js'
-import { sessionId, user } from '../arbitraries.js'
+import { messageText, rooms, sessionId, user } from '../arbitraries.js'
 
 // The rows both engines write and read, and the records they become: the contract suite runs them on each
 // engine; these pin the conversions themselves, including rows no engine should hold.
 
 const ana = user('ana')
+const sala1 = rooms[0]!.id
 
 const userRow: UserRow = {
   id: 'id-ana',
@@ -37,6 +43,20 @@ const newUser: NewUser = {
   passwordHash: '$2b$hash',
   createdAt: Date.UTC(2024, 0, 2, 3, 4, 5, 6),
 }
+
+const messageRow: MessageRow<string> = {
+  room: 'sala-1',
+  seq: 7,
+  user_id: 'id-ana',
+  username: 'ana',
+  name: 'Ana',
+  text: 'olá',
+  client_id: null,
+  sent_at: 1_700_000_000_000,
+  attachments: null,
+}
+
+const attachment = { url: '/static/AAAAAAAAAAAAAAAAAAAAAA', name: 'cat.png', type: 'image/png', size: 1234 }
 
 /** Each bound value under the column it goes to, as the engines' INSERTs pair them. */
 const byColumn = (columns: string, values: ReadonlyArray<unknown>): Record<string, unknown> => {
@@ -102,5 +122,61 @@ describe('uploads', () => {
     const row = { name: 'AAAAAAAAAAAAAAAAAAAAAA', owner_id: 'id-ana', original_name: 'cat.png', type: 'image/png', size: 1234 }
     expect(uploadOf(row)).toEqual({ name: row.name, owner: 'id-ana', originalName: 'cat.png', type: 'image/png', size: 1234 })
     expect(() => uploadOf({ ...row, name: '../etc/passwd' })).toThrow(TypeError)
+  })
+})
+
+describe('storedMessage', () => {
+  it('reads a row as the message sent live: no attachments, and no clientId key when none was sent', () => {
+    const parse = vi.fn()
+    const message = storedMessage(messageRow, parse)
+    expect(message).toEqual({ seq: 7, room: 'sala-1', user: { id: 'id-ana', username: 'ana', name: 'Ana' }, text: 'olá', attachments: [], sentAt: 1_700_000_000_000 })
+    expect(message).not.toHaveProperty('clientId')
+    expect(parse).not.toHaveBeenCalled()
+  })
+
+  it('reads the attachments column through the engine’s parser, then the Attachment codec', () => {
+    const column = JSON.stringify([attachment])
+    const parse = vi.fn((text: string): unknown => JSON.parse(text))
+    const message = storedMessage({ ...messageRow, text: '', attachments: column, client_id: 'c-1' }, parse)
+    expect(parse).toHaveBeenCalledWith(column)
+    expect(message.attachments).toEqual([attachment])
+    expect(message.text).toBe('')
+    expect(message.clientId).toBe('c-1')
+  })
+
+  it('takes an engine’s already parsed column as it is', () => {
+    expect(storedMessage<unknown>({ ...messageRow, attachments: [attachment] }, (parsed) => parsed).attachments).toEqual([attachment])
+  })
+
+  it('throws on attachments the codec refuses, and on a room or username it refuses', () => {
+    expect(() => storedMessage<unknown>({ ...messageRow, attachments: [{ url: 1 }] }, (parsed) => parsed)).toThrow(TypeError)
+    expect(() => storedMessage({ ...messageRow, room: 'Sala 1' }, vi.fn())).toThrow(TypeError)
+    expect(() => storedMessage({ ...messageRow, username: '' }, vi.fn())).toThrow(TypeError)
+  })
+})
+
+describe('seqBefore', () => {
+  it('binds Infinity (from the newest) as the largest safe integer, and a finite seq as itself', () => {
+    expect(seqBefore(Infinity)).toBe(Number.MAX_SAFE_INTEGER)
+    expect(seqBefore(42)).toBe(42)
+    expect(seqBefore(0)).toBe(0)
+  })
+})
+
+describe('duplicateMessage', () => {
+  const resend: NewMessage = { key: 3, room: sala1, user: ana, text: messageText('again'), attachments: [], sentAt: 5000, clientId: 'c-1' }
+
+  it('answers the original a left-out message repeats, found by room, sender and clientId', async () => {
+    const find = vi.fn(async () => ({ seq: 11, sent_at: 4000 }))
+    await expect(duplicateMessage(resend, find)).resolves.toEqual({ room: sala1, key: 3, original: { seq: 11, sentAt: 4000 } })
+    expect(find).toHaveBeenCalledWith(sala1, ana.id, 'c-1')
+  })
+
+  it('throws when the original cannot be found, or the message had no clientId to repeat (a bug), without a lookup for the latter', async () => {
+    await expect(duplicateMessage(resend, async () => undefined)).rejects.toThrow('a message of sala-1 was neither stored nor a resend')
+    const find = vi.fn(async () => ({ seq: 11, sent_at: 4000 }))
+    const { clientId: _clientId, ...withoutClientId } = resend
+    await expect(duplicateMessage(withoutClientId, find)).rejects.toThrow('neither stored nor a resend')
+    expect(find).not.toHaveBeenCalled()
   })
 })

@@ -1,12 +1,10 @@
-import * as t from 'io-ts'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type pg from 'pg'
-import { Attachment, STATIC_PREFIX } from '../../core/uploads.js'
-import { RoomId, storedMessageText, storedPersonName, UserId, Username } from '../../core/brands.js'
-import { trusted } from '../../core/codecs.js'
+import { STATIC_PREFIX } from '../../core/uploads.js'
 import type { NewMessage, StoredMessage } from '../../core/chat/state.js'
 import type { DuplicateMessage } from '../../core/chat/events.js'
 import { positionsInRoom, sortKept, type KeptRow } from '../message-numbering.js'
+import { duplicateMessage, MESSAGE_SELECT, seqBefore, storedMessage, type MessageRow, type OriginalRow } from '../rows.js'
 import { toStoreError } from '../store-failure.js'
 import type { MessageStore } from '../stores.js'
 
@@ -16,20 +14,8 @@ import type { MessageStore } from '../stores.js'
  */
 const ROWS_PER_INSERT = 500
 
-interface MessageRow {
-  readonly room: string
-  readonly seq: number
-  readonly user_id: string
-  readonly username: string
-  readonly name: string
-  readonly text: string
-  readonly client_id: string | null
-  readonly sent_at: number
-  readonly attachments: ReadonlyArray<unknown> | null
-}
-
-const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.client_id, m.sent_at, m.attachments
-  FROM messages m JOIN users u ON u.id = m.user_id`
+/** Attachments are a jsonb column, which node-postgres hands over already parsed. */
+type PostgresMessageRow = MessageRow<ReadonlyArray<unknown>>
 
 /**
  * One statement per batch, so it commits whole or not at all. It numbers the batch first: each room's
@@ -96,46 +82,26 @@ export const postgresMessageStore = (pool: pg.Pool): MessageStore => ({
     }, toStoreError),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
-      const { rows } = await pool.query<MessageRow>(`${SELECT} WHERE m.room = $1 ORDER BY m.seq DESC LIMIT $2`, [room, keep])
+      const { rows } = await pool.query<PostgresMessageRow>(`${MESSAGE_SELECT} WHERE m.room = $1 ORDER BY m.seq DESC LIMIT $2`, [room, keep])
       const last = await pool.query<{ last: number | null }>('SELECT MAX(seq) AS last FROM messages WHERE room = $1', [room])
       return { lastSeq: last.rows[0]?.last ?? 0, recent: rows.reverse().map(toMessage) }
     }, toStoreError),
   page: (room, before, limit) =>
     TE.tryCatch(async () => {
-      const { rows } = await pool.query<MessageRow>(`${SELECT} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [
+      const { rows } = await pool.query<PostgresMessageRow>(`${MESSAGE_SELECT} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [
         room,
-        Number.isFinite(before) ? before : Number.MAX_SAFE_INTEGER,
+        seqBefore(before),
         limit,
       ])
       return rows.reverse().map(toMessage)
     }, toStoreError),
 })
 
-// Read through the same codecs that wrote the row, so a message from history is the one sent live.
-const toMessage = (row: MessageRow): StoredMessage => {
-  const username = trusted(Username, row.username)
-  return {
-    seq: row.seq,
-    room: trusted(RoomId, row.room),
-    user: { id: trusted(UserId, row.user_id), username, name: storedPersonName(row.name, username) },
-    text: row.text === '' ? '' : storedMessageText(row.text),
-    attachments: row.attachments === null ? [] : trusted(t.array(Attachment), row.attachments),
-    sentAt: row.sent_at,
-    ...(row.client_id === null ? {} : { clientId: row.client_id }),
-  }
-}
+const toMessage = (row: PostgresMessageRow): StoredMessage => storedMessage(row, (parsed) => parsed)
 
-/** The stored message a left-out one repeats; rows are never deleted, so it is there to read. */
-const duplicateOf = async (pool: pg.Pool, message: NewMessage): Promise<DuplicateMessage> => {
-  const { rows } =
-    message.clientId === undefined
-      ? { rows: [] }
-      : await pool.query<{ seq: number; sent_at: number }>('SELECT seq, sent_at FROM messages WHERE room = $1 AND user_id = $2 AND client_id = $3', [
-          message.room,
-          message.user.id,
-          message.clientId,
-        ])
-  const original = rows[0]
-  if (original === undefined) throw new Error(`a message of ${message.room} was neither stored nor a resend`)
-  return { room: message.room, key: message.key, original: { seq: original.seq, sentAt: original.sent_at } }
-}
+/** The stored message a left-out one repeats, by the unique key that left it out. */
+const duplicateOf = (pool: pg.Pool, message: NewMessage): Promise<DuplicateMessage> =>
+  duplicateMessage(message, async (room, user, clientId) => {
+    const { rows } = await pool.query<OriginalRow>('SELECT seq, sent_at FROM messages WHERE room = $1 AND user_id = $2 AND client_id = $3', [room, user, clientId])
+    return rows[0]
+  })

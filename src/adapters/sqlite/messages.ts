@@ -1,11 +1,8 @@
-import * as t from 'io-ts'
 import * as TE from 'fp-ts/lib/TaskEither.js'
-import { Attachment } from '../../core/uploads.js'
-import { RoomId, storedMessageText, storedPersonName, UserId, Username } from '../../core/brands.js'
-import { trusted } from '../../core/codecs.js'
 import type { NewMessage, StoredMessage } from '../../core/chat/state.js'
 import type { DuplicateMessage } from '../../core/chat/events.js'
 import { positionsInRoom, sortKept, type KeptRow } from '../message-numbering.js'
+import { duplicateMessage, MESSAGE_SELECT, seqBefore, storedMessage, type MessageRow, type OriginalRow } from '../rows.js'
 import { toStoreError } from '../store-failure.js'
 import type { MessageStore } from '../stores.js'
 import type { SqliteDatabase } from './database.js'
@@ -23,20 +20,8 @@ const ROWS_PER_INSERT = 500
 const PREPARED_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, ROWS_PER_INSERT]
 const COLUMNS = 8
 
-interface MessageRow {
-  readonly room: string
-  readonly seq: number
-  readonly user_id: string
-  readonly username: string
-  readonly name: string
-  readonly text: string
-  readonly client_id: string | null
-  readonly sent_at: number
-  readonly attachments: string | null
-}
-
-const SELECT = `SELECT m.room, m.seq, m.user_id, u.username, u.name, m.text, m.client_id, m.sent_at, m.attachments
-  FROM messages m JOIN users u ON u.id = m.user_id`
+/** Attachments are stored as JSON in a TEXT column. */
+type SqliteMessageRow = MessageRow<string>
 
 /**
  * Numbers and inserts a batch in one statement. Each room's last seq is read once, before any row goes in
@@ -103,45 +88,27 @@ export const sqliteMessageStore = (db: SqliteDatabase, statements: PreparedState
     }, toStoreError),
   roomHistory: (room, keep) =>
     TE.tryCatch(async () => {
-      const rows = await db.all<MessageRow[]>(`${SELECT} WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?`, [room, keep])
+      const rows = await db.all<SqliteMessageRow[]>(`${MESSAGE_SELECT} WHERE m.room = ? ORDER BY m.seq DESC LIMIT ?`, [room, keep])
       const last = await db.get<{ last: number | null }>('SELECT MAX(seq) AS last FROM messages WHERE room = ?', [room])
       return { lastSeq: last?.last ?? 0, recent: rows.reverse().map(toMessage) }
     }, toStoreError),
   page: (room, before, limit) =>
     TE.tryCatch(async () => {
-      const rows = await db.all<MessageRow[]>(`${SELECT} WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, [
+      const rows = await db.all<SqliteMessageRow[]>(`${MESSAGE_SELECT} WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, [
         room,
-        Number.isFinite(before) ? before : Number.MAX_SAFE_INTEGER,
+        seqBefore(before),
         limit,
       ])
       return rows.reverse().map(toMessage)
     }, toStoreError),
 })
 
-// Read through the same codecs that wrote the row, so a message from history is the one sent live.
-const toMessage = (row: MessageRow): StoredMessage => {
-  const username = trusted(Username, row.username)
-  return {
-    seq: row.seq,
-    room: trusted(RoomId, row.room),
-    user: { id: trusted(UserId, row.user_id), username, name: storedPersonName(row.name, username) },
-    text: row.text === '' ? '' : storedMessageText(row.text),
-    attachments: row.attachments === null ? [] : trusted(t.array(Attachment), JSON.parse(row.attachments)),
-    sentAt: row.sent_at,
-    ...(row.client_id === null ? {} : { clientId: row.client_id }),
-  }
-}
+const toMessage = (row: SqliteMessageRow): StoredMessage => storedMessage(row, parseJson)
 
-/** The stored message a left-out one repeats; rows are never deleted, so it is there to read. */
-const duplicateOf = async (db: SqliteDatabase, message: NewMessage): Promise<DuplicateMessage> => {
-  const original =
-    message.clientId === undefined
-      ? undefined
-      : await db.get<{ seq: number; sent_at: number }>('SELECT seq, sent_at FROM messages WHERE room = ? AND user_id = ? AND client_id = ?', [
-          message.room,
-          message.user.id,
-          message.clientId,
-        ])
-  if (original === undefined) throw new Error(`a message of ${message.room} was neither stored nor a resend`)
-  return { room: message.room, key: message.key, original: { seq: original.seq, sentAt: original.sent_at } }
-}
+const parseJson = (text: string): unknown => JSON.parse(text)
+
+/** The stored message a left-out one repeats, by the unique key that left it out. */
+const duplicateOf = (db: SqliteDatabase, message: NewMessage): Promise<DuplicateMessage> =>
+  duplicateMessage(message, (room, user, clientId) =>
+    db.get<OriginalRow>('SELECT seq, sent_at FROM messages WHERE room = ? AND user_id = ? AND client_id = ?', [room, user, clientId]),
+  )
