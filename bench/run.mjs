@@ -88,14 +88,21 @@ const registerAll = async (port, count) => {
   return tokens
 }
 
+// `sala-postgres` is the same server with its data in PostgreSQL (a database of the benchmark's own).
 const fanout = async (name) => {
   const dataDir = mkdtempSync(join(tmpdir(), `sala-bench-${name}-`))
-  const server = await startServer(name, dataDir)
+  const isSala = name === 'sala' || name === 'sala-postgres'
+  const database = name === 'sala-postgres' ? benchDatabase() : undefined
+  if (name === 'sala-postgres' && database === undefined) throw new Error('sala-postgres: psql cannot reach BENCH_POSTGRES_URL')
+  const server = await startServer(isSala ? 'sala' : name, dataDir, database === undefined ? {} : { DATABASE_URL: database.url }).catch((error) => {
+    database?.drop()
+    throw error
+  })
   try {
     const tokensFile = join(dataDir, 'tokens.json')
-    if (name === 'sala') writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, MEMBERS)))
-    const path = name === 'sala' ? '/ws' : '/'
-    const config = { url: `ws://127.0.0.1:${server.port}${path}`, members: MEMBERS, senders: SENDERS, rates: RATES, stepMs: STEP_MS, drainMs: 1000, sala: name === 'sala', tokensFile }
+    if (isSala) writeFileSync(tokensFile, JSON.stringify(await registerAll(server.port, MEMBERS)))
+    const path = isSala ? '/ws' : '/'
+    const config = { url: `ws://127.0.0.1:${server.port}${path}`, members: MEMBERS, senders: SENDERS, rates: RATES, stepMs: STEP_MS, drainMs: 1000, sala: isSala, tokensFile }
     const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
     const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
     const steps = []
@@ -115,6 +122,7 @@ const fanout = async (name) => {
   } finally {
     server.child.kill('SIGTERM')
     await new Promise((resolve) => server.child.once('exit', resolve))
+    database?.drop()
     rmSync(dataDir, { recursive: true, force: true })
   }
 }
@@ -471,4 +479,10 @@ if (summary.sala && summary.baseline && summary.limit) {
     `\nSala vs baseline: ${vsBaseline.toFixed(1)}x (target >= 10x); Sala vs limit: ${vsLimit.toFixed(0)}% (target >= 70%); ` +
       `CPU per delivery at 20k/s: ${(100 * cpuRatio).toFixed(0)}% of the baseline's (target <= 60%)`,
   )
+}
+if (summary.sala && summary['sala-postgres']) {
+  // Issue 14: the fan-out on PostgreSQL stays within 10% of SQLite's, round by round and on the median.
+  const rounds = summary.sala.saturations.map((sqlite, i) => `${((100 * summary['sala-postgres'].saturations[i]) / Math.max(1, sqlite)).toFixed(0)}%`)
+  const ratio = (100 * summary['sala-postgres'].medianSaturation) / Math.max(1, summary.sala.medianSaturation)
+  console.log(`\nSala on PostgreSQL vs on SQLite: ${ratio.toFixed(0)}% of the saturation (target >= 90%; rounds: ${rounds.join(', ')})`)
 }
