@@ -7,11 +7,13 @@ import type { NewMessage, StoredMessage } from '../core/chat/state.js'
 import { Attachment, UploadName, type Upload } from '../core/uploads.js'
 import type { NewUser, SessionRecord, SessionStore, UserRecord } from './stores.js'
 
-// Rows as every engine writes and reads them, and the records they become. Rows were written through the codecs;
-// reading them back through the same codecs keeps the brands honest, so what an engine reads is what was
-// sent live, whichever engine stored it. What differs per engine (SQL text, placeholders, how a JSON
-// column arrives) stays in its folder. Times are ms since the epoch; each engine's driver hands them over
-// as numbers (PostgreSQL's bigint is parsed as one: postgres/database.ts).
+// Rows as every engine writes and reads them, and the records they become. Rows were written through the
+// codecs; reading them back through the same codecs keeps the brands honest, so what an engine reads is
+// what was sent live, whichever engine stored it. What differs per engine (SQL text, placeholders, how a
+// JSON column arrives) stays in its folder, and so do the store methods: what is still alike between the
+// engines' methods is the TaskEither frame around each one's own query, which a shared helper would only
+// hide. Times are ms since the epoch; each engine's driver hands them over as numbers (PostgreSQL's bigint
+// is parsed as one: postgres/database.ts).
 
 /** A `users` row, read through `USER_COLUMNS`. */
 export interface UserRow {
