@@ -25,6 +25,15 @@ export type DatabaseConfig =
   | { readonly type: 'sqlite' }
   | { readonly type: 'postgres'; readonly url: string; readonly poolSize: number; readonly statementTimeoutMs: number }
 
+/**
+ * Whether this process serves the chat alone, or shares it with other Sala processes through Redis at `url`:
+ * every key and channel there starts with `prefix`, and a process that stops renewing its presence is
+ * counted gone after `presenceTtlSeconds`.
+ */
+export type ClusterConfig =
+  | { readonly type: 'single' }
+  | { readonly type: 'redis'; readonly url: string; readonly prefix: string; readonly presenceTtlSeconds: number }
+
 /** Every setting, decoded once at start-up and passed down; nothing else reads the environment. */
 export interface Config {
   readonly production: boolean
@@ -32,6 +41,7 @@ export interface Config {
   readonly host: string
   readonly dataDir: string
   readonly database: DatabaseConfig
+  readonly cluster: ClusterConfig
   /** Undefined outside production: the shell then keeps a generated secret in `dataDir`. */
   readonly sessionSecret: string | undefined
   /** Secrets of earlier keys, still accepted for verification while their sessions may live. */
@@ -193,6 +203,18 @@ const postgresUrl = (raw: string): E.Either<string, string> => {
     : E.left('must be a postgres:// or postgresql:// URL like postgres://sala:secret@db.internal:5432/sala (unset it for SQLite in DATA_DIR)')
 }
 
+/** A `redis://` or `rediss://` (TLS) URL naming a host. */
+const redisUrl = (raw: string): E.Either<string, string> => {
+  const url = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined
+  return url !== undefined && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== ''
+    ? E.right(raw.trim())
+    : E.left('must be a redis:// or rediss:// (TLS) URL like redis://:secret@cache.internal:6379/0 (unset it to run one process alone)')
+}
+
+/** Printable ASCII without spaces: it starts every Redis key and channel name, and shows in `redis-cli`. */
+const redisPrefix = (raw: string): E.Either<string, string> =>
+  /^[\x21-\x7e]{1,64}$/.test(raw.trim()) ? E.right(raw.trim()) : E.left('must be 1 to 64 printable characters without spaces, like sala: or sala-staging:')
+
 /** The URL as a log line may show it: the password, if any, replaced. */
 export const withoutPassword = (raw: string): string => {
   if (!URL.canParse(raw)) return raw.replace(/:[^:@/]*@/, ':***@')
@@ -224,6 +246,11 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
   // A pool of (2 x cores) + 1 connections is PostgreSQL's own rule of thumb; writes are batched, so a few suffice.
   const databasePoolSize = read('DATABASE_POOL_SIZE', 5, integer(1, 1000))
   const databaseStatementTimeoutMs = read('DATABASE_STATEMENT_TIMEOUT_MS', 10_000, integer(100, 600_000))
+  const redisAt = read<string | undefined>('REDIS_URL', undefined, redisUrl, withoutPassword)
+  const keyPrefix = read('REDIS_PREFIX', 'sala:', redisPrefix)
+  // A process renews its presence a few times per TTL: below 3 s a busy event loop could miss a renewal;
+  // above 5 minutes the users of a dead process would linger too long.
+  const presenceTtlSeconds = read('PRESENCE_TTL', 15, duration(3, 300))
   const config: Config = {
     production,
     port: read('PORT', 3000, integer(0, 65535)),
@@ -233,6 +260,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
       databaseUrl === undefined
         ? { type: 'sqlite' }
         : { type: 'postgres', url: databaseUrl, poolSize: databasePoolSize, statementTimeoutMs: databaseStatementTimeoutMs },
+    cluster: redisAt === undefined ? { type: 'single' } : { type: 'redis', url: redisAt, prefix: keyPrefix, presenceTtlSeconds },
     sessionSecret: read<string | undefined>('SESSION_SECRET', undefined, secret),
     previousSessionSecrets: read('SESSION_PREVIOUS_SECRETS', [], secretList),
     sessionTtlSeconds: read('SESSION_TTL', 30 * 86_400, duration(60, 365 * 86_400)),
@@ -261,6 +289,10 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     uploadRate: read('UPLOAD_RATE', 30, integer(1, 1_000_000)),
     uploadOrphanTtlSeconds: read('UPLOAD_ORPHAN_TTL', 86_400, duration(60, 365 * 86_400)),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
+  }
+  if (config.cluster.type === 'redis' && (env['DATABASE_URL'] ?? '') === '') {
+    // Processes sharing a chat fill gaps and catch clients up from one history; a SQLite file is one process's.
+    problems.push('REDIS_URL needs DATABASE_URL: processes that share a chat through Redis must share its history in PostgreSQL')
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
   if (production && config.sessionSecret === undefined && !secretAlreadyBad) {

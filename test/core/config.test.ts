@@ -17,6 +17,7 @@ describe('decodeConfig', () => {
         host: '0.0.0.0',
         dataDir: './data',
         database: { type: 'sqlite' },
+        cluster: { type: 'single' },
         sessionSecret: undefined,
         previousSessionSecrets: [],
         sessionTtlSeconds: 30 * 86_400,
@@ -170,6 +171,67 @@ describe('the database', () => {
     ])
     expect(problems({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/sala', SESSION_SECRET: 'x'.repeat(32) })).toEqual([])
     expect(problems({ DATABASE_URL: 'postgres://db/sala' })).toEqual([])
+  })
+})
+
+describe('the cluster', () => {
+  const withPostgres = { DATABASE_URL: 'postgres://db/sala' }
+  const cluster = (env: Record<string, string>) => {
+    const decoded = decodeConfig(env)
+    return E.isRight(decoded) ? decoded.right.cluster : decoded.left
+  }
+
+  it('is one process alone without REDIS_URL, whatever the prefix and TTL say', () => {
+    expect(cluster({})).toEqual({ type: 'single' })
+    expect(cluster({ ...withPostgres, REDIS_PREFIX: 'x:', PRESENCE_TTL: '30' })).toEqual({ type: 'single' })
+  })
+
+  it.each(['redis://127.0.0.1:6379', 'rediss://:secret@cache.internal:6380/2', 'redis://default:pw@cache'])(
+    'shares the chat through Redis at %s, with prefix sala: and a 15 s presence TTL by default',
+    (url) => {
+      expect(cluster({ ...withPostgres, REDIS_URL: ` ${url} ` })).toEqual({ type: 'redis', url, prefix: 'sala:', presenceTtlSeconds: 15 })
+    },
+  )
+
+  it('reads the prefix and the presence TTL (seconds, or with a unit)', () => {
+    expect(cluster({ ...withPostgres, REDIS_URL: 'redis://cache', REDIS_PREFIX: 'sala-staging:', PRESENCE_TTL: '1m' })).toEqual({
+      type: 'redis',
+      url: 'redis://cache',
+      prefix: 'sala-staging:',
+      presenceTtlSeconds: 60,
+    })
+    expect(cluster({ ...withPostgres, REDIS_URL: 'redis://cache', PRESENCE_TTL: '3' })).toMatchObject({ presenceTtlSeconds: 3 })
+    expect(cluster({ ...withPostgres, REDIS_URL: 'redis://cache', PRESENCE_TTL: '5m' })).toMatchObject({ presenceTtlSeconds: 300 })
+  })
+
+  it.each(['http://cache:6379', 'redis://', 'cache.internal:6379', 'valkey://cache', 'not a url'])('refuses REDIS_URL=%s', (url) => {
+    expect(problems({ ...withPostgres, REDIS_URL: url })).toEqual([expect.stringMatching(/^REDIS_URL=.*must be a redis:\/\/ or rediss:\/\/ \(TLS\) URL/)])
+  })
+
+  it('never repeats the password of a refused REDIS_URL', () => {
+    const [problem] = problems({ ...withPostgres, REDIS_URL: 'http://default:hunter2@cache' })
+    expect(problem).toContain('http://default:***@cache')
+    expect(problem).not.toContain('hunter2')
+  })
+
+  it.each([
+    ['REDIS_PREFIX', 'two words'],
+    ['REDIS_PREFIX', 'x'.repeat(65)],
+    ['REDIS_PREFIX', 'sala\u00e7:'],
+    ['PRESENCE_TTL', '2'],
+    ['PRESENCE_TTL', '6m'],
+    ['PRESENCE_TTL', '15000ms'],
+    ['PRESENCE_TTL', 'soon'],
+  ])('refuses %s=%s', (name, raw) => {
+    expect(problems({ ...withPostgres, REDIS_URL: 'redis://cache', [name]: raw })).toEqual([expect.stringMatching(new RegExp(`^${name}=`))])
+  })
+
+  it('requires DATABASE_URL with REDIS_URL, saying why, and only once when DATABASE_URL itself is bad', () => {
+    expect(problems({ REDIS_URL: 'redis://cache' })).toEqual([
+      'REDIS_URL needs DATABASE_URL: processes that share a chat through Redis must share its history in PostgreSQL',
+    ])
+    expect(problems({ REDIS_URL: 'redis://cache', DATABASE_URL: 'mysql://db' })).toEqual([expect.stringMatching(/^DATABASE_URL=/)])
+    expect(problems({ REDIS_URL: 'redis://cache', ...withPostgres })).toEqual([])
   })
 })
 
