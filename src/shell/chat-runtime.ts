@@ -6,6 +6,7 @@ import type { ChatState } from '../core/chat/state.js'
 import { step } from '../core/chat/step.js'
 import type { Logger } from '../adapters/logger.js'
 import { createMessageWriter, type MessageWriter } from '../adapters/message-writer.js'
+import type { ClusterFact } from '../core/cluster/facts.js'
 import type { MessageStore } from '../adapters/stores.js'
 import type { BoundSocket, ChatSocket } from './ws/chat-socket.js'
 import { textFrame } from './ws/frame.js'
@@ -31,7 +32,12 @@ interface Dependencies {
   readonly log: Logger
   /** A socket whose unsent data passes this is closed (1013) rather than buffered without bound. */
   readonly maxBufferedBytes: number
+  /** Tells the other processes sharing this chat; absent when this process is the only one. */
+  readonly announce?: (fact: ClusterFact) => void
 }
+
+/** The most messages one gap fill reads (a gap that long means a long outage of the cluster link). */
+const FILL_LIMIT = 1000
 
 
 // setTimeout keeps at most 2^31-1 ms; a later deadline is reached by waking early and asking again.
@@ -41,7 +47,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  * The imperative half of the chat: owns the current state, feeds events through the pure `step`, and
  * carries out the effects it returns. It decides nothing.
  */
-export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes }: Dependencies): ChatRuntime => {
+export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes, announce }: Dependencies): ChatRuntime => {
   let state = initial
   const sockets = new Map<ConnectionId, BoundSocket>()
   // Sockets written to in this turn of the event loop, corked until it ends: all the frames one socket
@@ -90,6 +96,10 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
         return wakeAt(effect.at)
       case 'log':
         return log[effect.level](effect.message, effect.fields)
+      case 'fillGap':
+        return fillGap(effect)
+      case 'announce':
+        return announce?.(effect.fact)
     }
   }
 
@@ -145,6 +155,18 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
       }
       log.error('history read failed', { err: page.left, room: effect.room })
       dispatch({ type: 'CommandFailed', connection: effect.connection, message: 'history could not be read; try again', ...ref, at: now() })
+    })
+  }
+
+  const fillGap = ({ room, after, before }: Extract<Effect, { type: 'fillGap' }>): void => {
+    void messages.page(room, before, Math.min(before - after - 1, FILL_LIMIT))().then((page) => {
+      if (E.isRight(page)) {
+        // The newest FILL_LIMIT of a longer gap: live clients get those, history pages hold the rest.
+        const found = page.right.filter((message) => message.seq > after)
+        dispatch({ type: 'GapFilled', room, before, messages: found, at: now() })
+        return
+      }
+      dispatch({ type: 'GapNotFilled', room, error: page.left.failure, at: now() })
     })
   }
 

@@ -9,6 +9,7 @@ import { coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
 import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
+import { sweepGaps } from './ordering.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -85,7 +86,7 @@ export const clockTicked = (state: ChatState, at: number): Step => {
   const sessions = sweepSessions(afterTyping, at)
   const revoked = sweepRevoked(afterTyping, at)
   const limits = sweepLimits(afterTyping, at)
-  const sweepsDueAt = { sessions: sessions.dueAt, revoked: revoked.dueAt, limits: limits.dueAt }
+  const sweepsDueAt = { sessions: sessions.dueAt, revoked: revoked.dueAt, limits: limits.dueAt, gaps: afterTyping.sweepsDueAt.gaps }
   const unchanged =
     revoked.kept === afterTyping.revokedSessions &&
     limits.kept === afterTyping.limits &&
@@ -93,10 +94,11 @@ export const clockTicked = (state: ChatState, at: number): Step => {
     sweepsDueAt.revoked === afterTyping.sweepsDueAt.revoked &&
     sweepsDueAt.limits === afterTyping.sweepsDueAt.limits
   const next = unchanged ? afterTyping : { ...afterTyping, revokedSessions: revoked.kept, limits: limits.kept, sweepsDueAt }
+  const [afterGaps, fills, gapsDueAt] = sweepGaps(next, at)
   // Revocations need no wake: they only hold memory until a tick that comes anyway.
-  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt)
+  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt)
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
-  return [next, [...typingEffects, ...sessions.closes, ...wake]]
+  return [afterGaps, [...typingEffects, ...sessions.closes, ...fills, ...wake]]
 }
 
 /** Closes the connections whose session has run out. */

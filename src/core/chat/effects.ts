@@ -1,5 +1,6 @@
 import type { ConnectionId, RoomId } from '../brands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
+import type { ClusterFact } from '../cluster/facts.js'
 import type { NewMessage } from './state.js'
 
 /**
@@ -25,6 +26,13 @@ export type Effect =
       readonly limit: number
       readonly ref?: string
     }
+  /**
+   * Read the room's stored messages with `after` < seq < `before`, oldest first, then report back with
+   * `GapFilled` (or `GapNotFilled` when the store fails).
+   */
+  | { readonly type: 'fillGap'; readonly room: RoomId; readonly after: number; readonly before: number }
+  /** Tell the other processes sharing this chat (at most once: whoever misses it fills from the store). */
+  | { readonly type: 'announce'; readonly fact: ClusterFact }
   /** Feed a `ClockTicked` no later than `at`; earlier or extra ticks are harmless. */
   | { readonly type: 'wakeAt'; readonly at: number }
   /** Something an operator wants in the log. Fields are ids, names and codes, never message text. */

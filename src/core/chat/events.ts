@@ -62,6 +62,13 @@ export type ChatEvent =
     }
   | { readonly type: 'SessionRevoked'; readonly session: SessionId; readonly expiresAt: number; readonly at: number }
   | { readonly type: 'ClockTicked'; readonly at: number }
+  /** Another process sharing this chat stored these, in its order (decoded from its announcement). */
+  | { readonly type: 'PeerMessagesStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
+  /** The store's messages of the room asked for by `fillGap` (every seq below `before` it has). */
+  | { readonly type: 'GapFilled'; readonly room: RoomId; readonly before: number; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
+  | { readonly type: 'GapNotFilled'; readonly room: RoomId; readonly error: StoreFailure; readonly at: number }
+  /** The link to the other processes is up again (or for the first time): what was announced meanwhile is lost. */
+  | { readonly type: 'ClusterLinkRestored'; readonly at: number }
 
 /**
  * What a failed read or write means for whoever is waiting on it, whatever the store (a database engine,

@@ -1,11 +1,11 @@
 import { RoomId, type ConnectionId } from '../brands.js'
-import { formatMessageId } from '../protocol/message-id.js'
 import type { MessageCommand } from '../protocol/client-commands.js'
-import type { ServerFrame } from '../protocol/server-frames.js'
-import { findSender, roomAudience, roomOf, send, sendTo, setRoom } from './audience.js'
+import { findSender, roomOf, sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import type { DuplicateMessage, MessageNumbered, MessageReceipt, StoreFailure } from './events.js'
-import { aboutRoom, chatMessage, errorFrame, isoTime } from './frames.js'
+import { aboutRoom, errorFrame } from './frames.js'
+import { ackFrame, forget, numbered, pointAtStored } from './delivery.js'
+import { arrive } from './ordering.js'
 import { toAttachment, type Attachment, type Upload } from '../uploads.js'
 import {
   clientIdKey,
@@ -109,15 +109,6 @@ const answerResend = (state: ChatState, room: RoomState, holder: ClientIdHolder,
   return stored === undefined ? undefined : unchanged(state, [sendTo(waiter.connection, ackFrame(room.id, stored, stored.clientId, waiter))])
 }
 
-const ackFrame = (room: RoomId, receipt: MessageReceipt, clientId: string | undefined, waiter: AckWaiter): ServerFrame => ({
-  type: 'ack',
-  id: formatMessageId(receipt.seq),
-  room,
-  sentAt: isoTime(receipt.sentAt),
-  ...(waiter.ref === undefined ? {} : { ref: waiter.ref }),
-  ...(clientId === undefined ? {} : { clientId }),
-})
-
 /** Settles each message still pending, in order; messages the core no longer waits for are skipped. */
 const settle = <T extends { readonly room: RoomId; readonly key: number }>(
   state: ChatState,
@@ -138,47 +129,34 @@ const settle = <T extends { readonly room: RoomId; readonly key: number }>(
 }
 
 /**
- * The store kept `stored`, numbered, in the order they were asked (their seq order within a room): each is
- * delivered in that order. The senders of each duplicate get the original's ack and nobody else hears anything.
+ * The store kept `stored`, numbered, in the order they were asked (their seq order within a room): each
+ * goes to the room in seq order (at once, unless another process's message must come first), and when
+ * other processes share the chat they hear of them in one announcement. The senders of each duplicate get
+ * the original's ack and nobody else hears anything.
  */
 export const messagesStored = (
   state: ChatState,
   stored: ReadonlyArray<MessageNumbered>,
   duplicates: ReadonlyArray<DuplicateMessage>,
+  at: number,
 ): Step => {
-  const [delivered, deliveries] = settle(state, stored, (current, room, pending, { seq }) => deliver(current, room, pending, seq))
+  const kept: StoredMessage[] = []
+  const [delivered, deliveries] = settle(state, stored, (current, room, { message: posted, waiters }, { seq }) => {
+    const message = numbered(posted, seq)
+    kept.push(message)
+    const settled: RoomState = {
+      ...room,
+      pending: room.pending.remove(posted.key),
+      clientIds: pointAtStored(room.clientIds, message, { pending: posted.key }),
+    }
+    return arrive(current, settled, { message, waiters }, at)
+  })
   const [answered, answers] = settle(delivered, duplicates, (current, room, pending, { original }) =>
     answerDuplicate(current, room, pending, original),
   )
-  return [answered, [...deliveries, ...answers]]
-}
-
-/**
- * The message as stored: its provisional key dropped, the store's number given. Built field by field: a
- * rest pattern that drops a key leaves V8 an object in dictionary mode, and `recent` holds hundreds per
- * room (measured: ~25,000 such objects after the persist benchmark, twice the scavenge time, p99 ack
- * latency 8 ms -> 30-50 ms at 5,000 messages/s).
- */
-const numbered = (message: NewMessage, seq: number): StoredMessage => ({
-  seq,
-  room: message.room,
-  user: message.user,
-  text: message.text,
-  attachments: message.attachments,
-  sentAt: message.sentAt,
-  ...(message.clientId === undefined ? {} : { clientId: message.clientId }),
-})
-
-const deliver = (state: ChatState, room: RoomState, { message: posted, waiters }: PendingMessage, seq: number): Step => {
-  const message = numbered(posted, seq)
-  const kept = remember(room, posted.key, message, state.settings.recentCapacity)
-  const next = setRoom(state, kept)
-  const waiting = waiters.map((waiter) => waiter.connection)
-  const acks = waiters
-    .filter((waiter) => next.connections.has(waiter.connection))
-    .map((waiter) => sendTo(waiter.connection, ackFrame(message.room, message, message.clientId, waiter)))
-  const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-  return [next, [...acks, ...send(audience, { type: 'message', ...chatMessage(message) })]]
+  const announcement: ReadonlyArray<Effect> =
+    state.settings.cluster === null || kept.length === 0 ? [] : [{ type: 'announce', fact: { type: 'messages_stored', messages: kept } }]
+  return [answered, [...announcement, ...deliveries, ...answers]]
 }
 
 /**
@@ -196,36 +174,6 @@ const answerDuplicate = (state: ChatState, room: RoomState, { message, waiters }
     .filter((waiter) => next.connections.has(waiter.connection))
     .map((waiter) => sendTo(waiter.connection, ackFrame(message.room, original, message.clientId, waiter)))
   return [next, acks]
-}
-
-const remember = (room: RoomState, key: number, message: StoredMessage, capacity: number): RoomState => {
-  const recent = room.recent.push(message)
-  const evicted = recent.size > capacity ? recent.first() : undefined
-  const renamed =
-    message.clientId !== undefined && sameHolder(room.clientIds.get(clientIdKey(message.user.id, message.clientId)), { pending: key })
-      ? room.clientIds.set(clientIdKey(message.user.id, message.clientId), { stored: message.seq })
-      : room.clientIds
-  return {
-    ...room,
-    lastSeq: Math.max(room.lastSeq, message.seq),
-    pending: room.pending.remove(key),
-    recent: evicted === undefined ? recent : recent.shift(),
-    clientIds: evicted === undefined ? renamed : forget(renamed, evicted, { stored: evicted.seq }),
-  }
-}
-
-const sameHolder = (a: ClientIdHolder | undefined, b: ClientIdHolder): boolean =>
-  a !== undefined && ('pending' in a ? 'pending' in b && a.pending === b.pending : 'stored' in b && a.stored === b.stored)
-
-/** Drops the message's clientId, only if it still points at that message (`holder`; a later one may reuse it). */
-const forget = (
-  clientIds: RoomState['clientIds'],
-  message: { readonly user: ChatUser; readonly clientId?: string },
-  holder: ClientIdHolder,
-): RoomState['clientIds'] => {
-  if (message.clientId === undefined) return clientIds
-  const key = clientIdKey(message.user.id, message.clientId)
-  return sameHolder(clientIds.get(key), holder) ? clientIds.remove(key) : clientIds
 }
 
 /**

@@ -70,7 +70,29 @@ export interface RoomState {
   readonly pending: I.OrderedMap<number, PendingMessage>
   /** `clientIdKey(user, clientId)` -> where that message is, for every message in `recent` or `pending` that has one. */
   readonly clientIds: I.Map<string, ClientIdHolder>
+  /**
+   * Stored messages that cannot be delivered yet, by seq: one with a lower seq has not been seen (another
+   * process stored it and its announcement has not come, or was lost). Empty unless `settings.cluster`.
+   */
+  readonly held: I.Map<number, Arrival>
+  readonly gap: GapState
 }
+
+/**
+ * A stored message on its way to this process's members: numbered by the store, from this process (then
+ * `waiters` wait for its ack and `key` was its provisional name) or from another one (no waiters).
+ */
+export interface Arrival {
+  readonly message: StoredMessage
+  readonly waiters: ReadonlyArray<AckWaiter>
+}
+
+/**
+ * Whether a room waits for messages missing between what it delivered and what it holds (cluster only):
+ * `waiting` since the first hole was seen (the missing message may still come from its process), then
+ * `filling` while the store is asked for it.
+ */
+export type GapState = { readonly state: 'none' } | { readonly state: 'waiting'; readonly since: number } | { readonly state: 'filling' }
 
 /** A clientId's message: still on its way to the store (by key), or stored (by seq). */
 export type ClientIdHolder = { readonly pending: number } | { readonly stored: number }
@@ -86,6 +108,17 @@ export interface ChatSettings {
   readonly recentCapacity: number
   readonly rates: Readonly<Record<LimitKind, Rate>>
   readonly maxConnectionsPerUser: number
+  /** Other processes share this chat (issue 15); null when this process is the only one. */
+  readonly cluster: ClusterSettings | null
+}
+
+export interface ClusterSettings {
+  /**
+   * How long a room waits for a missing message to be announced by the process that stored it before it
+   * asks the store (ms). Announcements of one room from several processes arrive in any order; a short
+   * wait spares the store a read for most of those holes.
+   */
+  readonly gapWaitMs: number
 }
 
 export interface ChatState {
@@ -116,6 +149,8 @@ export interface SweepsDueAt {
   readonly sessions: number
   readonly revoked: number
   readonly limits: number
+  /** The earliest room whose wait for a missing message ends (cluster only). */
+  readonly gaps: number
 }
 
 export interface RoomDefinition {
@@ -141,6 +176,7 @@ export const DEFAULT_SETTINGS: Omit<ChatSettings, 'defaultRoom'> = {
     presence: { perSecond: 5, burst: 10 },
   },
   maxConnectionsPerUser: 10,
+  cluster: null,
 }
 
 /** The chat's settings from the configuration; join/leave share the typing rate. */
@@ -178,7 +214,7 @@ export const initialChatState = (
     revokedSessions: I.Map(),
     limits: I.Map(),
     typing: I.Map(),
-    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity },
+    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity, gaps: Infinity },
     nextKey: 1,
   }
 }
@@ -199,6 +235,8 @@ const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): 
     clientIds: I.Map(
       recent.flatMap((m) => (m.clientId === undefined ? [] : [[clientIdKey(m.user.id, m.clientId), { stored: m.seq }] as const])),
     ),
+    held: I.Map(),
+    gap: { state: 'none' },
   }
 }
 

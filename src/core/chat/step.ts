@@ -6,6 +6,7 @@ import { historyLoaded, requestHistory } from './history.js'
 import { admit, limitKindOf } from './limits.js'
 import { joinRoom, leaveRoom } from './membership.js'
 import { messagesNotStored, messagesStored, postMessage } from './messages.js'
+import { clusterLinkRestored, gapFilled, gapNotFilled, peerMessagesStored } from './ordering.js'
 import type { ChatState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { startTyping, stopTypingCommand } from './typing.js'
@@ -22,7 +23,7 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
     case 'FrameRejected':
       return rejectFrame(state, event)
     case 'MessagesStored':
-      return messagesStored(state, event.stored, event.duplicates ?? [])
+      return messagesStored(state, event.stored, event.duplicates ?? [], event.at)
     case 'MessagesNotStored':
       return messagesNotStored(state, event.messages, event.error)
     case 'HistoryLoaded':
@@ -35,6 +36,14 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
       return revokeSession(state, event.session, event.expiresAt)
     case 'ClockTicked':
       return clockTicked(state, event.at)
+    case 'PeerMessagesStored':
+      return peerMessagesStored(state, event.messages, event.at)
+    case 'GapFilled':
+      return gapFilled(state, event.room, event.before, event.messages, event.at)
+    case 'GapNotFilled':
+      return gapNotFilled(state, event.room, event.at)
+    case 'ClusterLinkRestored':
+      return clusterLinkRestored(state)
   }
 }
 

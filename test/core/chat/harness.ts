@@ -28,6 +28,7 @@ export const SETTINGS = {
     presence: { perSecond: 2, burst: 4 },
   },
   maxConnectionsPerUser: 2,
+  cluster: null,
 } as const
 
 export interface Delivery {
@@ -102,8 +103,14 @@ export class World {
         followUps.push(effect.ref === undefined ? event : { ...event, ref: effect.ref })
         return
       }
+      case 'fillGap': {
+        const messages = this.stored.filter((m) => m.room === effect.room && m.seq > effect.after && m.seq < effect.before).sort((a, b) => a.seq - b.seq)
+        followUps.push({ type: 'GapFilled', room: effect.room, before: effect.before, messages, at: this.at })
+        return
+      }
       case 'wakeAt':
       case 'log':
+      case 'announce':
         return
     }
   }

@@ -1,0 +1,184 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import * as O from 'fp-ts/lib/Option.js'
+import { parseMessageId } from '../../../src/core/protocol/message-id.js'
+import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
+import type { Effect } from '../../../src/core/chat/effects.js'
+import type { StoredMessage } from '../../../src/core/chat/state.js'
+import { messageText, rooms, users } from '../../arbitraries.js'
+import { UNLIMITED, World } from './harness.js'
+
+// Issue 15's order promise, for one process among several: whatever order the other processes'
+// announcements arrive in, and whichever are lost, every member here receives the room's messages in seq
+// order, each once, and in the end every stored one (the lost ones from the store, after GAP_WAIT_MS).
+
+const GAP_WAIT_MS = 100
+const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: GAP_WAIT_MS } }
+const room = rooms[0]!.id
+const SLOTS = [0, 1, 2]
+
+const seqOf = (frame: ServerFrame): number | undefined => {
+  if (frame.type !== 'message' && frame.type !== 'ack') return undefined
+  const seq = parseMessageId(frame.id)
+  return O.isSome(seq) ? seq.value : undefined
+}
+
+/** Three users of this process in the room; the store is shared with other processes. */
+const threeInRoom = () => {
+  const world = new World(CLUSTER)
+  for (const slot of SLOTS) {
+    world.open(slot)
+    world.command(slot, { type: 'join' })
+  }
+  return world
+}
+
+/** Another process stores a message in the room: numbered by the store like ours. */
+const storedElsewhere = (world: World, text: string): StoredMessage => {
+  const seq = Math.max(0, ...world.stored.filter((m) => m.room === room).map((m) => m.seq)) + 1
+  const message: StoredMessage = { seq, room, user: users[1]!, text: messageText(text), attachments: [], sentAt: world.at }
+  world.stored.push(message)
+  return message
+}
+
+const announce = (world: World, messages: ReadonlyArray<StoredMessage>) => world.dispatch({ type: 'PeerMessagesStored', messages, at: world.at })
+
+const waitOut = (world: World) => {
+  world.at += GAP_WAIT_MS
+  world.tick()
+}
+
+type Action =
+  | { readonly kind: 'post'; readonly slot: number }
+  | { readonly kind: 'complete'; readonly count: number }
+  | { readonly kind: 'elsewhere' }
+  | { readonly kind: 'announce'; readonly pick: number; readonly lost: boolean }
+  | { readonly kind: 'tick'; readonly ms: number }
+
+const actions: fc.Arbitrary<ReadonlyArray<Action>> = fc.array(
+  fc.oneof(
+    fc.record({ kind: fc.constant('post' as const), slot: fc.constantFrom(...SLOTS) }),
+    fc.record({ kind: fc.constant('complete' as const), count: fc.integer({ min: 1, max: 3 }) }),
+    fc.record({ kind: fc.constant('elsewhere' as const) }),
+    fc.record({ kind: fc.constant('announce' as const), pick: fc.nat(), lost: fc.integer({ min: 0, max: 4 }).map((n) => n === 0) }),
+    fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 2 * GAP_WAIT_MS }) }),
+  ),
+  { maxLength: 60 },
+)
+
+describe('ordered delivery across processes', () => {
+  it('every member receives the room’s messages in seq order, each once, and in the end all of them', () => {
+    fc.assert(
+      fc.property(actions, (plan) => {
+        const world = threeInRoom()
+        const unannounced: StoredMessage[] = []
+        let posted = 0
+        for (const action of plan) {
+          switch (action.kind) {
+            case 'post':
+              world.command(action.slot, { type: 'message', text: messageText(`here ${posted++}`), ref: `r${posted}` })
+              break
+            case 'complete':
+              world.completeStores(action.count, true)
+              break
+            case 'elsewhere':
+              unannounced.push(storedElsewhere(world, `there ${world.stored.length}`))
+              break
+            case 'announce': {
+              const [message] = unannounced.splice(action.pick % Math.max(1, unannounced.length), 1)
+              if (message !== undefined && !action.lost) announce(world, [message])
+              break
+            }
+            case 'tick':
+              world.at += action.ms
+              world.tick()
+              break
+          }
+          for (const slot of SLOTS) {
+            const seqs = world.framesOf(world.currentConnection(slot)).filter((f) => f.type === 'message').map(seqOf)
+            expect(seqs).toEqual([...seqs].sort((a, b) => a! - b!))
+            expect(new Set(seqs).size).toBe(seqs.length)
+          }
+        }
+        // Everything settles: our stores answer, the rest is announced, or lost and the link comes back.
+        world.completeStores(Infinity, true)
+        announce(world, unannounced.splice(0))
+        waitOut(world)
+        world.dispatch({ type: 'ClusterLinkRestored', at: world.at })
+        const all = world.stored.filter((m) => m.room === room).map((m) => m.seq).sort((a, b) => a - b)
+        for (const slot of SLOTS) {
+          const seqs = world.framesOf(world.currentConnection(slot)).map(seqOf).filter((seq) => seq !== undefined)
+          expect([...seqs].sort((a, b) => a - b)).toEqual(all)
+        }
+        const settled = world.state.rooms.get(room)!
+        expect(settled.held.size).toBe(0)
+        expect(settled.gap).toEqual({ state: 'none' })
+        expect(settled.lastSeq).toBe(all.at(-1) ?? 0)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('holds a message that overtook an earlier one, delivers both in order when the earlier one comes, and asks the store for nothing', () => {
+    const world = threeInRoom()
+    const [first, second] = [storedElsewhere(world, 'one'), storedElsewhere(world, 'two')]
+    const fills: Effect[] = []
+    world.observers.push(({ effects }) => fills.push(...effects.filter((e) => e.type === 'fillGap')))
+    announce(world, [second!])
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message')).toEqual([])
+    announce(world, [first!])
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map(seqOf)).toEqual([1, 2])
+    waitOut(world)
+    expect(fills).toEqual([])
+  })
+
+  it('fills a lost announcement from the store after the wait, and skips a number no message kept', () => {
+    const world = threeInRoom()
+    const lost = storedElsewhere(world, 'lost')
+    // Seq 2 was used by a resend the store left out: no message has it.
+    const third = { ...storedElsewhere(world, 'third'), seq: 3 }
+    world.stored.splice(world.stored.indexOf(world.stored.at(-1)!), 1, third)
+    const fills: Effect[] = []
+    world.observers.push(({ effects }) => fills.push(...effects.filter((e) => e.type === 'fillGap')))
+    announce(world, [third])
+    world.at += GAP_WAIT_MS - 1
+    world.tick()
+    expect(fills).toEqual([])
+    world.at += 1
+    world.tick()
+    expect(fills).toEqual([{ type: 'fillGap', room, after: 0, before: 3 }])
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map(seqOf)).toEqual([lost.seq, 3])
+  })
+
+  it('our own message numbered after one from elsewhere waits for it, then is acked and delivered in order', () => {
+    const world = threeInRoom()
+    const elsewhere = storedElsewhere(world, 'first, from elsewhere')
+    world.command(0, { type: 'message', text: messageText('second, from here'), ref: 'mine' })
+    world.completeStores(1, true)
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'ack')).toEqual([])
+    expect(world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'message')).toEqual([])
+    announce(world, [elsewhere])
+    expect(world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'message').map(seqOf)).toEqual([1, 2])
+    expect(world.framesOf(world.currentConnection(0)).map(seqOf).filter((seq) => seq !== undefined)).toEqual([1, 2])
+  })
+
+  it('announces what this process stored, once per batch, only when other processes share the chat', () => {
+    const announced = (world: World) => {
+      const facts: Effect[] = []
+      world.observers.push(({ effects }) => facts.push(...effects.filter((e) => e.type === 'announce')))
+      world.command(0, { type: 'message', text: messageText('a'), ref: 'a' })
+      world.command(1, { type: 'message', text: messageText('b'), ref: 'b' })
+      world.completeStores(2, true)
+      return facts
+    }
+    const clustered = announced(threeInRoom())
+    expect(clustered).toHaveLength(1)
+    expect(clustered[0]).toMatchObject({ type: 'announce', fact: { type: 'messages_stored', messages: [{ seq: 1 }, { seq: 2 }] } })
+    const alone = new World(UNLIMITED)
+    for (const slot of SLOTS) {
+      alone.open(slot)
+      alone.command(slot, { type: 'join' })
+    }
+    expect(announced(alone)).toEqual([])
+  })
+})
