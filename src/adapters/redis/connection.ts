@@ -1,0 +1,69 @@
+import { Redis } from 'ioredis'
+import { withDeadline } from '../deadline.js'
+import type { LinkFailure } from '../cluster.js'
+
+/** What every connection of ours needs to know; the defaults live in the openers. */
+export interface ConnectionSettings {
+  readonly url: string
+  /** `CLIENT SETNAME`, so an operator can tell Sala's connections apart in `CLIENT LIST`. */
+  readonly name: string
+  /** A command unanswered this long is refused (`timeout`); the connection is kept. */
+  readonly commandTimeoutMs: number
+  /** A connection that answers nothing for this long (a PING unanswered, a connect that hangs) is dropped and redialled. */
+  readonly silenceMs: number
+  /** The longest wait between two reconnection attempts. */
+  readonly retryCapMs: number
+}
+
+/**
+ * One ioredis connection that never makes anything wait for Redis. While it is not ready a command is
+ * refused at once instead of queued (`enableOfflineQueue: false`); a command in flight when the connection
+ * breaks is refused at that moment (`maxRetriesPerRequest: 0`) and never resent after the reconnect
+ * (`autoResendUnfulfilledCommands: false`: a PUBLISH whose answer was lost may have been delivered, and
+ * at-most-once means not sending it twice). Subscriptions are renewed by the link itself, which must know
+ * when the server has confirmed them (ioredis's `autoResubscribe` sends SUBSCRIBE after 'ready' and says
+ * nothing when it is answered). It dials at once and redials for ever, with a capped backoff.
+ */
+export const openConnection = (settings: ConnectionSettings): Redis =>
+  new Redis(settings.url, {
+    lazyConnect: false,
+    connectionName: settings.name,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    commandTimeout: settings.commandTimeoutMs,
+    socketTimeout: settings.silenceMs,
+    connectTimeout: settings.silenceMs,
+    // CLIENT SETINFO: two more commands per connect that servers before Redis 7.2 refuse.
+    disableClientInfo: true,
+    retryStrategy: (attempt) => backoff(attempt, settings.retryCapMs),
+  })
+
+/** 50 ms doubling up to the cap, plus up to a fifth more at random so processes do not redial in step. */
+export const backoff = (attempt: number, capMs: number): number => {
+  const delay = Math.min(capMs, 50 * 2 ** Math.min(attempt - 1, 20))
+  return Math.round(delay + Math.random() * delay * 0.2)
+}
+
+/** QUIT when it can be answered (within a second), else the socket is simply closed. Never rejects. */
+export const closeConnection = async (client: Redis): Promise<void> => {
+  if (client.status === 'ready') {
+    const quit = await withDeadline(client.quit().then(() => true, () => false), 1000)
+    if (quit === true) return
+  }
+  client.disconnect(false)
+}
+
+/** A command's failure as the port says it: not connected, no answer in time, or refused by the server. */
+export const linkFailure = (error: unknown): LinkFailure => {
+  const message = error instanceof Error ? error.message : String(error)
+  if (message.includes('Command timed out')) return { type: 'timeout', message }
+  // A ReplyError is the server's own answer (WRONGTYPE, OOM, NOPERM, a script error).
+  if (error instanceof Error && error.name === 'ReplyError') return { type: 'failed', message }
+  return { type: 'unavailable', message }
+}
+
+export const NOT_CONNECTED: LinkFailure = { type: 'unavailable', message: 'not connected to Redis' }
+
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message || error.name : String(error))
