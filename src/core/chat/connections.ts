@@ -10,6 +10,7 @@ import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
 import { sweepGaps } from './ordering.js'
+import { sweepPeers } from './peers.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -86,7 +87,7 @@ export const clockTicked = (state: ChatState, at: number): Step => {
   const sessions = sweepSessions(afterTyping, at)
   const revoked = sweepRevoked(afterTyping, at)
   const limits = sweepLimits(afterTyping, at)
-  const sweepsDueAt = { sessions: sessions.dueAt, revoked: revoked.dueAt, limits: limits.dueAt, gaps: afterTyping.sweepsDueAt.gaps }
+  const sweepsDueAt = { ...afterTyping.sweepsDueAt, sessions: sessions.dueAt, revoked: revoked.dueAt, limits: limits.dueAt }
   const unchanged =
     revoked.kept === afterTyping.revokedSessions &&
     limits.kept === afterTyping.limits &&
@@ -95,10 +96,11 @@ export const clockTicked = (state: ChatState, at: number): Step => {
     sweepsDueAt.limits === afterTyping.sweepsDueAt.limits
   const next = unchanged ? afterTyping : { ...afterTyping, revokedSessions: revoked.kept, limits: limits.kept, sweepsDueAt }
   const [afterGaps, fills, gapsDueAt] = sweepGaps(next, at)
+  const [afterPeers, departures, peersDueAt] = sweepPeers(afterGaps, at)
   // Revocations need no wake: they only hold memory until a tick that comes anyway.
-  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt)
+  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt, peersDueAt)
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
-  return [afterGaps, [...typingEffects, ...sessions.closes, ...fills, ...wake]]
+  return [afterPeers, [...typingEffects, ...sessions.closes, ...fills, ...departures, ...wake]]
 }
 
 /** Closes the connections whose session has run out. */

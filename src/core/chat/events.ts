@@ -1,7 +1,8 @@
 import type { ConnectionId, RoomId, SessionId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import type { ChatCommand } from '../protocol/client-commands.js'
-import type { ChatUser, NewMessage, StoredMessage } from './state.js'
+import type { ClusterFact } from '../cluster/facts.js'
+import type { ChatUser, NewMessage, ProcessId, StoredMessage } from './state.js'
 import type { Upload } from '../uploads.js'
 
 /** Everything that can happen to the chat. Time always arrives with the event (`at`, ms since epoch). */
@@ -62,8 +63,8 @@ export type ChatEvent =
     }
   | { readonly type: 'SessionRevoked'; readonly session: SessionId; readonly expiresAt: number; readonly at: number }
   | { readonly type: 'ClockTicked'; readonly at: number }
-  /** Another process sharing this chat stored these, in its order (decoded from its announcement). */
-  | { readonly type: 'PeerMessagesStored'; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
+  /** Another process sharing this chat (`origin`) announced `fact` (decoded at the edge). */
+  | { readonly type: 'PeerAnnounced'; readonly origin: ProcessId; readonly fact: ClusterFact; readonly at: number }
   /** The store's messages of the room asked for by `fillGap` (every seq below `before` it has). */
   | { readonly type: 'GapFilled'; readonly room: RoomId; readonly before: number; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
   | { readonly type: 'GapNotFilled'; readonly room: RoomId; readonly error: StoreFailure; readonly at: number }

@@ -20,7 +20,14 @@ export const chatMessage = (message: StoredMessage): ChatMessage => ({
   ...(message.attachments.length === 0 ? {} : { attachments: [...message.attachments] }),
 })
 
-export const roomSummary = (room: RoomState): RoomSummary => ({ id: room.id, name: room.name, members: room.members.size })
+/** `members` counts distinct users present on any process (PROTOCOL-NOTES: cluster-wide). */
+export const roomSummary = (room: RoomState): RoomSummary => ({ id: room.id, name: room.name, members: presentCount(room) })
+
+const presentCount = (room: RoomState): number => {
+  let remoteOnly = 0
+  for (const user of room.remote.keys()) if (!room.members.has(user)) remoteOnly++
+  return room.members.size + remoteOnly
+}
 
 export const roomSummaries = (state: ChatState): ReadonlyArray<RoomSummary> =>
   [...state.rooms.values()].map(roomSummary)

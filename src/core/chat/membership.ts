@@ -8,6 +8,7 @@ import { catchUp, latestMessages } from './recent-history.js'
 import type { ChatState, Presence, RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { forgetTyping } from './typing.js'
+import { announcePresence } from './peers.js'
 
 export const findRoom = (state: ChatState, id: string): RoomState | undefined =>
   RoomId.is(id) ? state.rooms.get(id) : undefined
@@ -32,11 +33,10 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
   const room: RoomState = { ...target, members: joined }
   const presence: Presence = { ...sender.presence, room: room.id }
   const next = setPresence(setRoom(afterLeaving, room), presence)
-  const announce = send(roomAudience(next, room, presence.user.id), {
-    type: 'user_joined',
-    room: room.id,
-    user: publicUser(presence.user),
-  })
+  // Already there through another process: the room saw them arrive then.
+  const announce = target.remote.has(presence.user.id)
+    ? []
+    : send(roomAudience(next, room, presence.user.id), { type: 'user_joined', room: room.id, user: publicUser(presence.user) })
   // Every connection of the user moves with the user; only the asking one gets its `since` and `ref`.
   const welcomes = presence.connections.map((connection) =>
     sendTo(
@@ -52,7 +52,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     message: 'joined room',
     fields: { userId: presence.user.id, connectionId: sender.connectionId, room: room.id },
   }
-  return [next, [...leaveEffects, ...announce, ...welcomes, log]]
+  return [next, [...leaveEffects, ...announce, ...announcePresence(next, presence.user, room.id), ...welcomes, log]]
 }
 
 const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {
@@ -60,6 +60,7 @@ const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, jo
     const member = state.users.get(id)
     return member === undefined ? [] : [publicUser(member.user)]
   })
+  for (const [id, { user }] of room.remote) if (!room.members.has(id)) users.push(publicUser(user))
   const history =
     command.since === undefined
       ? { messages: latestMessages(room, state.settings.joinHistory), gap: false }
@@ -119,9 +120,10 @@ export const leaveCurrentRoom = (
   if (room === undefined) return unchanged(state)
   const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
   const next = forgetTyping(setPresence(setRoom(state, remaining), { ...presence, room: null }), presence.user.id)
-  const audience = [...roomAudience(next, remaining), ...alsoTell]
+  // Still there through another process: only the user's own connections here hear they left.
+  const audience = remaining.remote.has(presence.user.id) ? alsoTell : [...roomAudience(next, remaining), ...alsoTell]
   const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }
-  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), log]]
+  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), ...announcePresence(next, presence.user, null, reason), log]]
 }
 
 /** The user's presence is gone (last connection closed): out of the room and out of the state. */

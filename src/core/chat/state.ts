@@ -76,6 +76,25 @@ export interface RoomState {
    */
   readonly held: I.Map<number, Arrival>
   readonly gap: GapState
+  /**
+   * Users in this room through other processes (cluster only), with the processes they are there on.
+   * Present in the room = in `members` or here; `members` stays this process's own.
+   */
+  readonly remote: I.Map<UserId, RemoteMember>
+}
+
+export interface RemoteMember {
+  readonly user: ChatUser
+  readonly processes: I.Set<ProcessId>
+}
+
+/** Another Sala process sharing this chat, named by the id it announces with (new at every start). */
+export type ProcessId = string
+
+/** What this process knows of another one: when it last heard from it, and who is in which room there. */
+export interface Peer {
+  readonly heardAt: number
+  readonly users: I.Map<UserId, { readonly user: ChatUser; readonly room: RoomId }>
 }
 
 /**
@@ -119,6 +138,8 @@ export interface ClusterSettings {
    * wait spares the store a read for most of those holes.
    */
   readonly gapWaitMs: number
+  /** A process not heard from for this long (ms) is gone: its users leave everywhere (PRESENCE_TTL). */
+  readonly presenceTtlMs: number
 }
 
 export interface ChatState {
@@ -143,6 +164,8 @@ export interface ChatState {
   readonly sweepsDueAt: SweepsDueAt
   /** The next provisional key a posted message gets (see `NewMessage`). */
   readonly nextKey: number
+  /** The other processes sharing this chat, as far as their announcements tell (cluster only). */
+  readonly peers: I.Map<ProcessId, Peer>
 }
 
 export interface SweepsDueAt {
@@ -151,6 +174,8 @@ export interface SweepsDueAt {
   readonly limits: number
   /** The earliest room whose wait for a missing message ends (cluster only). */
   readonly gaps: number
+  /** When the process heard from longest ago would be declared gone (cluster only). */
+  readonly peers: number
 }
 
 export interface RoomDefinition {
@@ -214,8 +239,9 @@ export const initialChatState = (
     revokedSessions: I.Map(),
     limits: I.Map(),
     typing: I.Map(),
-    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity, gaps: Infinity },
+    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity, gaps: Infinity, peers: Infinity },
     nextKey: 1,
+    peers: I.Map(),
   }
 }
 
@@ -237,6 +263,7 @@ const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): 
     ),
     held: I.Map(),
     gap: { state: 'none' },
+    remote: I.Map(),
   }
 }
 

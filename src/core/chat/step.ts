@@ -6,7 +6,8 @@ import { historyLoaded, requestHistory } from './history.js'
 import { admit, limitKindOf } from './limits.js'
 import { joinRoom, leaveRoom } from './membership.js'
 import { messagesNotStored, messagesStored, postMessage } from './messages.js'
-import { clusterLinkRestored, gapFilled, gapNotFilled, peerMessagesStored } from './ordering.js'
+import { gapFilled, gapNotFilled } from './ordering.js'
+import { linkRestored, peerAnnounced } from './peers.js'
 import type { ChatState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { startTyping, stopTypingCommand } from './typing.js'
@@ -36,14 +37,14 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
       return revokeSession(state, event.session, event.expiresAt)
     case 'ClockTicked':
       return clockTicked(state, event.at)
-    case 'PeerMessagesStored':
-      return peerMessagesStored(state, event.messages, event.at)
+    case 'PeerAnnounced':
+      return peerAnnounced(state, event.origin, event.fact, event.at)
     case 'GapFilled':
       return gapFilled(state, event.room, event.before, event.messages, event.at)
     case 'GapNotFilled':
       return gapNotFilled(state, event.room, event.at)
     case 'ClusterLinkRestored':
-      return clusterLinkRestored(state)
+      return linkRestored(state)
   }
 }
 

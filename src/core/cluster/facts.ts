@@ -1,6 +1,7 @@
 import * as t from 'io-ts'
 import { MessageText, PersonName, RoomId, UserId, Username } from '../brands.js'
 import { Attachment } from '../uploads.js'
+import { LeaveReason as LeaveReasonCodec } from '../protocol/server-frames.js'
 import type { StoredMessage } from '../chat/state.js'
 
 // What one Sala process tells the others sharing its chat (issue 15). Facts, not socket lists: each
@@ -27,6 +28,23 @@ const StoredMessageCodec: t.Type<StoredMessage, StoredMessage, unknown> = t.inte
 /** Messages another process stored, in the order it stored them (seq order within each room). */
 export const MessagesStoredFact = t.type({ type: t.literal('messages_stored'), messages: t.readonlyArray(StoredMessageCodec) }, 'MessagesStoredFact')
 
-// One kind so far; presence, typing and revocations join it as a union.
-export const ClusterFact = MessagesStoredFact
+/** Where one user is on the announcing process: in `room`, or (null) in no room there any more. */
+export const UserPresenceFact = t.intersection(
+  [t.type({ type: t.literal('user_presence'), user: ChatUserCodec, room: t.union([RoomId, t.null]) }), t.partial({ reason: LeaveReasonCodec })],
+  'UserPresenceFact',
+)
+
+/**
+ * Everyone in a room on the announcing process, replacing what was known of it. `answer: false` asks every
+ * process that hears it for its own (sent by a process that starts, or whose link came back).
+ */
+export const PresenceSnapshotFact = t.type(
+  { type: t.literal('presence_snapshot'), users: t.readonlyArray(t.type({ user: ChatUserCodec, room: RoomId })), answer: t.boolean },
+  'PresenceSnapshotFact',
+)
+
+/** The announcing process is alive; one that is not heard from for PRESENCE_TTL is gone. */
+export const HeartbeatFact = t.type({ type: t.literal('heartbeat') }, 'HeartbeatFact')
+
+export const ClusterFact = t.union([MessagesStoredFact, UserPresenceFact, PresenceSnapshotFact, HeartbeatFact], 'ClusterFact')
 export type ClusterFact = t.TypeOf<typeof ClusterFact>

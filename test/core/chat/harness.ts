@@ -145,6 +145,10 @@ export class World {
     })
   }
 
+  close(slot: number): void {
+    if (this.isOpen(slot)) this.dispatch({ type: 'ConnectionClosed', connection: this.currentConnection(slot), at: this.at })
+  }
+
   sessionOf(userIndex: number) {
     return sessionId(`u${userIndex}-g${this.sessionGeneration.get(userIndex) ?? 0}`)
   }

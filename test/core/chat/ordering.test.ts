@@ -13,7 +13,7 @@ import { UNLIMITED, World } from './harness.js'
 // order, each once, and in the end every stored one (the lost ones from the store, after GAP_WAIT_MS).
 
 const GAP_WAIT_MS = 100
-const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: GAP_WAIT_MS } }
+const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: GAP_WAIT_MS, presenceTtlMs: 15_000 } }
 const room = rooms[0]!.id
 const SLOTS = [0, 1, 2]
 
@@ -41,7 +41,8 @@ const storedElsewhere = (world: World, text: string): StoredMessage => {
   return message
 }
 
-const announce = (world: World, messages: ReadonlyArray<StoredMessage>) => world.dispatch({ type: 'PeerMessagesStored', messages, at: world.at })
+const announce = (world: World, messages: ReadonlyArray<StoredMessage>) =>
+  world.dispatch({ type: 'PeerAnnounced', origin: 'elsewhere', fact: { type: 'messages_stored', messages }, at: world.at })
 
 const waitOut = (world: World) => {
   world.at += GAP_WAIT_MS

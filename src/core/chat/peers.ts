@@ -1,0 +1,158 @@
+import * as I from 'immutable'
+import type { RoomId } from '../brands.js'
+import type { ClusterFact } from '../cluster/facts.js'
+import type { LeaveReason } from '../protocol/server-frames.js'
+import { roomAudience, send, setRoom } from './audience.js'
+import type { Effect } from './effects.js'
+import { publicUser, userLeftFrame } from './frames.js'
+import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
+import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type ProcessId, type RoomState } from './state.js'
+import { unchanged, type Step } from './step-result.js'
+
+// Presence across processes (issue 15), after Phoenix Presence: each process announces where its own users
+// are, keeps a replica of every other process's view, and answers the whole of its own to a process it
+// has not heard before. A user is present in a room when they are there on any process, so `user_joined`
+// goes out when the first process has them there and `user_left` when the last one no longer does. A
+// process not heard from for PRESENCE_TTL (its heartbeats stop: kill -9, a lost machine) is gone, and its
+// users with it.
+
+/** Something another process announced (`origin`), already decoded. */
+export const peerAnnounced = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: number): Step => {
+  if (state.settings.cluster === null) return unchanged(state)
+  const firstHeard = !state.peers.has(origin)
+  const known = heard(state, origin, at)
+  // A process we did not know learns our view (it may have just started); so does one that asks.
+  const asked = firstHeard || (fact.type === 'presence_snapshot' && !fact.answer)
+  const reply: ReadonlyArray<Effect> = asked ? [snapshotOf(known, true)] : []
+  const [next, effects] = applyFact(known, origin, fact, at)
+  return [next, [...reply, ...effects]]
+}
+
+const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: number): Step => {
+  switch (fact.type) {
+    case 'messages_stored':
+      return peerMessagesStored(state, fact.messages, at)
+    case 'user_presence':
+      return placeRemote(state, origin, fact.user, fact.room, fact.reason ?? (fact.room === null ? 'left' : 'moved'))
+    case 'presence_snapshot':
+      return replaceView(state, origin, fact.users)
+    case 'heartbeat':
+      return unchanged(state)
+  }
+}
+
+/**
+ * The link to the other processes is back (or up for the first time): every room asks the store for what
+ * was announced meanwhile, and every process is asked for its view (ours goes with the question).
+ */
+export const linkRestored = (state: ChatState): Step => {
+  if (state.settings.cluster === null) return unchanged(state)
+  const [next, fills] = clusterLinkRestored(state)
+  return [next, [snapshotOf(next, false), ...fills]]
+}
+
+/** This process's own view, for a process that asked (`answer: true`) or to ask everyone for theirs. */
+export const snapshotOf = (state: ChatState, answer: boolean): Effect => {
+  const users: Array<{ readonly user: ChatUser; readonly room: RoomId }> = []
+  for (const presence of state.users.values()) if (presence.room !== null) users.push({ user: presence.user, room: presence.room })
+  return { type: 'announce', fact: { type: 'presence_snapshot', users, answer } }
+}
+
+/** Tells the other processes where `user` is on this one now (nothing when this process is alone). */
+export const announcePresence = (state: ChatState, user: ChatUser, room: RoomId | null, reason?: LeaveReason): ReadonlyArray<Effect> =>
+  state.settings.cluster === null ? [] : [{ type: 'announce', fact: { type: 'user_presence', user, room, ...(reason === undefined ? {} : { reason }) } }]
+
+/**
+ * Declares gone the processes not heard from for PRESENCE_TTL (part of a clock tick): their users leave
+ * everywhere they are no longer present. Answers when the next one would be due, or Infinity.
+ */
+export const sweepPeers = (state: ChatState, at: number): readonly [ChatState, ReadonlyArray<Effect>, number] => {
+  const cluster = state.settings.cluster
+  if (cluster === null || at < state.sweepsDueAt.peers) return [state, [], state.sweepsDueAt.peers]
+  let next = state
+  let dueAt = Infinity
+  const effects: Effect[] = []
+  for (const [origin, peer] of state.peers) {
+    const goneAt = peer.heardAt + cluster.presenceTtlMs
+    if (goneAt > at) {
+      dueAt = Math.min(dueAt, goneAt)
+      continue
+    }
+    const [cleared, left] = replaceView(next, origin, [])
+    next = { ...cleared, peers: cleared.peers.remove(origin) }
+    effects.push(...left, {
+      type: 'log',
+      level: 'warn',
+      message: 'process gone: not heard from within PRESENCE_TTL',
+      fields: { process: origin, users: peer.users.size, silentMs: at - peer.heardAt },
+    })
+  }
+  return [{ ...next, sweepsDueAt: { ...next.sweepsDueAt, peers: dueAt } }, effects, dueAt]
+}
+
+const heard = (state: ChatState, origin: ProcessId, at: number): ChatState => {
+  const peer: Peer = state.peers.get(origin) ?? { heardAt: at, users: I.Map() }
+  const ttl = state.settings.cluster?.presenceTtlMs ?? Infinity
+  return dueNoLaterThan({ ...state, peers: state.peers.set(origin, { ...peer, heardAt: at }) }, 'peers', at + ttl)
+}
+
+/** The process's whole view is now `users`: whoever is missing from it left there (disconnected). */
+const replaceView = (state: ChatState, origin: ProcessId, users: ReadonlyArray<{ readonly user: ChatUser; readonly room: RoomId }>): Step => {
+  const listed = new Set(users.map(({ user }) => user.id))
+  let next = state
+  const effects: Effect[] = []
+  for (const { user } of state.peers.get(origin)?.users.values() ?? []) {
+    if (listed.has(user.id)) continue
+    const [after, left] = placeRemote(next, origin, user, null, 'disconnected')
+    next = after
+    effects.push(...left)
+  }
+  for (const { user, room } of users) {
+    const [after, moved] = placeRemote(next, origin, user, room, 'moved')
+    next = after
+    effects.push(...moved)
+  }
+  return [next, effects]
+}
+
+/**
+ * `user` is now in `room` (or in none) on process `origin`: the replica follows, and this process's members
+ * hear of a user who arrives in, or is gone from, their room on every process.
+ */
+const placeRemote = (state: ChatState, origin: ProcessId, user: ChatUser, room: RoomId | null, reason: LeaveReason): Step => {
+  const peer = state.peers.get(origin)
+  if (peer === undefined) return unchanged(state)
+  const before = peer.users.get(user.id)?.room ?? null
+  if (before === room) return unchanged(state)
+  const users = room === null ? peer.users.remove(user.id) : peer.users.set(user.id, { user, room })
+  let next: ChatState = { ...state, peers: state.peers.set(origin, { ...peer, users }) }
+  const effects: Effect[] = []
+  const left = before === null ? undefined : next.rooms.get(before)
+  if (left !== undefined) {
+    const remaining = withoutRemote(left, origin, user)
+    next = setRoom(next, remaining)
+    if (!isPresent(remaining, user)) effects.push(...send(roomAudience(next, remaining), userLeftFrame(remaining, user, reason)))
+  }
+  const entered = room === null ? undefined : next.rooms.get(room)
+  if (entered !== undefined) {
+    const arrived = withRemote(entered, origin, user)
+    next = setRoom(next, arrived)
+    if (!isPresent(entered, user)) effects.push(...send(roomAudience(next, arrived, user.id), { type: 'user_joined', room: arrived.id, user: publicUser(user) }))
+  }
+  return [next, effects]
+}
+
+/** In the room on any process. */
+export const isPresent = (room: RoomState, user: ChatUser): boolean => room.members.has(user.id) || room.remote.has(user.id)
+
+const withRemote = (room: RoomState, origin: ProcessId, user: ChatUser): RoomState => {
+  const processes = (room.remote.get(user.id)?.processes ?? I.Set<ProcessId>()).add(origin)
+  return { ...room, remote: room.remote.set(user.id, { user, processes }) }
+}
+
+const withoutRemote = (room: RoomState, origin: ProcessId, user: ChatUser): RoomState => {
+  const member = room.remote.get(user.id)
+  if (member === undefined) return room
+  const processes = member.processes.remove(origin)
+  return { ...room, remote: processes.size === 0 ? room.remote.remove(user.id) : room.remote.set(user.id, { ...member, processes }) }
+}

@@ -1,0 +1,227 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { RoomId } from '../../../src/core/brands.js'
+import type { ClusterFact } from '../../../src/core/cluster/facts.js'
+import type { Effect } from '../../../src/core/chat/effects.js'
+import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
+import { rooms, users } from '../../arbitraries.js'
+import { UNLIMITED, World } from './harness.js'
+
+// Presence across processes (issue 15): a user is in a room when they are there on any process. Each
+// connection's picture of its room (its `joined` list, then every user_joined / user_left) must always
+// equal that truth, whatever the processes announce, in whatever order, and whichever of them dies.
+
+const TTL = 15_000
+const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: 100, presenceTtlMs: TTL } }
+const [sala1, sala2] = [rooms[0]!.id, rooms[1]!.id]
+const PEERS = ['p1', 'p2'] as const
+
+const fromPeer = (world: World, origin: string, fact: ClusterFact) => world.dispatch({ type: 'PeerAnnounced', origin, fact, at: world.at })
+const place = (world: World, origin: string, userIndex: number, room: RoomId | null) =>
+  fromPeer(world, origin, { type: 'user_presence', user: users[userIndex]!, room })
+const frames = (world: World, slot: number): ServerFrame[] => world.framesOf(world.currentConnection(slot))
+const last = (world: World, slot: number, type: ServerFrame['type']) => frames(world, slot).filter((f) => f.type === type).at(-1)
+const announced = (world: World) => {
+  const facts: ClusterFact[] = []
+  world.observers.push(({ effects }) => facts.push(...effects.flatMap((e: Effect) => (e.type === 'announce' ? [e.fact] : []))))
+  return facts
+}
+
+/** The room as a connection pictures it: the last `joined` list, then each user_joined / user_left after it. */
+const pictured = (world: World, slot: number): { room: string; users: Set<string> } | undefined => {
+  let picture: { room: string; users: Set<string> } | undefined
+  for (const frame of frames(world, slot)) {
+    if (frame.type === 'joined') picture = { room: frame.room, users: new Set(frame.users.map((u) => u.username)) }
+    else if (frame.type === 'user_joined' && frame.room === picture?.room) picture.users.add(frame.user.username)
+    else if (frame.type === 'user_left' && frame.room === picture?.room) picture.users.delete(frame.user.username)
+  }
+  return picture
+}
+
+describe('presence across processes', () => {
+  it('a user on another process is in the room for everyone here: user_joined, the joined list and the counts', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    place(world, 'p1', 1, sala1)
+    expect(last(world, 0, 'user_joined')).toEqual({ type: 'user_joined', room: sala1, user: { username: users[1]!.username, name: users[1]!.name } })
+    world.open(2)
+    world.command(2, { type: 'join', room: sala1 })
+    expect(pictured(world, 2)?.users).toEqual(new Set([users[0]!.username, users[1]!.username, users[2]!.username]))
+    world.open(3)
+    const welcome = last(world, 3, 'welcome')
+    expect(welcome?.type === 'welcome' && welcome.rooms.find((r) => r.id === sala1)?.members).toBe(3)
+  })
+
+  it('a user with a tab here and one elsewhere leaves the room only when the last one does', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    world.open(1)
+    world.command(1, { type: 'join', room: sala1 })
+    place(world, 'p1', 1, sala1)
+    expect(frames(world, 0).filter((f) => f.type === 'user_joined')).toHaveLength(1)
+    world.close(1)
+    expect(frames(world, 0).filter((f) => f.type === 'user_left')).toEqual([])
+    place(world, 'p1', 1, null)
+    expect(last(world, 0, 'user_left')).toMatchObject({ room: sala1, user: { username: users[1]!.username }, reason: 'left' })
+  })
+
+  it('a process not heard from for PRESENCE_TTL is gone, and its users with it; a heartbeat keeps it', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    place(world, 'p1', 1, sala1)
+    place(world, 'p2', 2, sala1)
+    world.at += TTL - 1
+    fromPeer(world, 'p2', { type: 'heartbeat' })
+    world.tick()
+    expect(frames(world, 0).filter((f) => f.type === 'user_left')).toEqual([])
+    world.at += 1
+    world.tick()
+    expect(frames(world, 0).filter((f) => f.type === 'user_left')).toEqual([
+      { type: 'user_left', room: sala1, user: { username: users[1]!.username, name: users[1]!.name }, reason: 'disconnected' },
+    ])
+    expect(world.state.peers.has('p1')).toBe(false)
+    expect(world.state.peers.has('p2')).toBe(true)
+  })
+
+  it('answers a process it had not heard, and one that asks, with its own view; not one that answers', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala2 })
+    const facts = announced(world)
+    fromPeer(world, 'p1', { type: 'heartbeat' })
+    expect(facts).toEqual([{ type: 'presence_snapshot', users: [{ user: users[0], room: sala2 }], answer: true }])
+    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: true })
+    expect(facts).toHaveLength(1)
+    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: false })
+    expect(facts).toHaveLength(2)
+  })
+
+  it('a snapshot replaces what was known of its process: whoever it leaves out is gone (disconnected)', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    place(world, 'p1', 1, sala1)
+    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [{ user: users[2]!, room: sala1 }], answer: true })
+    expect(pictured(world, 0)?.users).toEqual(new Set([users[0]!.username, users[2]!.username]))
+    expect(last(world, 0, 'user_left')).toMatchObject({ user: { username: users[1]!.username }, reason: 'disconnected' })
+  })
+
+  it('tells the other processes where its users are, only when there are any', () => {
+    const clustered = new World(CLUSTER)
+    const facts = announced(clustered)
+    clustered.open(0)
+    clustered.command(0, { type: 'join', room: sala1 })
+    clustered.command(0, { type: 'join', room: sala2 })
+    clustered.close(0)
+    expect(facts).toEqual([
+      { type: 'user_presence', user: users[0], room: sala1 },
+      { type: 'user_presence', user: users[0], room: null, reason: 'moved' },
+      { type: 'user_presence', user: users[0], room: sala2 },
+      { type: 'user_presence', user: users[0], room: null, reason: 'disconnected' },
+    ])
+    const alone = new World(UNLIMITED)
+    const none = announced(alone)
+    alone.open(0)
+    alone.command(0, { type: 'join', room: sala1 })
+    expect(none).toEqual([])
+  })
+
+  type Action =
+    | { readonly kind: 'open' | 'close' | 'leave'; readonly slot: number }
+    | { readonly kind: 'join'; readonly slot: number; readonly room: RoomId }
+    | { readonly kind: 'remote'; readonly peer: number; readonly user: number; readonly room: RoomId | null }
+    | { readonly kind: 'snapshot'; readonly peer: number; readonly entries: ReadonlyArray<{ readonly user: number; readonly room: RoomId }> }
+    | { readonly kind: 'heartbeat'; readonly peer: number }
+    | { readonly kind: 'tick'; readonly ms: number }
+
+  const slot = fc.integer({ min: 0, max: 3 })
+  const room = fc.constantFrom(sala1, sala2)
+  const peer = fc.integer({ min: 0, max: PEERS.length - 1 })
+  const user = fc.integer({ min: 0, max: users.length - 1 })
+  const action: fc.Arbitrary<Action> = fc.oneof(
+    fc.record({ kind: fc.constantFrom('open' as const, 'close' as const, 'leave' as const), slot }),
+    fc.record({ kind: fc.constant('join' as const), slot, room }),
+    fc.record({ kind: fc.constant('remote' as const), peer, user, room: fc.option(room, { nil: null }) }),
+    fc.record({ kind: fc.constant('snapshot' as const), peer, entries: fc.uniqueArray(fc.record({ user, room }), { selector: (e) => e.user, maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('heartbeat' as const), peer }),
+    fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: TTL }) }),
+  )
+
+  it('every connection’s picture of its room is who is there on any process, after every step', () => {
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 50 }), (plan) => {
+        const world = new World(CLUSTER)
+        // The model: what each live process last said about each user, and when it was last heard.
+        const views = new Map<string, Map<number, RoomId>>()
+        const heardAt = new Map<string, number>()
+        const hear = (origin: string) => {
+          heardAt.set(origin, world.at)
+          if (!views.has(origin)) views.set(origin, new Map())
+          return views.get(origin)!
+        }
+        for (const step of plan) {
+          switch (step.kind) {
+            case 'open':
+              world.open(step.slot)
+              break
+            case 'close':
+              if (world.isOpen(step.slot)) world.close(step.slot)
+              break
+            case 'leave':
+              if (world.isOpen(step.slot)) world.command(step.slot, { type: 'leave' })
+              break
+            case 'join':
+              if (world.isOpen(step.slot)) world.command(step.slot, { type: 'join', room: step.room })
+              break
+            case 'remote': {
+              const origin = PEERS[step.peer]!
+              const view = hear(origin)
+              if (step.room === null) view.delete(step.user)
+              else view.set(step.user, step.room)
+              place(world, origin, step.user, step.room)
+              break
+            }
+            case 'snapshot': {
+              const origin = PEERS[step.peer]!
+              hear(origin)
+              views.set(origin, new Map(step.entries.map((e) => [e.user, e.room])))
+              fromPeer(world, origin, { type: 'presence_snapshot', users: step.entries.map((e) => ({ user: users[e.user]!, room: e.room })), answer: true })
+              break
+            }
+            case 'heartbeat':
+              hear(PEERS[step.peer]!)
+              fromPeer(world, PEERS[step.peer]!, { type: 'heartbeat' })
+              break
+            case 'tick':
+              world.at += step.ms
+              world.tick()
+              for (const [origin, at] of heardAt) {
+                if (world.at - at < TTL) continue
+                views.delete(origin)
+                heardAt.delete(origin)
+              }
+              break
+          }
+          const truth = (r: string) => {
+            const present = new Set<string>()
+            for (const presence of world.state.users.values()) if (presence.room === r) present.add(presence.user.username)
+            for (const view of views.values()) for (const [u, at] of view) if (at === r) present.add(users[u]!.username)
+            return present
+          }
+          for (const s of [0, 1, 2, 3]) {
+            if (!world.isOpen(s)) continue
+            const inRoom = world.state.users.get(users[s % users.length]!.id)?.room
+            if (inRoom === null || inRoom === undefined) continue
+            const picture = pictured(world, s)
+            expect(picture?.room).toBe(inRoom)
+            expect(picture?.users).toEqual(truth(inRoom))
+          }
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+})
