@@ -226,6 +226,21 @@ describe.skipIf(!redis.available)('shared limits when Redis cannot answer', () =
     }
   })
 
+  it('a connection gone silent while idle is noticed by its heartbeat and redialled', async () => {
+    const proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379))
+    try {
+      const logged: string[] = []
+      const { limits } = open({ url: proxy.url, silenceMs: 400, log: (_level, message) => logged.push(message) })
+      await ready(limits)
+      proxy.freeze()
+      await waitFor(() => (logged.length >= 2 ? true : undefined), 'the limits lost and connected again', 15_000)
+      expect(logged).toEqual(['shared limits lost their Redis connection, reconnecting', 'shared limits connected again'])
+      expect(admitted(await limits.take('k', { perSecond: 1, burst: 1 }))).toBe(true)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('after close: unavailable', async () => {
     const { limits } = open()
     await ready(limits)

@@ -11,12 +11,17 @@ export const REDIS_SERVER = process.env['SALA_REDIS_SERVER'] ?? 'redis-server'
  * Whether `redis-server` runs here, for `describe.skipIf(!privateRedisAvailable(...))`. Missing, the reason
  * is printed and the tests skip; under `CI=true` or `SALA_REQUIRE_REDIS=1` it throws instead.
  */
-export const privateRedisAvailable = (what: string, env: NodeJS.ProcessEnv = process.env): boolean => {
-  const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8', timeout: 5000 })
+export const privateRedisAvailable = (
+  what: string,
+  env: NodeJS.ProcessEnv = process.env,
+  server: string = REDIS_SERVER,
+  print: (line: string) => void = console.log,
+): boolean => {
+  const probe = spawnSync(server, ['--version'], { encoding: 'utf8', timeout: 5000 })
   if (probe.status === 0) return true
-  const line = `${REDIS_SERVER} does not run (${probe.error?.message ?? probe.stderr.trim()}; set SALA_REDIS_SERVER to its path)`
+  const line = `${server} does not run (${probe.error?.message ?? probe.stderr.trim()}; set SALA_REDIS_SERVER to its path)`
   if (env['SALA_REQUIRE_REDIS'] === '1' || env['CI'] === 'true') throw new Error(`${what}: ${line}; required under CI=true or SALA_REQUIRE_REDIS=1`)
-  console.log(`Skipping ${what}: ${line}.`)
+  print(`Skipping ${what}: ${line}.`)
   return false
 }
 

@@ -12,14 +12,17 @@ export type Availability = { readonly available: true } | { readonly available: 
 /** Whether `url` answers PING within a few seconds. */
 export const probeRedis = async (url: string = REDIS_URL): Promise<Availability> => {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  // A refused connection also arrives as an event; unheard it would be printed by ioredis.
-  client.on('error', () => undefined)
+  // The cause (ECONNREFUSED...) arrives as an event; connect() rejects only with 'Connection is closed.'.
+  let cause: string | undefined
+  client.on('error', (error: Error) => {
+    cause ??= error.message
+  })
   try {
     await client.connect()
     await client.ping()
     return { available: true }
   } catch (error) {
-    return { available: false, reason: error instanceof Error ? error.message || String(error) : String(error) }
+    return { available: false, reason: cause ?? (error instanceof Error ? error.message || String(error) : String(error)) }
   } finally {
     client.disconnect()
   }

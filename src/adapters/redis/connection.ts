@@ -46,6 +46,19 @@ export const backoff = (attempt: number, capMs: number): number => {
   return Math.round(delay + Math.random() * delay * 0.2)
 }
 
+/**
+ * A connection that went silent (no RST: a pulled cable, a frozen VM) shows only when something waits for
+ * an answer: a PING every half `silenceMs` on each ready connection lets the socket timeout notice within
+ * about `silenceMs` even when nothing else is sent. Returns the stop.
+ */
+export const heartbeat = (clients: ReadonlyArray<Redis>, silenceMs: number): (() => void) => {
+  const timer = setInterval(() => {
+    for (const client of clients) if (client.status === 'ready') client.ping().catch(() => undefined)
+  }, Math.max(100, Math.floor(silenceMs / 2)))
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
 /** QUIT when it can be answered (within a second), else the socket is simply closed. Never rejects. */
 export const closeConnection = async (client: Redis): Promise<void> => {
   if (client.status === 'ready') {

@@ -3,7 +3,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Redis } from 'ioredis'
 import { withoutPassword } from '../../core/config.js'
 import type { Admission, LinkFailure, LinkLog, Rate, SharedLimits } from '../cluster.js'
-import { closeConnection, linkFailure, messageOf, NOT_CONNECTED, openConnection } from './connection.js'
+import { closeConnection, heartbeat, linkFailure, messageOf, NOT_CONNECTED, openConnection } from './connection.js'
 
 export interface RedisLimitsOptions {
   readonly url: string
@@ -74,6 +74,7 @@ export const redisSharedLimits = (options: RedisLimitsOptions): SharedLimits => 
   const take = script(TAKE_SCRIPT)
   const count = script(COUNT_SCRIPT)
   let closed = false
+  const stopHeartbeat = heartbeat([client], silenceMs)
   watchOnce(client, log, { redis: withoutPassword(url), processId }, () => closed)
 
   const run = async (call: ScriptCall, key: string, args: ReadonlyArray<number>): Promise<E.Either<LinkFailure, Admission>> => {
@@ -99,6 +100,7 @@ export const redisSharedLimits = (options: RedisLimitsOptions): SharedLimits => 
     close: async () => {
       if (closed) return
       closed = true
+      stopHeartbeat()
       await closeConnection(client)
     },
   }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { withoutPassword } from '../../core/config.js'
 import type { ClusterLink, LinkCounts, LinkLog, LinkState } from '../cluster.js'
-import { closeConnection, messageOf, openConnection, type ConnectionSettings } from './connection.js'
+import { closeConnection, heartbeat, messageOf, openConnection, type ConnectionSettings } from './connection.js'
 import { envelope, openEnvelope, originPrefix, validOrigin } from './envelope.js'
 import { failedTry, linkState, lost, up, withError, type Leg } from './link-state.js'
 
@@ -157,12 +157,7 @@ export const openRedisLink = (options: RedisLinkOptions): ClusterLink => {
     for (const handler of payloadHandlers) guarded('payload handler', () => handler(opened.payload, opened.origin))
   })
 
-  // A connection that went silent (no RST: a cable, a frozen VM) shows only when something waits for an
-  // answer: a PING on each connection makes the socket timeout notice it within about `silenceMs`.
-  const heartbeat = setInterval(() => {
-    for (const client of [subscriber, publisher]) if (client.status === 'ready') client.ping().catch(() => undefined)
-  }, Math.max(100, Math.floor(silenceMs / 2)))
-  heartbeat.unref()
+  const stopHeartbeat = heartbeat([subscriber, publisher], silenceMs)
 
   const onPublished = () => {
     counts.published += 1
@@ -195,7 +190,7 @@ export const openRedisLink = (options: RedisLinkOptions): ClusterLink => {
       changeTo({ state: 'down', since: now(), error: 'closed' })
       closed = true
       disarmDownTimer()
-      clearInterval(heartbeat)
+      stopHeartbeat()
       log('info', 'cluster link closed', { ...fields, ...counts })
       await Promise.all([closeConnection(subscriber), closeConnection(publisher)])
     },
