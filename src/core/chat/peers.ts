@@ -1,10 +1,11 @@
 import * as I from 'immutable'
-import type { RoomId } from '../brands.js'
+import type { RoomId, SessionId } from '../brands.js'
 import type { ClusterFact } from '../cluster/facts.js'
 import type { LeaveReason } from '../protocol/server-frames.js'
 import { roomAudience, send, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
-import { publicUser, userLeftFrame } from './frames.js'
+import { publicUser, typingFrame, userLeftFrame } from './frames.js'
+import { revokeSession } from './connections.js'
 import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
 import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type ProcessId, type RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
@@ -38,6 +39,12 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
       return replaceView(state, origin, fact.users)
     case 'heartbeat':
       return unchanged(state)
+    case 'typing': {
+      const room = state.rooms.get(fact.room)
+      return room === undefined ? unchanged(state) : unchanged(state, send(roomAudience(state, room, fact.user.id), typingFrame(room, fact.user, fact.typing)))
+    }
+    case 'session_revoked':
+      return revokeSession(state, fact.session, fact.expiresAt)
   }
 }
 
@@ -56,6 +63,13 @@ export const snapshotOf = (state: ChatState, answer: boolean): Effect => {
   const users: Array<{ readonly user: ChatUser; readonly room: RoomId }> = []
   for (const presence of state.users.values()) if (presence.room !== null) users.push({ user: presence.user, room: presence.room })
   return { type: 'announce', fact: { type: 'presence_snapshot', users, answer } }
+}
+
+/** A session revoked here (logout, revocation): its connections close here and on every other process. */
+export const sessionRevoked = (state: ChatState, session: SessionId, expiresAt: number): Step => {
+  const [next, closes] = revokeSession(state, session, expiresAt)
+  if (state.settings.cluster === null) return [next, closes]
+  return [next, [{ type: 'announce', fact: { type: 'session_revoked', session, expiresAt } }, ...closes]]
 }
 
 /** Tells the other processes where `user` is on this one now (nothing when this process is alone). */

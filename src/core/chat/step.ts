@@ -1,5 +1,5 @@
 import { findSender, sendTo } from './audience.js'
-import { clockTicked, closeConnection, openConnection, revokeSession } from './connections.js'
+import { clockTicked, closeConnection, openConnection } from './connections.js'
 import type { ChatEvent } from './events.js'
 import { errorFrame, withRef } from './frames.js'
 import { historyLoaded, requestHistory } from './history.js'
@@ -7,7 +7,7 @@ import { admit, limitKindOf } from './limits.js'
 import { joinRoom, leaveRoom } from './membership.js'
 import { messagesNotStored, messagesStored, postMessage } from './messages.js'
 import { gapFilled, gapNotFilled } from './ordering.js'
-import { linkRestored, peerAnnounced } from './peers.js'
+import { linkRestored, peerAnnounced, sessionRevoked } from './peers.js'
 import type { ChatState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { startTyping, stopTypingCommand } from './typing.js'
@@ -34,7 +34,7 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
         ? unchanged(state, [sendTo(event.connection, errorFrame('internal_error', event.message, event.ref))])
         : unchanged(state)
     case 'SessionRevoked':
-      return revokeSession(state, event.session, event.expiresAt)
+      return sessionRevoked(state, event.session, event.expiresAt)
     case 'ClockTicked':
       return clockTicked(state, event.at)
     case 'PeerAnnounced':

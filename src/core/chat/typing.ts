@@ -5,10 +5,16 @@ import { errorFrame, typingFrame } from './frames.js'
 import type { ChatState, Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 
-/** Typing is announced to the other users only, never to the typist's own other connections. */
+/**
+ * Typing is announced to the other users only, never to the typist's own other connections; other
+ * processes hear of it and tell theirs.
+ */
 const announce = (state: ChatState, presence: Presence, typing: boolean): ReadonlyArray<Effect> => {
   const room = roomOf(state, presence)
-  return room === undefined ? [] : send(roomAudience(state, room, presence.user.id), typingFrame(room, presence.user, typing))
+  if (room === undefined) return []
+  const here = send(roomAudience(state, room, presence.user.id), typingFrame(room, presence.user, typing))
+  if (state.settings.cluster === null) return here
+  return [...here, { type: 'announce', fact: { type: 'typing', user: presence.user, room: room.id, typing } }]
 }
 
 export const startTyping = (state: ChatState, connection: ConnectionId, ref: string | undefined, at: number): Step => {

@@ -1,5 +1,5 @@
 import * as t from 'io-ts'
-import { MessageText, PersonName, RoomId, UserId, Username } from '../brands.js'
+import { MessageText, PersonName, RoomId, SessionId, UserId, Username } from '../brands.js'
 import { Attachment } from '../uploads.js'
 import { LeaveReason as LeaveReasonCodec } from '../protocol/server-frames.js'
 import type { StoredMessage } from '../chat/state.js'
@@ -46,5 +46,14 @@ export const PresenceSnapshotFact = t.type(
 /** The announcing process is alive; one that is not heard from for PRESENCE_TTL is gone. */
 export const HeartbeatFact = t.type({ type: t.literal('heartbeat') }, 'HeartbeatFact')
 
-export const ClusterFact = t.union([MessagesStoredFact, UserPresenceFact, PresenceSnapshotFact, HeartbeatFact], 'ClusterFact')
+/** A user started or stopped typing in a room on the announcing process. */
+export const TypingFact = t.type({ type: t.literal('typing'), user: ChatUserCodec, room: RoomId, typing: t.boolean }, 'TypingFact')
+
+/** A session was revoked (logout, revocation): its connections close on every process. */
+export const SessionRevokedFact = t.type({ type: t.literal('session_revoked'), session: SessionId, expiresAt: t.number }, 'SessionRevokedFact')
+
+export const ClusterFact = t.union(
+  [MessagesStoredFact, UserPresenceFact, PresenceSnapshotFact, HeartbeatFact, TypingFact, SessionRevokedFact],
+  'ClusterFact',
+)
 export type ClusterFact = t.TypeOf<typeof ClusterFact>

@@ -129,6 +129,33 @@ describe('presence across processes', () => {
     expect(none).toEqual([])
   })
 
+  it('typing crosses processes both ways, never to the typist’s own connections', () => {
+    const world = new World(CLUSTER)
+    const facts = announced(world)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    world.open(1)
+    world.command(1, { type: 'join', room: sala1 })
+    fromPeer(world, 'p1', { type: 'typing', user: users[1]!, room: sala1, typing: true })
+    expect(last(world, 0, 'typing')).toMatchObject({ room: sala1, user: { username: users[1]!.username }, typing: true })
+    expect(frames(world, 1).filter((f) => f.type === 'typing')).toEqual([])
+    world.command(0, { type: 'typing_start' })
+    expect(facts.filter((f) => f.type === 'typing')).toEqual([{ type: 'typing', user: users[0], room: sala1, typing: true }])
+  })
+
+  it('a session revoked on another process closes its connections here; one revoked here is announced', () => {
+    const world = new World(CLUSTER)
+    const facts = announced(world)
+    world.open(0)
+    world.open(1)
+    fromPeer(world, 'p1', { type: 'session_revoked', session: world.sessionOf(0), expiresAt: world.at + 60_000 })
+    expect(world.isOpen(0)).toBe(false)
+    expect(world.isOpen(1)).toBe(true)
+    world.revoke(1)
+    expect(world.isOpen(1)).toBe(false)
+    expect(facts.filter((f) => f.type === 'session_revoked')).toEqual([{ type: 'session_revoked', session: world.sessionOf(1).replace('-g1', '-g0'), expiresAt: world.at + 3_600_000 }])
+  })
+
   type Action =
     | { readonly kind: 'open' | 'close' | 'leave'; readonly slot: number }
     | { readonly kind: 'join'; readonly slot: number; readonly room: RoomId }
