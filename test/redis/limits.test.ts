@@ -57,7 +57,8 @@ describe.skipIf(!redis.available)('shared limits: the token bucket', () => {
   it('refills at its rate: admitted again once the wait it gave has passed, and only once', async () => {
     const { limits } = open()
     await ready(limits)
-    const rate = { perSecond: 20, burst: 2 }
+    // Half a second per token: the take right after the one admitted comes well within it, even on a loaded machine.
+    const rate = { perSecond: 2, burst: 2 }
     expect(admitted(await limits.take('k', rate))).toBe(true)
     expect(admitted(await limits.take('k', rate))).toBe(true)
     const wait = waitOf(await limits.take('k', rate))
@@ -72,8 +73,8 @@ describe.skipIf(!redis.available)('shared limits: the token bucket', () => {
     const rate = { perSecond: 1, burst: 5 }
     expect(admitted(await limits.take('k', rate, 3))).toBe(true)
     const wait = waitOf(await limits.take('k', rate, 3))
-    // One token short at one a second; none was spent by the refusal.
-    expect(wait).toBeGreaterThan(900)
+    // One token short at one a second (less what refilled since the first take); none was spent by the refusal.
+    expect(wait).toBeGreaterThan(500)
     expect(wait).toBeLessThanOrEqual(1000)
     expect(admitted(await limits.take('k', rate, 2))).toBe(true)
     expect(admitted(await limits.take('k', rate, 1))).toBe(false)
@@ -93,15 +94,16 @@ describe.skipIf(!redis.available)('shared limits: the token bucket', () => {
   it('keys expire when the bucket would be full again, so idle keys cost nothing', async () => {
     const { limits, prefix } = open()
     await ready(limits)
-    const rate = { perSecond: 10, burst: 5 }
+    const rate = { perSecond: 1, burst: 5 }
     await limits.take('k', rate)
     const afterOne = await raw!.pttl(`${prefix}bucket:k`)
     expect(afterOne).toBeGreaterThan(0)
-    expect(afterOne).toBeLessThanOrEqual(100)
+    expect(afterOne).toBeLessThanOrEqual(1000)
     for (let n = 0; n < 4; n += 1) await limits.take('k', rate)
+    // Five tokens to win back at one a second, less the time the takes took.
     const afterFive = await raw!.pttl(`${prefix}bucket:k`)
-    expect(afterFive).toBeGreaterThan(300)
-    expect(afterFive).toBeLessThanOrEqual(500)
+    expect(afterFive).toBeGreaterThan(3000)
+    expect(afterFive).toBeLessThanOrEqual(5000)
   })
 
   it('loads its script again after SCRIPT FLUSH (EVALSHA answers NOSCRIPT), keeping the bucket', async () => {
@@ -205,7 +207,8 @@ describe.skipIf(!redis.available)('shared limits when Redis cannot answer', () =
     const { limits } = open({ url: `redis://127.0.0.1:${port}` })
     const started = performance.now()
     const answers = await Promise.all([limits.take('k', { perSecond: 1, burst: 1 }), limits.count('k', 1000, 1)])
-    expect(performance.now() - started).toBeLessThan(50)
+    // Well under any connect or command timeout (seconds); the slack is for a loaded machine's event loop.
+    expect(performance.now() - started).toBeLessThan(250)
     for (const answer of answers) expect(answer).toEqual(E.left({ type: 'unavailable', message: 'not connected to Redis' }))
   })
 
@@ -274,7 +277,7 @@ describe.skipIf(!privateRedis)('shared limits across a Redis restart', () => {
     expect(settled.every((answer) => E.isRight(answer) || answer.left.type === 'unavailable')).toBe(true)
     const started = performance.now()
     const whileDown = await limits.take('k', rate)
-    expect(performance.now() - started).toBeLessThan(50)
+    expect(performance.now() - started).toBeLessThan(250)
     expect(whileDown).toEqual(E.left({ type: 'unavailable', message: 'not connected to Redis' }))
     await server!.start()
     await ready(limits)

@@ -59,7 +59,10 @@ export const openRedisLink = (options: RedisLinkOptions): ClusterLink => {
     logChange(previous, next)
     if (next.state !== 'connected') armDownTimer(next)
     else disarmDownTimer()
-    for (const handler of [...stateHandlers]) guarded('state handler', () => handler(next))
+    tell(next)
+  }
+  const tell = (state: LinkState) => {
+    for (const handler of [...stateHandlers]) guarded('state handler', () => handler(state))
   }
   const evaluate = () => {
     if (!closed) changeTo(linkState(current, [subscriberLeg, publisherLeg], now(), downAfterMs))
@@ -187,10 +190,12 @@ export const openRedisLink = (options: RedisLinkOptions): ClusterLink => {
     counts: (): LinkCounts => ({ ...counts }),
     close: async () => {
       if (closed) return
-      changeTo({ state: 'down', since: now(), error: 'closed' })
       closed = true
       disarmDownTimer()
       stopHeartbeat()
+      const wasDown = current.state === 'down'
+      current = { state: 'down', since: now(), error: 'closed' }
+      if (!wasDown) tell(current)
       log('info', 'cluster link closed', { ...fields, ...counts })
       await Promise.all([closeConnection(subscriber), closeConnection(publisher)])
     },
