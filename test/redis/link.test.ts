@@ -62,6 +62,16 @@ describe.skipIf(!redis.available)('the Redis cluster link', () => {
     expect(a.link.counts()).toEqual({ published: 1, dropped: 0, unconfirmed: 0, received: 1, ignored: 0 })
   })
 
+  it('is separated by the prefix, not by the database number in the URL (Redis shares channels across databases)', async () => {
+    const prefix = testPrefix()
+    const a = open({ prefix, url: `${REDIS_URL}/3` })
+    const b = open({ prefix, url: `${REDIS_URL}/0` })
+    await connected(a, b)
+    a.link.publish('across databases')
+    await waitFor(() => (b.payloads.length > 0 ? true : undefined), 'b hears a from another database')
+    expect(b.payloads).toEqual([['across databases', a.link.processId]])
+  })
+
   it("keeps one publisher's order, and its payloads as they were (empty, line breaks, any text)", async () => {
     const prefix = testPrefix()
     const a = open({ prefix })
