@@ -52,8 +52,9 @@ export interface ClusterLink {
 }
 
 /**
- * Why a shared counter could not answer. `unavailable`: not connected (answered at once, nothing sent);
- * `timeout`: sent, no answer in time (it may have counted); `failed`: the server refused the command.
+ * Why a shared counter could not answer. `unavailable`: not connected (answered at once, nothing sent),
+ * or the connection broke before the answer; `timeout`: sent, no answer in time; `failed`: the server
+ * refused the command. After the last two (and a break), the call may or may not have counted.
  */
 export interface LinkFailure {
   readonly type: 'unavailable' | 'timeout' | 'failed'
@@ -71,12 +72,13 @@ export interface SharedLimits {
   /**
    * A token bucket per `key`: `rate.burst` tokens, refilled at `rate.perSecond` (the core's `Rate`, so one
    * rule serves the local and the shared limit). Spends `cost` tokens (0 < cost <= burst) or none; refused
-   * with the wait until `cost` tokens are back.
+   * with the wait until `cost` tokens are back. An impossible rule throws a RangeError (a programming error).
    */
   readonly take: (key: string, rate: Rate, cost?: number) => Promise<E.Either<LinkFailure, Admission>>
   /**
    * At most `limit` calls per `key` in each fixed window of `windowMs` that starts with the first call (sign-ups
-   * per address per hour); refused with the wait until that window ends.
+   * per address per hour); refused with the wait until that window ends. `windowMs` and `limit` are whole
+   * numbers of at least 1, or it throws a RangeError.
    */
   readonly count: (key: string, windowMs: number, limit: number) => Promise<E.Either<LinkFailure, Admission>>
   /** Closes the connection; later calls answer `unavailable`. Safe to call twice. */
