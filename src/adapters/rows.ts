@@ -158,11 +158,21 @@ export const storedMessage = <Attachments>(row: MessageRow<Attachments>, parseAt
     room: trusted(RoomId, row.room),
     user: { id: trusted(UserId, row.user_id), username, name: storedPersonName(row.name, username) },
     text: row.text === '' ? '' : storedMessageText(row.text),
-    attachments: row.attachments === null ? [] : trusted(t.array(Attachment), parseAttachments(row.attachments)),
+    attachments: row.attachments === null ? [] : trusted(t.array(Attachment), parseAttachments(row.attachments)).map(inFrameOrder),
     sentAt: row.sent_at,
     ...(row.client_id === null ? {} : { clientId: row.client_id }),
   }
 }
+
+// An attachment with its fields in the order a live frame has them (`toAttachment`): PostgreSQL's jsonb
+// keeps an object's keys sorted its own way (by length, then bytes: url, name, size, type), and history
+// must be byte for byte what was sent live.
+const inFrameOrder = (attachment: Attachment): Attachment => ({
+  url: attachment.url,
+  name: attachment.name,
+  type: attachment.type,
+  size: attachment.size,
+})
 
 /**
  * `page`'s `before` as a number a driver can bind: Infinity (from the newest) becomes the largest safe

@@ -400,6 +400,53 @@ describe('text people give us', () => {
     }
   })
 
+  it('is, with every optional field (attachments, clientId), what history gives back byte for byte, before and after a restart', async () => {
+    // Each engine stores what it is given in its own way (PostgreSQL's jsonb reorders an object's keys);
+    // what a client reads back must still be the bytes it got live.
+    let own = await startTestServer()
+    try {
+      const ana = await register(own)
+      const bia = await register(own)
+      const form = new FormData()
+      // A PNG signature, so the served type is sniffed, and a text file with a name to keep.
+      form.append('files', new Blob([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')], { type: 'image/png' }), 'foto 1.png')
+      form.append('files', new Blob(['notas']), 'Notas açaí.txt')
+      const uploaded = await fetch(`${own.url}/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${ana.token}` }, body: form })
+      expect(uploaded.status).toBe(201)
+      const { files } = (await uploaded.json()) as { files: Array<{ url: string }> }
+      const join = async (user: Registered) => {
+        const client = await ChatClient.connect(own, { token: user.token })
+        await client.next('welcome')
+        client.send({ type: 'join', room: 'sala-2' })
+        return { client, joined: await client.next('joined') }
+      }
+      const anaSide = await join(ana)
+      const biaSide = await join(bia)
+      anaSide.client.send({ type: 'message', text: 'fotos e notas', attachments: files.map((f) => f.url), clientId: 'bytes-1' })
+      const ack = await anaSide.client.next('ack')
+      const { type: _, ...live } = await biaSide.client.next('message', (m) => m.id === ack.id)
+      expect(live.attachments).toHaveLength(2)
+      // The JSON text itself: key order included, which toEqual on objects would not see.
+      const bytesOf = (message: unknown) => JSON.stringify(message)
+      const readBack = async (client: ChatClient, ref: string) => {
+        client.send({ type: 'history', ref })
+        const page = await client.next('history', (f) => f.ref === ref)
+        return page.messages.find((m) => m.id === ack.id)
+      }
+      expect(bytesOf(await readBack(biaSide.client, 'before-restart'))).toEqual(bytesOf(live))
+
+      own = await own.restart()
+      const after = await join(bia)
+      expect(bytesOf(after.joined.history.find((m) => m.id === ack.id))).toEqual(bytesOf(live))
+      expect(bytesOf(await readBack(after.client, 'after-restart'))).toEqual(bytesOf(live))
+      after.client.close()
+      anaSide.client.close()
+      biaSide.client.close()
+    } finally {
+      await own.stop()
+    }
+  })
+
   it('refuses a message with nothing visible and any lone surrogate, over the wire, as bad_request', async () => {
     const { anaSocket, biaSocket } = await pair('sala-2')
     // The example: spaces and a zero-width space were acked.
