@@ -21,6 +21,7 @@ import { realSystem, type System } from '../adapters/system.js'
 import { createTokenIssuer } from '../adapters/tokens.js'
 import { createAccounts } from './accounts.js'
 import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
+import { openCluster } from './cluster.js'
 import { createHttpHandlers } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
 import { createLoginGuard } from './http/login-guard.js'
@@ -110,9 +111,21 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   if (database.created) log.warn(`created a new database at ${databasePath}`, { path: databasePath })
   const { messages } = database.stores
 
-  const initial = initialChatState(config.rooms, await loadHistories(messages, config), chatSettingsFrom(config))
-  const runtime = createChatRuntime({ initial, messages, now: system.now, log, maxBufferedBytes: config.maxBufferedBytes })
+  // Other processes share this chat through Redis: the link connects in the background meanwhile.
+  const cluster = config.cluster.type === 'redis' ? openCluster(config.cluster, log, system.now) : undefined
+  if (cluster !== undefined) opened.push(cluster.close)
+  const settings = { ...chatSettingsFrom(config), cluster: cluster?.settings ?? null }
+  const initial = initialChatState(config.rooms, await loadHistories(messages, config), settings)
+  const runtime = createChatRuntime({
+    initial,
+    messages,
+    now: system.now,
+    log,
+    maxBufferedBytes: config.maxBufferedBytes,
+    ...(cluster === undefined ? {} : { announce: cluster.announce }),
+  })
   opened.push(runtime.stop)
+  cluster?.start(runtime.dispatch)
   const hasher = createPasswordHasher(config.bcryptCost)
   opened.push(hasher.close)
   const accounts = createAccounts({
@@ -225,7 +238,12 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     heartbeat.stop()
     // Sockets still signing in are not the runtime's, so shutdown would not reach them.
     signIn.closeAll(CLOSE_GOING_AWAY, 'server shutting down')
-    return (closing ??= orphans.stop().then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs })).finally(refusals.flush))
+    // The link closes last: the departures of this process's users go out over it as the sockets close.
+    return (closing ??= orphans
+      .stop()
+      .then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
+      .finally(() => cluster?.close())
+      .finally(refusals.flush))
   }
   return { url, port, runtime, close }
 }
