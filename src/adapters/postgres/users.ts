@@ -23,6 +23,9 @@ export const postgresUserStore = (pool: pg.Pool): UserStore => ({
     }, toStoreError),
   findByLogin: (login) =>
     TE.tryCatch(async () => {
+      // PostgreSQL's text cannot hold NUL: bound as a parameter it fails the statement (22021) where SQLite
+      // just finds nothing. No stored username or e-mail holds one, so such a login is a miss like any other.
+      if (login.includes('\u0000')) return undefined
       // Keys were lower case only before they were NFC too (on SQLite): an address carried over is found by either.
       const { rows } = await pool.query<UserRow>(
         `SELECT ${USER_COLUMNS} FROM users WHERE lower(username) = lower($1) OR email_key IN ($2, $3) LIMIT 1`,
