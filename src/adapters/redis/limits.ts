@@ -48,8 +48,9 @@ return {1, 0}
 
 /**
  * A fixed window: the first call starts it with the key's expiry; every call counts; past `limit` it is
- * refused until the key expires. In one script, so no key is ever left without its expiry (the INCR and
- * PEXPIRE of a client that dies between them would count for ever).
+ * refused until the key expires, one millisecond after what PTTL says (a key lives through its last
+ * millisecond). In one script, so no key is ever left without its expiry (the INCR and PEXPIRE of a
+ * client that dies between them would count for ever).
  */
 export const COUNT_SCRIPT = `
 local count = redis.call('INCR', KEYS[1])
@@ -58,8 +59,8 @@ if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   ttl = tonumber(ARGV[1])
 end
-if count > tonumber(ARGV[2]) then return {0, ttl} end
-return {1, ttl}
+if count > tonumber(ARGV[2]) then return {0, ttl + 1} end
+return {1, 0}
 `
 
 /**
