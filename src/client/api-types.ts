@@ -136,7 +136,9 @@ export interface paths {
          *     and loses a small file; nothing is left behind either way. 503 takes the instance out of rotation
          *     until both work again. The answer is public: `details` say what is wrong ("the upload folder is on
          *     a full disk", "the database file is gone (deleted or replaced since start)") without server paths
-         *     or engine messages; those go to the `not ready` log line, once per change.
+         *     or engine messages; those go to the `not ready` log line, once per change. With several processes
+         *     (`REDIS_URL`), an instance whose link to the others has been down for 5 s is not ready either
+         *     (`cluster`): its users keep chatting among themselves, new ones belong on a linked instance.
          */
         get: operations["ready"];
         put?: never;
@@ -1036,7 +1038,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not ready; `details` names what is wrong (`database`, `uploads`). */
+            /** @description Not ready; `details` names what is wrong (`database`, `uploads`, `cluster`). */
             503: {
                 headers: {
                     [name: string]: unknown;

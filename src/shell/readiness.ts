@@ -3,16 +3,19 @@ import type { FieldProblem } from '../core/codecs.js'
 import { describeDatabaseFault, type DatabaseFault, type DatabasePort } from '../adapters/database.js'
 import { describeFolderFault, probeFolder, type FolderFault } from '../adapters/folders.js'
 import type { Logger } from '../adapters/logger.js'
+import type { LinkState } from '../adapters/cluster.js'
 
 export interface ReadinessDependencies {
   readonly database: DatabasePort
   readonly uploadDir: string
   readonly log: Logger
+  /** The link to the other processes sharing the chat, when there are any. */
+  readonly cluster?: () => LinkState
 }
 
 /**
- * Can this instance serve? Answers what keeps it from serving, each problem under `database` or
- * `uploads`; empty when ready. Both parts prove themselves with a real write, since a read or a
+ * Can this instance serve? Answers what keeps it from serving, each problem under `database`, `uploads`
+ * or (several processes) `cluster`; empty when ready. Both parts prove themselves with a real write, since a read or a
  * permission check passes on a full disk, a locked database or a deleted folder: the database commits a
  * one-row write within about a second, the upload folder takes and loses a small file.
  *
@@ -22,7 +25,7 @@ export interface ReadinessDependencies {
  * is never written twice at once. A change is logged once (warn when it goes or its reason changes, info
  * when it comes back), not once per poll.
  */
-export const readinessCheck = ({ database, uploadDir, log }: ReadinessDependencies): (() => Promise<ReadonlyArray<FieldProblem>>) => {
+export const readinessCheck = ({ database, uploadDir, log, cluster }: ReadinessDependencies): (() => Promise<ReadonlyArray<FieldProblem>>) => {
   let running: Promise<ReadonlyArray<FieldProblem>> | undefined
   // The detailed problems last logged; none at start, when the server has just proved it can write.
   let logged = '[]'
@@ -38,6 +41,13 @@ export const readinessCheck = ({ database, uploadDir, log }: ReadinessDependenci
     if (E.isLeft(folder)) {
       problems.push({ path: 'uploads', message: publicFolderProblem(folder.left) })
       detailed.push({ path: 'uploads', message: describeFolderFault(folder.left) })
+    }
+    // Down (not just reconnecting): users sent here now would not reach users elsewhere. Those already
+    // here keep chatting among themselves; the balancer should send new ones to a linked process.
+    const link = cluster?.()
+    if (link?.state === 'down') {
+      problems.push({ path: 'cluster', message: 'the link to the other processes is down: users here cannot reach users elsewhere' })
+      detailed.push({ path: 'cluster', message: `the link to the other processes is down since ${new Date(link.since).toISOString()}: ${link.error}` })
     }
     const state = JSON.stringify(detailed)
     if (state !== logged) {

@@ -151,7 +151,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
       runtime,
       config,
       now: system.now,
-      readiness: readinessCheck({ database: database.port, uploadDir, log }),
+      readiness: readinessCheck({ database: database.port, uploadDir, log, ...(cluster === undefined ? {} : { cluster: cluster.state }) }),
     }),
     ...createUploadRoutes({
       guards,
