@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
+import WebSocket from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fillDisk, mountTmpfs } from '../integration/disks.js'
 import { ChatClient, postJson, register, startTestServer, uniqueName, waitFor, type Registered, type TestServer } from '../integration/helpers.js'
@@ -14,7 +15,8 @@ import { createTestDatabase, postgresForTests, type TestDatabase } from './test-
 // way on every route. A lock another connection holds past the statement timeout (57014), a database that
 // refuses connections (53300) or ends them (57P01, a lost connection) is 503 `storage_busy` with
 // Retry-After; no room (53100) is 507 `storage_full`; a read-only database (25006) is 500 `storage_failed`.
-// Each failure is logged with its SQLSTATE.
+// The WebSocket upgrade, which looks the session up too, answers as the routes do. Each failure is logged
+// with its SQLSTATE.
 const postgres = await postgresForTests()
 const binaries = privatePostgresAvailable('the PostgreSQL full-disk test')
 
@@ -47,6 +49,25 @@ const upload = (server: TestServer, user: Registered) =>
     body: multipartOf([{ filename: 'f.txt', data: Buffer.alloc(100, 1) }]),
   }).then(answerOf)
 const me = (server: TestServer, user: Registered) => fetch(`${server.url}/auth/me`, { headers: { Authorization: `Bearer ${user.token}` } })
+/** The WebSocket upgrade with a Bearer token, as an Answer: a refused upgrade is an HTTP response like any other. */
+const upgrade = (server: TestServer, user: Registered): Promise<Answer> =>
+  new Promise((resolve, reject) => {
+    const socket = new WebSocket(server.wsUrl, { headers: { Authorization: `Bearer ${user.token}` } })
+    socket.once('open', () => {
+      socket.close()
+      resolve({ status: 101, retryAfter: null, error: undefined })
+    })
+    socket.once('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: Answer['error'] }
+        const retryAfter = res.headers['retry-after']
+        resolve({ status: res.statusCode ?? 0, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, error: body.error })
+      })
+    })
+    socket.once('error', reject)
+  })
 
 /** Log lines from `from` on that name `code` as an error's code. */
 const loggedWithCode = (server: TestServer, from: number, code: string) => server.logLines.slice(from).filter((line) => line.includes(`"code":"${code}"`))
@@ -125,12 +146,13 @@ describe.skipIf(!postgres.available)('a PostgreSQL store that fails answers what
     const lock = await saboteur.lock(['users', 'sessions', 'uploads'], 'ACCESS EXCLUSIVE')
     cleanups.push(lock.release)
     const from = server.logLines.length
-    const answers = await Promise.all([signUp(server), login(server, ana), logout(server, bia), upload(server, caio), me(server, bia).then(answerOf)])
+    const answers = await Promise.all([signUp(server), login(server, ana), logout(server, bia), upload(server, caio), me(server, bia).then(answerOf), upgrade(server, ana)])
     for (const answer of answers) expectBusy(answer)
     expect(loggedWithCode(server, from, '57014').length).toBeGreaterThanOrEqual(answers.length)
     expect(await uploadedFiles(server)).toEqual([])
     await lock.release()
     await expectEverythingWorks(server, users)
+    expect((await upgrade(server, ana)).status).toBe(101)
   })
 
   it('the messages table locked: every message is answered with an error, logged as busy with 57014, and stored once it lets go', async () => {
@@ -205,11 +227,12 @@ describe.skipIf(!postgres.available)('a PostgreSQL store that fails answers what
     await saboteur.query(`ALTER DATABASE ${database.name} CONNECTION LIMIT 0`)
     await saboteur.terminateServerConnections()
     const from = server.logLines.length
-    const answers = await Promise.all([signUp(server), login(server, ana), logout(server, bia), upload(server, caio), me(server, bia).then(answerOf)])
+    const answers = await Promise.all([signUp(server), login(server, ana), logout(server, bia), upload(server, caio), me(server, bia).then(answerOf), upgrade(server, ana)])
     for (const answer of answers) expectBusy(answer)
     expect(loggedWithCode(server, from, '53300').length).toBeGreaterThanOrEqual(answers.length)
     await saboteur.query(`ALTER DATABASE ${database.name} CONNECTION LIMIT -1`)
     await expectEverythingWorks(server, users)
+    expect((await upgrade(server, ana)).status).toBe(101)
   })
 
   it('every pooled connection ended by the administrator (pg_terminate_backend): no crash, the pool opens new ones, and the next requests and messages succeed', async () => {

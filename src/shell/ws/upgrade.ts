@@ -15,6 +15,7 @@ import { chooseSubprotocol, offeredSubprotocols, SUBPROTOCOL } from '../../core/
 import type { SignIn } from './sign-in.js'
 import { handshakeProblem } from './handshake.js'
 import { SECURITY_HEADERS } from '../http/respond.js'
+import { storeHttpError } from '../http/store-error.js'
 
 interface Dependencies {
   readonly wss: WebSocketServer<typeof ChatSocket>
@@ -47,7 +48,8 @@ export const createUpgradeHandler =
     const onEarlyError = logEarlyError(log)
     socket.on('error', onEarlyError)
     const address = proxy.clientAddress(req)
-    const refuse = (status: number, code: string, message: string): void => refuseUpgrade(socket, refusals, address, status, code, message)
+    const refuse = (status: number, code: string, message: string, headers: Readonly<Record<string, string>> = {}): void =>
+      refuseUpgrade(socket, refusals, address, status, code, message, headers)
     if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
     if ((req.url ?? '').split('?')[0] !== '/ws') return refuse(404, 'not_found', 'WebSocket connections go to /ws')
     const badHandshake = handshakeProblem(req)
@@ -82,7 +84,10 @@ export const createUpgradeHandler =
       if (E.isLeft(result)) {
         if (result.left instanceof Error) {
           log.error('authentication failed', { err: result.left })
-          return refuse(500, 'internal_error', 'something went wrong on our side')
+          // A store that failed answers here as on every HTTP route (a busy or unreachable database is 503
+          // storage_busy with Retry-After), so a client or a load balancer retries instead of seeing a bug.
+          const failed = storeRefusal(result.left)
+          return refuse(failed.status, failed.code, failed.message, failed.headers)
         }
         return refuse(401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
       }
@@ -105,11 +110,39 @@ const logEarlyError =
   (error: Error): void =>
     log.debug('socket error before upgrade', { err: error })
 
-const refuseUpgrade = (socket: Duplex, refusals: RefusalLog, address: string, status: number, code: string, message: string): void => {
+/** What a route would answer for this store failure (`sendError`'s rule: a 503 or an exposed error says why). */
+const storeRefusal = (error: Error): { status: number; code: string; message: string; headers: Readonly<Record<string, string>> } => {
+  const failed = storeHttpError(error)
+  const exposed = failed.expose || failed.status === 503
+  const code: unknown = failed['code']
+  return {
+    status: failed.status,
+    code: exposed && typeof code === 'string' ? code : 'internal_error',
+    message: exposed ? failed.message : 'something went wrong on our side',
+    headers: (failed.headers as Readonly<Record<string, string>> | undefined) ?? {},
+  }
+}
+
+const refuseUpgrade = (
+  socket: Duplex,
+  refusals: RefusalLog,
+  address: string,
+  status: number,
+  code: string,
+  message: string,
+  extraHeaders: Readonly<Record<string, string>>,
+): void => {
   refusals.refused(`websocket_${code}`, { status, address })
   const body = JSON.stringify({ error: { code, message } })
   // The same headers as every HTTP answer of ours: a refused upgrade is an ordinary HTTP response.
-  const headers = { ...SECURITY_HEADERS, 'X-Request-Id': randomUUID(), 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }
+  const headers = {
+    ...SECURITY_HEADERS,
+    ...extraHeaders,
+    'X-Request-Id': randomUUID(),
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+  }
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`)
 }
