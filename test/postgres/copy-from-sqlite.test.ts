@@ -1,7 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
+import { open } from 'sqlite'
+import sqlite3 from 'sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStores, type OpenedStores } from '../../src/adapters/open-store.js'
 import { copySqliteToPostgres, describeCopyProblem } from '../../src/adapters/postgres/copy-from-sqlite.js'
@@ -111,6 +113,30 @@ describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL'
     expect(again).toMatchObject(E.left({ kind: 'not_empty', found: { users: USERS, messages: MESSAGES } }))
     if (E.isLeft(again)) expect(describeCopyProblem(again.left)).toMatch(/already holds data.*--replace/)
     expect(await copySqliteToPostgres(file, at(), { replace: true })).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6 }))
+  })
+
+  it('refuses a source that is not a Sala database (an empty file, another program’s SQLite file), even with replace: neither side is written', { timeout: 60_000 }, async () => {
+    expect(await copySqliteToPostgres(file, at(), { replace: true })).toMatchObject(E.right({ messages: MESSAGES }))
+    const empty = join(dir, 'empty.db')
+    await writeFile(empty, '')
+    const foreign = join(dir, 'foreign.db')
+    const other = await open({ filename: foreign, driver: sqlite3.Database })
+    await other.exec("CREATE TABLE users (login TEXT); INSERT INTO users VALUES ('someone')")
+    await other.close()
+    for (const source of [empty, foreign]) {
+      const before = await readFile(source)
+      const refused = await copySqliteToPostgres(source, at(), { replace: true })
+      expect(refused, source).toEqual(E.left({ kind: 'not_sala' }))
+      if (E.isLeft(refused)) expect(describeCopyProblem(refused.left)).toMatch(/not a Sala database.*check --from/)
+      expect(await readFile(source), `${source} was written`).toEqual(before)
+    }
+    // The target kept what the real copy put there.
+    const stores = await opened(openStores({ engine: 'postgres', ...at() }))
+    try {
+      expect(await right(stores.stores.messages.page(trusted(RoomId, 'sala-1'), Infinity, 100_000))).toHaveLength(MESSAGES / ROOMS.length)
+    } finally {
+      await stores.port.close()
+    }
   })
 
   it('answers a problem, never a rejection, for a missing source or an unreachable target', async () => {

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type pg from 'pg'
 import { describeDatabaseFault, type DatabaseFault } from '../database.js'
-import { openSqlite, type SqliteDatabase } from '../sqlite/database.js'
+import { openSqlite, readSchemaVersion, type SqliteDatabase } from '../sqlite/database.js'
 import { openPostgres, type PostgresLocation } from './database.js'
 
 /** Rows of each table, as counted in the source and found in the target after the copy. */
@@ -14,6 +14,8 @@ export interface RowCounts {
 
 export type CopyProblem =
   | { readonly kind: 'source'; readonly fault: DatabaseFault }
+  /** The source holds no Sala schema (an empty file, another program's database); neither side was touched. */
+  | { readonly kind: 'not_sala' }
   | { readonly kind: 'target'; readonly fault: DatabaseFault }
   /** The target already holds data; nothing was written. Re-run with `replace` to overwrite it. */
   | { readonly kind: 'not_empty'; readonly found: RowCounts }
@@ -36,6 +38,8 @@ export const describeCopyProblem = (problem: CopyProblem): string => {
   switch (problem.kind) {
     case 'source':
       return `the SQLite database cannot be used: ${describeDatabaseFault(problem.fault)}`
+    case 'not_sala':
+      return 'the SQLite file is not a Sala database (it is empty or holds no Sala tables); nothing was copied or changed: check --from'
     case 'target':
       return `the PostgreSQL database cannot be used: ${describeDatabaseFault(problem.fault)}`
     case 'not_empty':
@@ -58,6 +62,12 @@ export const countsLine = (counts: RowCounts): string => TABLES.map((table) => `
  * counter starts at its highest seq, so new messages continue the numbering. Never rejects.
  */
 export const copySqliteToPostgres = async (from: string, to: PostgresLocation, options: CopyOptions = {}): Promise<E.Either<CopyProblem, RowCounts>> => {
+  // Opening the source brings its schema up to date, so an empty file or another program's database would
+  // become an empty Sala database, be "copied" as nothing and, with `replace`, empty the target. A file no
+  // Sala migration ever ran on is refused before anything is written on either side.
+  const version = await readSchemaVersion(from)
+  if (E.isLeft(version)) return E.left({ kind: 'source', fault: version.left })
+  if (version.right === 0) return E.left({ kind: 'not_sala' })
   const source = await openSqlite(from)
   if (E.isLeft(source)) return E.left({ kind: 'source', fault: source.left })
   const target = await openPostgres(to)

@@ -85,6 +85,24 @@ export const openDatabase = async (filename: string): Promise<SqliteDatabase> =>
   return opened.right.db
 }
 
+/**
+ * How many of Sala's migrations the SQLite file at `filename` records (`PRAGMA user_version`), read without
+ * writing anything: 0 for an empty file or another program's SQLite database. For a command that must not
+ * mistake such a file for a Sala database it then brings up to date (and so writes into). Never rejects.
+ */
+export const readSchemaVersion = async (filename: string): Promise<E.Either<DatabaseFault, number>> => {
+  let db: SqliteDatabase | undefined
+  try {
+    db = await open({ filename, driver: sqlite3.Database, mode: sqlite3.OPEN_READONLY })
+    const row = await db.get<{ user_version: number }>('PRAGMA user_version')
+    return E.right(row?.user_version ?? 0)
+  } catch (error) {
+    return E.left(await sqliteFault(error, filename, 0))
+  } finally {
+    await db?.close().catch(() => undefined)
+  }
+}
+
 interface PortParts {
   readonly filename: string
   readonly identity: { readonly dev: number; readonly ino: number }
