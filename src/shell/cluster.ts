@@ -65,7 +65,7 @@ export const openCluster = (config: Extract<ClusterConfig, { type: 'redis' }>, l
 
   return {
     processId,
-    settings: { gapWaitMs: GAP_WAIT_MS, presenceTtlMs },
+    settings: { gapWaitMs: GAP_WAIT_MS, presenceTtlMs, processId },
     announce: publish,
     start: (dispatch) => {
       link.onPayload((payload, origin) => {

@@ -4,13 +4,13 @@ import type { Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser, roomSummaries } from './frames.js'
 import { PROTOCOL_VERSION } from '../protocol/version.js'
-import { dropPresence, joinRoom } from './membership.js'
+import { dropPresence, followMove, joinRoom } from './membership.js'
 import { coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
 import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
 import { sweepGaps } from './ordering.js'
-import { sweepPeers } from './peers.js'
+import { sweepPeers, whereElse } from './peers.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -32,7 +32,9 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     const reason = `at most ${state.settings.maxConnectionsPerUser} connections per user`
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
-  const presence: Presence = existing ?? { user: event.user, connections: [], room: null }
+  // A first tab here of a user who is in a room on another process lands in that room, as a second tab does.
+  const elsewhere = existing === undefined ? whereElse(state, event.user.id) : undefined
+  const presence: Presence = existing ?? { user: event.user, connections: [], room: null, moves: elsewhere?.move ?? 0 }
   const connected: ChatState = {
     ...state,
     connections: state.connections.set(event.connection, {
@@ -50,9 +52,14 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     user: publicUser(presence.user),
     rooms: [...roomSummaries(registered)],
     protocol: PROTOCOL_VERSION,
-    ...(presence.room === null ? {} : { room: presence.room }),
+    ...(presence.room === null ? (elsewhere === undefined ? {} : { room: elsewhere.room }) : { room: presence.room }),
   })
   const wake: Effect = { type: 'wakeAt', at: event.sessionExpiresAt }
+  const opened = registered.users.get(event.user.id)
+  if (presence.room === null && elsewhere !== undefined && opened !== undefined) {
+    const [landed, joined] = followMove(registered, opened, elsewhere.room, elsewhere.move)
+    return [landed, [welcome, ...joined, wake]]
+  }
   if (presence.room === null) return [registered, [welcome, wake]]
   // A new tab of a user who is in a room is in that room too.
   const [, joined] = joinRoom(registered, event.connection, { type: 'join', room: presence.room })

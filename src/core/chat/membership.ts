@@ -24,14 +24,15 @@ export const joinRoom = (state: ChatState, connection: ConnectionId, command: Jo
   if (sender.presence.room === target.id) {
     return unchanged(state, [sendTo(connection, joinedFrame(state, target, command, sender.presence.user.id))])
   }
-  return moveInto(state, sender, target, command)
+  return moveInto(state, sender, target, command, sender.presence.moves + 1)
 }
 
-const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: JoinCommand): Step => {
-  const [afterLeaving, leaveEffects] = leaveCurrentRoom(state, sender.presence, 'moved', [])
+/** Moves the user (every connection of theirs here) into `target`; `move` counts it (see `Presence.moves`). */
+const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: JoinCommand, move: number): Step => {
+  const [afterLeaving, leaveEffects] = leaveCurrentRoom(state, sender.presence, 'moved', [], move)
   const joined = target.members.add(sender.presence.user.id)
   const room: RoomState = { ...target, members: joined }
-  const presence: Presence = { ...sender.presence, room: room.id }
+  const presence: Presence = { ...sender.presence, room: room.id, moves: move }
   const next = setPresence(setRoom(afterLeaving, room), presence)
   // Already there through another process: the room saw them arrive then.
   const announce = target.remote.has(presence.user.id)
@@ -52,7 +53,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     message: 'joined room',
     fields: { userId: presence.user.id, connectionId: sender.connectionId, room: room.id },
   }
-  return [next, [...leaveEffects, ...announce, ...announcePresence(next, presence.user, room.id), ...welcomes, log]]
+  return [next, [...leaveEffects, ...announce, ...announcePresence(next, presence, room.id), ...welcomes, log]]
 }
 
 const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {
@@ -103,7 +104,23 @@ export const leaveRoom = (state: ChatState, connection: ConnectionId, ref: strin
   }
   // The user's other connections learn that they left too; the asking one needs no reply.
   const ownOthers = sender.presence.connections.filter((c) => c !== connection)
-  return leaveCurrentRoom(state, sender.presence, 'left', ownOthers)
+  return leaveCurrentRoom(state, sender.presence, 'left', ownOthers, sender.presence.moves + 1)
+}
+
+/**
+ * Another process says the user moved (`room`) or left (null) with a later `move` than this process
+ * knows: every connection of theirs here follows, as a second tab does on one process.
+ */
+export const followMove = (state: ChatState, presence: Presence, room: RoomId | null, move: number): Step => {
+  const counted = setPresence(state, { ...presence, moves: move })
+  const followed = { ...presence, moves: move }
+  if (room === presence.room) return [counted, []]
+  if (room === null) return leaveCurrentRoom(counted, followed, 'left', followed.connections, move)
+  const target = state.rooms.get(room)
+  const connectionId = followed.connections[0]
+  const connection = connectionId === undefined ? undefined : state.connections.get(connectionId)
+  if (target === undefined || connectionId === undefined || connection === undefined) return [counted, []]
+  return moveInto(counted, { connectionId, connection, presence: followed }, target, { type: 'join' }, move)
 }
 
 /**
@@ -115,15 +132,17 @@ export const leaveCurrentRoom = (
   presence: Presence,
   reason: LeaveReason,
   alsoTell: ReadonlyArray<ConnectionId>,
+  move: number = presence.moves,
 ): Step => {
   const room = roomOf(state, presence)
   if (room === undefined) return unchanged(state)
   const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
-  const next = forgetTyping(setPresence(setRoom(state, remaining), { ...presence, room: null }), presence.user.id)
+  const left: Presence = { ...presence, room: null, moves: move }
+  const next = forgetTyping(setPresence(setRoom(state, remaining), left), presence.user.id)
   // Still there through another process: only the user's own connections here hear they left.
   const audience = remaining.remote.has(presence.user.id) ? alsoTell : [...roomAudience(next, remaining), ...alsoTell]
   const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }
-  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), ...announcePresence(next, presence.user, null, reason), log]]
+  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), ...announcePresence(next, left, null, reason), log]]
 }
 
 /** The user's presence is gone (last connection closed): out of the room and out of the state. */

@@ -1,5 +1,5 @@
 import * as I from 'immutable'
-import type { RoomId, SessionId } from '../brands.js'
+import type { RoomId, SessionId, UserId } from '../brands.js'
 import type { ClusterFact } from '../cluster/facts.js'
 import type { LeaveReason } from '../protocol/server-frames.js'
 import { roomAudience, send, setRoom } from './audience.js'
@@ -7,7 +7,8 @@ import type { Effect } from './effects.js'
 import { publicUser, typingFrame, userLeftFrame } from './frames.js'
 import { revokeSession } from './connections.js'
 import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
-import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type ProcessId, type RoomState } from './state.js'
+import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type PeerPresence, type Presence, type ProcessId, type RoomState } from './state.js'
+import { followMove } from './membership.js'
 import { unchanged, type Step } from './step-result.js'
 
 // Presence across processes (issue 15), after Phoenix Presence: each process announces where its own users
@@ -33,8 +34,14 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
   switch (fact.type) {
     case 'messages_stored':
       return peerMessagesStored(state, fact.messages, at)
-    case 'user_presence':
-      return placeRemote(state, origin, fact.user, fact.room, fact.reason ?? (fact.room === null ? 'left' : 'moved'))
+    case 'user_presence': {
+      const reason = fact.reason ?? (fact.room === null ? 'left' : 'moved')
+      const [placed, effects] = placeRemote(state, origin, fact.user, fact.room, reason, fact.move)
+      // A join or a leave is followed by the user's tabs here; a departure from that process is not.
+      if (fact.room === null && reason !== 'left') return [placed, effects]
+      const [followed, following] = follow(placed, origin, fact.user, fact.room, fact.move)
+      return [followed, [...effects, ...following]]
+    }
     case 'presence_snapshot':
       return replaceView(state, origin, fact.users)
     case 'heartbeat':
@@ -60,8 +67,8 @@ export const linkRestored = (state: ChatState): Step => {
 
 /** This process's own view, for a process that asked (`answer: true`) or to ask everyone for theirs. */
 export const snapshotOf = (state: ChatState, answer: boolean): Effect => {
-  const users: Array<{ readonly user: ChatUser; readonly room: RoomId }> = []
-  for (const presence of state.users.values()) if (presence.room !== null) users.push({ user: presence.user, room: presence.room })
+  const users: PeerPresence[] = []
+  for (const presence of state.users.values()) if (presence.room !== null) users.push({ user: presence.user, room: presence.room, move: presence.moves })
   return { type: 'announce', fact: { type: 'presence_snapshot', users, answer } }
 }
 
@@ -73,8 +80,31 @@ export const sessionRevoked = (state: ChatState, session: SessionId, expiresAt: 
 }
 
 /** Tells the other processes where `user` is on this one now (nothing when this process is alone). */
-export const announcePresence = (state: ChatState, user: ChatUser, room: RoomId | null, reason?: LeaveReason): ReadonlyArray<Effect> =>
-  state.settings.cluster === null ? [] : [{ type: 'announce', fact: { type: 'user_presence', user, room, ...(reason === undefined ? {} : { reason }) } }]
+export const announcePresence = (state: ChatState, presence: Presence, room: RoomId | null, reason?: LeaveReason): ReadonlyArray<Effect> =>
+  state.settings.cluster === null
+    ? []
+    : [{ type: 'announce', fact: { type: 'user_presence', user: presence.user, room, move: presence.moves, ...(reason === undefined ? {} : { reason }) } }]
+
+/** Where another process has the user, by its latest move: where a new tab of theirs here belongs. */
+export const whereElse = (state: ChatState, user: UserId): PeerPresence | undefined => {
+  let latest: { readonly origin: ProcessId; readonly presence: PeerPresence } | undefined
+  for (const [origin, peer] of state.peers) {
+    const presence = peer.users.get(user)
+    if (presence !== undefined && (latest === undefined || later(presence.move, origin, latest.presence.move, latest.origin))) latest = { origin, presence }
+  }
+  return latest?.presence
+}
+
+/** The later of two moves of one user: the greater count, then the greater process id (any fixed order would do). */
+const later = (move: number, origin: ProcessId, than: number, thanOrigin: ProcessId): boolean => move > than || (move === than && origin > thanOrigin)
+
+/** The user's tabs here follow a move made on `origin` that is later than the last one this process knows. */
+const follow = (state: ChatState, origin: ProcessId, user: ChatUser, room: RoomId | null, move: number): Step => {
+  const local = state.users.get(user.id)
+  const here = state.settings.cluster?.processId ?? ''
+  if (local === undefined || !later(move, origin, local.moves, here)) return unchanged(state)
+  return followMove(state, local, room, move)
+}
 
 /**
  * Declares gone the processes not heard from for PRESENCE_TTL (part of a clock tick): their users leave
@@ -111,20 +141,21 @@ const heard = (state: ChatState, origin: ProcessId, at: number): ChatState => {
 }
 
 /** The process's whole view is now `users`: whoever is missing from it left there (disconnected). */
-const replaceView = (state: ChatState, origin: ProcessId, users: ReadonlyArray<{ readonly user: ChatUser; readonly room: RoomId }>): Step => {
+const replaceView = (state: ChatState, origin: ProcessId, users: ReadonlyArray<PeerPresence>): Step => {
   const listed = new Set(users.map(({ user }) => user.id))
   let next = state
   const effects: Effect[] = []
   for (const { user } of state.peers.get(origin)?.users.values() ?? []) {
     if (listed.has(user.id)) continue
-    const [after, left] = placeRemote(next, origin, user, null, 'disconnected')
+    const [after, left] = placeRemote(next, origin, user, null, 'disconnected', 0)
     next = after
     effects.push(...left)
   }
-  for (const { user, room } of users) {
-    const [after, moved] = placeRemote(next, origin, user, room, 'moved')
-    next = after
-    effects.push(...moved)
+  for (const { user, room, move } of users) {
+    const [placed, moved] = placeRemote(next, origin, user, room, 'moved', move)
+    const [followed, following] = follow(placed, origin, user, room, move)
+    next = followed
+    effects.push(...moved, ...following)
   }
   return [next, effects]
 }
@@ -133,13 +164,13 @@ const replaceView = (state: ChatState, origin: ProcessId, users: ReadonlyArray<{
  * `user` is now in `room` (or in none) on process `origin`: the replica follows, and this process's members
  * hear of a user who arrives in, or is gone from, their room on every process.
  */
-const placeRemote = (state: ChatState, origin: ProcessId, user: ChatUser, room: RoomId | null, reason: LeaveReason): Step => {
+const placeRemote = (state: ChatState, origin: ProcessId, user: ChatUser, room: RoomId | null, reason: LeaveReason, move: number): Step => {
   const peer = state.peers.get(origin)
   if (peer === undefined) return unchanged(state)
   const before = peer.users.get(user.id)?.room ?? null
-  if (before === room) return unchanged(state)
-  const users = room === null ? peer.users.remove(user.id) : peer.users.set(user.id, { user, room })
+  const users = room === null ? peer.users.remove(user.id) : peer.users.set(user.id, { user, room, move })
   let next: ChatState = { ...state, peers: state.peers.set(origin, { ...peer, users }) }
+  if (before === room) return [next, []]
   const effects: Effect[] = []
   const left = before === null ? undefined : next.rooms.get(before)
   if (left !== undefined) {

@@ -19,6 +19,12 @@ export interface Presence {
   /** In opening order; at most `maxConnectionsPerUser`, so a plain array beats a persistent set in memory. */
   readonly connections: ReadonlyArray<ConnectionId>
   readonly room: RoomId | null
+  /**
+   * The user's room changes so far, a Lamport clock shared with the other processes: when the user's tabs
+   * on two processes disagree about the room, the later move wins (the greater count, then the greater
+   * process id), and every tab follows it.
+   */
+  readonly moves: number
 }
 
 export interface Connection {
@@ -94,7 +100,14 @@ export type ProcessId = string
 /** What this process knows of another one: when it last heard from it, and who is in which room there. */
 export interface Peer {
   readonly heardAt: number
-  readonly users: I.Map<UserId, { readonly user: ChatUser; readonly room: RoomId }>
+  readonly users: I.Map<UserId, PeerPresence>
+}
+
+/** A user in a room on another process, and the move that took them there (see `Presence.moves`). */
+export interface PeerPresence {
+  readonly user: ChatUser
+  readonly room: RoomId
+  readonly move: number
 }
 
 /**
@@ -140,6 +153,8 @@ export interface ClusterSettings {
   readonly gapWaitMs: number
   /** A process not heard from for this long (ms) is gone: its users leave everywhere (PRESENCE_TTL). */
   readonly presenceTtlMs: number
+  /** This process's id in the cluster: breaks ties between two moves of one user counted alike. */
+  readonly processId: ProcessId
 }
 
 export interface ChatState {

@@ -30,7 +30,10 @@ export const MessagesStoredFact = t.type({ type: t.literal('messages_stored'), m
 
 /** Where one user is on the announcing process: in `room`, or (null) in no room there any more. */
 export const UserPresenceFact = t.intersection(
-  [t.type({ type: t.literal('user_presence'), user: ChatUserCodec, room: t.union([RoomId, t.null]) }), t.partial({ reason: LeaveReasonCodec })],
+  [
+    t.type({ type: t.literal('user_presence'), user: ChatUserCodec, room: t.union([RoomId, t.null]), move: t.number }),
+    t.partial({ reason: LeaveReasonCodec }),
+  ],
   'UserPresenceFact',
 )
 
@@ -39,7 +42,7 @@ export const UserPresenceFact = t.intersection(
  * process that hears it for its own (sent by a process that starts, or whose link came back).
  */
 export const PresenceSnapshotFact = t.type(
-  { type: t.literal('presence_snapshot'), users: t.readonlyArray(t.type({ user: ChatUserCodec, room: RoomId })), answer: t.boolean },
+  { type: t.literal('presence_snapshot'), users: t.readonlyArray(t.type({ user: ChatUserCodec, room: RoomId, move: t.number })), answer: t.boolean },
   'PresenceSnapshotFact',
 )
 

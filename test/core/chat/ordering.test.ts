@@ -13,7 +13,7 @@ import { UNLIMITED, World } from './harness.js'
 // order, each once, and in the end every stored one (the lost ones from the store, after GAP_WAIT_MS).
 
 const GAP_WAIT_MS = 100
-const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: GAP_WAIT_MS, presenceTtlMs: 15_000 } }
+const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: GAP_WAIT_MS, presenceTtlMs: 15_000, processId: 'here' } }
 const room = rooms[0]!.id
 const SLOTS = [0, 1, 2]
 

@@ -12,13 +12,14 @@ import { UNLIMITED, World } from './harness.js'
 // equal that truth, whatever the processes announce, in whatever order, and whichever of them dies.
 
 const TTL = 15_000
-const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: 100, presenceTtlMs: TTL } }
+const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: 100, presenceTtlMs: TTL, processId: 'p0' } }
 const [sala1, sala2] = [rooms[0]!.id, rooms[1]!.id]
 const PEERS = ['p1', 'p2'] as const
 
 const fromPeer = (world: World, origin: string, fact: ClusterFact) => world.dispatch({ type: 'PeerAnnounced', origin, fact, at: world.at })
-const place = (world: World, origin: string, userIndex: number, room: RoomId | null) =>
-  fromPeer(world, origin, { type: 'user_presence', user: users[userIndex]!, room })
+// Moves counted 0 by default: earlier than any move here, so the tabs here never follow them.
+const place = (world: World, origin: string, userIndex: number, room: RoomId | null, move = 0, reason?: 'left' | 'disconnected') =>
+  fromPeer(world, origin, { type: 'user_presence', user: users[userIndex]!, room, move, ...(reason === undefined ? {} : { reason }) })
 const frames = (world: World, slot: number): ServerFrame[] => world.framesOf(world.currentConnection(slot))
 const last = (world: World, slot: number, type: ServerFrame['type']) => frames(world, slot).filter((f) => f.type === type).at(-1)
 const announced = (world: World) => {
@@ -92,7 +93,7 @@ describe('presence across processes', () => {
     world.command(0, { type: 'join', room: sala2 })
     const facts = announced(world)
     fromPeer(world, 'p1', { type: 'heartbeat' })
-    expect(facts).toEqual([{ type: 'presence_snapshot', users: [{ user: users[0], room: sala2 }], answer: true }])
+    expect(facts).toEqual([{ type: 'presence_snapshot', users: [{ user: users[0], room: sala2, move: 1 }], answer: true }])
     fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: true })
     expect(facts).toHaveLength(1)
     fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: false })
@@ -104,7 +105,7 @@ describe('presence across processes', () => {
     world.open(0)
     world.command(0, { type: 'join', room: sala1 })
     place(world, 'p1', 1, sala1)
-    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [{ user: users[2]!, room: sala1 }], answer: true })
+    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [{ user: users[2]!, room: sala1, move: 0 }], answer: true })
     expect(pictured(world, 0)?.users).toEqual(new Set([users[0]!.username, users[2]!.username]))
     expect(last(world, 0, 'user_left')).toMatchObject({ user: { username: users[1]!.username }, reason: 'disconnected' })
   })
@@ -117,10 +118,10 @@ describe('presence across processes', () => {
     clustered.command(0, { type: 'join', room: sala2 })
     clustered.close(0)
     expect(facts).toEqual([
-      { type: 'user_presence', user: users[0], room: sala1 },
-      { type: 'user_presence', user: users[0], room: null, reason: 'moved' },
-      { type: 'user_presence', user: users[0], room: sala2 },
-      { type: 'user_presence', user: users[0], room: null, reason: 'disconnected' },
+      { type: 'user_presence', user: users[0], room: sala1, move: 1 },
+      { type: 'user_presence', user: users[0], room: null, reason: 'moved', move: 2 },
+      { type: 'user_presence', user: users[0], room: sala2, move: 2 },
+      { type: 'user_presence', user: users[0], room: null, reason: 'disconnected', move: 2 },
     ])
     const alone = new World(UNLIMITED)
     const none = announced(alone)
@@ -156,11 +157,79 @@ describe('presence across processes', () => {
     expect(facts.filter((f) => f.type === 'session_revoked')).toEqual([{ type: 'session_revoked', session: world.sessionOf(1).replace('-g1', '-g0'), expiresAt: world.at + 3_600_000 }])
   })
 
+  it('a tab here follows a later move made on another process; an earlier one does not move it', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    place(world, 'p1', 0, sala2, 1)
+    // Counted alike (1 and 1): the greater process id wins, and 'p1' > 'p0'.
+    expect(last(world, 0, 'joined')).toMatchObject({ room: sala2 })
+    place(world, 'p2', 0, sala1, 0)
+    expect(last(world, 0, 'joined')).toMatchObject({ room: sala2 })
+    place(world, 'p1', 0, null, 2, 'left')
+    expect(world.state.users.get(users[0]!.id)?.room).toBeNull()
+    expect(last(world, 0, 'user_left')).toMatchObject({ room: sala2, reason: 'left' })
+    place(world, 'p1', 0, sala1, 3)
+    place(world, 'p1', 0, null, 3, 'disconnected')
+    expect(world.state.users.get(users[0]!.id)?.room).toBe(sala1)
+  })
+
+  it('a first tab here of a user who is in a room on another process lands in that room', () => {
+    const world = new World(CLUSTER)
+    place(world, 'p1', 0, sala2, 4)
+    world.open(0)
+    expect(last(world, 0, 'welcome')).toMatchObject({ room: sala2 })
+    expect(last(world, 0, 'joined')).toMatchObject({ room: sala2 })
+    expect(world.state.users.get(users[0]!.id)).toMatchObject({ room: sala2, moves: 4 })
+  })
+
+  it('two processes agree on the room of a user with tabs on both, whatever the users do and in whatever order the facts cross', () => {
+    type Op =
+      | { readonly kind: 'open' | 'close' | 'leave'; readonly side: number; readonly slot: number }
+      | { readonly kind: 'join'; readonly side: number; readonly slot: number; readonly room: RoomId }
+      | { readonly kind: 'deliver'; readonly side: number; readonly count: number }
+    const side = fc.integer({ min: 0, max: 1 })
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constantFrom('open' as const, 'close' as const, 'leave' as const), side, slot: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({ kind: fc.constant('join' as const), side, slot: fc.integer({ min: 0, max: 2 }), room: fc.constantFrom(sala1, sala2, rooms[2]!.id) }),
+      fc.record({ kind: fc.constant('deliver' as const), side, count: fc.integer({ min: 1, max: 4 }) }),
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const ids = ['a', 'b'] as const
+        const worlds = ids.map((processId) => new World({ ...CLUSTER, cluster: { ...CLUSTER.cluster, processId } }))
+        // What each process published, waiting to reach the other, in publishing order (as one Redis channel keeps it).
+        const inFlight: ClusterFact[][] = [[], []]
+        worlds.forEach((world, i) => world.observers.push(({ effects }) => inFlight[i]!.push(...effects.flatMap((e) => (e.type === 'announce' ? [e.fact] : [])))))
+        const deliver = (from: number, count: number) => {
+          for (const fact of inFlight[from]!.splice(0, count)) fromPeer(worlds[1 - from]!, ids[from]!, fact)
+        }
+        for (const o of ops) {
+          const world = worlds[o.side]!
+          if (o.kind === 'open') world.open(o.slot)
+          else if (o.kind === 'close') world.close(o.slot)
+          else if (o.kind === 'leave' && world.isOpen(o.slot)) world.command(o.slot, { type: 'leave' })
+          else if (o.kind === 'join' && world.isOpen(o.slot)) world.command(o.slot, { type: 'join', room: o.room })
+          else if (o.kind === 'deliver') deliver(o.side, o.count)
+        }
+        while (inFlight[0]!.length > 0 || inFlight[1]!.length > 0) {
+          deliver(0, Infinity)
+          deliver(1, Infinity)
+        }
+        for (const user of users) {
+          const [a, b] = worlds.map((world) => world.state.users.get(user.id))
+          if (a !== undefined && b !== undefined) expect(a.room).toBe(b.room)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   type Action =
     | { readonly kind: 'open' | 'close' | 'leave'; readonly slot: number }
     | { readonly kind: 'join'; readonly slot: number; readonly room: RoomId }
-    | { readonly kind: 'remote'; readonly peer: number; readonly user: number; readonly room: RoomId | null }
-    | { readonly kind: 'snapshot'; readonly peer: number; readonly entries: ReadonlyArray<{ readonly user: number; readonly room: RoomId }> }
+    | { readonly kind: 'remote'; readonly peer: number; readonly user: number; readonly room: RoomId | null; readonly move: number }
+    | { readonly kind: 'snapshot'; readonly peer: number; readonly entries: ReadonlyArray<{ readonly user: number; readonly room: RoomId; readonly move: number }> }
     | { readonly kind: 'heartbeat'; readonly peer: number }
     | { readonly kind: 'tick'; readonly ms: number }
 
@@ -171,8 +240,8 @@ describe('presence across processes', () => {
   const action: fc.Arbitrary<Action> = fc.oneof(
     fc.record({ kind: fc.constantFrom('open' as const, 'close' as const, 'leave' as const), slot }),
     fc.record({ kind: fc.constant('join' as const), slot, room }),
-    fc.record({ kind: fc.constant('remote' as const), peer, user, room: fc.option(room, { nil: null }) }),
-    fc.record({ kind: fc.constant('snapshot' as const), peer, entries: fc.uniqueArray(fc.record({ user, room }), { selector: (e) => e.user, maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('remote' as const), peer, user, room: fc.option(room, { nil: null }), move: fc.nat({ max: 6 }) }),
+    fc.record({ kind: fc.constant('snapshot' as const), peer, entries: fc.uniqueArray(fc.record({ user, room, move: fc.nat({ max: 6 }) }), { selector: (e) => e.user, maxLength: 3 }) }),
     fc.record({ kind: fc.constant('heartbeat' as const), peer }),
     fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: TTL }) }),
   )
@@ -208,14 +277,14 @@ describe('presence across processes', () => {
               const view = hear(origin)
               if (step.room === null) view.delete(step.user)
               else view.set(step.user, step.room)
-              place(world, origin, step.user, step.room)
+              place(world, origin, step.user, step.room, step.move)
               break
             }
             case 'snapshot': {
               const origin = PEERS[step.peer]!
               hear(origin)
               views.set(origin, new Map(step.entries.map((e) => [e.user, e.room])))
-              fromPeer(world, origin, { type: 'presence_snapshot', users: step.entries.map((e) => ({ user: users[e.user]!, room: e.room })), answer: true })
+              fromPeer(world, origin, { type: 'presence_snapshot', users: step.entries.map((e) => ({ user: users[e.user]!, room: e.room, move: e.move })), answer: true })
               break
             }
             case 'heartbeat':
