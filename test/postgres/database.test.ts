@@ -5,6 +5,7 @@ import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/dat
 import { openPostgres, postgresFault, type OpenedPostgres, type PostgresLocation } from '../../src/adapters/postgres/database.js'
 import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js'
 import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
+import { adminClient, createOwnedDatabase } from './faults.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
 
 const postgres = await postgresForTests()
@@ -113,7 +114,77 @@ describe.skipIf(!postgres.available)('opening a PostgreSQL database', () => {
   })
 })
 
+/** The one line `Sala cannot start: …` would carry for this URL; fails if the database opened. */
+const refusal = async (url: string): Promise<string> => {
+  const result = await openPostgres(at(url))
+  if (E.isRight(result)) {
+    await result.right.port.close()
+    throw new Error(`${url} opened`)
+  }
+  return describeDatabaseFault(result.left)
+}
+
+// A database or role not fit for Sala is refused at start with what to change, never a bare driver message.
+describe.skipIf(!postgres.available)('a DATABASE_URL that is wrong for its server says what to change', () => {
+  it('a database another program already uses (a table named like one of ours): give Sala its own; the table is untouched', async () => {
+    const other = await createTestDatabase()
+    const admin = new pg.Client({ connectionString: other.url })
+    try {
+      await admin.connect()
+      await admin.query("CREATE TABLE users (login text); INSERT INTO users VALUES ('theirs')")
+      const line = await refusal(other.url)
+      expect(line).toMatch(/42P07.*"users".*give Sala a database of its own/)
+      expect((await admin.query('SELECT login FROM users')).rows).toEqual([{ login: 'theirs' }])
+      expect((await admin.query("SELECT to_regclass('sala_schema') AS t")).rows).toEqual([{ t: null }])
+    } finally {
+      await admin.end()
+      await other.drop()
+    }
+  })
+
+  it('a role that may not create tables in the database (not its owner, PostgreSQL 15): make it the owner', async () => {
+    const owned = await createOwnedDatabase()
+    const admin = await adminClient()
+    const stranger = `${owned.role}_x`
+    try {
+      await admin.query(`CREATE ROLE ${stranger} LOGIN`)
+      const url = new URL(owned.url)
+      url.username = stranger
+      expect(await refusal(url.toString())).toMatch(/42501.*permission denied.*owner/)
+    } finally {
+      await admin.query(`DROP ROLE IF EXISTS ${stranger}`)
+      await admin.end()
+      await owned.drop()
+    }
+  })
+})
+
 const binaries = privatePostgresAvailable('the pool restart test')
+
+describe.skipIf(!binaries)('a DATABASE_URL that is wrong for a server that wants a password or has no TLS', () => {
+  let server: PrivatePostgres
+  const role = { name: 'sala_pw', password: 'p@ss:w/rd#x?&=%' }
+  beforeAll(async () => {
+    server = await startPrivatePostgres({ passwordRole: role })
+  }, 120_000)
+  afterAll(async () => {
+    await server?.remove()
+  })
+  const urlOf = (userinfo: string, query = '') => `postgres://${userinfo}@127.0.0.1:${server.port}/${role.name}${query}`
+
+  it('no password: say the server asks for one and where it goes; a wrong one: 28P01; the right one percent-encoded opens', async () => {
+    expect(await refusal(urlOf(role.name))).toMatch(/asks for a password.*DATABASE_URL \(percent-encoded\) or in PGPASSWORD/)
+    expect(await refusal(urlOf(`${role.name}:wrong`))).toMatch(/28P01/)
+    const right = await opened(at(urlOf(`${role.name}:${encodeURIComponent(role.password)}`)))
+    await right.port.close()
+  })
+
+  it('TLS asked of a server without it: say to drop sslmode or turn TLS on, never UNKNOWN', async () => {
+    const line = await refusal(urlOf('postgres', '?sslmode=no-verify'))
+    expect(line).toMatch(/takes no TLS connections.*sslmode/)
+    expect(line).not.toMatch(/UNKNOWN/)
+  })
+})
 
 describe.skipIf(!binaries)('a PostgreSQL that restarts under the pool', () => {
   let server: PrivatePostgres

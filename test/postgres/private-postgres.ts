@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chown, mkdtemp, rm } from 'node:fs/promises'
+import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import pg from 'pg'
 
 const run = promisify(execFile)
 
@@ -47,7 +48,15 @@ export interface PrivatePostgres {
  * binaries run as the `postgres` OS user (`runuser`) and the folder is given to it. Rejects with the
  * tool's output when a step fails; resolves once the server accepts connections.
  */
-export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
+export interface PrivatePostgresOptions {
+  /**
+   * A login role that must give its password (SCRAM) over TCP, with a database of its own by the same
+   * name; every other role keeps trust authentication.
+   */
+  readonly passwordRole?: { readonly name: string; readonly password: string }
+}
+
+export const startPrivatePostgres = async ({ passwordRole }: PrivatePostgresOptions = {}): Promise<PrivatePostgres> => {
   const folder = await mkdtemp(join(tmpdir(), 'sala-pg-'))
   const data = join(folder, 'data')
   const log = join(folder, 'server.log')
@@ -74,8 +83,17 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
   }
   try {
     await tool('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync'])
+    const role = passwordRole
+    // pg_hba.conf is read top down: the role's line goes before the trust lines initdb wrote.
+    if (role !== undefined) {
+      const hba = join(data, 'pg_hba.conf')
+      await writeFile(hba, `host all ${role.name} 127.0.0.1/32 scram-sha-256\n${await readFile(hba, 'utf8')}`)
+    }
     await start()
+    if (role !== undefined) await createPasswordRole(port, role)
   } catch (error) {
+    // A step after the start failed: the server must not outlive its folder.
+    await stop('immediate').catch(() => undefined)
     await rm(folder, { recursive: true, force: true })
     throw error
   }
@@ -89,6 +107,17 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
       await stop('immediate').catch(() => undefined)
       await rm(folder, { recursive: true, force: true })
     },
+  }
+}
+
+const createPasswordRole = async (port: number, role: { readonly name: string; readonly password: string }): Promise<void> => {
+  const admin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE ROLE ${role.name} LOGIN PASSWORD ${admin.escapeLiteral(role.password)}`)
+    await admin.query(`CREATE DATABASE ${role.name} OWNER ${role.name}`)
+  } finally {
+    await admin.end()
   }
 }
 

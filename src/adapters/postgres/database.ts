@@ -174,8 +174,9 @@ const makePool = (
 /**
  * A driver or server error as an operator's reason. SQLSTATEs by class: 08 and 57P0x the connection or the
  * server going away, 53300 no connection slot left; 28 and 3D000 a URL that names the wrong user, password
- * or database; 53100 a full disk;
- * 25006 a read-only server (a replica); 57014 a statement cancelled by its timeout.
+ * or database; 53100 a full disk; 25006 a read-only server (a replica); 57014 a statement cancelled by its
+ * timeout; 42P07 and 42501 a database or role not fit for Sala. Errors with no SQLSTATE (a password the
+ * server wants, TLS) say what to change in DATABASE_URL.
  */
 export const postgresFault = (error: unknown, timeoutMs: number): DatabaseFault => {
   const code = errorCode(error) ?? 'UNKNOWN'
@@ -205,12 +206,50 @@ export const postgresFault = (error: unknown, timeoutMs: number): DatabaseFault 
     // too_many_connections: the server's max_connections, or the database's or role's CONNECTION LIMIT, is reached.
     case '53300':
       return { kind: 'cannot_open', detail: `${code}: ${detail}` }
+    // Met only at start, by the migrations: a database another program already uses.
+    case '42P07':
+      return { kind: 'failed', code, detail: `${detail}: the database holds tables Sala did not create; give Sala a database of its own` }
+    // At start: a role that may not create Sala's tables (PostgreSQL 15 gives only the database's owner
+    // CREATE on the public schema) or may not write them.
+    case '42501':
+      return { kind: 'failed', code, detail: `${detail}: the role in DATABASE_URL must be allowed to create and write Sala's tables; make it the database's owner (ALTER DATABASE … OWNER TO …)` }
     default:
-      // pg's own connect timeout and its lost connections have no code, only these messages.
-      if (/timeout exceeded when trying to connect|Connection terminated|not queryable/i.test(detail)) return { kind: 'cannot_open', detail }
-      return code.startsWith('08') ? { kind: 'cannot_open', detail: `${code}: ${detail}` } : { kind: 'failed', code, detail }
+      return driverFault(code, detail)
   }
 }
+
+// The node-postgres and TLS failures that come with no SQLSTATE, each with what to change.
+const driverFault = (code: string, detail: string): DatabaseFault => {
+  // pg's own connect timeout and its lost connections have no code, only these messages.
+  if (/timeout exceeded when trying to connect|Connection terminated|not queryable/i.test(detail)) return { kind: 'cannot_open', detail }
+  if (code.startsWith('08')) return { kind: 'cannot_open', detail: `${code}: ${detail}` }
+  // The server asked for a password (SCRAM) and none was given: pg says only that it is not a string.
+  if (/client password must be a string/.test(detail)) {
+    return { kind: 'cannot_open', detail: 'the server asks for a password and none was given: put it in DATABASE_URL (percent-encoded) or in PGPASSWORD' }
+  }
+  if (/does not support SSL/i.test(detail)) {
+    return { kind: 'cannot_open', detail: 'the server takes no TLS connections: drop sslmode (or ssl) from DATABASE_URL, or turn TLS on in PostgreSQL' }
+  }
+  if (TLS_TRUST_CODES.has(code)) {
+    return {
+      kind: 'cannot_open',
+      detail: `${code}: ${detail}: the server's TLS certificate is not trusted or not for this host name; give Node its CA with NODE_EXTRA_CA_CERTS (node-postgres checks it for sslmode=require too)`,
+    }
+  }
+  return { kind: 'failed', code, detail }
+}
+
+// Node's codes for a TLS certificate it will not trust (an unknown CA, a self-signed one, another host name, expired).
+const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
 
 const errorCode = (error: unknown): string | undefined => {
   if (typeof error !== 'object' || error === null) return undefined
