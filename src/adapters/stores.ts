@@ -33,6 +33,11 @@ export interface MessageStore {
   readonly roomHistory: (room: RoomId, keep: number) => TE.TaskEither<StoreError, RoomHistory>
   /** At most `limit` messages of the room with seq below `before` (Infinity: from the newest), in seq order. */
   readonly page: (room: RoomId, before: number, limit: number) => TE.TaskEither<StoreError, ReadonlyArray<StoredMessage>>
+  /**
+   * At most `limit` messages of the room with seq above `after`, oldest first: what a process missed (a gap
+   * in what other processes announced, or a link that was down). Reads only what it returns.
+   */
+  readonly since: (room: RoomId, after: number, limit: number) => TE.TaskEither<StoreError, ReadonlyArray<StoredMessage>>
 }
 
 /** Every message of a batch is in exactly one of the two lists, named by its `key`. */

@@ -158,15 +158,15 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
     })
   }
 
+  // A gap longer than one read is read in turns, each settling the room up to what it read.
   const fillGap = ({ room, after, before }: Extract<Effect, { type: 'fillGap' }>): void => {
-    void messages.page(room, before, Math.min(before - after - 1, FILL_LIMIT))().then((page) => {
-      if (E.isRight(page)) {
-        // The newest FILL_LIMIT of a longer gap: live clients get those, history pages hold the rest.
-        const found = page.right.filter((message) => message.seq > after)
-        dispatch({ type: 'GapFilled', room, before, messages: found, at: now() })
-        return
-      }
-      dispatch({ type: 'GapNotFilled', room, error: page.left.failure, at: now() })
+    void messages.since(room, after, Math.min(before - after - 1, FILL_LIMIT))().then((read) => {
+      if (E.isLeft(read)) return dispatch({ type: 'GapNotFilled', room, error: read.left.failure, at: now() })
+      const found = read.right.filter((message) => message.seq < before)
+      const lastRead = found.at(-1)?.seq
+      const more = found.length === FILL_LIMIT && lastRead !== undefined && lastRead + 1 < before
+      dispatch({ type: 'GapFilled', room, before: more ? lastRead + 1 : before, messages: found, at: now() })
+      if (more) fillGap({ type: 'fillGap', room, after: lastRead, before })
     })
   }
 

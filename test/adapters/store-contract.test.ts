@@ -280,6 +280,30 @@ describe.each(STORE_ENGINES)('the $name stores', (engine) => {
       expect(await right(stores.messages.roomHistory(r, 100))).toEqual({ lastSeq: 25, recent: written })
     })
 
+    test('reads forwards after any seq, oldest first, at most `limit` (what a process missed), and only that room', async (stores) => {
+      await setUp(stores)
+      const r = freshRoom()
+      const written = await insertAll(stores.messages, Array.from({ length: 12 }, (_, i) => message({ room: i % 3 === 2 ? other : r })))
+      const mine = written.filter((m) => m.room === r)
+      expect(await right(stores.messages.since(r, 0, 100))).toEqual(mine)
+      expect(await right(stores.messages.since(r, mine[2]!.seq, 3))).toEqual(mine.slice(3, 6))
+      expect(await right(stores.messages.since(r, mine.at(-1)!.seq, 10))).toEqual([])
+      // Read in turns of any size, the reads add up to every message once.
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 1, max: 5 }), async (after, limit) => {
+          const read: StoredMessage[] = []
+          for (let from = after; ; ) {
+            const turn = await right(stores.messages.since(r, from, limit))
+            read.push(...turn)
+            if (turn.length < limit) break
+            from = turn.at(-1)!.seq
+          }
+          expect(read).toEqual(mine.filter((m) => m.seq > after))
+        }),
+        { numRuns: 20 },
+      )
+    })
+
     test('catches up from any `since`: the recent history and pages before it together give every later message once', async (stores) => {
       await setUp(stores)
       const r = freshRoom()

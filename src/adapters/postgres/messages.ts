@@ -86,6 +86,11 @@ export const postgresMessageStore = (pool: pg.Pool): MessageStore => ({
       const last = await pool.query<{ last: number | null }>('SELECT MAX(seq) AS last FROM messages WHERE room = $1', [room])
       return { lastSeq: last.rows[0]?.last ?? 0, recent: rows.reverse().map(toMessage) }
     }, toStoreError),
+  since: (room, after, limit) =>
+    TE.tryCatch(async () => {
+      const { rows } = await pool.query<PostgresMessageRow>(`${MESSAGE_SELECT} WHERE m.room = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3`, [room, after, limit])
+      return rows.map(toMessage)
+    }, toStoreError),
   page: (room, before, limit) =>
     TE.tryCatch(async () => {
       const { rows } = await pool.query<PostgresMessageRow>(`${MESSAGE_SELECT} WHERE m.room = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3`, [

@@ -92,6 +92,11 @@ export const sqliteMessageStore = (db: SqliteDatabase, statements: PreparedState
       const last = await db.get<{ last: number | null }>('SELECT MAX(seq) AS last FROM messages WHERE room = ?', [room])
       return { lastSeq: last?.last ?? 0, recent: rows.reverse().map(toMessage) }
     }, toStoreError),
+  since: (room, after, limit) =>
+    TE.tryCatch(async () => {
+      const rows = await db.all<SqliteMessageRow[]>(`${MESSAGE_SELECT} WHERE m.room = ? AND m.seq > ? ORDER BY m.seq LIMIT ?`, [room, after, limit])
+      return rows.map(toMessage)
+    }, toStoreError),
   page: (room, before, limit) =>
     TE.tryCatch(async () => {
       const rows = await db.all<SqliteMessageRow[]>(`${MESSAGE_SELECT} WHERE m.room = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`, [
