@@ -34,6 +34,12 @@ export type ClusterConfig =
   | { readonly type: 'single' }
   | { readonly type: 'redis'; readonly url: string; readonly prefix: string; readonly presenceTtlSeconds: number }
 
+/** How many processes serve this machine's port: a count, or `auto` (one per core, which only the shell can know). */
+export type Workers = number | 'auto'
+
+/** The most workers one machine runs: beyond the cores they only compete, each with its own pool and link. */
+export const MAX_WORKERS = 64
+
 /** Every setting, decoded once at start-up and passed down; nothing else reads the environment. */
 export interface Config {
   readonly production: boolean
@@ -42,6 +48,7 @@ export interface Config {
   readonly dataDir: string
   readonly database: DatabaseConfig
   readonly cluster: ClusterConfig
+  readonly workers: Workers
   /** Undefined outside production: the shell then keeps a generated secret in `dataDir`. */
   readonly sessionSecret: string | undefined
   /** Secrets of earlier keys, still accepted for verification while their sessions may live. */
@@ -223,6 +230,11 @@ export const withoutPassword = (raw: string): string => {
   return url.toString()
 }
 
+const workers = (raw: string): E.Either<string, Workers> =>
+  raw.trim().toLowerCase() === 'auto'
+    ? E.right('auto')
+    : E.mapLeft(() => `must be auto or a whole number from 1 to ${MAX_WORKERS}`)(integer(1, MAX_WORKERS)(raw))
+
 const secret = (raw: string): E.Either<string, string> =>
   raw.length >= 32 ? E.right(raw) : E.left('must be at least 32 characters (e.g. `openssl rand -base64 48`)')
 
@@ -251,6 +263,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
   // A process renews its presence a few times per TTL: below 3 s a busy event loop could miss a renewal;
   // above 5 minutes the users of a dead process would linger too long.
   const presenceTtlSeconds = read('PRESENCE_TTL', 15, duration(3, 300))
+  const workerCount = read<Workers>('WORKERS', 1, workers)
   const config: Config = {
     production,
     port: read('PORT', 3000, integer(0, 65535)),
@@ -261,6 +274,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
         ? { type: 'sqlite' }
         : { type: 'postgres', url: databaseUrl, poolSize: databasePoolSize, statementTimeoutMs: databaseStatementTimeoutMs },
     cluster: redisAt === undefined ? { type: 'single' } : { type: 'redis', url: redisAt, prefix: keyPrefix, presenceTtlSeconds },
+    workers: workerCount,
     sessionSecret: read<string | undefined>('SESSION_SECRET', undefined, secret),
     previousSessionSecrets: read('SESSION_PREVIOUS_SECRETS', [], secretList),
     sessionTtlSeconds: read('SESSION_TTL', 30 * 86_400, duration(60, 365 * 86_400)),
@@ -293,6 +307,15 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
   if (config.cluster.type === 'redis' && (env['DATABASE_URL'] ?? '') === '') {
     // Processes sharing a chat fill gaps and catch clients up from one history; a SQLite file is one process's.
     problems.push('REDIS_URL needs DATABASE_URL: processes that share a chat through Redis must share its history in PostgreSQL')
+  }
+  if (workerCount !== 1 && (env['REDIS_URL'] ?? '') === '') {
+    // Workers are processes of their own; without the link each would serve a chat of its own on one port,
+    // and a user's tabs would land in different chats. (A REDIS_URL without DATABASE_URL is refused above.)
+    problems.push(
+      (env['DATABASE_URL'] ?? '') === ''
+        ? `WORKERS=${workerCount} needs REDIS_URL and DATABASE_URL: workers are separate processes, which share one chat only through Redis and one history only in PostgreSQL (unset WORKERS to run one process on SQLite)`
+        : `WORKERS=${workerCount} needs REDIS_URL: workers are separate processes, which share one chat only through Redis (unset WORKERS to run one process)`,
+    )
   }
   const secretAlreadyBad = problems.some((problem) => problem.startsWith('SESSION_SECRET='))
   if (production && config.sessionSecret === undefined && !secretAlreadyBad) {

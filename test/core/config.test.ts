@@ -18,6 +18,7 @@ describe('decodeConfig', () => {
         dataDir: './data',
         database: { type: 'sqlite' },
         cluster: { type: 'single' },
+        workers: 1,
         sessionSecret: undefined,
         previousSessionSecrets: [],
         sessionTtlSeconds: 30 * 86_400,
@@ -232,6 +233,55 @@ describe('the cluster', () => {
     ])
     expect(problems({ REDIS_URL: 'redis://cache', DATABASE_URL: 'mysql://db' })).toEqual([expect.stringMatching(/^DATABASE_URL=/)])
     expect(problems({ REDIS_URL: 'redis://cache', ...withPostgres })).toEqual([])
+  })
+})
+
+describe('WORKERS', () => {
+  const shared = { DATABASE_URL: 'postgres://db/sala', REDIS_URL: 'redis://cache' }
+  const workers = (env: Record<string, string>) => {
+    const decoded = decodeConfig(env)
+    return E.isRight(decoded) ? decoded.right.workers : decoded.left
+  }
+
+  it('is one process by default, and when set to 1 on SQLite', () => {
+    expect(workers({})).toBe(1)
+    expect(workers({ WORKERS: '1' })).toBe(1)
+    expect(workers({ WORKERS: '' })).toBe(1)
+  })
+
+  it.each([
+    ['2', 2],
+    [' 8 ', 8],
+    ['64', 64],
+    ['auto', 'auto'],
+    ['AUTO', 'auto'],
+  ])('reads WORKERS=%s with Redis and PostgreSQL', (raw, expected) => {
+    expect(workers({ ...shared, WORKERS: raw })).toBe(expected)
+  })
+
+  it.each(['0', '-1', '65', '1.5', 'two', 'all'])('refuses WORKERS=%s with one sentence', (raw) => {
+    expect(problems({ ...shared, WORKERS: raw })).toEqual([`WORKERS="${raw}": must be auto or a whole number from 1 to 64`])
+  })
+
+  it('refuses more than one worker on SQLite or without Redis, in one line that says what is missing and why', () => {
+    expect(problems({ WORKERS: '2' })).toEqual([
+      'WORKERS=2 needs REDIS_URL and DATABASE_URL: workers are separate processes, which share one chat only through Redis and one history only in PostgreSQL (unset WORKERS to run one process on SQLite)',
+    ])
+    expect(problems({ WORKERS: '4', DATABASE_URL: 'postgres://db/sala' })).toEqual([
+      'WORKERS=4 needs REDIS_URL: workers are separate processes, which share one chat only through Redis (unset WORKERS to run one process)',
+    ])
+  })
+
+  it('refuses auto without Redis whatever the machine, so a setting does not work on one machine and fail on the next', () => {
+    expect(problems({ WORKERS: 'auto' })).toEqual([expect.stringMatching(/^WORKERS=auto needs REDIS_URL and DATABASE_URL: /)])
+  })
+
+  it('adds nothing to a problem with Redis or PostgreSQL already named', () => {
+    expect(problems({ WORKERS: '2', REDIS_URL: 'redis://cache' })).toEqual([
+      'REDIS_URL needs DATABASE_URL: processes that share a chat through Redis must share its history in PostgreSQL',
+    ])
+    expect(problems({ WORKERS: '2', REDIS_URL: 'http://cache', DATABASE_URL: 'postgres://db/sala' })).toEqual([expect.stringMatching(/^REDIS_URL=/)])
+    expect(problems({ WORKERS: 'many' })).toEqual([expect.stringMatching(/^WORKERS="many"/)])
   })
 })
 
