@@ -77,12 +77,18 @@ export const describeLocation = (location: StoreLocation): string => {
   }
 }
 
-const withoutPassword = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return 'a PostgreSQL URL that does not parse'
-  }
+/**
+ * The URL with everything between `user:` and the last `@` hidden. Not the URL parser's idea of the
+ * password: a password holding `/`, `#` or `?` that was not percent-encoded ends the parser's authority
+ * early (`postgres://sala:p@ss/w0rd@db/sala` has, to it, the password `p` and the host `ss`), and the rest
+ * of the password would show. Hiding up to the last `@` hides too much at worst, never too little.
+ */
+export const withoutPassword = (url: string): string => {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0]
+  if (scheme === undefined) return 'a PostgreSQL URL that does not parse'
+  const rest = url.slice(scheme.length)
+  const at = rest.lastIndexOf('@')
+  const colon = rest.indexOf(':')
+  if (at === -1 || colon === -1 || colon > at) return url
+  return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(at + 1)}`
 }

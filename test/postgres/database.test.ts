@@ -1,7 +1,9 @@
 import * as E from 'fp-ts/lib/Either.js'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as fc from 'fast-check'
 import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/database.js'
+import { describeLocation } from '../../src/adapters/open-store.js'
 import { openPostgres, postgresFault, type OpenedPostgres, type PostgresLocation } from '../../src/adapters/postgres/database.js'
 import { MIGRATIONS } from '../../src/adapters/postgres/migrations.js'
 import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from './private-postgres.js'
@@ -123,6 +125,34 @@ const refusal = async (url: string): Promise<string> => {
   }
   return describeDatabaseFault(result.left)
 }
+
+// A password written into the URL without percent-encoding: the URL parser ends the host at its first
+// `/`, `#` or `?`, so what it calls the password is only a piece of it. Neither the refusal nor any line
+// naming the database may show the rest.
+describe('a password that is not percent-encoded', () => {
+  const specials = ['@', ':', '/', '#', '?', '%', '@/', '#@', '/?#@:']
+
+  it('is refused before any connection, saying to encode it, instead of a host made of part of the password', async () => {
+    for (const special of specials.filter((s) => /[/#?]/.test(s))) {
+      const line = await refusal(`postgres://sala:p${special}x4Secret@127.0.0.1:1/sala`)
+      expect(line, special).toMatch(/percent-encode a password.*PGPASSWORD/)
+    }
+  })
+
+  it('never shows in the line that names the database, whatever it holds', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...specials), fc.constantFrom(...specials), fc.stringMatching(/^[A-Za-z0-9]{6,12}$/), (before, after, secret) => {
+        for (const password of [`${before}${secret}${after}`, `${secret}${before}`, encodeURIComponent(`${before}${secret}`)]) {
+          const shown = describeLocation({ engine: 'postgres', url: `postgres://sala:${password}@db.internal:5432/sala?x=1`, poolSize: 1, statementTimeoutMs: 1000 })
+          expect(shown, password).not.toContain(secret)
+          expect(shown).toMatch(/^postgres:\/\/sala:\*\*\*@/)
+        }
+      }),
+    )
+    expect(describeLocation({ engine: 'postgres', url: 'postgres://sala:p%40ss@db.internal:5432/sala', poolSize: 1, statementTimeoutMs: 1000 })).toBe('postgres://sala:***@db.internal:5432/sala')
+    expect(describeLocation({ engine: 'postgres', url: 'postgres://postgres@127.0.0.1/sala', poolSize: 1, statementTimeoutMs: 1000 })).toBe('postgres://postgres@127.0.0.1/sala')
+  })
+})
 
 // A database or role not fit for Sala is refused at start with what to change, never a bare driver message.
 describe.skipIf(!postgres.available)('a DATABASE_URL that is wrong for its server says what to change', () => {

@@ -49,6 +49,8 @@ export const MIGRATION_LOCK_KEY = 0x53414c41
  * and whatever was opened is closed again.
  */
 export const openPostgres = async (location: PostgresLocation, options: PostgresOpenOptions = {}): Promise<E.Either<DatabaseFault, OpenedPostgres>> => {
+  const misread = misreadUrl(location.url)
+  if (misread !== undefined) return E.left({ kind: 'cannot_open', detail: misread })
   const probeDeadlineMs = options.probeDeadlineMs ?? DEFAULT_PROBE_DEADLINE_MS
   const onConnectionError = options.onConnectionError ?? (() => undefined)
   const pool = makePool(location.url, {
@@ -79,6 +81,18 @@ export const openPostgres = async (location: PostgresLocation, options: Postgres
     await closeAll()
     return E.left(postgresFault(error, location.statementTimeoutMs))
   }
+}
+
+/**
+ * Why the URL would not name what its writer meant, or undefined. An `@` after the host is the sign of a
+ * password holding `/`, `#` or `?` unencoded: the URL parser ends the host at that character, so
+ * node-postgres would look for a host made of part of the password (and say only ENOTFOUND).
+ */
+const misreadUrl = (raw: string): string | undefined => {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined
+  const unencoded = 'percent-encode a password holding @ : / # ? % (encodeURIComponent), or give it in PGPASSWORD'
+  if (url === undefined) return `the URL does not parse: ${unencoded}`
+  return `${url.pathname}${url.hash}`.includes('@') ? `the URL has an @ after its host: ${unencoded}` : undefined
 }
 
 /**
