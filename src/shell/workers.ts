@@ -69,8 +69,8 @@ export const superviseWorkers = (options: PrimaryOptions): Promise<number> =>
       }, options.shutdownTimeoutMs + STOP_GRACE_MS)
       phase = { type: 'stopping', exitCode, deadline }
       for (const place of places) clearTimeout(place.restart)
-      // The process, not worker.kill(): that disconnects the IPC channel first, and a worker whose channel
-      // closes exits at once (node's rule for an orphaned worker), skipping the graceful shutdown.
+      // The signal the worker's own shutdown listens for; never worker.disconnect(): a worker whose IPC
+      // channel closes exits at once (node's rule for an orphaned worker), skipping the graceful shutdown.
       for (const worker of live()) worker.process.kill('SIGTERM')
       stopped()
     }
