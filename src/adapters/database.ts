@@ -19,6 +19,8 @@ export type DatabaseFault =
   /** The file the server opened is no longer at its path: deleted or replaced since start. */
   | { readonly kind: 'gone'; readonly detail: string }
   | { readonly kind: 'cannot_open'; readonly detail: string }
+  /** Another process holds it, and sharing it would split the chat (see `soleProcess`). */
+  | { readonly kind: 'in_use'; readonly detail: string }
   /** Written by a newer version of the server: migrating down is not something we do. */
   | { readonly kind: 'newer_schema'; readonly found: number; readonly known: number }
   | { readonly kind: 'failed'; readonly code: string; readonly detail: string }
@@ -59,6 +61,8 @@ export const describeDatabaseFault = (fault: DatabaseFault): string => {
       return `cannot be opened (${fault.detail})`
     case 'newer_schema':
       return `its schema (version ${fault.found}) is newer than this server knows (${fault.known}): run the newer version`
+    case 'in_use':
+      return `in use: ${fault.detail}`
     case 'failed':
       return `${fault.code}: ${fault.detail}`
   }

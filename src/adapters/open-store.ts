@@ -8,6 +8,7 @@ import { sqliteUploadStore } from './sqlite/uploads.js'
 import { sqliteUserStore } from './sqlite/users.js'
 import { openPostgres } from './postgres/database.js'
 import { postgresStores } from './postgres/stores.js'
+import { withoutPassword as withoutUrlPassword } from '../core/config.js'
 
 /** Where the data lives: the one choice of engine, made from configuration (`DATABASE_URL`, `DATA_DIR`). */
 export type StoreLocation =
@@ -39,6 +40,8 @@ export interface OpenStoresOptions extends OpenOptions {
    * the pool replaces it, so without this an outage shows only in `/ready`.
    */
   readonly onConnectionError?: (error: Error) => void
+  /** PostgreSQL: no other process shares the chat, so none may share the database (see `soleProcess`). */
+  readonly soleProcess?: boolean
 }
 
 export const openStores = async (location: StoreLocation, options: OpenStoresOptions = {}): Promise<E.Either<DatabaseFault, OpenedStores>> => {
@@ -59,6 +62,7 @@ export const openStores = async (location: StoreLocation, options: OpenStoresOpt
       const opened = await openPostgres(location, {
         ...(options.now === undefined ? {} : { now: options.now }),
         ...(options.onConnectionError === undefined ? {} : { onConnectionError: options.onConnectionError }),
+        ...(options.soleProcess === undefined ? {} : { soleProcess: options.soleProcess }),
       })
       if (E.isLeft(opened)) return opened
       const { pool, port, created } = opened.right
@@ -83,12 +87,5 @@ export const describeLocation = (location: StoreLocation): string => {
  * early (`postgres://sala:p@ss/w0rd@db/sala` has, to it, the password `p` and the host `ss`), and the rest
  * of the password would show. Hiding up to the last `@` hides too much at worst, never too little.
  */
-export const withoutPassword = (url: string): string => {
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0]
-  if (scheme === undefined) return 'a PostgreSQL URL that does not parse'
-  const rest = url.slice(scheme.length)
-  const at = rest.lastIndexOf('@')
-  const colon = rest.indexOf(':')
-  if (at === -1 || colon === -1 || colon > at) return url
-  return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(at + 1)}`
-}
+export const withoutPassword = (url: string): string =>
+  /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? withoutUrlPassword(url) : 'a PostgreSQL URL that does not parse'

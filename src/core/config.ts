@@ -222,12 +222,18 @@ const redisUrl = (raw: string): E.Either<string, string> => {
 const redisPrefix = (raw: string): E.Either<string, string> =>
   /^[\x21-\x7e]{1,64}$/.test(raw.trim()) ? E.right(raw.trim()) : E.left('must be 1 to 64 printable characters without spaces, like sala: or sala-staging:')
 
-/** The URL as a log line may show it: the password, if any, replaced. */
+/**
+ * The URL as a log line may show it: everything between the user's `:` and the LAST `@` replaced. Read by
+ * hand, not by the URL parser: a password holding an unencoded `/`, `#` or `?` ends the parser's host
+ * early, so the parsed password is only part of it and the rest would show.
+ */
 export const withoutPassword = (raw: string): string => {
-  if (!URL.canParse(raw)) return raw.replace(/:[^:@/]*@/, ':***@')
-  const url = new URL(raw)
-  if (url.password !== '') url.password = '***'
-  return url.toString()
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0] ?? ''
+  const rest = raw.slice(scheme.length)
+  const at = rest.lastIndexOf('@')
+  const colon = rest.indexOf(':')
+  if (at === -1 || colon === -1 || colon > at) return raw
+  return `${scheme}${rest.slice(0, colon)}:***@${rest.slice(at + 1)}`
 }
 
 const workers = (raw: string): E.Either<string, Workers> =>

@@ -82,6 +82,8 @@ const publicDatabaseProblem = (fault: DatabaseFault): string => {
       return 'the database cannot be opened'
     case 'newer_schema':
       return 'the database was written by a newer version of the server'
+    case 'in_use':
+      return 'the database is in use by another server'
     case 'failed':
       return `a database write failed (${fault.code})`
   }

@@ -105,7 +105,9 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const location = storeLocation(config, dataDir)
   const databasePath = describeLocation(location)
   const connectionLost = (error: Error) => log.warn('database connection lost; the pool opens another', { err: error, database: databasePath })
-  const database = await must(openStores(location, { onConnectionError: connectionLost }), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
+  // Without a cluster link each process answers history from what it stored: one process per database.
+  const soleProcess = config.cluster.type === 'single'
+  const database = await must(openStores(location, { onConnectionError: connectionLost, soleProcess }), (fault) => ({ kind: 'database_unusable', path: databasePath, fault }))
   opened.push(database.port.close)
   // A new file where one was expected is how a wiped or unmounted volume shows: say so loudly.
   if (database.created) log.warn(`created a new database at ${databasePath}`, { path: databasePath })

@@ -331,3 +331,22 @@ describe('the documented settings', () => {
     }
   })
 })
+
+describe('URLs in log lines and start-up errors', () => {
+  it('never show any part of the password, whatever characters it holds, encoded or not (helper-17: a / # ? in it leaked the rest)', async () => {
+    const { default: fc } = await import('fast-check')
+    const { withoutPassword } = await import('../../src/core/config.js')
+    const password = fc.string({ unit: fc.constantFrom(...'abcXYZ019@:/#?%&=+ !$'.split('')), minLength: 4, maxLength: 24 }).filter((p) => /[a-zA-Z0-9]{4}/.test(p))
+    fc.assert(
+      fc.property(fc.constantFrom('postgres', 'postgresql', 'redis', 'rediss'), password, fc.boolean(), (scheme, secret, encoded) => {
+        const raw = `${scheme}://sala:${encoded ? encodeURIComponent(secret) : secret}@db.internal:5432/sala`
+        const shown = withoutPassword(raw)
+        const core = /[a-zA-Z0-9]{4}/.exec(secret)![0]
+        expect(shown).not.toContain(core)
+        expect(shown).toContain('db.internal:5432/sala')
+      }),
+    )
+    expect(withoutPassword('redis://:s3cret/with#odd?chars@cache:6379/0')).toBe('redis://:***@cache:6379/0')
+    expect(withoutPassword('postgres://sala@db/sala')).toBe('postgres://sala@db/sala')
+  })
+})

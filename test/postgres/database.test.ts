@@ -14,8 +14,8 @@ const postgres = await postgresForTests()
 
 const at = (url: string, overrides: Partial<PostgresLocation> = {}): PostgresLocation => ({ url, poolSize: 3, statementTimeoutMs: 5000, ...overrides })
 
-const opened = async (location: PostgresLocation): Promise<OpenedPostgres> => {
-  const result = await openPostgres(location)
+const opened = async (location: PostgresLocation, options: { soleProcess?: boolean } = {}): Promise<OpenedPostgres> => {
+  const result = await openPostgres(location, options)
   if (E.isLeft(result)) throw new Error(describeDatabaseFault(result.left))
   return result.right
 }
@@ -61,6 +61,18 @@ describe.skipIf(!postgres.available)('opening a PostgreSQL database', () => {
     expect(await again.port.probeWrite()()).toEqual(E.right(undefined))
     const { rows } = await again.pool.query<{ checked_at: number }>('SELECT checked_at FROM readiness_probe')
     expect(typeof rows[0]?.checked_at).toBe('number')
+  })
+
+  it('lets one process without a cluster link hold the database: a second is refused (in_use) until the first closes', async () => {
+    const first = await opened(at(database.url, {}), { soleProcess: true })
+    ports.push(first.port)
+    const second = await openPostgres(at(database.url), { soleProcess: true })
+    expect(E.isLeft(second) && second.left.kind).toBe('in_use')
+    if (E.isLeft(second)) expect(describeDatabaseFault(second.left)).toMatch(/another Sala process uses this database without REDIS_URL/)
+    // Processes that share the chat through Redis do not take the lock, and are not refused.
+    ports.push((await opened(at(database.url))).port)
+    await first.port.close()
+    ports.push((await opened(at(database.url), { soleProcess: true })).port)
   })
 
   it('refuses a database newer than the code with one clear line, and changes nothing', async () => {

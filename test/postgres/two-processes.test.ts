@@ -2,23 +2,60 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, register, startTestServer, type TestServer } from '../integration/helpers.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
+import { inspector, redisForTests, removeKeys, testPrefix } from '../redis/test-redis.js'
 
 // Two Sala servers on one PostgreSQL database, started together (their migrations race for the advisory
 // lock) and writing one room at once: the database, not either process, numbers the messages.
+// Processes share a database only when they share the chat (REDIS_URL); a second one without is refused.
 const postgres = await postgresForTests()
+const redis = await redisForTests()
 
-describe.skipIf(!postgres.available)('two servers sharing one PostgreSQL database', () => {
+describe.skipIf(!postgres.available)('a second server without REDIS_URL on one PostgreSQL database', () => {
+  it('is refused at start with one line saying to set REDIS_URL, and the first serves on', { timeout: 60_000 }, async () => {
+    const database = await createTestDatabase()
+    const env = { DATABASE_URL: database.url, SESSION_SECRET: 'a shared secret of at least 32 characters!' }
+    const first = await startTestServer(env)
+    try {
+      const refused = await startTestServer(env).then(
+        async (server) => {
+          await server.stop()
+          return undefined
+        },
+        (error: unknown) => String(error),
+      )
+      expect(refused).toMatch(/another Sala process uses this database without REDIS_URL/)
+      expect((await register(first)).token).toEqual(expect.any(String))
+    } finally {
+      await first.stop()
+      await database.drop()
+    }
+  })
+})
+
+describe.skipIf(!postgres.available || !redis.available)('two servers sharing one PostgreSQL database', () => {
   let database: TestDatabase
   let servers: TestServer[] = []
+  const prefix = testPrefix()
   beforeAll(async () => {
     database = await createTestDatabase()
     // One key for both, as production requires with DATABASE_URL: otherwise each signs with its own.
-    const env = { DATABASE_URL: database.url, SESSION_SECRET: 'a shared secret of at least 32 characters!', DATABASE_POOL_SIZE: '3', MSG_RATE: '10000', MSG_BURST: '10000' }
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: prefix,
+      SESSION_SECRET: 'a shared secret of at least 32 characters!',
+      DATABASE_POOL_SIZE: '3',
+      MSG_RATE: '10000',
+      MSG_BURST: '10000',
+    }
     servers = await Promise.all([startTestServer(env), startTestServer(env)])
   }, 60_000)
   afterAll(async () => {
     await Promise.all(servers.map((server) => server.stop()))
     await database?.drop()
+    const client = inspector()
+    await removeKeys(client, prefix)
+    client.disconnect()
   })
 
   it('share accounts, and number the messages both write into one room without a collision, each acked once', { timeout: 60_000 }, async () => {

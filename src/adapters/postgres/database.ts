@@ -27,7 +27,17 @@ export interface PostgresOpenOptions {
   /** A pooled connection failed while idle (the server restarted, the network dropped it): for a log line. */
   readonly onConnectionError?: (error: Error) => void
   readonly now?: () => number
+  /**
+   * This process is the only Sala on the database (no cluster link): each process answers joins and
+   * catch-ups from the messages it stored, so a second one would tell its clients they missed nothing
+   * while the first stored more. Held with a session-level advisory lock on a connection of its own; a
+   * second such process is refused (`in_use`).
+   */
+  readonly soleProcess?: boolean
 }
+
+/** The key of the advisory lock a sole process holds ('SALa' + 1). */
+export const SOLE_PROCESS_LOCK_KEY = 0x53414c42
 
 const DEFAULT_PROBE_DEADLINE_MS = 2000
 const DEFAULT_CONNECT_TIMEOUT_MS = 5000
@@ -60,14 +70,26 @@ export const openPostgres = async (location: PostgresLocation, options: Postgres
   }, onConnectionError)
   // Its own connection, so /ready answers within its deadline even while every store connection is busy.
   const probePool = makePool(location.url, { max: 1, statement_timeout: probeDeadlineMs, connectionTimeoutMillis: probeDeadlineMs }, onConnectionError)
+  let holder: pg.Client | undefined
   const closeAll = async () => {
-    await Promise.allSettled([pool.end(), probePool.end()])
+    await Promise.allSettled([pool.end(), probePool.end(), holder?.end()])
   }
   try {
     const migrated = await migrate(pool)
     if (E.isLeft(migrated)) {
       await closeAll()
       return migrated
+    }
+    if (options.soleProcess === true) {
+      holder = new pg.Client({ connectionString: location.url })
+      // Lost with its connection (PostgreSQL restarted): said in the log; the process keeps serving.
+      holder.on('error', onConnectionError)
+      await holder.connect()
+      const { rows } = await holder.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [SOLE_PROCESS_LOCK_KEY])
+      if (rows[0]?.held !== true) {
+        await closeAll()
+        return E.left({ kind: 'in_use', detail: 'another Sala process uses this database without REDIS_URL; set REDIS_URL (and the same REDIS_PREFIX) on every process to run several' })
+      }
     }
     const port = postgresPort(probePool, closeAll, probeDeadlineMs, options.now ?? Date.now)
     // A database that connects but takes no write (a read-only replica, a full disk) would fail every request later.
