@@ -77,8 +77,8 @@ export const networkOf = (address: string): string => {
   return `${groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
-// A newline cannot appear in an address, so the pair key is unambiguous.
-const pairKey = (account: ThrottleKey, network: string): string => `${network}\n${account}`
+/** The key of `pairs` and `known`. A newline cannot appear in an address, so it is unambiguous. */
+export const pairKey = (account: ThrottleKey, network: string): string => `${network}\n${account}`
 
 /** How long the caller must wait before trying this account from this address, in ms, or 0. */
 export const waitBeforeLogin = (throttle: LoginThrottle, account: ThrottleKey, address: string, at: number): number => {

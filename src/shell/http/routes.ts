@@ -5,13 +5,13 @@ import { pipe } from 'fp-ts/lib/function.js'
 import type { HttpError } from 'http-errors'
 import type * as t from 'io-ts'
 import { LoginRequest, RegisterRequest, type AccountError } from '../../core/accounts.js'
-import type { LoginGuard } from './login-guard.js'
+import type { LoginAttempt, LoginGuard } from './login-guard.js'
 import type { RateGuard } from './rate-guard.js'
 import type { ProxyTrust } from './proxy.js'
 import { describeProblems, type FieldProblem } from '../../core/codecs.js'
 import { roomSummaries } from '../../core/chat/frames.js'
 import type { Config } from '../../core/config.js'
-import type { Accounts, Authenticated, LoginIdentity, SignedIn } from '../accounts.js'
+import type { Accounts, Authenticated, SignedIn } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 import { readJsonBody } from './body.js'
 import { clearedSessionCookie, sessionCookie } from './cookies.js'
@@ -73,10 +73,11 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
       TE.map(signedInReply(201)),
     )
 
-  const spendSignUp = (address: string): TE.TaskEither<HttpError, void> => {
-    const wait = signUpGuard.take(address)
-    return wait === 0 ? TE.right(undefined) : TE.left(retryLater(429, 'too_many_sign_ups', 'too many sign-ups from this address', wait))
-  }
+  const spendSignUp = (address: string): TE.TaskEither<HttpError, void> =>
+    pipe(
+      TE.fromTask(() => signUpGuard.take(address)),
+      TE.chain((wait) => (wait === 0 ? TE.right(undefined) : TE.left(retryLater(429, 'too_many_sign_ups', 'too many sign-ups from this address', wait)))),
+    )
 
   // Throttled before any password work: a blocked attempt costs the server no bcrypt. Failures count per
   // account (whichever of its names was typed) and address; see core/login-throttle.ts.
@@ -86,11 +87,16 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
       pipe(
         accounts.identify(request.username),
         TE.mapLeft(accountHttpError),
-        TE.chain((identity) => {
-          const wait = loginGuard.attempt(identity.throttleKey, address)
-          if (wait > 0) return TE.left(retryLater(429, 'too_many_attempts', 'too many failed sign-ins', wait))
-          return pipe(accounts.login(identity, request.password), TE.mapLeft(recordFailure(identity, address)), TE.map(recordSuccess(identity, address)))
-        }),
+        TE.chain((identity) =>
+          pipe(
+            TE.fromTask(() => loginGuard.attempt(identity.throttleKey, address)),
+            TE.chain((started) =>
+              started.type === 'refused'
+                ? TE.left(retryLater(429, 'too_many_attempts', 'too many failed sign-ins', started.waitMs))
+                : pipe(accounts.login(identity, request.password), TE.orElseW(recordFailure(started)), TE.chainFirstTaskK(() => started.succeeded)),
+            ),
+          ),
+        ),
       )
     return pipe(
       guards.guardOrigin(req, 'none'),
@@ -101,14 +107,9 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
   }
 
   // The attempt already counts as a failure; anything but a wrong password takes it back.
-  const recordFailure = (identity: LoginIdentity, address: string) => (error: AccountError | Error): HttpError => {
-    if (error instanceof Error || error.type !== 'invalid_credentials') loginGuard.voided(identity.throttleKey, address)
-    return accountHttpError(error)
-  }
-
-  const recordSuccess = (identity: LoginIdentity, address: string) => (signedIn: SignedIn): SignedIn => {
-    loginGuard.succeeded(identity.throttleKey, address)
-    return signedIn
+  const recordFailure = (started: Extract<LoginAttempt, { type: 'started' }>) => (error: AccountError | Error): TE.TaskEither<HttpError, never> => {
+    const failed = TE.left(accountHttpError(error))
+    return error instanceof Error || error.type !== 'invalid_credentials' ? pipe(TE.fromTask(started.voided), TE.chain(() => failed)) : failed
   }
 
   const loggedOut: Reply = { status: 204, headers: { 'Set-Cookie': clearedSessionCookie(cookieOptions) } }
