@@ -583,16 +583,6 @@ export interface components {
                 details?: components["schemas"]["FieldProblems"];
             };
         };
-        /** @description 500: the server failed. */
-        InternalError: {
-            error: {
-                /** @enum {string} */
-                code: "internal_error";
-                /** @description A sentence for people; may change. */
-                message: string;
-                details?: components["schemas"]["FieldProblems"];
-            };
-        };
         /** @description 500: the storage takes no write, or something else failed. */
         StoreFailedError: {
             error: {
@@ -653,11 +643,11 @@ export interface components {
                 details?: components["schemas"]["FieldProblems"];
             };
         };
-        /** @description 503: the server is shutting down. */
-        ShuttingDownError: {
+        /** @description 503 on the upgrade: the server is shutting down, or its storage is busy. */
+        UpgradeUnavailableError: {
             error: {
                 /** @enum {string} */
-                code: "shutting_down";
+                code: "shutting_down" | "storage_busy";
                 /** @description A sentence for people; may change. */
                 message: string;
                 details?: components["schemas"]["FieldProblems"];
@@ -732,15 +722,6 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["UnsupportedMediaTypeError"];
-            };
-        };
-        /** @description The server failed; nothing was changed that the client cannot retry. */
-        InternalError: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["InternalError"];
             };
         };
         /**
@@ -1518,16 +1499,22 @@ export interface operations {
                     "application/json": components["schemas"]["TooManyConnectionsError"];
                 };
             };
-            500: components["responses"]["InternalError"];
-            /** @description The server is shutting down; connect again shortly (to another instance, or to this one once it is back). */
+            500: components["responses"]["StoreFailed"];
+            /**
+             * @description The server is shutting down (`shutting_down`): connect again shortly, to another instance or to
+             *     this one once it is back. Or the session could not be looked up because the database is busy or
+             *     unreachable (`storage_busy`, with `Retry-After`), as on every HTTP route.
+             */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ShuttingDownError"];
+                    "application/json": components["schemas"]["UpgradeUnavailableError"];
                 };
             };
+            507: components["responses"]["StorageFull"];
         };
     };
 }
