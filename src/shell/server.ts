@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -99,7 +99,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const dataDir = resolve(config.dataDir)
   await must(prepareFolder(dataDir), (fault) => ({ kind: 'folder_unusable', setting: 'DATA_DIR', fault }))
   // Both folders are checked before the database is touched: a start that fails leaves nothing behind.
-  const uploadDir = await prepareUploadDir(config)
+  const uploadDir = await prepareUploadDir(config, system.now())
   const replacedSecret = (path: string) => log.warn(`replaced an unusable session secret at ${path}: earlier sessions end`, { path })
   const secret = config.sessionSecret ?? (await must(secretIn(dataDir, replacedSecret), (error) => error))
   const location = storeLocation(config, dataDir)
@@ -257,15 +257,22 @@ const storeLocation = ({ database }: Config, dataDir: string): StoreLocation =>
     : { engine: 'sqlite', file: join(dataDir, 'sala.db') }
 
 /**
- * The upload folder, created if needed and proved writable (a read-only one would otherwise start
- * silently and fail every upload). `.part` files are uploads a crash interrupted: never registered,
- * never served, so they are removed.
+ * A `.part` file untouched this long is no upload in progress (a request idle for 5 minutes is cut), on
+ * this process or on another one sharing the folder (several processes, one UPLOAD_DIR).
  */
-const prepareUploadDir = async (config: Config): Promise<string> => {
+const LEFTOVER_AGE_MS = 10 * 60_000
+
+/**
+ * The upload folder, created if needed and proved writable (a read-only one would otherwise start
+ * silently and fail every upload). Old `.part` files are uploads a crash interrupted: never registered,
+ * never served, so they are removed; recent ones may be another process's uploads under way.
+ */
+const prepareUploadDir = async (config: Config, now: number): Promise<string> => {
   const dir = resolve(config.uploadDir ?? join(tmpdir(), 'sala-uploads'))
   await must(prepareFolder(dir), (fault) => ({ kind: 'folder_unusable', setting: 'UPLOAD_DIR', fault }))
-  const leftovers = (await readdir(dir)).filter((file) => file.startsWith('.') && file.endsWith('.part'))
-  await removeAll(leftovers.map((file) => join(dir, file)))
+  const parts = (await readdir(dir)).filter((file) => file.startsWith('.') && file.endsWith('.part')).map((file) => join(dir, file))
+  const ages = await Promise.all(parts.map(async (path) => now - ((await stat(path).catch(() => undefined))?.mtimeMs ?? now)))
+  await removeAll(parts.filter((_, i) => (ages[i] ?? 0) > LEFTOVER_AGE_MS))
   return dir
 }
 

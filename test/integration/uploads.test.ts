@@ -1,5 +1,6 @@
 import { request } from 'node:http'
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, register, settle, startTestServer, type Registered, type TestServer } from './helpers.js'
@@ -387,5 +388,28 @@ describe('attachments in messages', () => {
     const second = await socket.next('ack', (f) => f.ref === '2')
     expect(first.id < second.id).toBe(true)
     socket.close()
+  })
+})
+
+describe('upload leftovers at start', () => {
+  it('removes the .part files a crash left long ago, and keeps recent ones (another process sharing UPLOAD_DIR may be writing them)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sala-leftovers-'))
+    const uploads = join(dataDir, 'uploads')
+    await mkdir(uploads, { recursive: true })
+    const old = join(uploads, '.crashed-upload.part')
+    const fresh = join(uploads, '.under-way.part')
+    await writeFile(old, 'half a file')
+    await writeFile(fresh, 'half a file')
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    await utimes(old, hourAgo, hourAgo)
+    const server = await startTestServer({}, dataDir)
+    try {
+      const left = await readdir(uploads)
+      expect(left).toContain('.under-way.part')
+      expect(left).not.toContain('.crashed-upload.part')
+    } finally {
+      await server.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 })

@@ -23,11 +23,16 @@ export const peerAnnounced = (state: ChatState, origin: ProcessId, fact: Cluster
   if (state.settings.cluster === null) return unchanged(state)
   const firstHeard = !state.peers.has(origin)
   const known = heard(state, origin, at)
-  // A process we did not know learns our view (it may have just started); so does one that asks.
-  const asked = firstHeard || (fact.type === 'presence_snapshot' && !fact.answer)
-  const reply: ReadonlyArray<Effect> = asked ? [snapshotOf(known, true)] : []
   const [next, effects] = applyFact(known, origin, fact, at)
-  return [next, [...reply, ...effects]]
+  // A process that asks has just started, or its link is back: what it announced meanwhile is lost to us
+  // (its link may have broken while ours held), so the rooms read what they missed, and it gets our view.
+  if (fact.type === 'presence_snapshot' && !fact.answer) {
+    const [filling, fills] = clusterLinkRestored(next)
+    return [filling, [snapshotOf(filling, true), ...effects, ...fills]]
+  }
+  // One we had not heard (or had declared gone: a stall longer than PRESENCE_TTL) is asked for its view.
+  const ask: ReadonlyArray<Effect> = firstHeard && fact.type !== 'presence_snapshot' ? [snapshotOf(next, false)] : []
+  return [next, [...ask, ...effects]]
 }
 
 const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: number): Step => {
@@ -123,8 +128,10 @@ export const sweepPeers = (state: ChatState, at: number): readonly [ChatState, R
       continue
     }
     const [cleared, left] = replaceView(next, origin, [])
-    next = { ...cleared, peers: cleared.peers.remove(origin) }
-    effects.push(...left, {
+    // It may have died between storing messages and announcing them: the rooms read what they missed.
+    const [filling, fills] = clusterLinkRestored({ ...cleared, peers: cleared.peers.remove(origin) })
+    next = filling
+    effects.push(...left, ...fills, {
       type: 'log',
       level: 'warn',
       message: 'process gone: not heard from within PRESENCE_TTL',

@@ -87,17 +87,31 @@ describe('presence across processes', () => {
     expect(world.state.peers.has('p2')).toBe(true)
   })
 
-  it('answers a process it had not heard, and one that asks, with its own view; not one that answers', () => {
+  it('asks a process it had not heard for its view, answers one that asks, not one that answers', () => {
     const world = new World(CLUSTER)
     world.open(0)
     world.command(0, { type: 'join', room: sala2 })
     const facts = announced(world)
     fromPeer(world, 'p1', { type: 'heartbeat' })
-    expect(facts).toEqual([{ type: 'presence_snapshot', users: [{ user: users[0], room: sala2, move: 1 }], answer: true }])
+    expect(facts).toEqual([{ type: 'presence_snapshot', users: [{ user: users[0], room: sala2, move: 1 }], answer: false }])
     fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: true })
     expect(facts).toHaveLength(1)
     fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: false })
-    expect(facts).toHaveLength(2)
+    expect(facts.at(-1)).toMatchObject({ type: 'presence_snapshot', answer: true })
+  })
+
+  it('reads what it missed when a process asks (it started, or its link came back) and when one is declared gone', () => {
+    const world = new World(CLUSTER)
+    const fills: Effect[] = []
+    world.observers.push(({ effects }) => fills.push(...effects.filter((e) => e.type === 'fillGap')))
+    fromPeer(world, 'p1', { type: 'heartbeat' })
+    expect(fills).toEqual([])
+    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: false })
+    expect(fills.map((e) => e.type === 'fillGap' && e.room)).toEqual(rooms.map((r) => r.id))
+    fills.length = 0
+    world.at += TTL
+    world.tick()
+    expect(fills.map((e) => e.type === 'fillGap' && e.room)).toEqual(rooms.map((r) => r.id))
   })
 
   it('a snapshot replaces what was known of its process: whoever it leaves out is gone (disconnected)', () => {
