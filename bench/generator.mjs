@@ -43,7 +43,8 @@ const onFrame = (buffer, start, end) => {
   if (recorded < latencies.length) latencies[recorded++] = now() - sent
 }
 
-const target = new URL(url)
+// `urls` (several processes sharing one chat): member i connects to urls[i % urls.length].
+const targets = (config.urls ?? [url]).map((u) => new URL(u))
 const open = (i) =>
   new Promise((resolve, reject) => {
     let joined = false
@@ -60,6 +61,7 @@ const open = (i) =>
       }
     }
     const headers = sala ? { Authorization: `Bearer ${tokens[i]}` } : {}
+    const target = targets[i % targets.length]
     const opened = openRaw({ host: target.hostname, port: Number(target.port), path: target.pathname, headers, localAddress: `127.0.0.${1 + (i % 4)}`, onText, onClose: () => closed++ })
     opened.catch(reject)
     if (!sala) opened.then(resolve)

@@ -412,6 +412,87 @@ if (process.argv[2] === 'upload') {
   process.exit(0)
 }
 
+// node bench/run.mjs cluster: the room's members split evenly over 2 Sala processes (PostgreSQL + Redis)
+// beside 1 process on PostgreSQL, alternated for BENCH_REPEATS rounds, at fixed rates. CPU per delivery
+// counts every Sala process and the Redis server; the target (issue 15): at most 1.3x one process's, and
+// at most 10 ms more p99 at 20,000 deliveries/s. Redis is the machine's (BENCH_REDIS_URL), alone with us.
+const redisPid = () => {
+  try {
+    const info = execFileSync('redis-cli', ['-u', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', 'info', 'server'], { encoding: 'utf8' })
+    return Number(/process_id:(\d+)/.exec(info)?.[1])
+  } catch {
+    return undefined
+  }
+}
+const clusterRound = async (processes) => {
+  const database = benchDatabase()
+  if (database === undefined) throw new Error('cluster: psql cannot reach BENCH_POSTGRES_URL')
+  const dirs = Array.from({ length: processes }, () => mkdtempSync(join(tmpdir(), 'sala-bench-cluster-')))
+  const env = {
+    DATABASE_URL: database.url,
+    SESSION_SECRET: 'a benchmark secret of at least 32 characters',
+    ...(processes > 1 ? { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `sala-bench-${process.pid}-${Date.now()}:` } : {}),
+  }
+  const servers = []
+  try {
+    // Started one after the other: migrations run once, and the second finds the schema.
+    for (const dir of dirs) servers.push(await startServer('sala', dir, env))
+    const tokensFile = join(dirs[0], 'tokens.json')
+    writeFileSync(tokensFile, JSON.stringify(await registerAll(servers[0].port, MEMBERS)))
+    const rates = (process.env.BENCH_CLUSTER_RATES ?? '20,50,100,200').split(',').map(Number)
+    const urls = servers.map((server) => `ws://127.0.0.1:${server.port}/ws`)
+    const config = { url: urls[0], urls, members: MEMBERS, senders: SENDERS, rates, stepMs: STEP_MS, drainMs: 1000, sala: true, tokensFile }
+    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
+    const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const redis = processes > 1 ? redisPid() : undefined
+    const cpu = () => servers.reduce((sum, server) => sum + cpuSeconds(server.pid), 0) + (redis === undefined ? 0 : cpuSeconds(redis))
+    const steps = []
+    let cpuAtStart = 0
+    for await (const line of createInterface({ input: generator.stdout })) {
+      const event = JSON.parse(line)
+      if (event.stepStart !== undefined) cpuAtStart = cpu()
+      if (event.stepSent !== undefined) steps.push({ cpu: cpu() - cpuAtStart })
+      if (event.rate !== undefined) {
+        const step = steps.at(-1)
+        Object.assign(step, event, { cpuMicrosPerDelivery: Number(((step.cpu * 1e6) / Math.max(1, event.delivered * event.offeredDeliveriesPerSec * event.seconds)).toFixed(3)) })
+      }
+    }
+    return { processes, steps }
+  } finally {
+    for (const server of servers) {
+      server.child.kill('SIGTERM')
+      await new Promise((resolve) => server.child.once('exit', resolve))
+    }
+    database.drop()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'cluster') {
+  const rounds = []
+  for (let round = 0; round < Number(process.env.BENCH_REPEATS ?? 3); round++) {
+    for (const processes of [1, 2]) {
+      const result = await clusterRound(processes)
+      console.log(JSON.stringify({ scenario: 'cluster', round, ...result }))
+      rounds.push({ round, ...result })
+    }
+  }
+  console.log('\nround  processes  msg/s  delivered/s  reach   p50ms  p99ms  cpu µs/delivery (Sala processes + Redis)')
+  for (const { round, processes, steps } of rounds) {
+    for (const s of steps) console.log(`${String(round).padStart(5)}  ${String(processes).padStart(9)}  ${String(s.rate).padStart(5)}  ${String(s.deliveredPerSec).padStart(11)}  ${(s.delivered * 100).toFixed(1).padStart(5)}%  ${String(s.p50).padStart(6)} ${String(s.p99).padStart(6)}  ${s.cpuMicrosPerDelivery}`)
+  }
+  const at = (processes, rate) => rounds.filter((r) => r.processes === processes).map((r) => r.steps.find((s) => s.rate === rate)).filter(Boolean)
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  for (const rate of [...new Set(rounds.flatMap((r) => r.steps.map((s) => s.rate)))]) {
+    const [one, two] = [at(1, rate), at(2, rate)]
+    if (one.length === 0 || two.length === 0) continue
+    const cpuRatio = median(two.map((s) => s.cpuMicrosPerDelivery)) / median(one.map((s) => s.cpuMicrosPerDelivery))
+    const addedP99 = median(two.map((s) => s.p99)) - median(one.map((s) => s.p99))
+    console.log(`at ${rate} msg/s (${rate * (MEMBERS - 1)} deliveries/s): 2 processes cost ${cpuRatio.toFixed(2)}x the CPU per delivery of 1 (target <= 1.3), p99 ${addedP99 >= 0 ? '+' : ''}${addedP99.toFixed(1)} ms (target <= +10)`)
+  }
+  process.exit(0)
+}
+
 // node bench/run.mjs persist [sqlite,postgres]: the engines one after the other in one run, for comparison.
 if (process.argv[2] === 'persist') {
   const engines = (process.argv[3] ?? process.env.BENCH_ENGINES ?? 'sqlite').split(',')
