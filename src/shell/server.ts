@@ -26,8 +26,8 @@ import { createHttpHandlers } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
 import { createLoginGuard } from './http/login-guard.js'
 import { createProxyTrust } from './http/proxy.js'
-import { createRateGuard } from './http/rate-guard.js'
-import { ratePer } from '../core/keyed-limit.js'
+import { createSignUpGuard } from './http/rate-guard.js'
+import { openSharedHttpLimits } from './http/shared-limits.js'
 import { orphanCutoff } from '../core/upload-budget.js'
 import { createRoutes } from './http/routes.js'
 import { removeAll, type OpenUploadFile } from './uploads/receive.js'
@@ -67,8 +67,6 @@ export interface StartOptions {
   /** Tests: how long a connection opened without credentials has to send its `auth` frame. */
   readonly signInTimeoutMs?: number
 }
-
-const HOUR_MS = 3_600_000
 
 /**
  * Starts the server, or says in one value why it cannot (see `StartupError`): a folder that takes no
@@ -116,6 +114,9 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   // Other processes share this chat through Redis: the link connects in the background meanwhile.
   const cluster = config.cluster.type === 'redis' ? openCluster(config.cluster, log, system.now) : undefined
   if (cluster !== undefined) opened.push(cluster.close)
+  // Sign-ups and login throttling count with the other processes; per process while Redis cannot answer.
+  const sharedLimits = config.cluster.type === 'redis' && cluster !== undefined ? openSharedHttpLimits(config.cluster, cluster.processId, log) : undefined
+  if (sharedLimits !== undefined) opened.push(sharedLimits.close)
   const settings = { ...chatSettingsFrom(config), cluster: cluster?.settings ?? null }
   const initial = initialChatState(config.rooms, await loadHistories(messages, config), settings)
   const runtime = createChatRuntime({
@@ -147,8 +148,8 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     ...createRoutes({
       accounts,
       guards,
-      loginGuard: createLoginGuard(system.now),
-      signUpGuard: createRateGuard(ratePer(config.registerRate, HOUR_MS), system.now),
+      loginGuard: createLoginGuard(system.now, sharedLimits),
+      signUpGuard: createSignUpGuard(config.registerRate, system.now, sharedLimits),
       proxy,
       runtime,
       config,
@@ -245,6 +246,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
       .stop()
       .then(() => shutdown({ server, runtime, database: database.port, closeHasher: hasher.close, log, timeoutMs: config.shutdownTimeoutMs }))
       .finally(() => cluster?.close())
+      .finally(() => sharedLimits?.close())
       .finally(refusals.flush))
   }
   return { url, port, runtime, close }
