@@ -38,6 +38,12 @@ export interface LoginThrottle {
   readonly addresses: I.Map<string, Attempts>
   /** When each (account, network) pair last signed in successfully. */
   readonly known: I.Map<string, number>
+  /**
+   * Past this many entries in all, stale ones are dropped on the next attempt (absent: PRUNE_ABOVE); after
+   * a prune, twice what it kept, so a flood of live entries (names sprayed from many addresses) is walked
+   * once per doubling, not on every attempt.
+   */
+  readonly pruneAbove?: number
 }
 
 export const PAIR_FREE_FAILURES = 10
@@ -169,14 +175,17 @@ const windowFailure = (previous: Attempts | undefined, at: number): Attempts => 
   return { failures, since: window.since, blockedUntil: failures >= ADDRESS_FAILURES ? window.since + ADDRESS_WINDOW_MS : 0 }
 }
 
+const entries = (throttle: LoginThrottle): number => throttle.pairs.size + throttle.accounts.size + throttle.addresses.size + throttle.known.size
+
 const prune = (throttle: LoginThrottle, at: number): LoginThrottle => {
-  if (throttle.pairs.size + throttle.accounts.size + throttle.addresses.size + throttle.known.size <= PRUNE_ABOVE) return throttle
+  if (entries(throttle) <= (throttle.pruneAbove ?? PRUNE_ABOVE)) return throttle
   // Every counter's memory is at most an hour from its `since`; a known address, 30 days.
   const live = (attempts: Attempts) => attempts.blockedUntil > at || at - attempts.since < FAILURES_RESET_MS
-  return {
+  const kept = {
     pairs: throttle.pairs.filter(live),
     accounts: throttle.accounts.filter(live),
     addresses: throttle.addresses.filter(live),
     known: throttle.known.filter((lastSuccess) => at - lastSuccess < KNOWN_ADDRESS_MS),
   }
+  return { ...kept, pruneAbove: Math.max(PRUNE_ABOVE, 2 * entries(kept)) }
 }

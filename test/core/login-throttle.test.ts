@@ -129,3 +129,28 @@ describe('login throttling', () => {
     )
   })
 })
+
+describe('memory under a flood of names (helper-21: past 10,000 live entries every attempt walked them all)', () => {
+  const size = (t: LoginThrottle) => t.pairs.size + t.accounts.size + t.addresses.size + t.known.size
+  it('walks the entries once per doubling while they are live, and still forgets the stale ones', () => {
+    let throttle = emptyThrottle
+    let walks = 0
+    let last = throttle.pruneAbove
+    // Names sprayed from many addresses: three live entries each (pair, name, address), an hour to live.
+    for (let i = 0; i < 12_000; i++) {
+      throttle = loginAttempted(throttle, unknownLoginThrottleKey(`name-${i}`), `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, t0 + i)
+      if (throttle.pruneAbove !== last) {
+        walks++
+        last = throttle.pruneAbove
+      }
+    }
+    expect(size(throttle)).toBe(36_000)
+    // 10,000 then 20,000 (twice what the first walk kept): two walks for 36,000 entries, not 26,000.
+    expect(walks).toBe(2)
+    // An hour later the next attempt past the threshold forgets them.
+    const later = t0 + 2 * 3_600_000
+    for (let i = 0; i < 5_000 && size(throttle) > 100; i++) throttle = loginAttempted(throttle, unknownLoginThrottleKey(`late-${i}`), `10.200.${(i >> 8) & 255}.${i & 255}`, later)
+    expect(size(throttle)).toBeLessThan(36_000)
+  })
+})
+
