@@ -563,7 +563,12 @@ if (summary.sala && summary.baseline && summary.limit) {
 }
 if (summary.sala && summary['sala-postgres']) {
   // Issue 14: the fan-out on PostgreSQL stays within 10% of SQLite's, round by round and on the median.
-  const rounds = summary.sala.saturations.map((sqlite, i) => `${((100 * summary['sala-postgres'].saturations[i]) / Math.max(1, sqlite)).toFixed(0)}%`)
+  // A round where either found no saturation (its first step already missed) says nothing about the ratio.
+  const rounds = summary.sala.saturations.map((sqlite, i) => {
+    const postgres = summary['sala-postgres'].saturations[i]
+    return sqlite === 0 || postgres === 0 ? 'n/a' : `${((100 * postgres) / sqlite).toFixed(0)}%`
+  })
+  const cpu = (summary['sala-postgres'].medianCpuAt20k / summary.sala.medianCpuAt20k).toFixed(2)
   const ratio = (100 * summary['sala-postgres'].medianSaturation) / Math.max(1, summary.sala.medianSaturation)
-  console.log(`\nSala on PostgreSQL vs on SQLite: ${ratio.toFixed(0)}% of the saturation (target >= 90%; rounds: ${rounds.join(', ')})`)
+  console.log(`\nSala on PostgreSQL vs on SQLite: ${ratio.toFixed(0)}% of the saturation (target >= 90%; rounds: ${rounds.join(', ')}); CPU per delivery at 20k/s ${cpu}x`)
 }
