@@ -102,7 +102,7 @@ export interface Registered {
 export const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) })
 
-export const register = async (server: TestServer, username = uniqueName()): Promise<Registered> => {
+export const register = async (server: Pick<TestServer, 'url'>, username = uniqueName()): Promise<Registered> => {
   const password = `pw-${username}-secret`
   const response = await postJson(`${server.url}/auth/register`, {
     name: username.toUpperCase(),
@@ -136,7 +136,8 @@ export class ChatClient {
     })
   }
 
-  static connect(server: TestServer, auth: { token?: string; cookie?: string; origin?: string }): Promise<ChatClient> {
+  /** `server` is a test server, or any Sala whose WebSocket address is known (a child process). */
+  static connect(server: Pick<TestServer, 'wsUrl'>, auth: { token?: string; cookie?: string; origin?: string }): Promise<ChatClient> {
     const headers: Record<string, string> = {}
     if (auth.token !== undefined) headers['Authorization'] = `Bearer ${auth.token}`
     if (auth.cookie !== undefined) headers['Cookie'] = auth.cookie

@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ChatClient, register, waitFor } from '../integration/helpers.js'
+import { createTestDatabase, postgresForTests, type TestDatabase } from '../postgres/test-database.js'
+import { privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../redis/private-redis.js'
+import { startTcpProxy, type TcpProxy } from '../redis/tcp-proxy.js'
+import { heardIds, joinRoom, missing, presentUsers, rising, storedMessages, Traffic } from './room-view.js'
+import { logRecords, startSalaProcess, type SalaProcess } from './sala-process.js'
+
+// Issue 15's failure tests: Sala processes of their own (kill -9 must take a whole process), one PostgreSQL
+// database per run, and a Redis of the test's own on a free port, so stopping it touches nobody else's.
+const postgres = await postgresForTests()
+const redisRuns = privateRedisAvailable('the cluster failure tests')
+
+const env = (database: TestDatabase, redis: PrivateRedis, extra: Record<string, string> = {}): Record<string, string> => ({
+  DATABASE_URL: database.url,
+  REDIS_URL: redis.url,
+  REDIS_PREFIX: 'sala-failures:',
+  SESSION_SECRET: 'a shared secret of at least 32 characters!',
+  DATABASE_POOL_SIZE: '3',
+  MSG_RATE: '10000',
+  MSG_BURST: '10000',
+  ...extra,
+})
+
+/** The log lines of `process` whose message is `msg`. */
+const logged = (process: SalaProcess, msg: string) => logRecords(process).filter((record) => record.msg === msg)
+
+/** Resolves once every process has subscribed, so what each announces from now on reaches the others. */
+const linked = (processes: ReadonlyArray<SalaProcess>) =>
+  waitFor(() => (processes.every((p) => logged(p, 'cluster link connected').length > 0) ? true : undefined), 'every process linked', 20_000)
+
+const sameMembers = (present: Set<string>, expected: ReadonlyArray<string>) => present.size === expected.length && expected.every((name) => present.has(name))
+
+/** Waits until every client lists exactly `expected` in `room`. */
+const presenceIs = async (clients: ReadonlyArray<ChatClient>, room: string, expected: ReadonlyArray<string>, what: string) => {
+  for (const client of clients) await waitFor(() => (sameMembers(presentUsers(client, room), expected) ? true : undefined), what, 15_000)
+}
+
+/** Milliseconds from `start` until `holds` (polled), or undefined if it still does not after `timeoutMs`. */
+const msUntil = (start: number, holds: () => boolean, what: string, timeoutMs: number): Promise<number | undefined> =>
+  waitFor(() => (holds() ? Date.now() - start : undefined), what, timeoutMs).catch(() => undefined)
+
+/** Waits until every message `label` sent has its ack (from any of `clients`). */
+const allAcked = (traffic: Traffic, label: string, clients: ReadonlyArray<ChatClient>) =>
+  waitFor(() => {
+    const acked = traffic.acks(clients)
+    return (traffic.sent.get(label) ?? []).every((m) => acked.has(m.clientId)) ? true : undefined
+  }, `every message of ${label} acknowledged`, 20_000)
+
+/**
+ * Two Sala processes on a database and a Redis of their own, started before the tests of the `describe`
+ * that calls it. With `oneThroughProxy`, process one reaches Redis through a TCP proxy that can cut its
+ * link alone.
+ */
+const useCluster = (extra: Record<string, string>, { oneThroughProxy = false } = {}) => {
+  const cluster = {} as { database: TestDatabase; redis: PrivateRedis; proxy: TcpProxy | undefined; one: SalaProcess; two: SalaProcess }
+  beforeAll(async () => {
+    ;[cluster.database, cluster.redis] = await Promise.all([createTestDatabase(), startPrivateRedis()])
+    cluster.proxy = oneThroughProxy ? await startTcpProxy(cluster.redis.port) : undefined
+    const settings = env(cluster.database, cluster.redis, extra)
+    ;[cluster.one, cluster.two] = await Promise.all([
+      startSalaProcess({ ...settings, ...(cluster.proxy === undefined ? {} : { REDIS_URL: cluster.proxy.url }) }),
+      startSalaProcess(settings),
+    ])
+    await linked([cluster.one, cluster.two])
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all([cluster.one?.stop(), cluster.two?.stop()])
+    await cluster.proxy?.close()
+    await Promise.all([cluster.database?.drop(), cluster.redis?.remove()])
+  })
+  return cluster
+}
+
+describe.skipIf(!postgres.available || !redisRuns)('Redis stopped and restarted under traffic', () => {
+  // PRESENCE_TTL outlasts the outage: a process silent because Redis is down is not taken for dead.
+  const cluster = useCluster({ PRESENCE_TTL: '30' })
+
+  it(
+    'no process crashes, each keeps its own users chatting and storing, and within 5 s of Redis’s return every client has everything and presence is whole',
+    { timeout: 120_000 },
+    async () => {
+      const { one, two, redis, database } = cluster
+      const room = 'sala-3'
+      // ana writes and abel reads on one; bia writes and beto reads on two; cris is connected on one and joins during the outage.
+      const [ana, abel, bia, beto, cris] = await Promise.all([register(one), register(one), register(one), register(one), register(one)])
+      const anaOnOne = await ChatClient.connect(one, { token: ana.token })
+      const abelOnOne = await ChatClient.connect(one, { token: abel.token })
+      const crisOnOne = await ChatClient.connect(one, { token: cris.token })
+      const biaOnTwo = await ChatClient.connect(two, { token: bia.token })
+      const betoOnTwo = await ChatClient.connect(two, { token: beto.token })
+      const members = [anaOnOne, abelOnOne, biaOnTwo, betoOnTwo]
+      for (const [i, client] of members.entries()) await joinRoom(client, room, `j${i}`)
+      const before = [ana, abel, bia, beto].map((user) => user.username)
+      await presenceIs(members, room, before, 'everyone present on both processes')
+
+      // About three messages a second from each writer.
+      const traffic = new Traffic(room, 300)
+      traffic.use('ana', anaOnOne)
+      traffic.use('bia', biaOnTwo)
+      await waitFor(() => (traffic.acks([anaOnOne]).size >= 5 && traffic.acks([biaOnTwo]).size >= 5 ? true : undefined), 'traffic flowing', 20_000)
+
+      await redis.stop('kill')
+      await waitFor(
+        () => ([one, two].every((p) => logged(p, 'cluster link lost, reconnecting').length > 0) ? true : undefined),
+        'both processes noticing',
+        15_000,
+      )
+      const outageNoticedAt = Date.now()
+      // Local delivery goes on, and so do acks (each message stored): what ana sends now reaches abel, bia's reaches beto.
+      const sentSince = { ana: traffic.count('ana'), bia: traffic.count('bia') }
+      const heardFrom = (client: ChatClient, label: 'ana' | 'bia') =>
+        client.frames.some((f) => f.type === 'message' && f.text.startsWith(`${label} `) && Number(f.text.split(' ')[1]) >= sentSince[label] + 3)
+      await waitFor(() => (heardFrom(abelOnOne, 'ana') && heardFrom(betoOnTwo, 'bia') ? true : undefined), 'local delivery during the outage')
+      // cris joins one while it hears nobody: the members there see her at once.
+      await joinRoom(crisOnOne, room, 'cris-in')
+      for (const client of [anaOnOne, abelOnOne]) await waitFor(() => (presentUsers(client, room).has(cris.username) ? true : undefined), 'cris on one')
+
+      // Down for longer than the link's grace: /ready says so, on both.
+      await waitFor(() => ([one, two].every((p) => logged(p, 'cluster link down').length > 0) ? true : undefined), 'both links down', 15_000)
+      for (const p of [one, two]) {
+        const ready = await fetch(`${p.url}/ready`)
+        expect(ready.status).toBe(503)
+        expect(JSON.stringify(await ready.json())).toContain('cluster')
+      }
+      // ana falls silent: from here only the link's return can bring one the messages bia writes on two.
+      traffic.stop('ana')
+      const biaMark = traffic.count('bia')
+      await waitFor(() => (traffic.acks([biaOnTwo]).size >= biaMark + 5 ? true : undefined), 'bia acknowledged during the outage')
+      const storedDuringOutage = (await storedMessages(database.url, room)).map((row) => row.seq)
+      expect(missing(heardIds(abelOnOne, room), storedDuringOutage), 'one lacks bia’s latest before Redis returns').not.toEqual([])
+
+      const backAt = Date.now()
+      // Acks came as they do on one process: each process numbers the other's messages from the store.
+      const ackWaits = traffic.ackWaits(outageNoticedAt, backAt)
+      console.log(`acks while Redis was down: ${ackWaits.length}, the slowest after ${ackWaits[0]} ms`)
+      expect(ackWaits[0]).toBeLessThanOrEqual(1000)
+      await redis.start()
+      const storedMeanwhile = (await storedMessages(database.url, room)).map((row) => row.seq)
+      const firstOf = (client: ChatClient) => Math.min(...heardIds(client, room))
+      const readers = [anaOnOne, abelOnOne, crisOnOne, biaOnTwo, betoOnTwo]
+      const expectedBy = (client: ChatClient) => storedMeanwhile.filter((id) => id >= firstOf(client))
+      const presence = [...before, cris.username]
+      const [completeMs, presenceMs] = await Promise.all([
+        msUntil(backAt, () => readers.every((client) => missing(heardIds(client, room), expectedBy(client)).length === 0), 'every client complete', 20_000),
+        msUntil(backAt, () => readers.every((client) => sameMembers(presentUsers(client, room), presence)), 'presence whole', 20_000),
+      ])
+      console.log(`Redis back → every client has every message stored meanwhile: ${completeMs ?? 'not in 20 s'} ms; presence whole: ${presenceMs ?? 'not in 20 s'} ms`)
+      expect(readers.map((client) => missing(heardIds(client, room), expectedBy(client))), 'lacking (ana, abel, cris on one; bia, beto on two)').toEqual([[], [], [], [], []])
+      expect(completeMs).toBeLessThanOrEqual(5000)
+      expect(presenceMs).toBeLessThanOrEqual(5000)
+
+      // Traffic goes on from both; then everything acknowledged is stored and every client has it all, in order, once.
+      traffic.use('ana', anaOnOne)
+      const marks = { ana: traffic.count('ana'), bia: traffic.count('bia') }
+      await waitFor(() => (traffic.count('ana') >= marks.ana + 10 && traffic.count('bia') >= marks.bia + 10 ? true : undefined), 'traffic after the return')
+      traffic.stop()
+      await allAcked(traffic, 'ana', [anaOnOne])
+      await allAcked(traffic, 'bia', [biaOnTwo])
+      const stored = await storedMessages(database.url, room)
+      const byId = new Map(stored.map((row) => [row.seq, row]))
+      for (const [clientId, id] of [...traffic.acks([anaOnOne]), ...traffic.acks([biaOnTwo])]) expect(byId.get(id)?.clientId, clientId).toBe(clientId)
+      const all = stored.map((row) => row.seq)
+      for (const client of readers) {
+        const expected = all.filter((id) => id >= firstOf(client))
+        await waitFor(() => (missing(heardIds(client, room), expected).length === 0 ? true : undefined), 'every message everywhere').catch(() => undefined)
+        expect(missing(heardIds(client, room), expected)).toEqual([])
+        expect(rising(heardIds(client, room)), 'in id order, once each').toBe(true)
+      }
+
+      // Nobody crashed, nobody left; each failure was logged once per change of state, not once per message.
+      for (const p of [one, two]) {
+        expect(p.exit()).toBeUndefined()
+        expect(logged(p, 'cluster link lost, reconnecting')).toHaveLength(1)
+        expect(logged(p, 'cluster link down')).toHaveLength(1)
+        expect(logged(p, 'cluster link connected again')).toHaveLength(1)
+        // From the outage on, a problem is a line when it starts (lost, down, not ready), never one per message.
+        const records = logRecords(p)
+        const fromOutage = records.slice(records.findIndex((record) => record.msg === 'cluster link lost, reconnecting'))
+        const complaints = fromOutage.flatMap((record) => (record.level === 'warn' || record.level === 'error' ? [String(record.msg)] : []))
+        expect(complaints.length, JSON.stringify(complaints)).toBe(new Set(complaints).size)
+      }
+      for (const client of readers) expect(client.frames.filter((f) => f.type === 'user_left')).toEqual([])
+      await waitFor(async () => ((await Promise.all([one, two].map((p) => fetch(`${p.url}/ready`)))).every((r) => r.status === 200) ? true : undefined), 'ready again')
+      for (const client of readers) {
+        expect(client.invalid).toEqual([])
+        client.close()
+      }
+    },
+  )
+})
+
+describe.skipIf(!postgres.available || !redisRuns)('the link cut for one process only', () => {
+  const cluster = useCluster({ PRESENCE_TTL: '30' }, { oneThroughProxy: true })
+
+  it(
+    'what either side stores while one cannot hear or be heard reaches the other side’s clients within 5 s of the link’s return',
+    { timeout: 120_000 },
+    async () => {
+      const { one, two, proxy, database } = cluster
+      const room = 'sala-2'
+      const [ana, abel, bia, beto, cris] = await Promise.all([register(one), register(one), register(one), register(one), register(one)])
+      const anaOnOne = await ChatClient.connect(one, { token: ana.token })
+      const abelOnOne = await ChatClient.connect(one, { token: abel.token })
+      const crisOnOne = await ChatClient.connect(one, { token: cris.token })
+      const biaOnTwo = await ChatClient.connect(two, { token: bia.token })
+      const betoOnTwo = await ChatClient.connect(two, { token: beto.token })
+      const members = [anaOnOne, abelOnOne, biaOnTwo, betoOnTwo]
+      for (const [i, client] of members.entries()) await joinRoom(client, room, `j${i}`)
+      const before = [ana, abel, bia, beto].map((user) => user.username)
+      await presenceIs(members, room, before, 'everyone present on both processes')
+      anaOnOne.send({ type: 'message', room, text: 'before the cut', ref: 'before' })
+      await waitFor(() => (betoOnTwo.frames.some((f) => f.type === 'message' && f.text === 'before the cut') ? true : undefined), 'linked delivery')
+
+      // A pulled cable between one and Redis: nothing flows, nothing resets; two's link is fine throughout.
+      // bia writes on two, then ana on one: one can learn of bia's messages from its own gap, but two has
+      // nothing after ana's to show it a gap.
+      proxy!.freeze()
+      const write = async (client: ChatClient, label: string) => {
+        for (let n = 0; n < 3; n++) client.send({ type: 'message', room, text: `${label} cut ${n}`, clientId: `${label}-cut-${n}`, ref: `${label}-cut-${n}` })
+        await waitFor(() => (client.frames.some((f) => f.type === 'ack' && f.ref === `${label}-cut-2`) ? true : undefined), `${label} acknowledged while cut`)
+      }
+      await write(biaOnTwo, 'bia')
+      await write(anaOnOne, 'ana')
+      await joinRoom(crisOnOne, room, 'cris-in')
+      // Each side's own users chat on: abel has ana's, beto has bia's.
+      await waitFor(() => (abelOnOne.frames.some((f) => f.type === 'message' && f.text === 'ana cut 2') ? true : undefined), 'local delivery on one')
+      await waitFor(() => (betoOnTwo.frames.some((f) => f.type === 'message' && f.text === 'bia cut 2') ? true : undefined), 'local delivery on two')
+
+      // one notices the silence and redials (the proxy takes new connections): its link is back.
+      await waitFor(() => (logged(one, 'cluster link connected again').length > 0 ? true : undefined), 'one linked again', 20_000)
+      const backAt = Date.now()
+      const stored = (await storedMessages(database.url, room)).map((row) => row.seq)
+      const readers = [anaOnOne, abelOnOne, crisOnOne, biaOnTwo, betoOnTwo]
+      const firstOf = (client: ChatClient) => Math.min(...heardIds(client, room))
+      const lacking = () => readers.map((client) => missing(heardIds(client, room), stored.filter((id) => id >= firstOf(client))))
+      const [completeMs, presenceMs] = await Promise.all([
+        msUntil(backAt, () => lacking().every((ids) => ids.length === 0), 'every client complete', 15_000),
+        msUntil(backAt, () => readers.every((client) => sameMembers(presentUsers(client, room), [...before, cris.username])), 'presence whole', 15_000),
+      ])
+      console.log(`one's link back → every client complete: ${completeMs ?? 'not in 15 s'} ms; presence whole: ${presenceMs ?? 'not in 15 s'} ms`)
+      expect(lacking(), 'lacking (ana, abel, cris on one; bia, beto on two)').toEqual([[], [], [], [], []])
+      expect(completeMs).toBeLessThanOrEqual(5000)
+      expect(presenceMs).toBeLessThanOrEqual(5000)
+      expect(logged(two, 'cluster link lost, reconnecting')).toEqual([])
+      for (const client of readers) {
+        expect(rising(heardIds(client, room)), 'in id order, once each').toBe(true)
+        client.close()
+      }
+    },
+  )
+})
