@@ -81,10 +81,13 @@ export const gapFilled = (state: ChatState, roomId: RoomId, before: number, mess
   return [released, [...effects, ...releasedEffects]]
 }
 
-/** The store could not be read: the room waits again and asks once more after `gapWaitMs`. */
+/**
+ * The store could not be read: the room waits again and asks once more after `gapWaitMs` (with nothing
+ * held, for everything after what it delivered: the read a restored link asked for).
+ */
 export const gapNotFilled = (state: ChatState, roomId: RoomId, at: number): Step => {
   const room = state.rooms.get(roomId)
-  if (room === undefined || room.held.size === 0) return unchanged(state)
+  if (room === undefined) return unchanged(state)
   return startWaiting(state, { ...room, gap: { state: 'none' } }, at)
 }
 
@@ -105,7 +108,9 @@ export const sweepGaps = (state: ChatState, at: number): readonly [ChatState, Re
       dueAt = Math.min(dueAt, endsAt)
       continue
     }
-    const before = Math.min(...room.held.keys())
+    // Up to the last message held, not the first: with two processes writing one room during an outage,
+    // reading one hole at a time cost a wait per message of the other process, and acks fell behind.
+    const before = room.held.size === 0 ? Infinity : Math.max(...room.held.keys()) + 1
     next = setRoom(next, { ...room, gap: { state: 'filling' } })
     effects.push({ type: 'fillGap', room: room.id, after: room.lastSeq, before })
   }

@@ -22,8 +22,12 @@ import { unchanged, type Step } from './step-result.js'
 export const peerAnnounced = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: number): Step => {
   if (state.settings.cluster === null) return unchanged(state)
   const firstHeard = !state.peers.has(origin)
-  const known = heard(state, origin, at)
-  const [next, effects] = applyFact(known, origin, fact, at)
+  const heardOf = heard(state, origin, at)
+  // The sweep that declares a silent process gone must be woken for; no other timer may be running.
+  const wake: ReadonlyArray<Effect> = heardOf.sweepsDueAt.peers < state.sweepsDueAt.peers ? [{ type: 'wakeAt', at: heardOf.sweepsDueAt.peers }] : []
+  const [known, applied] = applyFact(heardOf, origin, fact, at)
+  const effects = [...wake, ...applied]
+  const next = known
   // A process that asks has just started, or its link is back: what it announced meanwhile is lost to us
   // (its link may have broken while ours held), so the rooms read what they missed, and it gets our view.
   if (fact.type === 'presence_snapshot' && !fact.answer) {

@@ -147,7 +147,7 @@ describe('ordered delivery across processes', () => {
     expect(fills).toEqual([])
     world.at += 1
     world.tick()
-    expect(fills).toEqual([{ type: 'fillGap', room, after: 0, before: 3 }])
+    expect(fills).toEqual([{ type: 'fillGap', room, after: 0, before: 4 }])
     expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map(seqOf)).toEqual([lost.seq, 3])
   })
 
@@ -181,5 +181,31 @@ describe('ordered delivery across processes', () => {
       alone.command(slot, { type: 'join' })
     }
     expect(announced(alone)).toEqual([])
+  })
+
+  it('reads every hole up to the last message it holds at once, not one hole per wait', () => {
+    const world = threeInRoom()
+    const messages = Array.from({ length: 6 }, (_, i) => storedElsewhere(world, `m${i}`))
+    const fills: Effect[] = []
+    world.observers.push(({ effects }) => fills.push(...effects.filter((e) => e.type === 'fillGap')))
+    // 1, 3 and 5 lost; 2, 4 and 6 arrive.
+    announce(world, [messages[1]!, messages[3]!, messages[5]!])
+    waitOut(world)
+    expect(fills).toEqual([{ type: 'fillGap', room, after: 0, before: 7 }])
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map(seqOf)).toEqual([1, 2, 3, 4, 5, 6])
+  })
+
+  it('a read that fails with nothing held (after the link came back) is asked again after the wait', () => {
+    const world = threeInRoom()
+    const fills: Effect[] = []
+    world.observers.push(({ effects }) => fills.push(...effects.filter((e) => e.type === 'fillGap')))
+    world.dispatch({ type: 'ClusterLinkRestored', at: world.at })
+    expect(fills.filter((e) => e.type === 'fillGap' && e.room === room)).toEqual([{ type: 'fillGap', room, after: 0, before: Infinity }])
+    fills.length = 0
+    world.dispatch({ type: 'GapNotFilled', room, error: { condition: 'busy', code: '57P01', message: 'terminating connection' }, at: world.at })
+    const lost = storedElsewhere(world, 'stored while the read failed')
+    waitOut(world)
+    expect(fills).toEqual([{ type: 'fillGap', room, after: 0, before: Infinity }])
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map(seqOf)).toEqual([lost.seq])
   })
 })

@@ -68,6 +68,14 @@ describe('presence across processes', () => {
     expect(last(world, 0, 'user_left')).toMatchObject({ room: sala1, user: { username: users[1]!.username }, reason: 'left' })
   })
 
+  it('asks to be woken when it first hears a process, so a silent one is declared gone in time with no other timer running', () => {
+    const world = new World(CLUSTER)
+    const wakes: Effect[] = []
+    world.observers.push(({ effects }) => wakes.push(...effects.filter((e) => e.type === 'wakeAt')))
+    place(world, 'p1', 1, sala1)
+    expect(wakes).toContainEqual({ type: 'wakeAt', at: world.at + TTL })
+  })
+
   it('a process not heard from for PRESENCE_TTL is gone, and its users with it; a heartbeat keeps it', () => {
     const world = new World(CLUSTER)
     world.open(0)
