@@ -3,7 +3,7 @@ import { ChatClient, register, waitFor } from '../integration/helpers.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from '../postgres/test-database.js'
 import { privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../redis/private-redis.js'
 import { startTcpProxy, type TcpProxy } from '../redis/tcp-proxy.js'
-import { heardIds, joinRoom, missing, presentUsers, rising, storedMessages, Traffic } from './room-view.js'
+import { heardFromLastJoin, heardIds, joinRoom, lastHeard, leftFrames, missing, presentUsers, rising, storedMessages, Traffic } from './room-view.js'
 import { logRecords, startSalaProcess, type SalaProcess } from './sala-process.js'
 
 // Issue 15's failure tests: Sala processes of their own (kill -9 must take a whole process), one PostgreSQL
@@ -72,6 +72,148 @@ const useCluster = (extra: Record<string, string>, { oneThroughProxy = false } =
   return cluster
 }
 
+describe.skipIf(!postgres.available || !redisRuns)('a process killed with SIGKILL mid-traffic', () => {
+  const ttlSeconds = 3
+  const cluster = useCluster({ PRESENCE_TTL: String(ttlSeconds) })
+
+  it(
+    'its users leave everywhere within PRESENCE_TTL, its clients catch up on the other process with `since`, and nothing acknowledged is lost',
+    { timeout: 120_000 },
+    async () => {
+      const { one: survivor, two: victim, database } = cluster
+      const room = 'sala-1'
+      // ana writes from the survivor, bia from the victim; caio only reads, on the victim; duda has a tab on each.
+      const [ana, bia, caio, duda] = await Promise.all([register(survivor), register(survivor), register(survivor), register(survivor)])
+      const everyone = [ana, bia, caio, duda].map((user) => user.username)
+      const anaOnSurvivor = await ChatClient.connect(survivor, { token: ana.token })
+      const dudaOnSurvivor = await ChatClient.connect(survivor, { token: duda.token })
+      const biaOnVictim = await ChatClient.connect(victim, { token: bia.token })
+      const caioOnVictim = await ChatClient.connect(victim, { token: caio.token })
+      const dudaOnVictim = await ChatClient.connect(victim, { token: duda.token })
+      const first = [anaOnSurvivor, dudaOnSurvivor, biaOnVictim, caioOnVictim, dudaOnVictim]
+      for (const [i, client] of first.entries()) await joinRoom(client, room, `j${i}`)
+      await presenceIs(first, room, everyone, 'everyone present on both processes')
+
+      const traffic = new Traffic(room, 40)
+      traffic.use('ana', anaOnSurvivor)
+      traffic.use('bia', biaOnVictim)
+      await waitFor(
+        () => (traffic.acks([anaOnSurvivor]).size >= 20 && traffic.acks([biaOnVictim]).size >= 20 ? true : undefined),
+        'both writers acknowledged',
+        20_000,
+      )
+      const killedAt = Date.now()
+      await victim.kill()
+      expect(victim.exit()).toEqual({ code: null, signal: 'SIGKILL' })
+      await waitFor(() => (biaOnVictim.closed && caioOnVictim.closed && dudaOnVictim.closed ? true : undefined), 'the victim’s sockets closed')
+
+      // bia reconnects to the survivor at once, as the web client does, and sends again what got no ack
+      // (stored or not: the clientId makes it once), then writes on.
+      const biaAckedOnVictim = traffic.acks([biaOnVictim])
+      const unanswered = (traffic.sent.get('bia') ?? []).filter((m) => !biaAckedOnVictim.has(m.clientId))
+      const biaOnSurvivor = await ChatClient.connect(survivor, { token: bia.token })
+      const biaBack = await joinRoom(biaOnSurvivor, room, 'bia-back', lastHeard(biaOnVictim, room))
+      expect(biaBack.gap).toBeUndefined()
+      for (const m of unanswered) biaOnSurvivor.send({ type: 'message', room, text: m.text, clientId: m.clientId, ref: `${m.clientId}-again` })
+      traffic.use('bia', biaOnSurvivor)
+
+      // caio's only connection died with the victim: he leaves, everywhere, once the victim is silent for PRESENCE_TTL.
+      const caioLeft = await waitFor(() => leftFrames(anaOnSurvivor, caio.username)[0], 'caio leaving', (ttlSeconds + 15) * 1000)
+      const leftAfterMs = Date.now() - killedAt
+      console.log(`kill -9 → user_left on the survivor: ${leftAfterMs} ms (PRESENCE_TTL ${ttlSeconds} s)`)
+      expect(caioLeft.reason).toBe('disconnected')
+      // Within PRESENCE_TTL of the victim's last word (at most the kill), plus a clock tick's lateness on a busy machine.
+      expect(leftAfterMs, JSON.stringify(logged(survivor, 'process gone: not heard from within PRESENCE_TTL'))).toBeLessThanOrEqual(ttlSeconds * 1000 + 1000)
+      await waitFor(() => leftFrames(dudaOnSurvivor, caio.username)[0], 'caio leaving for duda too')
+      expect(logged(survivor, 'process gone: not heard from within PRESENCE_TTL')).toHaveLength(1)
+
+      // caio comes back on the survivor and catches up from the last message he had.
+      const caioOnSurvivor = await ChatClient.connect(survivor, { token: caio.token })
+      const caioBack = await joinRoom(caioOnSurvivor, room, 'caio-back', lastHeard(caioOnVictim, room))
+      expect(caioBack.gap).toBeUndefined()
+      const marks = { ana: traffic.count('ana'), bia: traffic.count('bia') }
+      await waitFor(() => (traffic.count('ana') >= marks.ana + 10 && traffic.count('bia') >= marks.bia + 10 ? true : undefined), 'more traffic after the return')
+      traffic.stop()
+      const biaClients = [biaOnVictim, biaOnSurvivor]
+      await allAcked(traffic, 'ana', [anaOnSurvivor])
+      await allAcked(traffic, 'bia', biaClients)
+
+      // Nothing acknowledged is lost, and nothing sent twice is stored twice.
+      const stored = await storedMessages(database.url, room)
+      const byId = new Map(stored.map((row) => [row.seq, row]))
+      for (const [clientId, id] of [...traffic.acks([anaOnSurvivor]), ...traffic.acks(biaClients)]) expect(byId.get(id)?.clientId, clientId).toBe(clientId)
+      const clientIds = stored.flatMap((row) => (row.clientId === null ? [] : [row.clientId]))
+      expect(new Set(clientIds).size).toBe(clientIds.length)
+      for (const label of ['ana', 'bia']) for (const m of traffic.sent.get(label) ?? []) expect(clientIds, m.clientId).toContain(m.clientId)
+
+      // Every reader, whichever process it was on, has every message once, in id order: ana and duda never
+      // moved; bia and caio heard the victim until it died, then the survivor from their `since`.
+      const all = stored.map((row) => row.seq)
+      // bia's tab on the survivor landed in the room on connecting, with the latest messages, before she
+      // asked with `since`: what she has is all she heard; what must rise is the victim's stream, then the
+      // survivor's from her `since` on. A resend's ack names the id the first send got: it tells her that
+      // message is stored, but may repeat an id she heard already.
+      const isResend = (ref: string) => ref.endsWith('-again')
+      const views: Record<string, { readonly stream: () => number[]; readonly known: () => number[] }> = {
+        ana: { stream: () => heardIds(anaOnSurvivor, room), known: () => heardIds(anaOnSurvivor, room) },
+        duda: { stream: () => heardIds(dudaOnSurvivor, room), known: () => heardIds(dudaOnSurvivor, room) },
+        bia: {
+          stream: () => [...heardIds(biaOnVictim, room), ...heardFromLastJoin(biaOnSurvivor, room, isResend)],
+          known: () => [...heardIds(biaOnVictim, room), ...heardIds(biaOnSurvivor, room)],
+        },
+        caio: {
+          stream: () => [...heardIds(caioOnVictim, room), ...heardFromLastJoin(caioOnSurvivor, room)],
+          known: () => [...heardIds(caioOnVictim, room), ...heardIds(caioOnSurvivor, room)],
+        },
+      }
+      for (const [name, view] of Object.entries(views)) {
+        await waitFor(() => (missing(view.known(), all).length === 0 ? true : undefined), `${name} has every message`).catch(() => undefined)
+        expect(missing(view.known(), all), `${name} lacks`).toEqual([])
+        expect(rising(view.stream()), `${name} in id order, once each: ${JSON.stringify(view.stream())}`).toBe(true)
+      }
+      // bia (back at once) and duda (a tab left) never left; caio did, once, and is back.
+      for (const client of [anaOnSurvivor, dudaOnSurvivor]) {
+        expect(leftFrames(client, bia.username)).toEqual([])
+        expect(leftFrames(client, duda.username)).toEqual([])
+        expect(leftFrames(client, caio.username)).toHaveLength(1)
+      }
+      await presenceIs([anaOnSurvivor, dudaOnSurvivor, biaOnSurvivor, caioOnSurvivor], room, everyone, 'everyone present again')
+      expect(survivor.exit()).toBeUndefined()
+      for (const client of [anaOnSurvivor, dudaOnSurvivor, biaOnSurvivor, caioOnSurvivor]) {
+        expect(client.invalid).toEqual([])
+        client.close()
+      }
+    },
+  )
+})
+
+describe.skipIf(!postgres.available || !redisRuns)('a process killed while its users are idle', () => {
+  const ttlSeconds = 3
+  const cluster = useCluster({ PRESENCE_TTL: String(ttlSeconds) })
+
+  it('its users still leave everywhere within PRESENCE_TTL, though nothing else happens on the survivor', { timeout: 60_000 }, async () => {
+    const { one: survivor, two: victim } = cluster
+    const room = 'sala-2'
+    const [ana, bia] = await Promise.all([register(survivor), register(survivor)])
+    const anaOnSurvivor = await ChatClient.connect(survivor, { token: ana.token })
+    const biaOnVictim = await ChatClient.connect(victim, { token: bia.token })
+    await joinRoom(anaOnSurvivor, room, 'a')
+    await joinRoom(biaOnVictim, room, 'b')
+    await presenceIs([anaOnSurvivor, biaOnVictim], room, [ana.username, bia.username], 'both present on both processes')
+
+    // Nothing has happened on the survivor since: no message, no typing, no gap. The victim's silence
+    // alone must be enough.
+    const killedAt = Date.now()
+    await victim.kill()
+    const left = await waitFor(() => leftFrames(anaOnSurvivor, bia.username)[0], 'bia leaving', (ttlSeconds + 12) * 1000).catch(() => undefined)
+    const leftAfterMs = Date.now() - killedAt
+    console.log(`kill -9 of an idle process → user_left on the survivor: ${left === undefined ? 'never' : `${leftAfterMs} ms`} (PRESENCE_TTL ${ttlSeconds} s)`)
+    expect(left?.reason, `no user_left within ${ttlSeconds + 12} s`).toBe('disconnected')
+    expect(leftAfterMs).toBeLessThanOrEqual(ttlSeconds * 1000 + 1000)
+    anaOnSurvivor.close()
+  })
+})
+
 describe.skipIf(!postgres.available || !redisRuns)('Redis stopped and restarted under traffic', () => {
   // PRESENCE_TTL outlasts the outage: a process silent because Redis is down is not taken for dead.
   const cluster = useCluster({ PRESENCE_TTL: '30' })
@@ -94,7 +236,7 @@ describe.skipIf(!postgres.available || !redisRuns)('Redis stopped and restarted 
       const before = [ana, abel, bia, beto].map((user) => user.username)
       await presenceIs(members, room, before, 'everyone present on both processes')
 
-      // About three messages a second from each writer.
+      // About three messages a second from each writer: a busier room is the next describe's.
       const traffic = new Traffic(room, 300)
       traffic.use('ana', anaOnOne)
       traffic.use('bia', biaOnTwo)
@@ -188,6 +330,61 @@ describe.skipIf(!postgres.available || !redisRuns)('Redis stopped and restarted 
       }
     },
   )
+})
+
+describe.skipIf(!postgres.available || !redisRuns)('Redis stopped while both processes write one busy room', () => {
+  const cluster = useCluster({ PRESENCE_TTL: '30' })
+
+  it('each process still acknowledges and delivers its own users’ messages promptly, though every other message is the other’s', { timeout: 120_000 }, async () => {
+    const { one, two, redis, database } = cluster
+    const room = 'sala-1'
+    const [ana, abel, bia, beto] = await Promise.all([register(one), register(one), register(one), register(one)])
+    const anaOnOne = await ChatClient.connect(one, { token: ana.token })
+    const abelOnOne = await ChatClient.connect(one, { token: abel.token })
+    const biaOnTwo = await ChatClient.connect(two, { token: bia.token })
+    const betoOnTwo = await ChatClient.connect(two, { token: beto.token })
+    const readers = [anaOnOne, abelOnOne, biaOnTwo, betoOnTwo]
+    for (const [i, client] of readers.entries()) await joinRoom(client, room, `j${i}`)
+    await presenceIs(readers, room, [ana, abel, bia, beto].map((user) => user.username), 'everyone present on both processes')
+
+    // 25 messages a second from each writer, interleaved in the room's numbering.
+    const traffic = new Traffic(room, 40)
+    traffic.use('ana', anaOnOne)
+    traffic.use('bia', biaOnTwo)
+    await waitFor(() => (traffic.acks([anaOnOne]).size >= 10 && traffic.acks([biaOnTwo]).size >= 10 ? true : undefined), 'traffic flowing', 20_000)
+    await redis.stop('kill')
+    await waitFor(() => ([one, two].every((p) => logged(p, 'cluster link lost, reconnecting').length > 0) ? true : undefined), 'both noticing', 15_000)
+    const outageAt = Date.now()
+    const marks = { ana: traffic.count('ana'), bia: traffic.count('bia') }
+    await waitFor(() => (traffic.count('ana') >= marks.ana + 125 && traffic.count('bia') >= marks.bia + 125 ? true : undefined), 'five seconds of traffic', 30_000)
+    const backAt = Date.now()
+    const ackWaits = traffic.ackWaits(outageAt, backAt)
+
+    await redis.start()
+    const completeMs = await msUntil(
+      backAt,
+      () => {
+        const acked = traffic.acks([anaOnOne, biaOnTwo])
+        return [...traffic.sent.values()].every((sent) => sent.every((m) => m.at > backAt || acked.has(m.clientId)))
+      },
+      'every message sent during the outage acknowledged',
+      60_000,
+    )
+    traffic.stop()
+    console.log(
+      `busy room, Redis down ${backAt - outageAt} ms: ${ackWaits.length} messages, the slowest ack after ${ackWaits[0]} ms (median ${ackWaits[Math.floor(ackWaits.length / 2)]} ms); every one acknowledged ${completeMs ?? 'not within 60 s of'} ms after Redis's return`,
+    )
+    // One process alone acks within milliseconds; the wait for the other's messages is GAP_WAIT_MS (150 ms) and a read.
+    expect(ackWaits[0]).toBeLessThanOrEqual(1000)
+    await allAcked(traffic, 'ana', [anaOnOne])
+    await allAcked(traffic, 'bia', [biaOnTwo])
+    const all = (await storedMessages(database.url, room)).map((row) => row.seq)
+    for (const client of readers) {
+      await waitFor(() => (missing(heardIds(client, room), all).length === 0 ? true : undefined), 'every message everywhere', 30_000)
+      expect(rising(heardIds(client, room))).toBe(true)
+      client.close()
+    }
+  })
 })
 
 describe.skipIf(!postgres.available || !redisRuns)('the link cut for one process only', () => {
