@@ -468,6 +468,69 @@ const clusterRound = async (processes) => {
   }
 }
 
+// node bench/run.mjs presence: BENCH_PRESENCE_USERS (2000) users, spread evenly over 2 Sala processes
+// sharing one chat (and, beside them, over 1 process), all joining one room at once: the time until every
+// member's picture of the room holds everyone, and the Redis commands it took per join.
+const redisCalls = () => {
+  const info = execFileSync('redis-cli', ['-u', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', 'info', 'commandstats'], { encoding: 'utf8' })
+  const calls = {}
+  for (const [, name, count] of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls[name] = Number(count)
+  return calls
+}
+const presenceRound = async (processes, users) => {
+  const database = benchDatabase()
+  if (database === undefined) throw new Error('presence: psql cannot reach BENCH_POSTGRES_URL')
+  const dirs = Array.from({ length: processes }, () => mkdtempSync(join(tmpdir(), 'sala-bench-presence-')))
+  const env = {
+    DATABASE_URL: database.url,
+    SESSION_SECRET: 'a benchmark secret of at least 32 characters',
+    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+    ...(processes > 1 ? { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `sala-bench-${process.pid}-${Date.now()}:` } : {}),
+  }
+  const servers = []
+  try {
+    for (const dir of dirs) servers.push(await startServer('sala', dir, env))
+    const tokensFile = join(dirs[0], 'tokens.json')
+    writeFileSync(tokensFile, JSON.stringify(await registerAll(servers[0].port, users)))
+    const urls = servers.map((server) => `ws://127.0.0.1:${server.port}/ws`)
+    const config = { url: urls[0], urls, members: users, senders: 0, rates: [], stepMs: STEP_MS, drainMs: 0, sala: true, tokensFile, mode: 'presence' }
+    const before = processes > 1 ? redisCalls() : {}
+    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
+    const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let result
+    for await (const line of createInterface({ input: generator.stdout })) {
+      const event = JSON.parse(line)
+      if (event.presence !== undefined) result = event
+    }
+    const after = processes > 1 ? redisCalls() : {}
+    const commands = Object.entries(after).map(([name, calls]) => [name, calls - (before[name] ?? 0)]).filter(([, calls]) => calls > 0)
+    const total = commands.reduce((sum, [, calls]) => sum + calls, 0)
+    return { processes, users, completeMs: result?.completeMs ?? null, complete: result?.complete, redisCommands: Object.fromEntries(commands), redisCommandsPerJoin: Number((total / users).toFixed(2)) }
+  } finally {
+    for (const server of servers) {
+      server.child.kill('SIGTERM')
+      await new Promise((resolve) => server.child.once('exit', resolve))
+    }
+    database.drop()
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === 'presence') {
+  const users = Number(process.env.BENCH_PRESENCE_USERS ?? 2000)
+  const results = []
+  for (let round = 0; round < Number(process.env.BENCH_REPEATS ?? 3); round++) {
+    for (const processes of [1, 2]) {
+      const result = await presenceRound(processes, users)
+      console.log(JSON.stringify({ scenario: 'presence', round, ...result }))
+      results.push({ round, ...result })
+    }
+  }
+  console.log(`\n${users} users joining one room at once; time until every member's list is complete`)
+  for (const r of results) console.log(`  round ${r.round}, ${r.processes} process${r.processes > 1 ? 'es' : ''}: ${r.completeMs === null ? `incomplete (${r.complete} of ${users})` : `${r.completeMs} ms`}${r.processes > 1 ? `; Redis commands per join ${r.redisCommandsPerJoin} (${JSON.stringify(r.redisCommands)})` : ''}`)
+  process.exit(0)
+}
+
 if (process.argv[2] === 'cluster') {
   const rounds = []
   for (let round = 0; round < Number(process.env.BENCH_REPEATS ?? 3); round++) {
