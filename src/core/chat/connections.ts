@@ -11,6 +11,7 @@ import { unchanged, type Step } from './step-result.js'
 import { expireTyping } from './typing.js'
 import { sweepGaps } from './ordering.js'
 import { sweepPeers, whereElse } from './peers.js'
+import { expireRemoteTyping } from './remote-typing.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -104,10 +105,11 @@ export const clockTicked = (state: ChatState, at: number): Step => {
   const next = unchanged ? afterTyping : { ...afterTyping, revokedSessions: revoked.kept, limits: limits.kept, sweepsDueAt }
   const [afterGaps, fills, gapsDueAt] = sweepGaps(next, at)
   const [afterPeers, departures, peersDueAt] = sweepPeers(afterGaps, at)
+  const [afterRemoteTyping, remoteStops, remoteTypingDueAt] = expireRemoteTyping(afterPeers, at)
   // Revocations need no wake: they only hold memory until a tick that comes anyway.
-  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt, peersDueAt)
+  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt, peersDueAt, remoteTypingDueAt)
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
-  return [afterPeers, [...typingEffects, ...sessions.closes, ...fills, ...departures, ...wake]]
+  return [afterRemoteTyping, [...typingEffects, ...sessions.closes, ...fills, ...departures, ...remoteStops, ...wake]]
 }
 
 /** Closes the connections whose session has run out. */

@@ -93,6 +93,10 @@ const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): PublicUse
     const presence = state.users.get(user)
     if (presence?.room === room.id) typists.push(publicUser(presence.user))
   }
+  // Typists on other processes too (the same user typing here and there is listed once).
+  for (const [user, typist] of state.remoteTypists) {
+    if (user !== joiner && typist.room === room.id && !(state.typing.has(user) && state.users.get(user)?.room === room.id)) typists.push(publicUser(typist.user))
+  }
   return typists.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
 }
 

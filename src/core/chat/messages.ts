@@ -75,7 +75,7 @@ export const postMessage = (
       command.clientId === undefined ? room.clientIds : room.clientIds.set(clientIdKey(user.id, command.clientId), { pending: message.key }),
   }
   // Sending ends typing, announced now rather than when the store answers.
-  const [next, typingEffects] = stopTyping({ ...setRoom(state, posted), nextKey: state.nextKey + 1 }, sender.presence)
+  const [next, typingEffects] = stopTyping({ ...setRoom(state, posted), nextKey: state.nextKey + 1 }, sender.presence, at)
   return [next, [...typingEffects, { type: 'storeMessage', message }]]
 }
 

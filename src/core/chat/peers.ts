@@ -4,7 +4,8 @@ import type { ClusterFact } from '../cluster/facts.js'
 import type { LeaveReason } from '../protocol/server-frames.js'
 import { roomAudience, send, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
-import { publicUser, typingFrame, userLeftFrame } from './frames.js'
+import { publicUser, userLeftFrame } from './frames.js'
+import { forgetRemoteTyping, remoteTyping } from './remote-typing.js'
 import { revokeSession } from './connections.js'
 import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
 import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type PeerPresence, type Presence, type ProcessId, type RoomState } from './state.js'
@@ -55,10 +56,8 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
       return replaceView(state, origin, fact.users)
     case 'heartbeat':
       return unchanged(state)
-    case 'typing': {
-      const room = state.rooms.get(fact.room)
-      return room === undefined ? unchanged(state) : unchanged(state, send(roomAudience(state, room, fact.user.id), typingFrame(room, fact.user, fact.typing)))
-    }
+    case 'typing':
+      return remoteTyping(state, fact.user, fact.room, fact.typing, fact.forMs, at)
     case 'session_revoked':
       return revokeSession(state, fact.session, fact.expiresAt)
   }
@@ -184,6 +183,7 @@ const placeRemote = (state: ChatState, origin: ProcessId, user: ChatUser, room: 
   if (before === room) return [next, []]
   const effects: Effect[] = []
   const left = before === null ? undefined : next.rooms.get(before)
+  if (left !== undefined) next = forgetRemoteTyping(next, user.id, left.id)
   if (left !== undefined) {
     const remaining = withoutRemote(left, origin, user)
     next = setRoom(next, remaining)

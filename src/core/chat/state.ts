@@ -144,6 +144,12 @@ export interface ChatSettings {
   readonly cluster: ClusterSettings | null
 }
 
+export interface RemoteTypist {
+  readonly user: ChatUser
+  readonly room: RoomId
+  readonly until: number
+}
+
 export interface ClusterSettings {
   /**
    * How long a room waits for a missing message to be announced by the process that stored it before it
@@ -172,6 +178,17 @@ export interface ChatState {
   /** Who is typing, until when. Only typists are here, so ending typing walks only them. */
   readonly typing: I.Map<UserId, number>
   /**
+   * Typists here whose typing the other processes were told of, until when they were told it lasts
+   * (cluster only): a typist who goes on typing is announced again once half of that has passed.
+   */
+  readonly typingAnnounced: I.Map<UserId, number>
+  /**
+   * Typists on other processes, in which room and until when (this process's clock): their typing ends
+   * here when told, when they leave the room, or when the time they were announced for runs out, so a
+   * `typing: false` lost with the link does not leave them typing for good.
+   */
+  readonly remoteTypists: I.Map<UserId, RemoteTypist>
+  /**
    * When each sweep of a clock tick is next due. A tick walks the connections (expired sessions), the
    * revoked sessions or the limits only once something there may be due, so it costs what is due, not
    * the number of users. A due time may be early (what set it has gone since), never late.
@@ -191,6 +208,8 @@ export interface SweepsDueAt {
   readonly gaps: number
   /** When the process heard from longest ago would be declared gone (cluster only). */
   readonly peers: number
+  /** When the first typist on another process runs out (cluster only). */
+  readonly remoteTypists: number
 }
 
 export interface RoomDefinition {
@@ -254,7 +273,9 @@ export const initialChatState = (
     revokedSessions: I.Map(),
     limits: I.Map(),
     typing: I.Map(),
-    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity, gaps: Infinity, peers: Infinity },
+    sweepsDueAt: { sessions: Infinity, revoked: Infinity, limits: Infinity, gaps: Infinity, peers: Infinity, remoteTypists: Infinity },
+    typingAnnounced: I.Map(),
+    remoteTypists: I.Map(),
     nextKey: 1,
     peers: I.Map(),
   }

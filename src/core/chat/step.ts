@@ -76,7 +76,7 @@ const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'Command
     case 'typing_start':
       return startTyping(state, connection, command.ref, at)
     case 'typing_stop':
-      return stopTypingCommand(state, connection, command.ref)
+      return stopTypingCommand(state, connection, command.ref, at)
     case 'history':
       return requestHistory(state, connection, command)
     case 'ping':

@@ -49,8 +49,14 @@ export const PresenceSnapshotFact = t.type(
 /** The announcing process is alive; one that is not heard from for PRESENCE_TTL is gone. */
 export const HeartbeatFact = t.type({ type: t.literal('heartbeat') }, 'HeartbeatFact')
 
-/** A user started or stopped typing in a room on the announcing process. */
-export const TypingFact = t.type({ type: t.literal('typing'), user: ChatUserCodec, room: RoomId, typing: t.boolean }, 'TypingFact')
+/**
+ * A user started (or goes on) typing in a room on the announcing process, for `forMs` unless announced
+ * again, or stopped. Without `forMs` (an older process), TYPING_TIMEOUT of the process that hears it.
+ */
+export const TypingFact = t.intersection(
+  [t.type({ type: t.literal('typing'), user: ChatUserCodec, room: RoomId, typing: t.boolean }), t.partial({ forMs: t.number })],
+  'TypingFact',
+)
 
 /** A session was revoked (logout, revocation): its connections close on every process. */
 export const SessionRevokedFact = t.type({ type: t.literal('session_revoked'), session: SessionId, expiresAt: t.number }, 'SessionRevokedFact')

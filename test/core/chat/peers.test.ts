@@ -163,7 +163,45 @@ describe('presence across processes', () => {
     expect(last(world, 0, 'typing')).toMatchObject({ room: sala1, user: { username: users[1]!.username }, typing: true })
     expect(frames(world, 1).filter((f) => f.type === 'typing')).toEqual([])
     world.command(0, { type: 'typing_start' })
-    expect(facts.filter((f) => f.type === 'typing')).toEqual([{ type: 'typing', user: users[0], room: sala1, typing: true }])
+    expect(facts.filter((f) => f.type === 'typing')).toEqual([{ type: 'typing', user: users[0], room: sala1, typing: true, forMs: CLUSTER.typingTimeoutMs }])
+  })
+
+  it('a newcomer here sees another process’s typists; their typing ends when told, when they leave, or when its time runs out', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    place(world, 'p1', 1, sala1)
+    place(world, 'p1', 2, sala1)
+    fromPeer(world, 'p1', { type: 'typing', user: users[1]!, room: sala1, typing: true, forMs: 1000 })
+    fromPeer(world, 'p1', { type: 'typing', user: users[2]!, room: sala1, typing: true, forMs: 60_000 })
+    world.open(3)
+    expect(last(world, 3, 'joined')).toMatchObject({ typing: [{ username: users[1]!.username }, { username: users[2]!.username }] })
+    // The typing:false for users[1] is lost: its time runs out here instead.
+    world.at += 1000
+    world.tick()
+    expect(last(world, 0, 'typing')).toMatchObject({ user: { username: users[1]!.username }, typing: false })
+    // users[2] leaves the room there: user_left says it, no typing:false.
+    const typingFrames = frames(world, 0).filter((f) => f.type === 'typing').length
+    place(world, 'p1', 2, null, 0, 'left')
+    expect(frames(world, 0).filter((f) => f.type === 'typing')).toHaveLength(typingFrames)
+    expect(world.state.remoteTypists.size).toBe(0)
+  })
+
+  it('a typist here who goes on typing is announced again once half of the announced time has passed, not on every start', () => {
+    const world = new World(CLUSTER)
+    const facts = announced(world)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    const typing = () => facts.filter((f) => f.type === 'typing')
+    world.command(0, { type: 'typing_start' })
+    world.at += CLUSTER.typingTimeoutMs / 2 - 1
+    world.command(0, { type: 'typing_start' })
+    expect(typing()).toHaveLength(1)
+    world.at += 1
+    world.command(0, { type: 'typing_start' })
+    expect(typing()).toHaveLength(2)
+    world.command(0, { type: 'typing_stop' })
+    expect(typing().at(-1)).toEqual({ type: 'typing', user: users[0], room: sala1, typing: false })
   })
 
   it('a session revoked on another process closes its connections here; one revoked here is announced', () => {
