@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { postJson, startTestServer, uniqueName, type TestServer } from '../integration/helpers.js'
-import { createTestDatabase, postgresForTests, type TestDatabase } from '../postgres/test-database.js'
+import { postgresForTests } from '../postgres/test-database.js'
 import { freePort } from '../redis/private-redis.js'
-import { inspector, redisForTests, removeKeys, testPrefix } from '../redis/test-redis.js'
+import { redisForTests } from '../redis/test-redis.js'
+import { sharedChat, type SharedChat } from './shared-chat.js'
 
 // Issue 15: limits are per address and per account across the cluster, not per process. Two processes on
 // one PostgreSQL database and one Redis: sign-ups and failed logins alternating between them meet the
@@ -21,28 +22,15 @@ const viaProxy = (address: string) => ({ 'X-Forwarded-For': address })
 const errorCode = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code
 
 describe.skipIf(!postgres.available || !redis.available)('limits shared by two processes', () => {
-  let database: TestDatabase
+  let chat: SharedChat | undefined
   let servers: TestServer[] = []
-  const prefix = testPrefix()
-  const env = (redisUrl: string): Record<string, string> => ({
-    DATABASE_URL: database.url,
-    REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix,
-    SESSION_SECRET: 'a shared secret of at least 32 characters!',
-    DATABASE_POOL_SIZE: '3',
-    REGISTER_RATE: '3',
-    TRUST_PROXY: '1',
-  })
+  const env = (redisUrl: string): Record<string, string> => ({ ...chat?.env, REDIS_URL: redisUrl })
   beforeAll(async () => {
-    database = await createTestDatabase()
-    servers = await Promise.all([startTestServer(env('redis://127.0.0.1:6379')), startTestServer(env('redis://127.0.0.1:6379'))])
+    chat = await sharedChat({ REGISTER_RATE: '3', TRUST_PROXY: '1' })
+    servers = await Promise.all([chat.start(), chat.start()])
   }, 60_000)
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.stop()))
-    await database?.drop()
-    const client = inspector()
-    await removeKeys(client, prefix)
-    client.disconnect()
+    await chat?.stop()
   })
 
   it('REGISTER_RATE=3: sign-ups from one address alternating between the processes meet 429 after 3 in all', { timeout: 30_000 }, async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ChatClient, postJson, register, startTestServer, waitFor, type TestServer } from '../integration/helpers.js'
-import { createTestDatabase, postgresForTests, type TestDatabase } from '../postgres/test-database.js'
-import { inspector, redisForTests, removeKeys, testPrefix } from '../redis/test-redis.js'
+import { ChatClient, postJson, register, waitFor, type TestServer } from '../integration/helpers.js'
+import { postgresForTests } from '../postgres/test-database.js'
+import { redisForTests } from '../redis/test-redis.js'
+import { sharedChat, type SharedChat } from './shared-chat.js'
 
 // Issue 15: two Sala processes, one PostgreSQL database, one Redis: users on different processes share
 // one chat — presence, messages in one order, typing, catch-up anywhere, logout closing sockets elsewhere.
@@ -9,28 +10,14 @@ const postgres = await postgresForTests()
 const redis = await redisForTests()
 
 describe.skipIf(!postgres.available || !redis.available)('two processes, one chat', () => {
-  let database: TestDatabase
+  let chat: SharedChat | undefined
   let servers: TestServer[] = []
-  const prefix = testPrefix()
   beforeAll(async () => {
-    database = await createTestDatabase()
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: prefix,
-      SESSION_SECRET: 'a shared secret of at least 32 characters!',
-      DATABASE_POOL_SIZE: '3',
-      MSG_RATE: '10000',
-      MSG_BURST: '10000',
-    }
-    servers = await Promise.all([startTestServer(env), startTestServer(env)])
+    chat = await sharedChat({ MSG_RATE: '10000', MSG_BURST: '10000' })
+    servers = await Promise.all([chat.start(), chat.start()])
   }, 60_000)
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.stop()))
-    await database?.drop()
-    const client = inspector()
-    await removeKeys(client, prefix)
-    client.disconnect()
+    await chat?.stop()
   })
 
   /** Joins `room` and answers the `joined` frame, once the other process has heard of the joiner. */

@@ -2,7 +2,8 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, register, startTestServer, type TestServer } from '../integration/helpers.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from './test-database.js'
-import { inspector, redisForTests, removeKeys, testPrefix } from '../redis/test-redis.js'
+import { redisForTests } from '../redis/test-redis.js'
+import { sharedChat, type SharedChat } from '../cluster/shared-chat.js'
 
 // Two Sala servers on one PostgreSQL database, started together (their migrations race for the advisory
 // lock) and writing one room at once: the database, not either process, numbers the messages.
@@ -33,29 +34,17 @@ describe.skipIf(!postgres.available)('a second server without REDIS_URL on one P
 })
 
 describe.skipIf(!postgres.available || !redis.available)('two servers sharing one PostgreSQL database', () => {
+  let chat: SharedChat | undefined
   let database: TestDatabase
   let servers: TestServer[] = []
-  const prefix = testPrefix()
   beforeAll(async () => {
-    database = await createTestDatabase()
-    // One key for both, as production requires with DATABASE_URL: otherwise each signs with its own.
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: prefix,
-      SESSION_SECRET: 'a shared secret of at least 32 characters!',
-      DATABASE_POOL_SIZE: '3',
-      MSG_RATE: '10000',
-      MSG_BURST: '10000',
-    }
-    servers = await Promise.all([startTestServer(env), startTestServer(env)])
+    // One key for both (sharedChat), as production requires with DATABASE_URL: otherwise each signs with its own.
+    chat = await sharedChat({ MSG_RATE: '10000', MSG_BURST: '10000' })
+    database = chat.database
+    servers = await Promise.all([chat.start(), chat.start()])
   }, 60_000)
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.stop()))
-    await database?.drop()
-    const client = inspector()
-    await removeKeys(client, prefix)
-    client.disconnect()
+    await chat?.stop()
   })
 
   it('share accounts, and number the messages both write into one room without a collision, each acked once', { timeout: 60_000 }, async () => {
