@@ -33,7 +33,7 @@ export const peerAnnounced = (state: ChatState, origin: ProcessId, fact: Cluster
   // (its link may have broken while ours held), so the rooms read what they missed, and it gets our view.
   if (fact.type === 'presence_snapshot' && !fact.answer) {
     const [filling, fills] = clusterLinkRestored(next)
-    return [filling, [snapshotOf(filling, true), ...effects, ...fills]]
+    return [filling, [snapshotOf(filling, true), ...revocations(filling), ...effects, ...fills]]
   }
   // One we had not heard (or had declared gone: a stall longer than PRESENCE_TTL) is asked for its view.
   const ask: ReadonlyArray<Effect> = firstHeard && fact.type !== 'presence_snapshot' ? [snapshotOf(next, false)] : []
@@ -70,8 +70,16 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
 export const linkRestored = (state: ChatState): Step => {
   if (state.settings.cluster === null) return unchanged(state)
   const [next, fills] = clusterLinkRestored(state)
-  return [next, [snapshotOf(next, false), ...fills]]
+  return [next, [snapshotOf(next, false), ...revocations(next), ...fills]]
 }
+
+/**
+ * The revocations still in force here, told again to processes that may have missed them (our link was
+ * down, or theirs): a session revoked during an outage then closes everywhere once the link is back. Few:
+ * each is kept only until the session would have expired anyway.
+ */
+const revocations = (state: ChatState): ReadonlyArray<Effect> =>
+  [...state.revokedSessions].map(([session, expiresAt]) => ({ type: 'announce', fact: { type: 'session_revoked', session, expiresAt } }))
 
 /** This process's own view, for a process that asked (`answer: true`) or to ask everyone for theirs. */
 export const snapshotOf = (state: ChatState, answer: boolean): Effect => {

@@ -204,6 +204,24 @@ describe('presence across processes', () => {
     expect(typing().at(-1)).toEqual({ type: 'typing', user: users[0], room: sala1, typing: false })
   })
 
+  it('tells its revocations again when its link is back and to a process that asks, so one made during an outage closes everywhere', () => {
+    const world = new World(CLUSTER)
+    const facts = announced(world)
+    world.open(0)
+    world.revoke(0)
+    const revoked = facts.filter((f) => f.type === 'session_revoked')
+    expect(revoked).toHaveLength(1)
+    world.dispatch({ type: 'ClusterLinkRestored', at: world.at })
+    expect(facts.filter((f) => f.type === 'session_revoked')).toEqual([revoked[0], revoked[0]])
+    fromPeer(world, 'p1', { type: 'presence_snapshot', users: [], answer: false })
+    expect(facts.filter((f) => f.type === 'session_revoked')).toHaveLength(3)
+    // Once the session would have expired anyway, it is forgotten and no longer told.
+    world.at += 3_600_001
+    world.tick()
+    world.dispatch({ type: 'ClusterLinkRestored', at: world.at })
+    expect(facts.filter((f) => f.type === 'session_revoked')).toHaveLength(3)
+  })
+
   it('a session revoked on another process closes its connections here; one revoked here is announced', () => {
     const world = new World(CLUSTER)
     const facts = announced(world)
