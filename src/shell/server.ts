@@ -46,6 +46,7 @@ import { ChatSocket } from './ws/chat-socket.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
 import { createAddressSlots } from './ws/address-slots.js'
+import { createSharedRates } from './ws/shared-rates.js'
 import { createSignIn } from './ws/sign-in.js'
 import { chooseSubprotocol } from '../core/protocol/version.js'
 import { CLOSE_GOING_AWAY } from '../core/protocol/close-codes.js'
@@ -211,7 +212,9 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   })
   opened.push(orphans.stop)
   const addresses = createAddressSlots(config.maxConnectionsPerAddress)
-  const onOpen = attachConnection({ runtime, system, log, findUploads, addresses })
+  // Message, typing and history allowances count with the other processes; per process while Redis cannot answer.
+  const sharedRates = sharedLimits === undefined ? undefined : createSharedRates(sharedLimits.limits, settings.rates, log)
+  const onOpen = attachConnection({ runtime, system, log, findUploads, addresses, ...(sharedRates === undefined ? {} : { sharedRates }) })
   let accepting = true
   const signIn = createSignIn({
     accounts,

@@ -4,6 +4,7 @@ import type { ChatCommand } from '../protocol/client-commands.js'
 import type { ClusterFact } from '../cluster/facts.js'
 import type { ChatUser, NewMessage, ProcessId, StoredMessage } from './state.js'
 import type { Upload } from '../uploads.js'
+import type { SharedAdmission } from './limits.js'
 
 /** Everything that can happen to the chat. Time always arrives with the event (`at`, ms since epoch). */
 export type ChatEvent =
@@ -22,6 +23,8 @@ export type ChatEvent =
       readonly command: ChatCommand
       /** The uploads a message's attachment links point at, as the shell found them; absent ones are unknown. */
       readonly uploads?: ReadonlyMap<string, Upload>
+      /** The cluster's allowance for this command, when the shell asked it; absent, this process decides alone. */
+      readonly shared?: SharedAdmission
       readonly at: number
     }
   | {

@@ -45,6 +45,19 @@ export const limitKindOf = (type: ChatCommandType | 'rejected_frame'): LimitKind
   }
 }
 
+/**
+ * The cluster-wide allowance's answer for one command (`SharedLimits.take` with the same `Rate`): admitted,
+ * or refused with the wait until a token is back, in ms.
+ */
+export type SharedAdmission = { readonly admitted: true } | { readonly admitted: false; readonly retryAfterMs: number }
+
+/**
+ * The kinds whose allowance the cluster shares. Join, leave and ping are left to each process: they are
+ * rare by nature (a heartbeat every several seconds), and asking Redis for every ping would cost more than
+ * what it protects.
+ */
+export const SHARED_KINDS: ReadonlySet<LimitKind> = new Set(['message', 'typing', 'history'])
+
 /** `effects` come before the command's own (if it was admitted, they are rarely any). */
 export interface Admission {
   readonly admitted: boolean
@@ -59,6 +72,11 @@ const NOTHING: ReadonlyArray<Effect> = []
  * flood of bad commands is limited like any other. Refusals fill the abuse meter; a full meter closes
  * the connection (1008). `room` is the room a refused `message` was for, said in its `error`.
  *
+ * With several processes, `shared` is the cluster's answer for the same allowance (one token bucket per
+ * user and kind that every process spends, asked by the shell before the command arrives here): a command
+ * is admitted only when both this process's bucket and the cluster's admit it. Absent (one process, or the
+ * cluster could not answer), this process's bucket decides alone: limited per process, never unlimited.
+ *
  * A user with no entry has every allowance full (an entry is dropped only once it says exactly that), so
  * the entry made here is asked to be forgotten once it has rested again: idle users, most of them, keep
  * none.
@@ -70,6 +88,7 @@ export const admit = (
   ref: string | undefined,
   at: number,
   room?: RoomId,
+  shared?: SharedAdmission,
 ): Admission => {
   const user = findSender(state, connection)?.presence.user.id
   if (user === undefined) return { admitted: true, state, effects: NOTHING }
@@ -77,18 +96,22 @@ export const admit = (
   const limits = known ?? freshLimits(at)
   const rate = state.settings.rates[kind]
   const taken = take(limits.buckets[kind] ?? fullBucket(rate, at), rate, at)
-  if (taken.allowed) {
+  if (taken.allowed && shared?.admitted !== false) {
     const charged: Limits = { ...limits, buckets: { ...limits.buckets, [kind]: taken.bucket } }
     const next = withLimits(state, user, charged)
     if (known !== undefined) return { admitted: true, state: next, effects: NOTHING }
     const due = forgetAt(charged, state.settings)
     return { admitted: true, state: dueNoLaterThan(next, 'limits', due), effects: [{ type: 'wakeAt', at: due }] }
   }
+  // Refused here, or by the cluster's allowance (spent on other processes): the same refusal either way,
+  // and neither spends this process's token. The longer wait is the true one.
+  const retryAfterMs = Math.max(taken.allowed ? 0 : taken.retryAfterMs, shared?.admitted === false ? shared.retryAfterMs : 0)
+  const bucket = taken.allowed ? limits.buckets[kind] : taken.bucket
   const abuse = recordRefusal(limits.abuse, rate, at)
-  const next = withLimits(state, user, { buckets: { ...limits.buckets, [kind]: taken.bucket }, abuse })
+  const next = withLimits(state, user, { buckets: { ...limits.buckets, [kind]: bucket }, abuse })
   const refusal = sendTo(connection, {
-    ...aboutRoom(errorFrame('rate_limited', `too many ${kind} commands; wait ${taken.retryAfterMs} ms`, ref), room),
-    retryAfterMs: taken.retryAfterMs,
+    ...aboutRoom(errorFrame('rate_limited', `too many ${kind} commands; wait ${retryAfterMs} ms`, ref), room),
+    retryAfterMs,
   })
   const fields = { userId: user, connectionId: connection, kind }
   if (abuse.level <= abuseThreshold(rate)) {

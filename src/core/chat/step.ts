@@ -58,7 +58,7 @@ const rejectFrame = (state: ChatState, event: Extract<ChatEvent, { type: 'FrameR
 const handleCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'CommandReceived' }>): Step => {
   // A refused message's error names the room it was written in, as its ack would have.
   const room = event.command.type === 'message' ? (findSender(state, event.connection)?.presence.room ?? undefined) : undefined
-  const admission = admit(state, event.connection, limitKindOf(event.command.type), event.command.ref, event.at, room)
+  const admission = admit(state, event.connection, limitKindOf(event.command.type), event.command.ref, event.at, room, event.shared)
   if (!admission.admitted) return [admission.state, admission.effects]
   const [next, effects] = runCommand(admission.state, event)
   return admission.effects.length === 0 ? [next, effects] : [next, [...admission.effects, ...effects]]

@@ -5,7 +5,10 @@ import { redisSharedRecords } from '../../adapters/redis/records.js'
 import type { SharedRecords } from '../../adapters/shared-records.js'
 import type { ClusterConfig } from '../../core/config.js'
 
-/** What the HTTP guards count together with the other processes: sign-ups, and login throttling's records. */
+/**
+ * What this process counts together with the other processes: sign-ups, login throttling's records, the
+ * chat commands' allowances (message, typing, history) and the upload budget.
+ */
 export interface SharedHttpLimits {
   readonly limits: SharedLimits
   readonly records: SharedRecords
@@ -20,7 +23,9 @@ export interface SharedHttpLimits {
  */
 export const openSharedHttpLimits = (config: Extract<ClusterConfig, { type: 'redis' }>, processId: string, log: Logger): SharedHttpLimits => {
   const where = { url: config.url, prefix: config.prefix, processId }
-  const limits = redisSharedLimits({ ...where, log: (level, message, fields) => log[level](message, { ...fields, process: processId }) })
+  // A chat command waits for its answer (its connection's later frames wait behind it), so a Redis that
+  // stops answering must cost a quarter second per command at most, not the default second.
+  const limits = redisSharedLimits({ ...where, commandTimeoutMs: 250, log: (level, message, fields) => log[level](message, { ...fields, process: processId }) })
   const records = redisSharedRecords(where)
   return {
     limits,

@@ -1,7 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { Duplex } from 'node:stream'
 import type { RawData } from 'ws'
-import { decodeClientFrame, type MessageCommand } from '../../core/protocol/client-commands.js'
+import { decodeClientFrame, type ChatCommand } from '../../core/protocol/client-commands.js'
 import { uploadNameFromUrl, uploadUrl, type Upload, type UploadName } from '../../core/uploads.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { System } from '../../adapters/system.js'
@@ -9,9 +9,11 @@ import type { ConnectionId, UserId } from '../../core/brands.js'
 import type { Authenticated } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 import type { AddressSlots } from './address-slots.js'
+import type { SharedRates } from './shared-rates.js'
 import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
 import { rawText } from './frame.js'
 import { CLOSE_UNSUPPORTED_DATA } from '../../core/protocol/close-codes.js'
+import { limitKindOf, SHARED_KINDS, type SharedAdmission } from '../../core/chat/limits.js'
 
 export interface ConnectionDependencies {
   readonly runtime: ChatRuntime
@@ -20,6 +22,8 @@ export interface ConnectionDependencies {
   readonly findUploads: (names: ReadonlyArray<UploadName>) => Promise<E.Either<Error, ReadonlyArray<Upload>>>
   /** The open-socket count per client address; the connection gives its place back when it closes. */
   readonly addresses: AddressSlots
+  /** The cluster's allowances for chat commands; absent when this process is the only one. */
+  readonly sharedRates?: SharedRates
 }
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
@@ -27,9 +31,9 @@ type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBina
 const ALREADY_SIGNED_IN = 'this connection is already signed in; auth is only the first frame of one opened without credentials'
 
 /**
- * Wires one open socket to the runtime. Frames are handled strictly in arrival order: a message whose
- * attachments must first be looked up holds back the frames behind it (and the close), so a client's
- * commands never overtake one another.
+ * Wires one open socket to the runtime. Frames are handled strictly in arrival order: a command that must
+ * first ask something (a message's attachments, the cluster's allowance) holds back the frames behind it
+ * (and the close), so a client's commands never overtake one another.
  */
 export const attachConnection = (deps: ConnectionDependencies) => (socket: ChatSocket, signedIn: Authenticated, raw: Duplex, address: string): void => {
   // One object per socket and no closures: at tens of thousands of idle sockets every closure and
@@ -131,29 +135,51 @@ class ClientConnection implements SocketPeer {
       runtime.dispatch({ type: 'FrameRejected', connection, message: ALREADY_SIGNED_IN, details: [], at })
       return undefined
     }
-    if (command.type === 'message' && (command.attachments?.length ?? 0) > 0) return this.withUploads(command, command.attachments ?? [])
-    runtime.dispatch({ type: 'CommandReceived', connection, command, at })
-    return undefined
+    const shared = this.askCluster(command)
+    const attachments = command.type === 'message' ? (command.attachments ?? []) : []
+    if (shared === undefined && attachments.length === 0) {
+      runtime.dispatch({ type: 'CommandReceived', connection, command, at })
+      return undefined
+    }
+    return this.afterLookups(command, shared, attachments)
+  }
+
+  /** The cluster's answer for the allowance this command draws on, if the cluster shares that kind. */
+  private askCluster(command: ChatCommand): Promise<SharedAdmission | undefined> | undefined {
+    const kind = limitKindOf(command.type)
+    return this.deps.sharedRates !== undefined && SHARED_KINDS.has(kind) ? this.deps.sharedRates(this.user, kind) : undefined
+  }
+
+  /** Dispatches a command once the cluster's allowance and its attachments' uploads are known (asked together). */
+  private async afterLookups(command: ChatCommand, sharing: Promise<SharedAdmission | undefined> | undefined, urls: ReadonlyArray<string>): Promise<void> {
+    const [shared, uploads] = await Promise.all([sharing, urls.length === 0 ? undefined : this.findUploads(command, urls)])
+    // The lookups took time; the server may have decided to close this connection since.
+    if (uploads === 'failed' || !this.open()) return
+    this.deps.runtime.dispatch({
+      type: 'CommandReceived',
+      connection: this.id,
+      command,
+      ...(uploads === undefined ? {} : { uploads }),
+      ...(shared === undefined ? {} : { shared }),
+      at: this.deps.system.now(),
+    })
   }
 
   // The core decides whether the links are acceptable; the shell only finds what they point at.
-  private async withUploads(command: MessageCommand, urls: ReadonlyArray<string>): Promise<void> {
+  private async findUploads(command: ChatCommand, urls: ReadonlyArray<string>): Promise<ReadonlyMap<string, Upload> | 'failed'> {
     const { runtime, system, log, findUploads } = this.deps
     const names = urls.flatMap((url) => {
       const name = uploadNameFromUrl(url)
       return name === undefined ? [] : [name]
     })
     const found = await findUploads(names)
-    const ref = command.ref === undefined ? {} : { ref: command.ref }
     if (E.isLeft(found)) {
       log.error('attachment lookup failed', { ...this.ids(), err: found.left })
+      const ref = command.ref === undefined ? {} : { ref: command.ref }
       runtime.dispatch({ type: 'CommandFailed', connection: this.id, message: 'the message could not be sent; try again', ...ref, at: system.now() })
-      return
+      return 'failed'
     }
-    // The lookup took time; the server may have decided to close this connection since.
-    if (!this.open()) return
-    const uploads = new Map(found.right.map((upload) => [uploadUrl(upload.name), upload]))
-    runtime.dispatch({ type: 'CommandReceived', connection: this.id, command, uploads, at: system.now() })
+    return new Map(found.right.map((upload) => [uploadUrl(upload.name), upload]))
   }
 
   private open(): boolean {

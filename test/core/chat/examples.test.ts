@@ -4,7 +4,9 @@ import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import { messageText, users } from '../../arbitraries.js'
 import { trusted } from '../../../src/core/codecs.js'
 import { UploadName, uploadUrl, type Upload } from '../../../src/core/uploads.js'
-import { FORGET_EVERY_MS, forgetAt } from '../../../src/core/chat/limits.js'
+import fc from 'fast-check'
+import { FORGET_EVERY_MS, forgetAt, type SharedAdmission } from '../../../src/core/chat/limits.js'
+import type { ChatCommand } from '../../../src/core/protocol/client-commands.js'
 import { UNLIMITED, World, withoutLimits } from './harness.js'
 
 // Given / when / then for the rules that random histories reach only rarely.
@@ -244,6 +246,60 @@ describe('rate limits', () => {
     world.at += 500
     world.command(0, { type: 'message', text: messageText('now fine'), ref: 'later' })
     expect(world.storing.map((m) => m.text)).toContain('now fine')
+  })
+
+  describe('with the cluster’s allowance (several processes)', () => {
+    const sharedCommand = (world: World, command: ChatCommand, shared: SharedAdmission) =>
+      world.dispatch({ type: 'CommandReceived', connection: world.currentConnection(0), command, shared, at: world.at })
+
+    it('refuses what the cluster refuses, with the cluster’s wait, and spends none of this process’s allowance on it', () => {
+      const world = new World()
+      world.open(0)
+      world.command(0, { type: 'join' })
+      sharedCommand(world, { type: 'message', text: messageText('spent elsewhere'), ref: 'r1' }, { admitted: false, retryAfterMs: 1200 })
+      expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'rate_limited', ref: 'r1', retryAfterMs: 1200, room: 'sala-1' })
+      expect(world.storing).toEqual([])
+      // This process's burst of 4 is still whole.
+      for (let i = 0; i < 4; i++) sharedCommand(world, { type: 'message', text: messageText(`m${i}`) }, { admitted: true })
+      expect(world.storing).toHaveLength(4)
+    })
+
+    it('still refuses past this process’s own allowance when the cluster admits (the two must agree)', () => {
+      const world = new World()
+      world.open(0)
+      world.command(0, { type: 'join' })
+      for (let i = 0; i < 5; i++) sharedCommand(world, { type: 'message', text: messageText(`m${i}`), ref: `r${i}` }, { admitted: true })
+      expect(world.storing).toHaveLength(4)
+      expect(lastFrame(world, 0)).toMatchObject({ type: 'error', code: 'rate_limited', ref: 'r4', retryAfterMs: 500 })
+    })
+
+    it('closes a client the cluster keeps refusing, as it closes one refused here', () => {
+      const world = new World()
+      world.open(0)
+      const effects = []
+      for (let i = 0; i < 150 && world.isOpen(0); i++) {
+        world.at += 100
+        effects.push(...sharedCommand(world, { type: 'typing_stop' }, { admitted: false, retryAfterMs: 100 }))
+      }
+      expect(effects).toContainEqual({ type: 'close', connection: world.currentConnection(0), code: 1008, reason: 'rate limit exceeded repeatedly' })
+    })
+
+    it('never admits a command the cluster refused, whatever this process’s buckets hold', () => {
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 2000 })), { maxLength: 40 }), (answers) => {
+          const world = new World()
+          world.open(0)
+          world.command(0, { type: 'join' })
+          for (const [admitted, pause] of answers) {
+            world.at += pause
+            const before = world.storing.length
+            sharedCommand(world, { type: 'message', text: messageText('x') }, admitted ? { admitted: true } : { admitted: false, retryAfterMs: 10 })
+            if (!admitted && world.storing.length !== before) return false
+          }
+          return true
+        }),
+      )
+    })
   })
 
   it('closes (1008) a client that keeps sending five times its limit, after about ten seconds', () => {
