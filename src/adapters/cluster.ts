@@ -87,3 +87,40 @@ export interface SharedLimits {
 
 /** Where an adapter reports its state changes and surprises; the shell maps it onto its logger. */
 export type LinkLog = (level: 'info' | 'warn' | 'error', message: string, fields: Readonly<Record<string, unknown>>) => void
+
+/**
+ * What `hold` found: whether `amount` was added to this process's share, and what the other processes
+ * still alive hold for the key (before this call), so the caller can decide with the cluster's count.
+ */
+export interface TallyHold {
+  readonly held: boolean
+  readonly others: number
+}
+
+/**
+ * Counts every process of the cluster holds together (open connections per user and per address, uploads
+ * under way, bytes in flight), each process's share kept apart: a process that dies stops counting within
+ * its presence TTL, without anyone having to release what it held. Amounts are whole numbers of at least 1
+ * (a connection, an upload, a byte); a bad amount or limit throws a RangeError (a programming error), never
+ * a failure of Redis.
+ *
+ * This process's share is known here first: every change is made to it, then told to Redis, which keeps
+ * what it was last told; a change that cannot be told (the link is down, an answer was lost) is told again
+ * once the link is back, and every share is told again after each reconnect (Redis may have restarted
+ * empty), so the cluster's counts converge on what the processes really hold.
+ */
+export interface SharedTallies {
+  /**
+   * Adds `amount` to this process's share of `key` unless the shares of every live process would then pass
+   * `limit` (the shares of processes found dead are dropped first). Errors are values: while Redis cannot
+   * answer nothing is added (after a `timeout`, Redis may have counted it: it is corrected by the next
+   * change of the key), and the caller decides alone; what it then admits it should `add`.
+   */
+  readonly hold: (key: string, amount: number, limit: number) => Promise<E.Either<LinkFailure, TallyHold>>
+  /** Adds `amount` to this process's share with no limit: what the caller admitted without the cluster. Never waits. */
+  readonly add: (key: string, amount: number) => void
+  /** Takes `amount` back from this process's share (never below 0). Never waits; told later if Redis cannot hear it now. */
+  readonly release: (key: string, amount: number) => void
+  /** Stops counting: this process's shares are dropped by the others at once. Later holds answer `unavailable`. Safe to call twice. */
+  readonly close: () => Promise<void>
+}
