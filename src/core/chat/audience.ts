@@ -27,10 +27,16 @@ const listeners = (state: ChatState, room: RoomState): ReadonlyArray<Listener> =
   return computed
 }
 
-/** Every connection of every member of the room, except those of `exceptUser`. */
+/**
+ * Every connection of every member of the room, except those of `exceptUser` and those whose `joined` is
+ * waiting for a catch-up (they hear the room from their `joined` on; see joined.ts).
+ */
 export const roomAudience = (state: ChatState, room: RoomState, exceptUser?: UserId): ConnectionId[] => {
   const audience: ConnectionId[] = []
-  for (const [member, connection] of listeners(state, room)) if (member !== exceptUser) audience.push(connection)
+  const waiting = state.catchingUp
+  for (const [member, connection] of listeners(state, room)) {
+    if (member !== exceptUser && (waiting.size === 0 || !waiting.has(connection))) audience.push(connection)
+  }
   return audience
 }
 

@@ -12,6 +12,7 @@ import { expireTyping } from './typing.js'
 import { sweepGaps } from './ordering.js'
 import { sweepPeers, whereElse } from './peers.js'
 import { expireRemoteTyping } from './remote-typing.js'
+import { forgetCatchUps } from './joined.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -29,7 +30,8 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
   const existing = state.users.get(event.user.id)
-  if (existing !== undefined && existing.connections.length >= state.settings.maxConnectionsPerUser) {
+  const open = (existing?.connections.length ?? 0) + (event.connectionsElsewhere ?? 0)
+  if (open >= state.settings.maxConnectionsPerUser) {
     const reason = `at most ${state.settings.maxConnectionsPerUser} connections per user`
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
@@ -71,7 +73,7 @@ export const closeConnection = (state: ChatState, connection: ConnectionId): Ste
   const info = state.connections.get(connection)
   if (info === undefined) return unchanged(state)
   const presence = state.users.get(info.user)
-  const next: ChatState = { ...state, connections: state.connections.remove(connection) }
+  const next: ChatState = forgetCatchUps({ ...state, connections: state.connections.remove(connection) }, [connection])
   if (presence === undefined) return [next, []]
   const remaining = presence.connections.filter((c) => c !== connection)
   if (remaining.length > 0) return [setPresence(next, { ...presence, connections: remaining }), []]

@@ -6,6 +6,7 @@ import type { MessageReceipt } from './events.js'
 import { chatMessage, isoTime } from './frames.js'
 import { clientIdKey, type AckWaiter, type Arrival, type ChatState, type ChatUser, type ClientIdHolder, type NewMessage, type RoomState, type StoredMessage } from './state.js'
 import type { Step } from './step-result.js'
+import { settleCatchUps } from './joined.js'
 
 // Delivering a stored message to this process's members, and the memory of it (`recent`, clientIds).
 
@@ -47,7 +48,11 @@ export const deliverNow = (state: ChatState, room: RoomState, { message, waiters
   const next = setRoom(state, kept)
   const waiting = waiters.map((waiter) => waiter.connection)
   const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-  return [next, [...acksFor(next, message, waiters), ...send(audience, { type: 'message', ...chatMessage(message) })]]
+  const delivered = [...acksFor(next, message, waiters), ...send(audience, { type: 'message', ...chatMessage(message) })]
+  if (next.catchingUp.size === 0) return [next, delivered]
+  // A join waiting for this message gets its `joined` now, with the message in its history.
+  const [settled, joined] = settleCatchUps(next, kept.id)
+  return [settled, [...delivered, ...joined]]
 }
 
 const remember = (room: RoomState, message: StoredMessage, capacity: number): RoomState => {

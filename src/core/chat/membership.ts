@@ -1,14 +1,14 @@
-import { RoomId, type ConnectionId, type UserId } from '../brands.js'
+import { RoomId, type ConnectionId } from '../brands.js'
 import type { JoinCommand } from '../protocol/client-commands.js'
-import type { LeaveReason, PublicUser, ServerFrame } from '../protocol/server-frames.js'
+import type { LeaveReason } from '../protocol/server-frames.js'
 import { findSender, roomAudience, roomOf, send, sendTo, setPresence, setRoom, type Sender } from './audience.js'
 import type { Effect } from './effects.js'
-import { chatMessage, errorFrame, publicUser, userLeftFrame, withRef } from './frames.js'
-import { catchUp, latestMessages } from './recent-history.js'
+import { errorFrame, publicUser, userLeftFrame } from './frames.js'
 import type { ChatState, Presence, RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { forgetTyping } from './typing.js'
 import { announcePresence } from './peers.js'
+import { answerJoin, forgetCatchUps } from './joined.js'
 
 export const findRoom = (state: ChatState, id: string): RoomState | undefined =>
   RoomId.is(id) ? state.rooms.get(id) : undefined
@@ -21,9 +21,7 @@ export const joinRoom = (state: ChatState, connection: ConnectionId, command: Jo
     const frame = errorFrame('unknown_room', `there is no room ${JSON.stringify(command.room)}`, command.ref)
     return unchanged(state, [sendTo(connection, frame)])
   }
-  if (sender.presence.room === target.id) {
-    return unchanged(state, [sendTo(connection, joinedFrame(state, target, command, sender.presence.user.id))])
-  }
+  if (sender.presence.room === target.id) return answerJoin(state, target, connection, command, sender.presence.user.id)
   return moveInto(state, sender, target, command, sender.presence.moves + 1)
 }
 
@@ -39,65 +37,20 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     ? []
     : send(roomAudience(next, room, presence.user.id), { type: 'user_joined', room: room.id, user: publicUser(presence.user) })
   // Every connection of the user moves with the user; only the asking one gets its `since` and `ref`.
-  const welcomes = presence.connections.map((connection) =>
-    sendTo(
-      connection,
-      connection === sender.connectionId
-        ? joinedFrame(next, room, command, presence.user.id)
-        : joinedFrame(next, room, { type: 'join' }, presence.user.id),
-    ),
-  )
+  let answered = next
+  const welcomes: Effect[] = []
+  for (const connection of presence.connections) {
+    const [after, welcome] = answerJoin(answered, room, connection, connection === sender.connectionId ? command : { type: 'join' }, presence.user.id)
+    answered = after
+    welcomes.push(...welcome)
+  }
   const log: Effect = {
     type: 'log',
     level: 'info',
     message: 'joined room',
     fields: { userId: presence.user.id, connectionId: sender.connectionId, room: room.id },
   }
-  return [next, [...leaveEffects, ...announce, ...announcePresence(next, presence, room.id), ...welcomes, log]]
-}
-
-const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {
-  const users = [...room.members].flatMap((id) => {
-    const member = state.users.get(id)
-    return member === undefined ? [] : [publicUser(member.user)]
-  })
-  for (const [id, { user }] of room.remote) if (!room.members.has(id)) users.push(publicUser(user))
-  const history =
-    command.since === undefined
-      ? { messages: latestMessages(room, state.settings.joinHistory), gap: false }
-      : catchUp(room, command.since, state.settings)
-  return withRef(
-    {
-      type: 'joined',
-      room: room.id,
-      users,
-      typing: typistsIn(state, room, joiner),
-      history: history.messages.map(chatMessage).toArray(),
-      ...(history.gap ? { gap: true } : {}),
-    },
-    command.ref,
-  )
-}
-
-/**
- * Who is typing in the room, by username, so that someone who arrives mid-sentence sees it. Never the
- * joining user: typing is not shown to the typist's own connections, a new tab included. A typist whose
- * deadline has passed but whom no tick has ended yet is listed, as the others still see them: the tick
- * tells everyone at once, and a typist who starts again meanwhile is not announced again.
- * Walks the typists, not the members: there are few of them.
- */
-const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): PublicUser[] => {
-  const typists: PublicUser[] = []
-  for (const user of state.typing.keys()) {
-    if (user === joiner) continue
-    const presence = state.users.get(user)
-    if (presence?.room === room.id) typists.push(publicUser(presence.user))
-  }
-  // Typists on other processes too (the same user typing here and there is listed once).
-  for (const [user, typist] of state.remoteTypists) {
-    if (user !== joiner && typist.room === room.id && !(state.typing.has(user) && state.users.get(user)?.room === room.id)) typists.push(publicUser(typist.user))
-  }
-  return typists.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
+  return [answered, [...leaveEffects, ...announce, ...announcePresence(next, presence, room.id), ...welcomes, log]]
 }
 
 export const leaveRoom = (state: ChatState, connection: ConnectionId, ref: string | undefined): Step => {
@@ -142,7 +95,7 @@ export const leaveCurrentRoom = (
   if (room === undefined) return unchanged(state)
   const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
   const left: Presence = { ...presence, room: null, moves: move }
-  const next = forgetTyping(setPresence(setRoom(state, remaining), left), presence.user.id)
+  const next = forgetCatchUps(forgetTyping(setPresence(setRoom(state, remaining), left), presence.user.id), presence.connections)
   // Still there through another process: only the user's own connections here hear they left.
   const audience = remaining.remote.has(presence.user.id) ? alsoTell : [...roomAudience(next, remaining), ...alsoTell]
   const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }

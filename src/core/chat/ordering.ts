@@ -4,6 +4,7 @@ import { acksFor, deliverNow, pointAtStored } from './delivery.js'
 import type { Effect } from './effects.js'
 import { dueNoLaterThan, type Arrival, type ChatState, type RoomState, type StoredMessage } from './state.js'
 import { unchanged, type Step } from './step-result.js'
+import { chaseCatchUps, settleCatchUps } from './joined.js'
 
 // Order across processes (issue 15). The store numbers a room's messages whichever process writes them,
 // and a number is committed only after every lower one of the room (the room's counter is locked until
@@ -78,7 +79,12 @@ export const gapFilled = (state: ChatState, roomId: RoomId, before: number, mess
   const settledUpTo = Number.isFinite(before) ? before - 1 : room.lastSeq
   const settled: RoomState = { ...room, lastSeq: Math.max(room.lastSeq, settledUpTo), held: room.held.filter((_, seq) => seq > settledUpTo), gap: { state: 'none' } }
   const [released, releasedEffects] = releaseHeld(setRoom(next, settled), [], roomId, at)
-  return [released, [...effects, ...releasedEffects]]
+  if (released.catchingUp.size === 0) return [released, [...effects, ...releasedEffects]]
+  // Joins waiting for a message: answered if it came; read to the end for them if not (once more, or as
+  // a gap when this read was already theirs).
+  const [answered, joined] = settleCatchUps(released, roomId, !Number.isFinite(before))
+  const [chased, chasing] = chaseCatchUps(answered, roomId)
+  return [chased, [...effects, ...releasedEffects, ...joined, ...chasing]]
 }
 
 /**

@@ -198,6 +198,25 @@ export interface ChatState {
   readonly nextKey: number
   /** The other processes sharing this chat, as far as their announcements tell (cluster only). */
   readonly peers: I.Map<ProcessId, Peer>
+  /** Joins whose `joined` waits for this process to deliver up to their `since` (cluster only; see joined.ts). */
+  readonly catchingUp: I.Map<ConnectionId, CatchingUp>
+}
+
+/**
+ * A connection that joined `room` with `since` naming a message this process has not delivered yet (seen
+ * through another process): its `joined` is sent once it has, and until then it hears nothing of the room.
+ */
+export interface CatchingUp {
+  readonly room: RoomId
+  readonly user: UserId
+  /** The seq its `since` names. */
+  readonly since: number
+  readonly ref?: string
+  /**
+   * A read of the store to its end was asked after this join: once answered, a `since` beyond what it found
+   * names no message (the store had every message anyone was told of), and the join is answered as a gap.
+   */
+  readonly readAsked: boolean
 }
 
 export interface SweepsDueAt {
@@ -278,6 +297,7 @@ export const initialChatState = (
     remoteTypists: I.Map(),
     nextKey: 1,
     peers: I.Map(),
+    catchingUp: I.Map(),
   }
 }
 

@@ -104,8 +104,8 @@ export class World {
         return
       }
       case 'fillGap': {
-        const messages = this.stored.filter((m) => m.room === effect.room && m.seq > effect.after && m.seq < effect.before).sort((a, b) => a.seq - b.seq)
-        followUps.push({ type: 'GapFilled', room: effect.room, before: effect.before, messages, at: this.at })
+        if (this.holdFills) this.heldFills.push(effect)
+        else followUps.push(this.readStore(effect))
         return
       }
       case 'wakeAt':
@@ -113,6 +113,19 @@ export class World {
       case 'announce':
         return
     }
+  }
+
+  /** With `holdFills`, the store's reads wait here until `answerFills` (they read the store then). */
+  holdFills = false
+  readonly heldFills: Array<Extract<Effect, { type: 'fillGap' }>> = []
+
+  answerFills(count = Infinity): void {
+    for (const fill of this.heldFills.splice(0, count)) this.dispatch(this.readStore(fill))
+  }
+
+  private readStore(effect: Extract<Effect, { type: 'fillGap' }>): ChatEvent {
+    const messages = this.stored.filter((m) => m.room === effect.room && m.seq > effect.after && m.seq < effect.before).sort((a, b) => a.seq - b.seq)
+    return { type: 'GapFilled', room: effect.room, before: effect.before, messages, at: this.at }
   }
 
   framesOf(connection: ConnectionId): ServerFrame[] {

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as O from 'fp-ts/lib/Option.js'
-import { parseMessageId } from '../../../src/core/protocol/message-id.js'
+import { formatMessageId, parseMessageId } from '../../../src/core/protocol/message-id.js'
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { StoredMessage } from '../../../src/core/chat/state.js'
@@ -207,5 +207,158 @@ describe('ordered delivery across processes', () => {
     waitOut(world)
     expect(fills).toEqual([{ type: 'fillGap', room, after: 0, before: Infinity }])
     expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map(seqOf)).toEqual([lost.seq])
+  })
+})
+
+// A client that moves to this process rejoins with `since` naming the last message it saw elsewhere; this
+// process may not have delivered that message yet (in flight, held behind a hole, or lost with the process
+// that stored it). Its `joined` waits until it has, and then holds exactly what came after, with no gap.
+describe('catching up on a process that is behind the client', () => {
+  const idOf = (seq: number) => formatMessageId(seq)
+  const joinedOf = (world: World, slot: number) => world.framesOf(world.currentConnection(slot)).filter((f) => f.type === 'joined')
+  /** What the slot received since it last joined: the joined's history, then the messages after it. */
+  const viewAfterJoin = (world: World, slot: number): number[] => {
+    const frames = world.framesOf(world.currentConnection(slot))
+    const at = frames.findLastIndex((f) => f.type === 'joined')
+    if (at < 0) return []
+    const joined = frames[at] as Extract<ServerFrame, { type: 'joined' }>
+    return [...joined.history.map((m) => seqOf({ type: 'message', ...m })!), ...frames.slice(at + 1).map(seqOf).filter((seq) => seq !== undefined)]
+  }
+  /** Slot 0 comes back (a new connection) and rejoins with `since`. */
+  const rejoin = (world: World, since: number) => {
+    world.close(0)
+    world.open(0)
+    world.framesOf(world.currentConnection(0)).length = 0
+    world.command(0, { type: 'join', room, since: idOf(since), ref: 'back' })
+  }
+
+  it('reads the store when nothing brings the message, and answers with what came after it, no gap', () => {
+    const world = threeInRoom()
+    const lost = [storedElsewhere(world, 'one'), storedElsewhere(world, 'two'), storedElsewhere(world, 'three')]
+    rejoin(world, lost[1]!.seq)
+    const [joined] = joinedOf(world, 0)
+    expect(joined).toMatchObject({ type: 'joined', room, ref: 'back' })
+    expect(joined).not.toHaveProperty('gap')
+    expect(viewAfterJoin(world, 0)).toEqual([3])
+    // The others got all three as live messages, in order.
+    expect(world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'message').map(seqOf)).toEqual([1, 2, 3])
+  })
+
+  it('waits for an announcement in flight, hears nothing of the room meanwhile, and gets no message twice', () => {
+    const world = threeInRoom()
+    world.holdFills = true
+    const [one, two] = [storedElsewhere(world, 'one'), storedElsewhere(world, 'two')]
+    rejoin(world, two!.seq)
+    expect(joinedOf(world, 0)).toEqual([])
+    world.command(1, { type: 'typing_start' })
+    announce(world, [one!])
+    expect(world.framesOf(world.currentConnection(0))).toEqual([])
+    announce(world, [two!])
+    expect(joinedOf(world, 0)).toHaveLength(1)
+    expect(joinedOf(world, 0)[0]).toMatchObject({ history: [], typing: [{ username: users[1]!.username }] })
+    // The store's answer, late, brings nothing new; later messages come live.
+    world.answerFills()
+    const three = storedElsewhere(world, 'three')
+    announce(world, [three])
+    expect(viewAfterJoin(world, 0)).toEqual([3])
+    expect(world.state.catchingUp.size).toBe(0)
+  })
+
+  it('answers a since that names no stored message as on one process: the latest, with gap: true', () => {
+    const world = threeInRoom()
+    storedElsewhere(world, 'one')
+    rejoin(world, 999)
+    expect(joinedOf(world, 0)).toEqual([expect.objectContaining({ type: 'joined', gap: true, ref: 'back' })])
+    expect(world.state.catchingUp.size).toBe(0)
+  })
+
+  it('forgets a waiting join when its connection closes or its user leaves, and sends it nothing', () => {
+    const world = threeInRoom()
+    world.holdFills = true
+    const one = storedElsewhere(world, 'one')
+    rejoin(world, one.seq)
+    world.command(0, { type: 'leave' })
+    expect(world.state.catchingUp.size).toBe(0)
+    rejoin(world, one.seq)
+    world.close(0)
+    expect(world.state.catchingUp.size).toBe(0)
+    world.answerFills()
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'joined')).toEqual([])
+  })
+
+  it('whatever the interleaving, the mover sees exactly the messages after its since, in order, once', () => {
+    type Step =
+      | { readonly kind: 'elsewhere' }
+      | { readonly kind: 'announce'; readonly pick: number; readonly lost: boolean }
+      | { readonly kind: 'answer' }
+      | { readonly kind: 'tick'; readonly ms: number }
+      | { readonly kind: 'post'; readonly slot: 1 | 2 }
+      | { readonly kind: 'complete' }
+    const steps: fc.Arbitrary<ReadonlyArray<Step>> = fc.array(
+      fc.oneof(
+        fc.record({ kind: fc.constant('elsewhere' as const) }),
+        fc.record({ kind: fc.constant('announce' as const), pick: fc.nat(), lost: fc.integer({ min: 0, max: 3 }).map((n) => n === 0) }),
+        fc.record({ kind: fc.constant('answer' as const) }),
+        fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 2 * GAP_WAIT_MS }) }),
+        fc.record({ kind: fc.constant('post' as const), slot: fc.constantFrom(1 as const, 2 as const) }),
+        fc.record({ kind: fc.constant('complete' as const) }),
+      ),
+      { maxLength: 40 },
+    )
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.nat(), steps, (before, pickSince, plan) => {
+        const world = threeInRoom()
+        world.holdFills = true
+        const unannounced: StoredMessage[] = []
+        for (let i = 0; i < before; i++) unannounced.push(storedElsewhere(world, `before ${i}`))
+        // Some of what came before reached this process already, in order.
+        const reached = unannounced.splice(0, pickSince % (before + 1))
+        if (reached.length > 0) announce(world, reached)
+        // The client saw up to a message stored before it moved (maybe one this process has, maybe not).
+        const since = 1 + (pickSince % before)
+        rejoin(world, since)
+        for (const action of plan) {
+          switch (action.kind) {
+            case 'elsewhere':
+              unannounced.push(storedElsewhere(world, `later ${world.stored.length}`))
+              break
+            case 'announce': {
+              const [message] = unannounced.splice(action.pick % Math.max(1, unannounced.length), 1)
+              if (message !== undefined && !action.lost) announce(world, [message])
+              break
+            }
+            case 'answer':
+              world.answerFills(1)
+              break
+            case 'tick':
+              world.at += action.ms
+              world.tick()
+              break
+            case 'post':
+              world.command(action.slot, { type: 'message', text: messageText('from here') })
+              break
+            case 'complete':
+              world.completeStores(1, true)
+              break
+          }
+          const seen = viewAfterJoin(world, 0)
+          expect(seen).toEqual([...seen].sort((a, b) => a - b))
+          expect(new Set(seen).size).toBe(seen.length)
+          expect(seen.every((seq) => seq > since)).toBe(true)
+        }
+        // Everything settles: the rest is announced, the stores answer, the reads are answered.
+        world.completeStores(Infinity, true)
+        announce(world, unannounced.splice(0))
+        waitOut(world)
+        world.answerFills()
+        world.dispatch({ type: 'ClusterLinkRestored', at: world.at })
+        world.answerFills()
+        expect(joinedOf(world, 0)).toHaveLength(1)
+        expect(joinedOf(world, 0)[0]).not.toHaveProperty('gap')
+        const after = world.stored.filter((m) => m.room === room && m.seq > since).map((m) => m.seq).sort((a, b) => a - b)
+        expect(viewAfterJoin(world, 0)).toEqual(after)
+      }),
+      { numRuns: 300 },
+    )
   })
 })

@@ -1,0 +1,118 @@
+import * as O from 'fp-ts/lib/Option.js'
+import type { ConnectionId, RoomId, UserId } from '../brands.js'
+import type { JoinCommand } from '../protocol/client-commands.js'
+import { formatMessageId, parseMessageId } from '../protocol/message-id.js'
+import type { PublicUser, ServerFrame } from '../protocol/server-frames.js'
+import { sendTo, setRoom } from './audience.js'
+import type { Effect } from './effects.js'
+import { chatMessage, publicUser, withRef } from './frames.js'
+import { catchUp, latestMessages } from './recent-history.js'
+import type { CatchingUp, ChatState, RoomState } from './state.js'
+import { unchanged, type Step } from './step-result.js'
+
+// The `joined` answer, and the one case where it waits. A client that moves to another process (its own
+// died, or a balancer sent it elsewhere) rejoins with `since` naming the last message it saw; that message
+// may not have reached this process yet (its announcement is in flight, held behind a hole, or was lost
+// with the process that stored it). The store has it: a message is committed before anyone is told of it.
+// So the `joined` waits until this process has delivered up to `since` (reading the store to its end if
+// nothing else brings it), and meanwhile the connection hears nothing of the room: what happens there is
+// in the `joined` it then gets (history after `since`, who is present, who types). Exact, not `gap: true`.
+
+/**
+ * Answers a join of `connection` (whose user is `joiner`) into `room`, where the user now is: the `joined`
+ * frame at once, or, in a cluster, when `since` names a message later than this process delivered, once it
+ * has (see above). A since that names nothing the store has is answered as on one process: the latest
+ * messages with `gap: true`.
+ */
+export const answerJoin = (state: ChatState, room: RoomState, connection: ConnectionId, command: JoinCommand, joiner: UserId): Step => {
+  const answered = forgetCatchUps(state, [connection])
+  const since = command.since === undefined ? O.none : parseMessageId(command.since)
+  if (answered.settings.cluster === null || O.isNone(since) || since.value <= room.lastSeq) {
+    return [answered, [sendTo(connection, joinedFrame(answered, room, command, joiner))]]
+  }
+  const waiting: CatchingUp = { room: room.id, user: joiner, since: since.value, readAsked: false, ...(command.ref === undefined ? {} : { ref: command.ref }) }
+  return chaseCatchUps({ ...answered, catchingUp: answered.catchingUp.set(connection, waiting) }, room.id)
+}
+
+/** Drops the waiting joins of these connections (closed, or their user left or moved). */
+export const forgetCatchUps = (state: ChatState, connections: ReadonlyArray<ConnectionId>): ChatState => {
+  if (state.catchingUp.size === 0 || !connections.some((connection) => state.catchingUp.has(connection))) return state
+  return { ...state, catchingUp: state.catchingUp.deleteAll(connections) }
+}
+
+/**
+ * Sends the waiting joins of `roomId` whose `since` this process has now delivered (after a delivery or a
+ * read of the store); with `readToEnd` (the store was just read to its end, after they asked), also those
+ * whose `since` it does not have, as a gap.
+ */
+export const settleCatchUps = (state: ChatState, roomId: RoomId, readToEnd = false): Step => {
+  const room = state.rooms.get(roomId)
+  if (state.catchingUp.size === 0 || room === undefined) return unchanged(state)
+  const due = state.catchingUp.filter((w) => w.room === roomId && (w.since <= room.lastSeq || (readToEnd && w.readAsked)))
+  if (due.size === 0) return unchanged(state)
+  const next: ChatState = { ...state, catchingUp: state.catchingUp.deleteAll(due.keys()) }
+  const effects: Effect[] = []
+  for (const [connection, w] of due) {
+    const command: JoinCommand = { type: 'join', room: roomId, since: formatMessageId(w.since), ...(w.ref === undefined ? {} : { ref: w.ref }) }
+    effects.push(sendTo(connection, joinedFrame(next, room, command, w.user)))
+  }
+  return [next, effects]
+}
+
+/**
+ * Asks the store for everything after what `roomId` delivered, for the joins still waiting there, unless a
+ * read or a wait is already under way (its end settles them or chases again).
+ */
+export const chaseCatchUps = (state: ChatState, roomId: RoomId): Step => {
+  const room = state.rooms.get(roomId)
+  if (state.catchingUp.size === 0 || room === undefined || room.gap.state !== 'none') return unchanged(state)
+  const ahead = state.catchingUp.filter((w) => w.room === roomId && w.since > room.lastSeq)
+  if (ahead.size === 0) return unchanged(state)
+  const asked: ChatState = { ...state, catchingUp: state.catchingUp.merge(ahead.map((w) => ({ ...w, readAsked: true }))) }
+  return [setRoom(asked, { ...room, gap: { state: 'filling' } }), [{ type: 'fillGap', room: roomId, after: room.lastSeq, before: Infinity }]]
+}
+
+const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {
+  const users = [...room.members].flatMap((id) => {
+    const member = state.users.get(id)
+    return member === undefined ? [] : [publicUser(member.user)]
+  })
+  for (const [id, { user }] of room.remote) if (!room.members.has(id)) users.push(publicUser(user))
+  const history =
+    command.since === undefined
+      ? { messages: latestMessages(room, state.settings.joinHistory), gap: false }
+      : catchUp(room, command.since, state.settings)
+  return withRef(
+    {
+      type: 'joined',
+      room: room.id,
+      users,
+      typing: typistsIn(state, room, joiner),
+      history: history.messages.map(chatMessage).toArray(),
+      ...(history.gap ? { gap: true } : {}),
+    },
+    command.ref,
+  )
+}
+
+/**
+ * Who is typing in the room, by username, so that someone who arrives mid-sentence sees it. Never the
+ * joining user: typing is not shown to the typist's own connections, a new tab included. A typist whose
+ * deadline has passed but whom no tick has ended yet is listed, as the others still see them: the tick
+ * tells everyone at once, and a typist who starts again meanwhile is not announced again.
+ * Walks the typists, not the members: there are few of them.
+ */
+const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): PublicUser[] => {
+  const typists: PublicUser[] = []
+  for (const user of state.typing.keys()) {
+    if (user === joiner) continue
+    const presence = state.users.get(user)
+    if (presence?.room === room.id) typists.push(publicUser(presence.user))
+  }
+  // Typists on other processes too (the same user typing here and there is listed once).
+  for (const [user, typist] of state.remoteTypists) {
+    if (user !== joiner && typist.room === room.id && !(state.typing.has(user) && state.users.get(user)?.room === room.id)) typists.push(publicUser(typist.user))
+  }
+  return typists.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
+}
+
