@@ -14,6 +14,11 @@ export type ChatEvent =
       readonly user: ChatUser
       readonly session: SessionId
       readonly sessionExpiresAt: number
+      /**
+       * The user's connections open on the other processes of the cluster, when the shell could ask (the
+       * per-user cap counts them); absent, this process decides alone.
+       */
+      readonly connectionsElsewhere?: number
       readonly at: number
     }
   | { readonly type: 'ConnectionClosed'; readonly connection: ConnectionId; readonly at: number }
