@@ -164,6 +164,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
         { quotaBytes: config.uploadQuotaBytes, maxConcurrent: config.maxConcurrentUploads, perMinute: config.uploadRate },
         uploads.storedBytes,
         system.now,
+        sharedLimits,
       ),
       ...(options.openUploadFile === undefined ? {} : { openFile: options.openUploadFile }),
       dir: uploadDir,

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs'
 import { rename, unlink } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
-import { Transform, type Writable } from 'node:stream'
+import { Transform, type TransformCallback, type Writable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import busboy from 'busboy'
 import * as E from 'fp-ts/lib/Either.js'
@@ -27,8 +27,11 @@ export interface ReceiveOptions {
   readonly dir: string
   readonly limits: UploadLimits
   readonly newName: () => UploadName
-  /** Counts file bytes against the user's quota as they arrive; false refuses them and the request. */
-  readonly reserve: (bytes: number) => boolean
+  /**
+   * Counts file bytes against the user's quota as they arrive; false refuses them and the request. A
+   * promise holds the chunk back until it answers (the cluster is asked).
+   */
+  readonly reserve: (bytes: number) => boolean | Promise<boolean>
   readonly quotaBytes: number
   readonly openFile: OpenUploadFile
 }
@@ -107,9 +110,12 @@ export const receiveFiles = async (req: IncomingMessage, options: ReceiveOptions
     temps.push(temp)
     stream.on('limit', () => refuse(tooLarge(limits)))
     const tap = measure(SNIFF_BYTES, (bytes) => {
-      if (options.reserve(bytes)) return true
-      refuse(quotaExceeded(options.quotaBytes))
-      return false
+      const verdict = (fits: boolean) => {
+        if (!fits) refuse(quotaExceeded(options.quotaBytes))
+        return fits
+      }
+      const reserved = options.reserve(bytes)
+      return typeof reserved === 'boolean' ? verdict(reserved) : reserved.then(verdict)
     })
     const sink = options.openFile(temp)
     sink.on('error', (error) => {
@@ -221,26 +227,32 @@ export const removeAll = async (paths: ReadonlyArray<string>): Promise<void> => 
 
 /**
  * A pass-through that counts bytes, asks `admit` before letting each chunk on (a refused chunk fails the
- * stream, unwritten), and keeps the first `keep` bytes for magic-byte detection.
+ * stream, unwritten; an answer still to come holds the chunk, and the stream, until it arrives), and keeps
+ * the first `keep` bytes for magic-byte detection.
  */
-const measure = (keep: number, admit: (bytes: number) => boolean) => {
+const measure = (keep: number, admit: (bytes: number) => boolean | Promise<boolean>) => {
   let size = 0
   const head: Buffer[] = []
   let kept = 0
+  const pass = (chunk: Buffer, admitted: boolean, done: TransformCallback) => {
+    if (!admitted) {
+      done(new Error('the upload passes the storage quota'))
+      return
+    }
+    size += chunk.length
+    if (kept < keep) {
+      // Copied: a view would pin the whole chunk for as long as the upload runs.
+      const part = Buffer.from(chunk.subarray(0, keep - kept))
+      head.push(part)
+      kept += part.length
+    }
+    done(null, chunk)
+  }
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      if (!admit(chunk.length)) {
-        done(new Error('the upload passes the storage quota'))
-        return
-      }
-      size += chunk.length
-      if (kept < keep) {
-        // Copied: a view would pin the whole chunk for as long as the upload runs.
-        const part = Buffer.from(chunk.subarray(0, keep - kept))
-        head.push(part)
-        kept += part.length
-      }
-      done(null, chunk)
+      const admitted = admit(chunk.length)
+      if (typeof admitted === 'boolean') pass(chunk, admitted, done)
+      else admitted.then((fits) => pass(chunk, fits, done), done)
     },
   })
   return { stream, size: () => size, head: () => new Uint8Array(Buffer.concat(head)) }

@@ -81,7 +81,7 @@ export const createUploadRoutes = ({ guards, uploads, budget, dir, limits, newNa
     pipe(
       guards.authenticateChange(req),
       TE.map((signedIn) => signedIn.record.user.id),
-      TE.chainEitherK((owner) => pipe(budget.admit(owner), E.map((lease) => ({ owner, lease })))),
+      TE.chain((owner) => pipe(() => budget.admit(owner), TE.map((lease) => ({ owner, lease })))),
       TE.chain(({ owner, lease }) => store(req, owner, lease)),
       TE.map((records) => ({ status: 201, body: { files: records.map(toAttachment) } })),
     )
