@@ -46,6 +46,7 @@ import { ChatSocket } from './ws/chat-socket.js'
 import { startHeartbeat } from './ws/heartbeat.js'
 import { createUpgradeHandler } from './ws/upgrade.js'
 import { createAddressSlots } from './ws/address-slots.js'
+import { createSharedCaps } from './ws/shared-caps.js'
 import { createSharedRates } from './ws/shared-rates.js'
 import { createSignIn } from './ws/sign-in.js'
 import { chooseSubprotocol } from '../core/protocol/version.js'
@@ -212,10 +213,15 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     ...(options.orphanSweepMs === undefined ? {} : { everyMs: options.orphanSweepMs }),
   })
   opened.push(orphans.stop)
-  const addresses = createAddressSlots(config.maxConnectionsPerAddress)
+  // Open connections per user and per address count with the other processes; per process while Redis cannot answer.
+  const caps =
+    sharedLimits === undefined
+      ? undefined
+      : createSharedCaps(sharedLimits.tallies, { perUser: config.maxConnectionsPerUser, perAddress: config.maxConnectionsPerAddress }, log)
+  const addresses = createAddressSlots(config.maxConnectionsPerAddress, caps?.address)
   // Message, typing and history allowances count with the other processes; per process while Redis cannot answer.
   const sharedRates = sharedLimits === undefined ? undefined : createSharedRates(sharedLimits.limits, settings.rates, log)
-  const onOpen = attachConnection({ runtime, system, log, findUploads, addresses, ...(sharedRates === undefined ? {} : { sharedRates }) })
+  const onOpen = attachConnection({ runtime, system, log, findUploads, addresses, ...(sharedRates === undefined ? {} : { sharedRates }), ...(caps === undefined ? {} : { userCap: caps.user }) })
   let accepting = true
   const signIn = createSignIn({
     accounts,

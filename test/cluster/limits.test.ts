@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { postJson, startTestServer, uniqueName, type TestServer } from '../integration/helpers.js'
+import { ChatClient, postJson, register, startTestServer, uniqueName, upgradeStatus, waitFor, type TestServer } from '../integration/helpers.js'
 import { postgresForTests } from '../postgres/test-database.js'
 import { freePort } from '../redis/private-redis.js'
 import { redisForTests } from '../redis/test-redis.js'
+import { startSalaProcess, type SalaProcess } from './sala-process.js'
 import { sharedChat, type SharedChat } from './shared-chat.js'
 
 // Issue 15: limits are per address and per account across the cluster, not per process. Two processes on
@@ -106,4 +107,175 @@ describe.skipIf(!postgres.available || !redis.available)('limits shared by two p
     if (response.status !== 201) throw new Error(`register ${username}: ${response.status} ${await response.text()}`)
     return { username, password }
   }
+})
+
+// MAX_CONNECTIONS_PER_USER and MAX_CONNECTIONS_PER_ADDRESS count the sockets open on every process: a
+// tally per user and per address in Redis, each process's share apart, so a process that dies stops
+// counting once its alive key lapses (PRESENCE_TTL).
+
+type Attempt =
+  | { readonly type: 'welcome'; readonly client: ChatClient }
+  | { readonly type: 'closed'; readonly code: number; readonly reason: string }
+  | { readonly type: 'refused'; readonly status: number }
+
+/** Opens a socket for `token` and says how it went: welcomed (left open), closed by the server, or refused at the upgrade. */
+const attempt = async (server: Pick<TestServer, 'wsUrl'>, token: string): Promise<Attempt> => {
+  let client: ChatClient
+  try {
+    client = await ChatClient.connect(server, { token })
+  } catch (error) {
+    const status = /upgrade refused: (\d+)/.exec(String(error))?.[1]
+    if (status === undefined) throw error
+    return { type: 'refused', status: Number(status) }
+  }
+  return waitFor(
+    (): Attempt | undefined =>
+      client.closed !== undefined ? { type: 'closed', ...client.closed } : client.pending('welcome').length > 0 ? { type: 'welcome', client } : undefined,
+    'a welcome or a close',
+  )
+}
+
+/** Tries every 50 ms until a socket is welcomed (a place given back elsewhere reaches Redis soon, not at once). */
+const welcomedSoon = async (server: Pick<TestServer, 'wsUrl'>, token: string, what: string, timeoutMs = 10_000): Promise<ChatClient> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const tried = await attempt(server, token)
+    if (tried.type === 'welcome') return tried.client
+    if (Date.now() > deadline) throw new Error(`waited in vain for ${what}: last ${JSON.stringify(tried)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const TOO_MANY_FOR_USER = { type: 'closed', code: 1008, reason: 'at most 2 connections per user' }
+
+/** The warnings `lines` hold that a connection cap could not be checked across the cluster, as `limit` names. */
+const perProcessWarnings = (lines: ReadonlyArray<string>) =>
+  lines
+    .map((line) => JSON.parse(line) as { msg: string; limit?: string })
+    .filter((line) => line.msg === 'cluster-wide limit cannot be checked: limiting per process meanwhile' && (line.limit ?? '').startsWith('connections'))
+    .map((line) => line.limit)
+
+describe.skipIf(!postgres.available || !redis.available)('connections per user counted by two processes', () => {
+  let chat: SharedChat | undefined
+  let servers: TestServer[] = []
+  beforeAll(async () => {
+    chat = await sharedChat({ MAX_CONNECTIONS_PER_USER: '2' })
+    servers = await Promise.all([chat.start(), chat.start()])
+  }, 60_000)
+  afterAll(async () => {
+    await chat?.stop()
+  })
+
+  it('MAX_CONNECTIONS_PER_USER=2: a tab on each process, and a third is refused (1008) on either; a tab closed gives its place back', { timeout: 30_000 }, async () => {
+    const [one, two] = servers as [TestServer, TestServer]
+    const ana = await register(one)
+    const first = await attempt(one, ana.token)
+    const second = await attempt(two, ana.token)
+    expect([first.type, second.type]).toEqual(['welcome', 'welcome'])
+    expect(await attempt(one, ana.token)).toEqual(TOO_MANY_FOR_USER)
+    expect(await attempt(two, ana.token)).toEqual(TOO_MANY_FOR_USER)
+    // Another user is not held back by ana's count.
+    const bia = await register(two)
+    expect((await attempt(one, bia.token)).type).toBe('welcome')
+    if (first.type === 'welcome') first.client.close()
+    const third = await welcomedSoon(two, ana.token, 'the place of the tab closed on one')
+    expect(third.closed).toBeUndefined()
+    expect(await attempt(one, ana.token)).toEqual(TOO_MANY_FOR_USER)
+    for (const server of servers) expect(perProcessWarnings(server.logLines)).toEqual([])
+  })
+
+  it('with Redis unreachable a process still caps each user alone, and says so once', { timeout: 30_000 }, async () => {
+    const alone = await startTestServer({ ...chat?.env, MAX_CONNECTIONS_PER_USER: '2', REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
+    try {
+      const ana = await register(alone)
+      expect((await attempt(alone, ana.token)).type).toBe('welcome')
+      expect((await attempt(alone, ana.token)).type).toBe('welcome')
+      expect(await attempt(alone, ana.token)).toEqual(TOO_MANY_FOR_USER)
+      expect(await attempt(alone, ana.token)).toEqual(TOO_MANY_FOR_USER)
+      // Once, however many connections were decided here meanwhile.
+      expect(perProcessWarnings(alone.logLines)).toEqual(['connections per user and per address'])
+    } finally {
+      await alone.stop()
+    }
+  })
+})
+
+describe.skipIf(!postgres.available || !redis.available)('connections per address counted by two processes', () => {
+  let chat: SharedChat | undefined
+  let servers: TestServer[] = []
+  beforeAll(async () => {
+    // Every test socket comes from 127.0.0.1.
+    chat = await sharedChat({ MAX_CONNECTIONS_PER_ADDRESS: '2' })
+    servers = await Promise.all([chat.start(), chat.start()])
+  }, 60_000)
+  afterAll(async () => {
+    await chat?.stop()
+  })
+
+  it('MAX_CONNECTIONS_PER_ADDRESS=2: a socket on each process, and a third upgrade is refused (429) on either; a socket closed gives its slot back', { timeout: 30_000 }, async () => {
+    const [one, two] = servers as [TestServer, TestServer]
+    const [ana, bia, caio] = await Promise.all([register(one), register(one), register(two)])
+    const onOne = await ChatClient.connect(one, { token: ana.token })
+    const onTwo = await ChatClient.connect(two, { token: bia.token })
+    // Each process has one socket of its own from the address: only the cluster's count is full.
+    expect(await upgradeStatus(one.wsUrl, caio.token)).toBe(429)
+    expect(await upgradeStatus(two.wsUrl, caio.token)).toBe(429)
+    onOne.close()
+    await waitFor(async () => ((await upgradeStatus(two.wsUrl, caio.token)) === 101 ? true : undefined), 'the slot of the socket closed on one')
+    onTwo.close()
+    await onTwo.waitClosed()
+  })
+
+  it('with Redis unreachable a process still caps each address alone, and says so once', { timeout: 30_000 }, async () => {
+    const alone = await startTestServer({ ...chat?.env, MAX_CONNECTIONS_PER_ADDRESS: '2', REDIS_URL: `redis://127.0.0.1:${await freePort()}` })
+    try {
+      const [ana, bia] = await Promise.all([register(alone), register(alone)])
+      const open = [await ChatClient.connect(alone, { token: ana.token }), await ChatClient.connect(alone, { token: bia.token })]
+      expect(await upgradeStatus(alone.wsUrl, ana.token)).toBe(429)
+      expect(await upgradeStatus(alone.wsUrl, bia.token)).toBe(429)
+      expect(perProcessWarnings(alone.logLines)).toEqual(['connections per user and per address'])
+      for (const client of open) client.close()
+    } finally {
+      await alone.stop()
+    }
+  })
+})
+
+describe.skipIf(!postgres.available || !redis.available)('connections of a process killed with SIGKILL', () => {
+  const ttlSeconds = 3
+  let chat: SharedChat | undefined
+  let victim: SalaProcess | undefined
+  let survivor: TestServer | undefined
+  beforeAll(async () => {
+    const caps = { MAX_CONNECTIONS_PER_USER: '2', MAX_CONNECTIONS_PER_ADDRESS: '3', PRESENCE_TTL: String(ttlSeconds) }
+    chat = await sharedChat(caps)
+    ;[victim, survivor] = await Promise.all([startSalaProcess({ ...chat.env }), chat.start()])
+  }, 60_000)
+  afterAll(async () => {
+    await victim?.stop()
+    await chat?.stop()
+  })
+
+  it('stop counting within PRESENCE_TTL: for the user and for the address', { timeout: 60_000 }, async () => {
+    const [ana, bia] = await Promise.all([register(survivor!), register(survivor!)])
+    // ana's two tabs on the victim: her cap is full, and two of the address's three slots are taken.
+    for (let tab = 0; tab < 2; tab++) expect((await attempt(victim!, ana.token)).type).toBe('welcome')
+    expect(await attempt(survivor!, ana.token)).toEqual(TOO_MANY_FOR_USER)
+    const biaHere = await welcomedSoon(survivor!, bia.token, 'the slot of ana’s refused tab')
+    expect(await upgradeStatus(survivor!.wsUrl, bia.token)).toBe(429)
+
+    const killedAt = Date.now()
+    await victim!.kill()
+    // Dead, but not yet known to be: its sockets still count until its alive key lapses.
+    expect(await upgradeStatus(survivor!.wsUrl, ana.token)).toBe(429)
+    const anaHere = await welcomedSoon(survivor!, ana.token, 'the victim’s sockets no longer counted', (ttlSeconds + 10) * 1000)
+    const afterMs = Date.now() - killedAt
+    console.log(`kill -9 → its connections no longer counted on the survivor: ${afterMs} ms (PRESENCE_TTL ${ttlSeconds} s)`)
+    expect(afterMs).toBeLessThanOrEqual(ttlSeconds * 1000 + 2000)
+    // Both caps count only the survivor's sockets now: ana gets her second tab, and the address is full again.
+    expect((await attempt(survivor!, ana.token)).type).toBe('welcome')
+    expect(await attempt(survivor!, ana.token)).toEqual({ type: 'refused', status: 429 })
+    expect(biaHere.closed).toBeUndefined()
+    expect(anaHere.closed).toBeUndefined()
+  })
 })

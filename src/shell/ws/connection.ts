@@ -10,6 +10,7 @@ import type { Authenticated } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 import type { AddressSlots } from './address-slots.js'
 import type { SharedRates } from './shared-rates.js'
+import type { CapAnswer, SharedCap } from './shared-caps.js'
 import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
 import { rawText } from './frame.js'
 import { CLOSE_UNSUPPORTED_DATA } from '../../core/protocol/close-codes.js'
@@ -24,6 +25,8 @@ export interface ConnectionDependencies {
   readonly addresses: AddressSlots
   /** The cluster's allowances for chat commands; absent when this process is the only one. */
   readonly sharedRates?: SharedRates
+  /** MAX_CONNECTIONS_PER_USER counted with the other processes; absent when this process is the only one. */
+  readonly userCap?: SharedCap
 }
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
@@ -42,21 +45,15 @@ export const attachConnection = (deps: ConnectionDependencies) => (socket: ChatS
   deps.runtime.attach(client.id, bindSocket(socket, client, raw))
 
   deps.log.info('connected', { ...client.ids(), address })
-  const { session, record } = signedIn
-  deps.runtime.dispatch({
-    type: 'ConnectionOpened',
-    connection: client.id,
-    user: record.user,
-    session: session.id,
-    sessionExpiresAt: session.expiresAt,
-    at: deps.system.now(),
-  })
+  client.start(signedIn)
 }
 
 class ClientConnection implements SocketPeer {
   /** Frames held back while a lookup runs; made only then, as most sockets never need one. */
   private inbox: Inbound[] | undefined
   private waiting = false
+  /** Whether this connection is one of its user's in the cluster's count (`userCap`), to give back when it closes. */
+  private counted = false
 
   constructor(
     private readonly deps: ConnectionDependencies,
@@ -68,6 +65,48 @@ class ClientConnection implements SocketPeer {
 
   ids(): { readonly connectionId: ConnectionId; readonly userId: UserId } {
     return { connectionId: this.id, userId: this.user }
+  }
+
+  /**
+   * Tells the core the connection opened. In a cluster the user's connections on the other processes are
+   * asked first, and the socket's frames and close wait behind the answer like behind any lookup, so
+   * nothing the client sends overtakes its own opening.
+   */
+  start(signedIn: Authenticated): void {
+    const cap = this.deps.userCap
+    if (cap === undefined) return this.opened(signedIn, undefined)
+    this.waiting = true
+    void cap.hold(this.user).then((answer) => {
+      this.openCounted(cap, signedIn, answer)
+      this.resume()
+    })
+  }
+
+  private openCounted(cap: SharedCap, signedIn: Authenticated, { held, others }: CapAnswer): void {
+    // Closed while asking (by the client, or by shutdown): it never opened; its close is in the inbox.
+    if (!this.open()) {
+      if (held) cap.release(this.user)
+      return
+    }
+    this.opened(signedIn, others)
+    // The count follows what the core decided, which can differ from the tally's hold: a session that
+    // ended, a user cooling down, a connection admitted while Redis could not answer.
+    const admitted = this.deps.runtime.state().connections.has(this.id)
+    if (admitted && !held) cap.add(this.user)
+    if (!admitted && held) cap.release(this.user)
+    this.counted = admitted
+  }
+
+  private opened({ session, record }: Authenticated, connectionsElsewhere: number | undefined): void {
+    this.deps.runtime.dispatch({
+      type: 'ConnectionOpened',
+      connection: this.id,
+      user: record.user,
+      session: session.id,
+      sessionExpiresAt: session.expiresAt,
+      ...(connectionsElsewhere === undefined ? {} : { connectionsElsewhere }),
+      at: this.deps.system.now(),
+    })
   }
 
   frame(data: RawData, isBinary: boolean): void {
@@ -189,6 +228,8 @@ class ClientConnection implements SocketPeer {
   private handleClose(code: number): undefined {
     const { runtime, system, log } = this.deps
     this.deps.addresses.release(this.address)
+    if (this.counted) this.deps.userCap?.release(this.user)
+    this.counted = false
     runtime.detach(this.id)
     runtime.dispatch({ type: 'ConnectionClosed', connection: this.id, at: system.now() })
     log.info('disconnected', { ...this.ids(), code })

@@ -64,40 +64,52 @@ export const createUpgradeHandler =
     if (credentials !== undefined && !originAllowed(req, origins, credentials.source)) {
       return refuse(403, 'forbidden_origin', 'cookie-authenticated connections must come from the chat’s own site')
     }
-    if (!addresses.take(address)) {
-      return refuse(429, 'too_many_connections', 'too many connections from this address; close some first')
-    }
-    // Until the socket is the connection's, its slot goes back when it closes, whoever ends it (a refusal
-    // below, ws rejecting the handshake, or the client leaving while it is authenticated).
-    const releaseSlot = releaseOnClose(addresses, address)
-    socket.once('close', releaseSlot)
-    if (credentials === undefined) {
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        socket.off('error', onEarlyError)
-        socket.off('close', releaseSlot)
-        signIn.start(ws, socket, address)
-      })
-      return
-    }
-    void accounts.authenticate(credentials.token)().then((result) => {
-      if (socket.destroyed) return
-      if (E.isLeft(result)) {
-        if (result.left instanceof Error) {
-          log.error('authentication failed', { err: result.left })
-          // A store that failed answers here as on every HTTP route (a busy or unreachable database is 503
-          // storage_busy with Retry-After), so a client or a load balancer retries instead of seeing a bug.
-          const failed = storeRefusal(result.left)
-          return refuse(failed.status, failed.code, failed.message, failed.headers)
-        }
-        return refuse(401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
+    const crowded = () => refuse(429, 'too_many_connections', 'too many connections from this address; close some first')
+    const slot = addresses.take(address)
+    if (slot === false) return crowded()
+    const withSlot = (): void => {
+      // Until the socket is the connection's, its slot goes back when it closes, whoever ends it (a refusal
+      // below, ws rejecting the handshake, or the client leaving while it is authenticated).
+      const releaseSlot = releaseOnClose(addresses, address)
+      socket.once('close', releaseSlot)
+      if (credentials === undefined) {
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off('error', onEarlyError)
+          socket.off('close', releaseSlot)
+          signIn.start(ws, socket, address)
+        })
+        return
       }
-      if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
-      const signedIn = result.right
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        socket.off('error', onEarlyError)
-        socket.off('close', releaseSlot)
-        onOpen(ws, signedIn, socket, address)
+      void accounts.authenticate(credentials.token)().then((result) => {
+        if (socket.destroyed) return
+        if (E.isLeft(result)) {
+          if (result.left instanceof Error) {
+            log.error('authentication failed', { err: result.left })
+            // A store that failed answers here as on every HTTP route (a busy or unreachable database is 503
+            // storage_busy with Retry-After), so a client or a load balancer retries instead of seeing a bug.
+            const failed = storeRefusal(result.left)
+            return refuse(failed.status, failed.code, failed.message, failed.headers)
+          }
+          return refuse(401, 'unauthenticated', 'the session is not valid (expired, revoked or unknown)')
+        }
+        if (!accepting()) return refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
+        const signedIn = result.right
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          socket.off('error', onEarlyError)
+          socket.off('close', releaseSlot)
+          onOpen(ws, signedIn, socket, address)
+        })
       })
+    }
+    if (slot === true) return withSlot()
+    // In a cluster the other processes' sockets count too, and Redis is asked (within its command timeout).
+    void slot.then((taken) => {
+      // The client left, or shutdown began, while the cluster was asked: a slot taken goes back at once.
+      if (socket.destroyed || !accepting()) {
+        if (taken) addresses.release(address)
+        return socket.destroyed ? undefined : refuse(503, 'shutting_down', 'the server is shutting down; reconnect shortly')
+      }
+      return taken ? withSlot() : crowded()
     })
   }
 
