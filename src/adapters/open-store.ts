@@ -3,6 +3,7 @@ import type { DatabaseFault, DatabasePort } from './database.js'
 import type { Stores } from './stores.js'
 import { openSqlite, type OpenOptions } from './sqlite/database.js'
 import { sqliteMessageStore } from './sqlite/messages.js'
+import { sqliteRoomStore } from './sqlite/rooms.js'
 import { sqliteSessionStore } from './sqlite/sessions.js'
 import { sqliteUploadStore } from './sqlite/uploads.js'
 import { sqliteUserStore } from './sqlite/users.js'
@@ -55,6 +56,7 @@ export const openStores = async (location: StoreLocation, options: OpenStoresOpt
         users: sqliteUserStore(db),
         sessions: sqliteSessionStore(db),
         uploads: sqliteUploadStore(db),
+        rooms: sqliteRoomStore(statements),
       }
       return E.right({ stores, port, created })
     }

@@ -118,10 +118,155 @@ export interface UploadStore {
   readonly deleteOrphans: (cutoffs: OrphanCutoffs, limit: number) => TE.TaskEither<StoreError, ReadonlyArray<UploadName>>
 }
 
+/** A room people made (docs/rooms.md): `public` is listed to everyone, `private` to its members only. */
+export interface MadeRoom {
+  readonly kind: 'public' | 'private'
+  readonly id: RoomId
+  /** 1-80 characters under the text rules, checked by the caller; stored as given. */
+  readonly name: string
+  /** null: none. */
+  readonly topic: string | null
+  /** Who made it and manages its members; null: nobody (a room no user owns). */
+  readonly ownerId: UserId | null
+  readonly createdAt: number
+  /** When it was archived; null while it is not. */
+  readonly archivedAt: number | null
+}
+
+/** A conversation of exactly two users: no name, no owner, shown to each as the other person. */
+export interface DirectRoom {
+  readonly kind: 'direct'
+  readonly id: RoomId
+  /** Its two users, in code-unit order of their ids (the order of its `dm_key`). */
+  readonly members: readonly [UserId, UserId]
+  readonly createdAt: number
+  readonly archivedAt: number | null
+}
+
+/** A room as `rooms` stores it. The `ROOMS` rooms (configured, public, ownerless) are not stored there. */
+export type StoredRoom = MadeRoom | DirectRoom
+
+export interface NewRoom {
+  readonly id: RoomId
+  readonly kind: MadeRoom['kind']
+  readonly name: string
+  readonly topic: string | null
+  readonly ownerId: UserId
+  readonly createdAt: number
+}
+
+/** What may change of a made room: a field left out stays as it is; `topic: null` removes the topic. */
+export interface RoomChange {
+  readonly name?: string
+  readonly topic?: string | null
+}
+
+/** A room id some room already has: the caller draws another (ids are random, the key decides a collision). */
+export interface RoomIdTaken {
+  readonly type: 'room_id_taken'
+}
+
+export interface DirectAnswer {
+  readonly room: DirectRoom
+  /** This call made it (its `newId`); false when the pair already had one, whoever made it first. */
+  readonly created: boolean
+}
+
+export interface NewMember {
+  readonly room: RoomId
+  readonly user: UserId
+  /** When (ms). */
+  readonly at: number
+  /**
+   * At most this many members, the new one included: a room that has them already answers `full`.
+   * Absent: no limit (the public rooms). Counted in the same transaction as the insert, under a lock every
+   * adder of the room takes, so adders racing at the limit (any process) never pass it.
+   */
+  readonly maxMembers?: number
+  /** The read marker the member starts with (the seq they have read up to); absent: 0, everything unread. */
+  readonly readSeq?: number
+}
+
+/** `added`: a member now; `already`: was one (nothing changed, the marker included); `full`: the limit refused. */
+export type MemberAdded = 'added' | 'already' | 'full'
+
+/** One of a user's memberships, with what they have not read there. */
+export interface Membership {
+  readonly room: RoomId
+  /** The highest seq they have read in it (0: none). */
+  readonly readSeq: number
+  /** How many stored messages of the room have a seq above `readSeq`, at most the `unreadCap` asked for. */
+  readonly unread: number
+}
+
+/** A request to move `user`'s read marker in `room` up to `seq`. */
+export interface ReadMarker {
+  readonly user: UserId
+  readonly room: RoomId
+  readonly seq: number
+}
+
+/**
+ * Rooms people make, direct conversations, memberships and read markers (docs/rooms.md). Ids come from the
+ * caller (random, `RoomId`-shaped); the unique keys, not a read before the write, decide a collision or a
+ * race. Memberships are kept for any room id, stored in `rooms` or one of the configured `ROOMS`. The store
+ * judges nothing else (who may rename, whether a room is archived): the core and the routes do.
+ */
+export interface RoomStore {
+  /** Every stored room, oldest first: the catalog a process loads at start and after a link outage. */
+  readonly all: () => TE.TaskEither<StoreError, ReadonlyArray<StoredRoom>>
+  /** One stored room, as it is now (for a fact from another process); undefined when no room has the id. */
+  readonly find: (id: RoomId) => TE.TaskEither<StoreError, StoredRoom | undefined>
+  /**
+   * Stores the room and its owner's membership (marker 0) in one transaction. Left `room_id_taken` when a
+   * room (made or direct) already has the id; nothing is written then.
+   */
+  readonly create: (room: NewRoom) => TE.TaskEither<RoomIdTaken | StoreError, MadeRoom>
+  /** How many rooms `owner` made at or after `since` (ms), archived ones included: the per-day limit's count. */
+  readonly createdSince: (owner: UserId, since: number) => TE.TaskEither<StoreError, number>
+  /**
+   * Changes a made room's name and topic; answers the room as it now is, or undefined when no made room has
+   * the id (a direct conversation has neither, and is not changed).
+   */
+  readonly update: (id: RoomId, change: RoomChange) => TE.TaskEither<StoreError, MadeRoom | undefined>
+  /**
+   * Marks the room archived at `at` (ms); a room already archived keeps its first time. Answers the room as
+   * it now is, or undefined when no room has the id.
+   */
+  readonly archive: (id: RoomId, at: number) => TE.TaskEither<StoreError, StoredRoom | undefined>
+  /**
+   * The conversation between users `a` and `b` (in either order), made with the id `newId` at `at` (ms) if the
+   * pair has none, with both memberships (marker 0) in the same transaction. The pair's unique key decides a
+   * race between two makers (processes): the one that loses answers the winner's conversation, not created.
+   * Left `room_id_taken` when the pair has none and `newId` is another room's. Fails (a bug) when `a` is `b`
+   * or an id holds a space.
+   */
+  readonly direct: (a: UserId, b: UserId, newId: RoomId, at: number) => TE.TaskEither<RoomIdTaken | StoreError, DirectAnswer>
+  /** Makes the user a member of the room, within `maxMembers` (see `NewMember`). */
+  readonly addMember: (member: NewMember) => TE.TaskEither<StoreError, MemberAdded>
+  /** Ends the membership (and its marker); answers whether there was one. */
+  readonly removeMember: (room: RoomId, user: UserId) => TE.TaskEither<StoreError, boolean>
+  /** The room's members, in the order they were added (ties by id). */
+  readonly members: (room: RoomId) => TE.TaskEither<StoreError, ReadonlyArray<UserId>>
+  /**
+   * Every membership of the user, with its marker and unread count (at most `unreadCap`, so a room with a
+   * huge backlog costs no more than the cap), in one query: what the core holds while the user is connected.
+   * Ordered by room id.
+   */
+  readonly memberships: (user: UserId, unreadCap: number) => TE.TaskEither<StoreError, ReadonlyArray<Membership>>
+  /**
+   * Moves each marker up to its `seq`, never down (a lower `seq` than stored changes nothing; the highest of
+   * several for one user and room wins), all in one statement. A marker of someone who is not a member of the
+   * room does nothing: reading never makes a membership.
+   */
+  readonly markRead: (markers: ReadonlyArray<ReadMarker>) => TE.TaskEither<StoreError, void>
+}
+
 /** Every store of one database. */
 export interface Stores {
   readonly messages: MessageStore
   readonly users: UserStore
   readonly sessions: SessionStore
   readonly uploads: UploadStore
+  readonly rooms: RoomStore
 }

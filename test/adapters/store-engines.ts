@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/database.js'
-import { openStores } from '../../src/adapters/open-store.js'
+import { openStores, type StoreLocation } from '../../src/adapters/open-store.js'
 import type { Stores } from '../../src/adapters/stores.js'
 import { postgresEngine } from '../postgres/store-engine.js'
 
@@ -11,6 +11,8 @@ import { postgresEngine } from '../postgres/store-engine.js'
 export interface OpenedEngine {
   readonly stores: Stores
   readonly port: DatabasePort
+  /** Where it is: a test opens it again there to act as a second process (before `cleanup`). */
+  readonly location: StoreLocation
   readonly cleanup: () => Promise<void>
 }
 
@@ -28,11 +30,13 @@ const sqlite: StoreEngine = {
   name: 'sqlite',
   open: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sala-contract-'))
-    const opened = await openStores({ engine: 'sqlite', file: join(dir, 'sala.db') })
+    const location = { engine: 'sqlite', file: join(dir, 'sala.db') } as const
+    const opened = await openStores(location)
     if (E.isLeft(opened)) throw new Error(`sqlite: ${describeDatabaseFault(opened.left)}`)
     return {
       stores: opened.right.stores,
       port: opened.right.port,
+      location,
       cleanup: async () => {
         await opened.right.port.close()
         await rm(dir, { recursive: true, force: true })

@@ -21,7 +21,10 @@ const USERS = 12
 const MESSAGES = 3000
 const uploadName = (i: number) => `upload${String(i).padStart(16, '0')}`
 
-/** A SQLite file as a server leaves it: users, sessions (one revoked), messages in three rooms, uploads. */
+/**
+ * A SQLite file as a server leaves it: users, sessions (one revoked), messages in three rooms, uploads, rooms
+ * people made (one private and archived), a conversation, memberships with read markers.
+ */
 const populate = async (file: string): Promise<void> => {
   const db = await openDatabase(file)
   await db.exec('BEGIN')
@@ -49,7 +52,22 @@ const populate = async (file: string): Promise<void> => {
   }
   await db.exec('COMMIT')
   await db.close()
+  const { stores, port } = await opened(openStores({ engine: 'sqlite', file }))
+  try {
+    const owner = (u: number) => trusted(UserId, `id-${u}`)
+    await right(stores.rooms.create({ id: trusted(RoomId, 'r-public'), kind: 'public', name: 'Café ☕', topic: 'beans, "quoted"', ownerId: owner(0), createdAt: T0 }))
+    await right(stores.rooms.create({ id: trusted(RoomId, 'r-private'), kind: 'private', name: 'Quiet', topic: null, ownerId: owner(1), createdAt: T0 + 1 }))
+    await right(stores.rooms.archive(trusted(RoomId, 'r-private'), T0 + 2))
+    await right(stores.rooms.direct(owner(3), owner(2), trusted(RoomId, 'dm-pair'), T0 + 3))
+    for (const u of [4, 5, 6, 7]) await right(stores.rooms.addMember({ room: trusted(RoomId, 'r-public'), user: owner(u), at: T0 + u, readSeq: u }))
+    for (const u of [8, 9]) await right(stores.rooms.addMember({ room: trusted(RoomId, 'sala-1'), user: owner(u), at: T0 + u }))
+    await right(stores.rooms.markRead([{ user: owner(8), room: trusted(RoomId, 'sala-1'), seq: 500 }]))
+  } finally {
+    await port.close()
+  }
 }
+const ROOMS_MADE = 3
+const MEMBERSHIPS = 10
 
 const opened = async (result: Promise<E.Either<unknown, OpenedStores>>): Promise<OpenedStores> => {
   const either = await result
@@ -81,7 +99,7 @@ describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL'
 
   it('copies every row, checks the counts, and the PostgreSQL stores then read what the SQLite ones did', { timeout: 60_000 }, async () => {
     const copied = await copySqliteToPostgres(file, at())
-    expect(copied).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6 }))
+    expect(copied).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6, rooms: ROOMS_MADE, room_members: MEMBERSHIPS }))
 
     const before = await opened(openStores({ engine: 'sqlite', file }))
     const after = await opened(openStores({ engine: 'postgres', ...at() }))
@@ -97,6 +115,22 @@ describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL'
         expect(await right(after.stores.sessions.find(session))).toEqual(await right(before.stores.sessions.find(session)))
       }
       expect(await right(after.stores.uploads.storedBytes('id-1'))).toBe(await right(before.stores.uploads.storedBytes('id-1')))
+      // Rooms, conversations, memberships and markers (unread counted against the copied messages) as they were.
+      expect(await right(after.stores.rooms.all())).toEqual(await right(before.stores.rooms.all()))
+      expect(await right(after.stores.rooms.all())).toHaveLength(ROOMS_MADE)
+      for (let u = 0; u < USERS; u++) {
+        const id = trusted(UserId, `id-${u}`)
+        expect(await right(after.stores.rooms.memberships(id, 9999))).toEqual(await right(before.stores.rooms.memberships(id, 9999)))
+      }
+      expect(await right(after.stores.rooms.memberships(trusted(UserId, 'id-8'), 9999))).toEqual([{ room: 'sala-1', readSeq: 500, unread: 500 }])
+      for (const room of ['r-public', 'r-private', 'dm-pair', 'sala-1'].map((r) => trusted(RoomId, r))) {
+        expect(await right(after.stores.rooms.members(room))).toEqual(await right(before.stores.rooms.members(room)))
+      }
+      // The conversation's key came along: the pair asking again finds it.
+      expect(await right(after.stores.rooms.direct(trusted(UserId, 'id-2'), trusted(UserId, 'id-3'), trusted(RoomId, 'dm-other'), T0))).toMatchObject({
+        room: { id: 'dm-pair' },
+        created: false,
+      })
       // Attached uploads stay attached; orphans stay orphans for the sweep.
       const sweep = { madeBefore: T0 + 1, heldBefore: T0 + 1 }
       expect(new Set(await right(after.stores.uploads.deleteOrphans(sweep, 100)))).toEqual(new Set([3, 4, 5].map((i) => trusted(UploadName, uploadName(i)))))
@@ -112,7 +146,9 @@ describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL'
     const again = await copySqliteToPostgres(file, at())
     expect(again).toMatchObject(E.left({ kind: 'not_empty', found: { users: USERS, messages: MESSAGES } }))
     if (E.isLeft(again)) expect(describeCopyProblem(again.left)).toMatch(/already holds data.*--replace/)
-    expect(await copySqliteToPostgres(file, at(), { replace: true })).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6 }))
+    expect(await copySqliteToPostgres(file, at(), { replace: true })).toEqual(
+      E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6, rooms: ROOMS_MADE, room_members: MEMBERSHIPS }),
+    )
   })
 
   it('refuses a source that is not a Sala database (an empty file, another program’s SQLite file), even with replace: neither side is written', { timeout: 60_000 }, async () => {

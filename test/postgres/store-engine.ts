@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describeDatabaseFault, type DatabasePort } from '../../src/adapters/database.js'
-import { openStores } from '../../src/adapters/open-store.js'
+import { openStores, type StoreLocation } from '../../src/adapters/open-store.js'
 import type { Stores } from '../../src/adapters/stores.js'
 import { createTestDatabase, postgresForTests } from './test-database.js'
 
@@ -12,14 +12,15 @@ import { createTestDatabase, postgresForTests } from './test-database.js'
 // The shape of test/adapters/store-engines.ts's StoreEngine, spelled out so this file stands alone.
 export const postgresEngine: {
   readonly name: string
-  readonly open: () => Promise<{ readonly stores: Stores; readonly port: DatabasePort; readonly cleanup: () => Promise<void> } | string>
+  readonly open: () => Promise<{ readonly stores: Stores; readonly port: DatabasePort; readonly location: StoreLocation; readonly cleanup: () => Promise<void> } | string>
 } = {
   name: 'postgres',
   open: async () => {
     const availability = await postgresForTests()
     if (!availability.available) return `PostgreSQL is not reachable (${availability.reason})`
     const database = await createTestDatabase()
-    const opened = await openStores({ engine: 'postgres', url: database.url, poolSize: 4, statementTimeoutMs: 10_000 })
+    const location = { engine: 'postgres', url: database.url, poolSize: 4, statementTimeoutMs: 10_000 } as const
+    const opened = await openStores(location)
     if (E.isLeft(opened)) {
       await database.drop()
       throw new Error(`postgres: ${describeDatabaseFault(opened.left)}`)
@@ -27,6 +28,7 @@ export const postgresEngine: {
     return {
       stores: opened.right.stores,
       port: opened.right.port,
+      location,
       cleanup: async () => {
         await opened.right.port.close()
         await database.drop()

@@ -69,4 +69,37 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     checked_at bigint NOT NULL
   );
   `,
+  // Rooms people make and direct conversations (docs/rooms.md), and who belongs to which room with their
+  // read marker. The message counters were called `rooms`; they become `room_seqs` (their index too, whose
+  // name the new table's key takes), and `rooms` is the catalog, as on SQLite. Memberships of the ROOMS
+  // rooms (public, from configuration) have no `rooms` row, so room_id refers to nothing. A direct
+  // conversation's dm_key is its two user ids, sorted and joined by a space: its unique key is what makes
+  // one conversation per pair, however two first asks race.
+  `
+  ALTER TABLE rooms RENAME TO room_seqs;
+  ALTER INDEX rooms_pkey RENAME TO room_seqs_pkey;
+
+  CREATE TABLE rooms (
+    id text PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
+    name text NOT NULL,
+    topic text,
+    owner_id text REFERENCES users (id),
+    created_at bigint NOT NULL,
+    archived_at bigint,
+    dm_key text,
+    CONSTRAINT rooms_dm_key_unique UNIQUE (dm_key),
+    CHECK ((kind = 'direct') = (dm_key IS NOT NULL))
+  );
+  CREATE INDEX rooms_by_owner ON rooms (owner_id, created_at);
+
+  CREATE TABLE room_members (
+    room_id text NOT NULL,
+    user_id text NOT NULL REFERENCES users (id),
+    added_at bigint NOT NULL,
+    read_seq bigint NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+  );
+  CREATE INDEX room_members_by_user ON room_members (user_id);
+  `,
 ]

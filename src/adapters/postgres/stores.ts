@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { Stores } from '../stores.js'
 import { postgresMessageStore } from './messages.js'
+import { postgresRoomStore } from './rooms.js'
 import { postgresSessionStore } from './sessions.js'
 import { postgresUploadStore } from './uploads.js'
 import { postgresUserStore } from './users.js'
@@ -11,4 +12,5 @@ export const postgresStores = (pool: pg.Pool): Stores => ({
   users: postgresUserStore(pool),
   sessions: postgresSessionStore(pool),
   uploads: postgresUploadStore(pool),
+  rooms: postgresRoomStore(pool),
 })

@@ -92,4 +92,43 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     );
   END
   `,
+  // Rooms people make and direct conversations (docs/rooms.md), and who belongs to which room with their
+  // read marker. Memberships of the ROOMS rooms (public, from configuration) have no `rooms` row, so
+  // room_id refers to nothing. A direct conversation's dm_key is its two user ids, sorted and joined by a
+  // space: its unique key is what makes one conversation per pair, however two first asks race. A room's
+  // first members go in with it, in the INSERT's own statement (the stores share one connection, so a
+  // transaction held across awaits would take in other callers' writes): its owner, or the conversation's
+  // two users read back from dm_key. A conversation skipped by ON CONFLICT DO NOTHING fires no trigger.
+  `
+  CREATE TABLE rooms (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
+    name TEXT NOT NULL,
+    topic TEXT,
+    owner_id TEXT REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    archived_at INTEGER,
+    dm_key TEXT UNIQUE,
+    CHECK ((kind = 'direct') = (dm_key IS NOT NULL))
+  ) WITHOUT ROWID;
+  CREATE INDEX rooms_by_owner ON rooms(owner_id, created_at);
+  CREATE TABLE room_members (
+    room_id TEXT NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    added_at INTEGER NOT NULL,
+    read_seq INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX room_members_by_user ON room_members(user_id);
+  CREATE TRIGGER rooms_first_members AFTER INSERT ON rooms
+  BEGIN
+    INSERT INTO room_members (room_id, user_id, added_at, read_seq)
+    SELECT NEW.id, member, NEW.created_at, 0 FROM (
+      SELECT NEW.owner_id AS member WHERE NEW.owner_id IS NOT NULL
+      UNION ALL SELECT substr(NEW.dm_key, 1, instr(NEW.dm_key, ' ') - 1) WHERE NEW.dm_key IS NOT NULL
+      UNION ALL SELECT substr(NEW.dm_key, instr(NEW.dm_key, ' ') + 1) WHERE NEW.dm_key IS NOT NULL
+    ) WHERE true
+    ON CONFLICT (room_id, user_id) DO NOTHING;
+  END
+  `,
 ]

@@ -1,0 +1,106 @@
+import { RoomId, UserId } from '../core/brands.js'
+import { trusted } from '../core/codecs.js'
+import type { DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom } from './stores.js'
+
+// The rows of `rooms` and `room_members` as every engine writes and reads them, and the records they become
+// (the counterpart of rows.ts for the RoomStore). The SQL of each engine stays in its folder.
+
+/** A `rooms` row, read through `ROOM_COLUMNS`. */
+export interface RoomRow {
+  readonly id: string
+  readonly kind: string
+  readonly name: string
+  readonly topic: string | null
+  readonly owner_id: string | null
+  readonly created_at: number
+  readonly archived_at: number | null
+  readonly dm_key: string | null
+}
+
+/** The columns a `RoomRow` is read from (`SELECT` or `RETURNING ${ROOM_COLUMNS}`). */
+export const ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at, archived_at, dm_key'
+
+/** The columns `create` writes, for `INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES (...)`. */
+export const NEW_ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at'
+
+/** A new room's row, to bind in `NEW_ROOM_COLUMNS` order. */
+export const newRoomValues = (room: NewRoom): Array<string | number | null> => [room.id, room.kind, room.name, room.topic, room.ownerId, room.createdAt]
+
+/** A direct conversation's name column: it has none (it is shown as the other person's name). */
+export const DIRECT_NAME = ''
+
+/**
+ * The room a row stores. Throws a TypeError on a row the store did not write (an id the codecs refuse, an
+ * unknown kind, a conversation without its pair): a bug or a damaged database.
+ */
+export const storedRoom = (row: RoomRow): StoredRoom => {
+  const id = trusted(RoomId, row.id)
+  switch (row.kind) {
+    case 'direct':
+      return { kind: 'direct', id, members: pairOf(row.dm_key), createdAt: row.created_at, archivedAt: row.archived_at }
+    case 'public':
+    case 'private':
+      return madeRoom(row, row.kind)
+    default:
+      throw new TypeError(`room ${row.id} has an unknown kind ${JSON.stringify(row.kind)}`)
+  }
+}
+
+/** The made room a row stores; throws a TypeError if it is a conversation (see `storedRoom`). */
+export const storedMadeRoom = (row: RoomRow): MadeRoom => {
+  const room = storedRoom(row)
+  if (room.kind === 'direct') throw new TypeError(`room ${row.id} is a conversation`)
+  return room
+}
+
+/** The conversation a row stores; throws a TypeError if it is a made room (see `storedRoom`). */
+export const storedDirectRoom = (row: RoomRow): DirectRoom => {
+  const room = storedRoom(row)
+  if (room.kind !== 'direct') throw new TypeError(`room ${row.id} is not a conversation`)
+  return room
+}
+
+const madeRoom = (row: RoomRow, kind: MadeRoom['kind']): MadeRoom => ({
+  kind,
+  id: trusted(RoomId, row.id),
+  name: row.name,
+  topic: row.topic,
+  ownerId: row.owner_id === null ? null : trusted(UserId, row.owner_id),
+  createdAt: row.created_at,
+  archivedAt: row.archived_at,
+})
+
+/**
+ * A pair's `dm_key`: the two ids sorted (code units, so both engines and every process agree) and joined by
+ * a space. Throws a RangeError (a bug: the caller asks for a conversation with oneself, or an id that could
+ * not be told apart in the key) when they are the same user or an id holds a space.
+ */
+export const dmKey = (a: UserId, b: UserId): string => {
+  if (a === b) throw new RangeError('a direct conversation is between two different users')
+  if (a.includes(' ') || b.includes(' ')) throw new RangeError('a user id in a direct conversation cannot hold a space')
+  return a < b ? `${a} ${b}` : `${b} ${a}`
+}
+
+const pairOf = (key: string | null): readonly [UserId, UserId] => {
+  const [first, second, ...rest] = (key ?? '').split(' ')
+  if (first === undefined || second === undefined || rest.length > 0) throw new TypeError(`a conversation's key ${JSON.stringify(key)} is not a pair`)
+  return [trusted(UserId, first), trusted(UserId, second)]
+}
+
+export const ROOM_ID_TAKEN: RoomIdTaken = { type: 'room_id_taken' }
+
+/** A `room_members` row with its unread count, as `memberships` reads it. */
+export interface MembershipRow {
+  readonly room_id: string
+  readonly read_seq: number
+  readonly unread: number
+}
+
+export const membershipOf = (row: MembershipRow): Membership => ({
+  room: trusted(RoomId, row.room_id),
+  readSeq: row.read_seq,
+  unread: row.unread,
+})
+
+/** A limit (`maxMembers`, `unreadCap`) as a number a driver can bind: absent or Infinity is the largest safe integer. */
+export const bindableLimit = (limit: number | undefined): number => (limit === undefined || !Number.isFinite(limit) ? Number.MAX_SAFE_INTEGER : limit)
