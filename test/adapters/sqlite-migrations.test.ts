@@ -10,6 +10,7 @@ import { RoomId } from '../../src/core/brands.js'
 import { trusted } from '../../src/core/codecs.js'
 import { ATTACHMENT_HOLD_MS, orphanCutoffs } from '../../src/core/upload-budget.js'
 import { UploadName } from '../../src/core/uploads.js'
+import { openStores } from '../../src/adapters/open-store.js'
 import { openDatabase, type SqliteDatabase } from '../../src/adapters/sqlite/database.js'
 import { MIGRATIONS } from '../../src/adapters/sqlite/migrations.js'
 import { sqliteUploadStore } from '../../src/adapters/sqlite/uploads.js'
@@ -72,5 +73,30 @@ describe('migration 6', () => {
     } finally {
       await migrated.close()
     }
+  })
+})
+
+describe('migration 7', () => {
+  it('adds rooms and memberships to a file that has messages, whose unread counts then read them', async () => {
+    const file = join(dir, 'before-rooms.db')
+    const old = await open({ filename: file, driver: sqlite3.Database })
+    for (const [index, sql] of MIGRATIONS.slice(0, 6).entries()) await old.exec(`BEGIN; ${sql}; PRAGMA user_version = ${index + 1}; COMMIT;`)
+    await addUser(old, ana)
+    for (const seq of [1, 2, 3]) await old.run('INSERT INTO messages (room, seq, user_id, text, sent_at) VALUES (?, ?, ?, ?, ?)', [room, seq, ana.id, 'hi', T0 + seq])
+    await old.close()
+
+    const migrated = await openStores({ engine: 'sqlite', file })
+    if (E.isLeft(migrated)) throw new Error(JSON.stringify(migrated.left))
+    const { stores, port } = migrated.right
+    try {
+      expect(await right(stores.rooms.all())).toEqual([])
+      expect(await right(stores.rooms.addMember({ room, user: ana.id, at: T0, readSeq: 1 }))).toBe('added')
+      expect(await right(stores.rooms.memberships(ana.id, 10))).toEqual([{ room, readSeq: 1, unread: 2 }])
+    } finally {
+      await port.close()
+    }
+    const check = await open({ filename: file, driver: sqlite3.Database })
+    expect(await check.get('PRAGMA user_version')).toEqual({ user_version: MIGRATIONS.length })
+    await check.close()
   })
 })
