@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ChatClient, postJson, register, startTestServer, uniqueName, upgradeStatus, waitFor, type TestServer } from '../integration/helpers.js'
 import { postgresForTests } from '../postgres/test-database.js'
 import { freePort } from '../redis/private-redis.js'
-import { redisForTests } from '../redis/test-redis.js'
+import { startTcpProxy, type TcpProxy } from '../redis/tcp-proxy.js'
+import { inspector, REDIS_URL, redisForTests } from '../redis/test-redis.js'
 import { startSalaProcess, type SalaProcess } from './sala-process.js'
 import { sharedChat, type SharedChat } from './shared-chat.js'
 
@@ -197,6 +198,52 @@ describe.skipIf(!postgres.available || !redis.available)('connections per user c
     } finally {
       await alone.stop()
     }
+  })
+})
+
+describe.skipIf(!postgres.available || !redis.available)('a process whose Redis answers slowly (100 ms each way)', () => {
+  let chat: SharedChat | undefined
+  let proxy: TcpProxy | undefined
+  let slow: TestServer | undefined
+  beforeAll(async () => {
+    chat = await sharedChat({ MAX_CONNECTIONS_PER_USER: '2' })
+    proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379), 100)
+    slow = await chat.start({ REDIS_URL: proxy.url })
+  }, 60_000)
+  afterAll(async () => {
+    await chat?.stop()
+    await proxy?.close()
+  })
+
+  /** The one user's tally in this chat's Redis prefix: a field per process, what it holds. */
+  const userTally = async (): Promise<ReadonlyArray<string>> => {
+    const client = inspector()
+    try {
+      const [, keys] = await client.scan('0', 'MATCH', `${chat!.prefix}tally:connections:user:*`, 'COUNT', 1000)
+      return keys.length === 0 ? [] : Object.values(await client.hgetall(keys[0]!))
+    } finally {
+      client.disconnect()
+    }
+  }
+
+  it('a socket’s first frames and its close wait for the cluster’s answer: nothing overtakes the opening, and nothing stays counted', { timeout: 30_000 }, async () => {
+    const ana = await register(slow!)
+    // Once the tallies are connected, every opening waits for a hold through the slow link.
+    const first = await welcomedSoon(slow!, ana.token, 'a first tab')
+    await waitFor(async () => ((await userTally()).join() === '1' ? true : undefined), 'the first tab counted in Redis')
+    const second = await ChatClient.connect(slow!, { token: ana.token })
+    second.send({ type: 'join', room: 'sala-1', ref: 'j' })
+    await second.next('joined', (frame) => frame.ref === 'j', 5000)
+    expect(second.frames.filter((frame) => frame.type === 'error')).toEqual([])
+    // A tab closed while its opening is asked about: its close waits too, and takes its count with it.
+    const gone = await ChatClient.connect(slow!, { token: ana.token })
+    gone.close()
+    await gone.waitClosed(5000)
+    await waitFor(async () => ((await userTally()).join() === '2' ? true : undefined), 'the closed tab not counted')
+    expect(await attempt(slow!, ana.token)).toEqual(TOO_MANY_FOR_USER)
+    first.close()
+    second.close()
+    await waitFor(async () => ((await userTally()).length === 0 ? true : undefined), 'nothing counted once every tab closed')
   })
 })
 
