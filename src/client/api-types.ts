@@ -1222,7 +1222,8 @@ export interface operations {
              * @description `payload_too_large`: a file passed `MAX_FILE_BYTES` (answered the moment it does, not after the
              *     rest is read), or there are more than `MAX_FILES` files or too many fields. `quota_exceeded`:
              *     this upload would pass the user's stored-bytes quota (`UPLOAD_QUOTA_BYTES`), counted as the
-             *     bytes arrive and shared by the user's concurrent uploads. Nothing of the request is kept.
+             *     bytes arrive and shared by the user's concurrent uploads, through any process of a cluster.
+             *     Nothing of the request is kept.
              *     A refusal sent before the body is read carries `Connection: close`; the server then discards
              *     what the client still sends for up to 2 s, so the client reads the status instead of a reset.
              */
@@ -1246,7 +1247,8 @@ export interface operations {
             /**
              * @description Decided before the body is read: `too_many_uploads`, the user already has
              *     `MAX_CONCURRENT_UPLOADS` uploads under way; `rate_limited`, past `UPLOAD_RATE` upload requests
-             *     per minute (every request counts, refused ones too).
+             *     per minute (every request counts, refused ones too). Both count the user's requests through
+             *     every process of a cluster (each process alone while Redis cannot answer).
              */
             429: {
                 headers: {
