@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { withDeadline } from '../deadline.js'
-import type { LinkFailure } from '../cluster.js'
+import type { LinkFailure, LinkLog } from '../cluster.js'
 
 /** What every connection of ours needs to know; the defaults live in the openers. */
 export interface ConnectionSettings {
@@ -80,3 +81,45 @@ export const linkFailure = (error: unknown): LinkFailure => {
 export const NOT_CONNECTED: LinkFailure = { type: 'unavailable', message: 'not connected to Redis' }
 
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message || error.name : String(error))
+
+/** A Lua script run by its SHA; `keys` are what it declares (KEYS), `args` the rest (ARGV). */
+export type ScriptCall = (client: Redis, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => Promise<unknown>
+
+/**
+ * EVALSHA, and EVAL once when the server has forgotten the script (a restart, SCRIPT FLUSH, a failover),
+ * which loads it again for the next EVALSHA: the script's text crosses the wire once per server life.
+ */
+export const luaScript = (lua: string): ScriptCall => {
+  const sha = createHash('sha1').update(lua).digest('hex')
+  return async (client, keys, args) => {
+    try {
+      return await client.evalsha(sha, keys.length, ...keys, ...args)
+    } catch (error) {
+      if (!messageOf(error).startsWith('NOSCRIPT')) throw error
+      return client.eval(lua, keys.length, ...keys, ...args)
+    }
+  }
+}
+
+/**
+ * Logs a connection's changes once each, not its every retry: `<what> lost their Redis connection,
+ * reconnecting` (with the last error), then `<what> connected again` (with how long it took). Nothing
+ * once `closed()` says the owner closed it.
+ */
+export const logChanges = (client: Redis, log: LinkLog, what: string, fields: Readonly<Record<string, unknown>>, closed: () => boolean): void => {
+  let lastError: string | undefined
+  let lostSince: number | undefined
+  client.on('error', (error: unknown) => {
+    lastError = messageOf(error)
+  })
+  client.on('close', () => {
+    if (lostSince !== undefined || closed()) return
+    lostSince = Date.now()
+    log('warn', `${what} lost their Redis connection, reconnecting`, { ...fields, error: lastError })
+  })
+  client.on('ready', () => {
+    if (lostSince !== undefined) log('info', `${what} connected again`, { ...fields, afterMs: Date.now() - lostSince })
+    lostSince = undefined
+    lastError = undefined
+  })
+}

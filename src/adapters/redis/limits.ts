@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
-import type { Redis } from 'ioredis'
 import { withoutPassword } from '../../core/config.js'
 import type { Admission, LinkFailure, LinkLog, Rate, SharedLimits } from '../cluster.js'
-import { closeConnection, heartbeat, linkFailure, messageOf, NOT_CONNECTED, openConnection } from './connection.js'
+import { closeConnection, heartbeat, linkFailure, logChanges, luaScript, type ScriptCall, NOT_CONNECTED, openConnection } from './connection.js'
 
 export interface RedisLimitsOptions {
   readonly url: string
@@ -72,16 +70,16 @@ return {1, 0}
 export const redisSharedLimits = (options: RedisLimitsOptions): SharedLimits => {
   const { url, prefix, processId, commandTimeoutMs, silenceMs, retryCapMs, log } = { ...DEFAULTS, ...options }
   const client = openConnection({ url, name: `sala-limits-${processId}`, commandTimeoutMs, silenceMs, retryCapMs })
-  const take = script(TAKE_SCRIPT)
-  const count = script(COUNT_SCRIPT)
+  const take = luaScript(TAKE_SCRIPT)
+  const count = luaScript(COUNT_SCRIPT)
   let closed = false
   const stopHeartbeat = heartbeat([client], silenceMs)
-  watchOnce(client, log, { redis: withoutPassword(url), processId }, () => closed)
+  logChanges(client, log, 'shared limits', { redis: withoutPassword(url), processId }, () => closed)
 
   const run = async (call: ScriptCall, key: string, args: ReadonlyArray<number>): Promise<E.Either<LinkFailure, Admission>> => {
     if (closed || client.status !== 'ready') return E.left(NOT_CONNECTED)
     try {
-      return E.right(admission(await call(client, key, args)))
+      return E.right(admission(await call(client, [key], args)))
     } catch (error) {
       return E.left(linkFailure(error))
     }
@@ -107,23 +105,7 @@ export const redisSharedLimits = (options: RedisLimitsOptions): SharedLimits => 
   }
 }
 
-type ScriptCall = (client: Redis, key: string, args: ReadonlyArray<number>) => Promise<unknown>
 
-/**
- * EVALSHA, and EVAL once when the server has forgotten the script (a restart, SCRIPT FLUSH, a failover),
- * which loads it again for the next EVALSHA.
- */
-const script = (lua: string): ScriptCall => {
-  const sha = createHash('sha1').update(lua).digest('hex')
-  return async (client, key, args) => {
-    try {
-      return await client.evalsha(sha, 1, key, ...args)
-    } catch (error) {
-      if (!messageOf(error).startsWith('NOSCRIPT')) throw error
-      return client.eval(lua, 1, key, ...args)
-    }
-  }
-}
 
 /** The scripts answer `{1, 0}` or `{0, wait}`. */
 const admission = (reply: unknown): Admission => {
@@ -138,21 +120,3 @@ const checkRule = (rate: Rate, cost: number): void => {
   if (!fine) throw new RangeError(`a bucket needs perSecond > 0, burst >= 1 and 0 < cost <= burst (got ${JSON.stringify(rate)}, cost ${cost})`)
 }
 
-/** One log line per change: lost (with the reason), and back. */
-const watchOnce = (client: Redis, log: LinkLog, fields: Readonly<Record<string, unknown>>, closed: () => boolean): void => {
-  let lastError: string | undefined
-  let lostSince: number | undefined
-  client.on('error', (error: unknown) => {
-    lastError = messageOf(error)
-  })
-  client.on('close', () => {
-    if (lostSince !== undefined || closed()) return
-    lostSince = Date.now()
-    log('warn', 'shared limits lost their Redis connection, reconnecting', { ...fields, error: lastError })
-  })
-  client.on('ready', () => {
-    if (lostSince !== undefined) log('info', 'shared limits connected again', { ...fields, afterMs: Date.now() - lostSince })
-    lostSince = undefined
-    lastError = undefined
-  })
-}

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
-import type { Redis } from 'ioredis'
 import type { LinkFailure } from '../cluster.js'
 import type { RecordWrite, SharedRecords } from '../shared-records.js'
-import { closeConnection, heartbeat, linkFailure, messageOf, NOT_CONNECTED, openConnection } from './connection.js'
+import { closeConnection, heartbeat, linkFailure, luaScript, NOT_CONNECTED, openConnection } from './connection.js'
 
 export interface RedisRecordsOptions {
   readonly url: string
@@ -80,8 +78,8 @@ export const redisSharedRecords = (options: RedisRecordsOptions): SharedRecords 
   const client = openConnection({ url, name: `sala-records-${processId}`, commandTimeoutMs, silenceMs, retryCapMs })
   // Failures are answered to the callers, who say what they mean; an unheard 'error' would crash the process.
   client.on('error', () => undefined)
-  const read = script(READ_SCRIPT)
-  const swap = script(SWAP_SCRIPT)
+  const read = luaScript(READ_SCRIPT)
+  const swap = luaScript(SWAP_SCRIPT)
   const stopHeartbeat = heartbeat([client], silenceMs)
   let closed = false
 
@@ -133,20 +131,7 @@ const answer = async <A>(call: () => Promise<A>): Promise<E.Either<LinkFailure, 
   }
 }
 
-type ScriptCall = (client: Redis, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) => Promise<unknown>
 
-/** EVALSHA, and EVAL once when the server has forgotten the script (a restart, SCRIPT FLUSH, a failover). */
-const script = (lua: string): ScriptCall => {
-  const sha = createHash('sha1').update(lua).digest('hex')
-  return async (client, keys, args) => {
-    try {
-      return await client.evalsha(sha, keys.length, ...keys, ...args)
-    } catch (error) {
-      if (!messageOf(error).startsWith('NOSCRIPT')) throw error
-      return client.eval(lua, keys.length, ...keys, ...args)
-    }
-  }
-}
 
 /** The clock at `reply[from - 1]` and the values after it, as the scripts answer them. */
 const snapshot = (reply: unknown, from: number): { now: number; values: ReadonlyArray<string | undefined> } => {

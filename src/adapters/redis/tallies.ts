@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
-import type { Redis } from 'ioredis'
 import { withoutPassword } from '../../core/config.js'
 import type { LinkFailure, LinkLog, SharedTallies, TallyHold } from '../cluster.js'
-import { closeConnection, heartbeat, linkFailure, messageOf, NOT_CONNECTED, openConnection } from './connection.js'
+import { closeConnection, heartbeat, linkFailure, logChanges, luaScript, NOT_CONNECTED, openConnection } from './connection.js'
 
 export interface RedisTalliesOptions {
   readonly url: string
@@ -101,8 +99,8 @@ export const redisSharedTallies = (options: RedisTalliesOptions): SharedTallies 
   checkWhole('aliveTtlMs', aliveTtlMs, 1)
   checkWhole('keyTtlMs', keyTtlMs, 1)
   const client = openConnection({ url, name: `sala-tallies-${processId}`, commandTimeoutMs, silenceMs, retryCapMs })
-  const hold = script(HOLD_SCRIPT)
-  const tell = script(TELL_SCRIPT)
+  const hold = luaScript(HOLD_SCRIPT)
+  const tell = luaScript(TELL_SCRIPT)
   const aliveKey = `${prefix}alive:${processId}`
   const alivePrefix = `${prefix}alive:`
   const tallyKey = (key: string) => `${prefix}tally:${key}`
@@ -115,7 +113,7 @@ export const redisSharedTallies = (options: RedisTalliesOptions): SharedTallies 
   let closed = false
   const fields = { redis: withoutPassword(url), processId }
   const stopHeartbeat = heartbeat([client], silenceMs)
-  watchOnce(client, log, fields, () => closed)
+  logChanges(client, log, 'shared tallies', fields, () => closed)
 
   const ready = () => !closed && client.status === 'ready'
 
@@ -148,7 +146,7 @@ export const redisSharedTallies = (options: RedisTalliesOptions): SharedTallies 
       if (closed) return 'unsent'
       if (!ready()) return 'failed'
       try {
-        await tell(client, tallyKey(key), [processId, String(shares.get(key) ?? 0), String(keyTtlMs)])
+        await tell(client, [tallyKey(key)], [processId, String(shares.get(key) ?? 0), String(keyTtlMs)])
         return 'told'
       } catch {
         return 'failed'
@@ -160,7 +158,7 @@ export const redisSharedTallies = (options: RedisTalliesOptions): SharedTallies 
     }
     const share = shares.get(key) ?? 0
     try {
-      const reply = await hold(client, tallyKey(key), [processId, String(share), String(job.amount), String(job.limit), String(keyTtlMs), alivePrefix, String(share + job.amount)])
+      const reply = await hold(client, [tallyKey(key)], [processId, String(share), String(job.amount), String(job.limit), String(keyTtlMs), alivePrefix, String(share + job.amount)])
       const answer = tallyHold(reply)
       if (answer.held) shares.set(key, (shares.get(key) ?? 0) + job.amount)
       // A change made while the hold was out waits behind it as a tell, which writes the share it left.
@@ -250,20 +248,7 @@ export const redisSharedTallies = (options: RedisTalliesOptions): SharedTallies 
   }
 }
 
-type ScriptCall = (client: Redis, key: string, args: ReadonlyArray<string>) => Promise<unknown>
 
-/** EVALSHA, and EVAL once when the server has forgotten the script (a restart, SCRIPT FLUSH, a failover). */
-const script = (lua: string): ScriptCall => {
-  const sha = createHash('sha1').update(lua).digest('hex')
-  return async (client, key, args) => {
-    try {
-      return await client.evalsha(sha, 1, key, ...args)
-    } catch (error) {
-      if (!messageOf(error).startsWith('NOSCRIPT')) throw error
-      return client.eval(lua, 1, key, ...args)
-    }
-  }
-}
 
 /** The hold script answers `{held, others}`. */
 const tallyHold = (reply: unknown): TallyHold => {
@@ -277,21 +262,3 @@ const checkWhole = (what: string, value: number, min: number): void => {
   if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${what} must be a whole number of at least ${min} (got ${value})`)
 }
 
-/** One log line per change: lost (with the reason), and back. */
-const watchOnce = (client: Redis, log: LinkLog, fields: Readonly<Record<string, unknown>>, closed: () => boolean): void => {
-  let lastError: string | undefined
-  let lostSince: number | undefined
-  client.on('error', (error: unknown) => {
-    lastError = messageOf(error)
-  })
-  client.on('close', () => {
-    if (lostSince !== undefined || closed()) return
-    lostSince = Date.now()
-    log('warn', 'shared tallies lost their Redis connection, reconnecting', { ...fields, error: lastError })
-  })
-  client.on('ready', () => {
-    if (lostSince !== undefined) log('info', 'shared tallies connected again', { ...fields, afterMs: Date.now() - lostSince })
-    lostSince = undefined
-    lastError = undefined
-  })
-}
