@@ -44,11 +44,14 @@ export const acksFor = (state: ChatState, message: StoredMessage, waiters: Reado
  * keeps it (the oldest one going when full).
  */
 export const deliverNow = (state: ChatState, room: RoomState, { message, waiters }: Arrival): Step => {
-  const kept = remember(room, message, state.settings.recentCapacity)
+  const late = room.lateAcks.get(message.seq)
+  const remembered = remember(room, message, state.settings.recentCapacity)
+  const kept = late === undefined ? remembered : { ...remembered, lateAcks: remembered.lateAcks.remove(message.seq) }
   const next = setRoom(state, kept)
-  const waiting = waiters.map((waiter) => waiter.connection)
+  const lateWaiters = late?.map((ack) => ack.waiter) ?? []
+  const waiting = [...waiters, ...lateWaiters].map((waiter) => waiter.connection)
   const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-  const delivered = [...acksFor(next, message, waiters), ...send(audience, { type: 'message', ...chatMessage(message) })]
+  const delivered = [...acksFor(next, message, waiters), ...acksFor(next, message, lateWaiters), ...send(audience, { type: 'message', ...chatMessage(message) })]
   if (next.catchingUp.size === 0) return [next, delivered]
   // A join waiting for this message gets its `joined` now, with the message in its history.
   const [settled, joined] = settleCatchUps(next, kept.id)

@@ -7,7 +7,7 @@ import { sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import { chatMessage, publicUser, withRef } from './frames.js'
 import { catchUp, latestMessages } from './recent-history.js'
-import type { CatchingUp, ChatState, RoomState } from './state.js'
+import { askingFill, type CatchingUp, type ChatState, type RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 
 // The `joined` answer, and the one case where it waits. A client that moves to another process (its own
@@ -69,7 +69,7 @@ export const chaseCatchUps = (state: ChatState, roomId: RoomId): Step => {
   const ahead = state.catchingUp.filter((w) => w.room === roomId && w.since > room.lastSeq)
   if (ahead.size === 0) return unchanged(state)
   const asked: ChatState = { ...state, catchingUp: state.catchingUp.merge(ahead.map((w) => ({ ...w, readAsked: true }))) }
-  return [setRoom(asked, { ...room, gap: { state: 'filling' } }), [{ type: 'fillGap', room: roomId, after: room.lastSeq, before: Infinity }]]
+  return [setRoom(asked, askingFill(room)), [{ type: 'fillGap', room: roomId, after: room.lastSeq, before: Infinity }]]
 }
 
 const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {

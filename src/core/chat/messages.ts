@@ -5,7 +5,7 @@ import type { Effect } from './effects.js'
 import type { DuplicateMessage, MessageNumbered, MessageReceipt, StoreFailure } from './events.js'
 import { aboutRoom, errorFrame } from './frames.js'
 import { ackFrame, forget, numbered, pointAtStored } from './delivery.js'
-import { arrive } from './ordering.js'
+import { ackWhenDelivered, arrive } from './ordering.js'
 import { toAttachment, type Attachment, type Upload } from '../uploads.js'
 import {
   clientIdKey,
@@ -152,7 +152,7 @@ export const messagesStored = (
     return arrive(current, settled, { message, waiters }, at)
   })
   const [answered, answers] = settle(delivered, duplicates, (current, room, pending, { original }) =>
-    answerDuplicate(current, room, pending, original),
+    answerDuplicate(current, room, pending, original, at),
   )
   const announcement: ReadonlyArray<Effect> =
     state.settings.cluster === null || kept.length === 0 ? [] : [{ type: 'announce', fact: { type: 'messages_stored', messages: kept } }]
@@ -163,13 +163,19 @@ export const messagesStored = (
  * A resend the store recognised: it never got a number, and memory points the clientId at the original
  * while `recent` still holds it.
  */
-const answerDuplicate = (state: ChatState, room: RoomState, { message, waiters }: PendingMessage, original: MessageReceipt): Step => {
+const answerDuplicate = (state: ChatState, room: RoomState, { message, waiters }: PendingMessage, original: MessageReceipt, at: number): Step => {
   const forgotten = forget(room.clientIds, message, { pending: message.key })
   const clientIds =
     message.clientId !== undefined && room.recent.some((m) => m.seq === original.seq)
       ? forgotten.set(clientIdKey(message.user.id, message.clientId), { stored: original.seq })
       : forgotten
-  const next = setRoom(state, { ...room, pending: room.pending.remove(message.key), clientIds })
+  const settled: RoomState = { ...room, pending: room.pending.remove(message.key), clientIds }
+  // The original was stored by another process and is not delivered here yet: its ack waits for it, or it
+  // would reach the sender before messages that come before it.
+  if (state.settings.cluster !== null && original.seq > room.lastSeq) {
+    return ackWhenDelivered(state, settled, original, waiters.map((waiter) => ({ waiter, sentAt: original.sentAt, ...(message.clientId === undefined ? {} : { clientId: message.clientId }) })), at)
+  }
+  const next = setRoom(state, settled)
   const acks = waiters
     .filter((waiter) => next.connections.has(waiter.connection))
     .map((waiter) => sendTo(waiter.connection, ackFrame(message.room, original, message.clientId, waiter)))

@@ -82,6 +82,14 @@ export interface RoomState {
    */
   readonly held: I.Map<number, Arrival>
   readonly gap: GapState
+  /** Reads of this room's store asked so far (`fillGap`), to tell which held messages a read must have seen. */
+  readonly fillsAsked: number
+  /**
+   * Acks that wait for the message they name to be delivered here, by its seq (cluster only): a resend the
+   * store recognised, whose original another process stored and this one has not delivered yet. Sent with
+   * it, so that no ack overtakes the room's order.
+   */
+  readonly lateAcks: I.Map<number, ReadonlyArray<LateAck>>
   /**
    * Users in this room through other processes (cluster only), with the processes they are there on.
    * Present in the room = in `members` or here; `members` stays this process's own.
@@ -117,6 +125,12 @@ export interface PeerPresence {
 export interface Arrival {
   readonly message: StoredMessage
   readonly waiters: ReadonlyArray<AckWaiter>
+  /**
+   * When held: how many reads of the room's store had been asked by then (`RoomState.fillsAsked`). A read
+   * asked later must find it, since a message is stored before it is announced; one that does not names no
+   * stored message (a forged announcement, or one the database lost), and it is dropped.
+   */
+  readonly heldAfter?: number
 }
 
 /**
@@ -124,7 +138,22 @@ export interface Arrival {
  * `waiting` since the first hole was seen (the missing message may still come from its process), then
  * `filling` while the store is asked for it.
  */
-export type GapState = { readonly state: 'none' } | { readonly state: 'waiting'; readonly since: number } | { readonly state: 'filling' }
+export type GapState =
+  | { readonly state: 'none' }
+  | { readonly state: 'waiting'; readonly since: number }
+  /** `ask`: which read of the room this is (`RoomState.fillsAsked` when it was asked). */
+  | { readonly state: 'filling'; readonly ask: number }
+
+/** A read of the room's store is asked now: the room counts it and waits for it (see `Arrival.heldAfter`). */
+export const askingFill = (room: RoomState): RoomState => ({ ...room, fillsAsked: room.fillsAsked + 1, gap: { state: 'filling', ask: room.fillsAsked + 1 } })
+
+/** An ack waiting for its message (`RoomState.lateAcks`). */
+export interface LateAck {
+  readonly waiter: AckWaiter
+  /** The original's seq and time, as the store answered them. */
+  readonly sentAt: number
+  readonly clientId?: string
+}
 
 /** A clientId's message: still on its way to the store (by key), or stored (by seq). */
 export type ClientIdHolder = { readonly pending: number } | { readonly stored: number }
@@ -319,6 +348,8 @@ const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): 
     ),
     held: I.Map(),
     gap: { state: 'none' },
+    fillsAsked: 0,
+    lateAcks: I.Map(),
     remote: I.Map(),
   }
 }
