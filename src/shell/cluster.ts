@@ -83,6 +83,9 @@ export const openCluster = (config: Extract<ClusterConfig, { type: 'redis' }>, l
     state: link.state,
     close: async () => {
       if (heartbeat !== undefined) clearInterval(heartbeat)
+      // The others drop this process at once instead of warning of it after PRESENCE_TTL. The publish goes
+      // out before the link's QUIT on the same connection.
+      publish({ type: 'process_stopping' })
       await link.close()
     },
   }

@@ -214,6 +214,31 @@ describe.skipIf(!postgres.available || !redisRuns)('a process killed while its u
   })
 })
 
+describe.skipIf(!postgres.available || !redisRuns)('a process stopped cleanly (SIGTERM)', () => {
+  const ttlSeconds = 3
+  const cluster = useCluster({ PRESENCE_TTL: String(ttlSeconds) })
+
+  it('its users leave at once, and the survivor says it stopped rather than warning of a process gone', { timeout: 60_000 }, async () => {
+    const { one: survivor, two: stopping } = cluster
+    const room = 'sala-3'
+    const [ana, bia] = await Promise.all([register(survivor), register(survivor)])
+    const anaOnSurvivor = await ChatClient.connect(survivor, { token: ana.token })
+    const biaOnStopping = await ChatClient.connect(stopping, { token: bia.token })
+    await joinRoom(anaOnSurvivor, room, 'a')
+    await joinRoom(biaOnStopping, room, 'b')
+    await presenceIs([anaOnSurvivor, biaOnStopping], room, [ana.username, bia.username], 'both present on both processes')
+    await stopping.stop()
+    const left = await waitFor(() => leftFrames(anaOnSurvivor, bia.username)[0], 'bia leaving', 5000)
+    expect(left.reason).toBe('disconnected')
+    await waitFor(() => (logged(survivor, 'process stopped').length > 0 ? true : undefined), 'the survivor hearing it stopped', 5000)
+    // Past the TTL, still no warning meant for crashes.
+    const stoppedAt = Date.now()
+    await waitFor(() => (Date.now() - stoppedAt > ttlSeconds * 1000 + 500 ? true : undefined), 'PRESENCE_TTL passing', (ttlSeconds + 5) * 1000)
+    expect(logged(survivor, 'process gone: not heard from within PRESENCE_TTL')).toEqual([])
+    anaOnSurvivor.close()
+  })
+})
+
 describe.skipIf(!postgres.available || !redisRuns)('Redis stopped and restarted under traffic', () => {
   // PRESENCE_TTL outlasts the outage: a process silent because Redis is down is not taken for dead.
   const cluster = useCluster({ PRESENCE_TTL: '30' })

@@ -211,6 +211,22 @@ describe.skipIf(!privateRedis)('the link across a Redis restart', () => {
     await Promise.all(servers.map((server) => server.remove()))
   })
 
+  it('says how long an outage lasted from the loss, not from when it was declared down', async () => {
+    const server = await startPrivateRedis()
+    servers.push(server)
+    const a = open({ prefix: testPrefix(), url: server.url, downAfterMs: 200 })
+    await connected(a)
+    const lostAt = Date.now()
+    await server.stop('kill')
+    await waitFor(() => (a.link.state().state === 'down' ? true : undefined), 'declared down')
+    await server.start()
+    const outage = Date.now() - lostAt
+    await connected(a)
+    const back = a.logged.find((line) => line.message === 'cluster link connected again')
+    expect(a.logged.map((line) => line.message)).toEqual(['cluster link connected', 'cluster link lost, reconnecting', 'cluster link down', 'cluster link connected again'])
+    expect(back?.fields['afterMs']).toBeGreaterThanOrEqual(outage - 50)
+  })
+
   it('under a stream of publishes: no crash, connected -> reconnecting -> connected, drops counted, order kept, heard again at once', async () => {
     const server = await startPrivateRedis()
     servers.push(server)

@@ -44,6 +44,8 @@ export const openRedisLink = (options: RedisLinkOptions): ClusterLink => {
   let subscriberLeg: Leg = lost(openedAt)
   let publisherLeg: Leg = lost(openedAt)
   let current: LinkState = { state: 'reconnecting', since: openedAt, attempt: 0 }
+  // When the link last left `connected`: what a reconnection's log line counts from.
+  let lostAt = openedAt
   let closed = false
   let everConnected = false
   const counts = { published: 0, dropped: 0, unconfirmed: 0, received: 0, ignored: 0 }
@@ -68,10 +70,12 @@ export const openRedisLink = (options: RedisLinkOptions): ClusterLink => {
     if (!closed) changeTo(linkState(current, [subscriberLeg, publisherLeg], now(), downAfterMs))
   }
   const logChange = (previous: LinkState, next: LinkState) => {
+    if (previous.state === 'connected') lostAt = next.since
     switch (next.state) {
       case 'connected':
         // A reconnect says what the outage cost: how long, and how many payloads were dropped meanwhile.
-        if (everConnected) log('info', 'cluster link connected again', { ...fields, afterMs: next.since - previous.since, dropped: counts.dropped - droppedWhenLost })
+        // Counted from the loss, not from `down` (which comes a grace period after it).
+        if (everConnected) log('info', 'cluster link connected again', { ...fields, afterMs: next.since - lostAt, dropped: counts.dropped - droppedWhenLost })
         else log('info', 'cluster link connected', { ...fields, afterMs: next.since - openedAt })
         everConnected = true
         return

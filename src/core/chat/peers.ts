@@ -22,6 +22,7 @@ import { unchanged, type Step } from './step-result.js'
 /** Something another process announced (`origin`), already decoded. */
 export const peerAnnounced = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: number): Step => {
   if (state.settings.cluster === null) return unchanged(state)
+  if (fact.type === 'process_stopping') return processStopped(state, origin)
   const firstHeard = !state.peers.has(origin)
   const heardOf = heard(state, origin, at)
   // The sweep that declares a silent process gone must be woken for; no other timer may be running.
@@ -60,6 +61,8 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
       return remoteTyping(state, fact.user, fact.room, fact.typing, fact.forMs, at)
     case 'session_revoked':
       return revokeSession(state, fact.session, fact.expiresAt)
+    case 'process_stopping':
+      return processStopped(state, origin)
   }
 }
 
@@ -150,6 +153,15 @@ export const sweepPeers = (state: ChatState, at: number): readonly [ChatState, R
     })
   }
   return [{ ...next, sweepsDueAt: { ...next.sweepsDueAt, peers: dueAt } }, effects, dueAt]
+}
+
+/** A process stopped cleanly: gone at once, its users leaving where they are no longer present (most already have). */
+const processStopped = (state: ChatState, origin: ProcessId): Step => {
+  const peer = state.peers.get(origin)
+  if (peer === undefined) return unchanged(state)
+  const [cleared, left] = replaceView(state, origin, [])
+  const log: Effect = { type: 'log', level: 'info', message: 'process stopped', fields: { process: origin, users: peer.users.size } }
+  return [{ ...cleared, peers: cleared.peers.remove(origin) }, [...left, log]]
 }
 
 const heard = (state: ChatState, origin: ProcessId, at: number): ChatState => {

@@ -58,11 +58,17 @@ export const TypingFact = t.intersection(
   'TypingFact',
 )
 
+/**
+ * The announcing process is stopping cleanly (SIGTERM: a deploy, a scale-in): its users' departures went
+ * out as its sockets closed, and it is gone now rather than after PRESENCE_TTL.
+ */
+export const ProcessStoppingFact = t.type({ type: t.literal('process_stopping') }, 'ProcessStoppingFact')
+
 /** A session was revoked (logout, revocation): its connections close on every process. */
 export const SessionRevokedFact = t.type({ type: t.literal('session_revoked'), session: SessionId, expiresAt: t.number }, 'SessionRevokedFact')
 
 export const ClusterFact = t.union(
-  [MessagesStoredFact, UserPresenceFact, PresenceSnapshotFact, HeartbeatFact, TypingFact, SessionRevokedFact],
+  [MessagesStoredFact, UserPresenceFact, PresenceSnapshotFact, HeartbeatFact, TypingFact, SessionRevokedFact, ProcessStoppingFact],
   'ClusterFact',
 )
 export type ClusterFact = t.TypeOf<typeof ClusterFact>

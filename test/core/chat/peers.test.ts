@@ -95,6 +95,20 @@ describe('presence across processes', () => {
     expect(world.state.peers.has('p2')).toBe(true)
   })
 
+  it('a process that says it is stopping is gone at once, its users with it, without the warning meant for crashes', () => {
+    const world = new World(CLUSTER)
+    world.open(0)
+    world.command(0, { type: 'join', room: sala1 })
+    place(world, 'p1', 1, sala1)
+    const effects = fromPeer(world, 'p1', { type: 'process_stopping' })
+    expect(frames(world, 0).filter((f) => f.type === 'user_left')).toMatchObject([{ reason: 'disconnected', user: { username: users[1]!.username } }])
+    expect(world.state.peers.has('p1')).toBe(false)
+    expect(effects).toContainEqual(expect.objectContaining({ type: 'log', level: 'info', message: 'process stopped' }))
+    world.at += TTL
+    world.tick()
+    expect(world.steps.flatMap((step) => step.effects).filter((e) => e.type === 'log' && e.level === 'warn')).toEqual([])
+  })
+
   it('asks a process it had not heard for its view, answers one that asks, not one that answers', () => {
     const world = new World(CLUSTER)
     world.open(0)
