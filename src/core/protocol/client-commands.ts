@@ -133,9 +133,8 @@ export const decodeClientFrame = (text: string): E.Either<RejectedFrame, ClientC
   const withRef = (rejection: Omit<RejectedFrame, 'ref'>): RejectedFrame =>
     ref === undefined ? rejection : { ...rejection, ref }
   const type = record['type']
-  if (!isCommandType(type)) {
-    return E.left(withRef({ message: `unknown command type ${JSON.stringify(type) ?? 'undefined'}`, details: [] }))
-  }
+  if (type === undefined) return E.left(withRef({ message: 'frame must be a JSON object with a "type"', details: [] }))
+  if (!isCommandType(type)) return E.left(withRef({ message: `unknown command type ${JSON.stringify(type)}`, details: [] }))
   const decoder: t.Decoder<unknown, ClientCommand> = clientCommandCodecs[type]
   const decoded = decoder.decode(json)
   if (E.isRight(decoded)) return E.right(decoded.right)

@@ -49,7 +49,7 @@ describe('decodeClientFrame', () => {
     ['[1,2]', 'frame must be a JSON object with a "type"'],
     ['"join"', 'frame must be a JSON object with a "type"'],
     ['{"type":"shout"}', 'unknown command type "shout"'],
-    ['{"room":"sala-1"}', 'unknown command type undefined'],
+    ['{"room":"sala-1"}', 'frame must be a JSON object with a "type"'],
     ['{"type":"constructor"}', 'unknown command type "constructor"'],
   ])('rejects %s', (text, message) => {
     expect(rejection(text).message).toBe(message)
