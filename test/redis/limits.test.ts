@@ -279,7 +279,10 @@ describe.skipIf(!privateRedis)('shared limits across a Redis restart', () => {
     const started = performance.now()
     const whileDown = await limits.take('k', rate)
     expect(performance.now() - started).toBeLessThan(250)
-    expect(whileDown).toEqual(E.left({ type: 'unavailable', message: 'not connected to Redis' }))
+    // 'not connected to Redis' once the client has seen the close; sent on a socket that was closing
+    // under it (the in-flight takes may all have been answered just before the kill landed), ioredis's own
+    // words. Either way: unavailable, at once.
+    expect(E.isLeft(whileDown) && whileDown.left.type).toBe('unavailable')
     await server!.start()
     await ready(limits)
     expect(admitted(await limits.take('k', rate))).toBe(true)
