@@ -2,10 +2,10 @@ import { RoomId, UserId } from '../core/brands.js'
 import { trusted } from '../core/codecs.js'
 import type { DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom } from './stores.js'
 
-// The rows of `rooms` and `room_members` as every engine writes and reads them, and the records they become
-// (the counterpart of rows.ts for the RoomStore). The SQL of each engine stays in its folder.
+// The rows of `room_catalog` and `room_members` as every engine writes and reads them, and the records they
+// become (the counterpart of rows.ts for the RoomStore). The SQL of each engine stays in its folder.
 
-/** A `rooms` row, read through `ROOM_COLUMNS`. */
+/** A `room_catalog` row, read through `ROOM_COLUMNS`. */
 export interface RoomRow {
   readonly id: string
   readonly kind: string
@@ -20,7 +20,7 @@ export interface RoomRow {
 /** The columns a `RoomRow` is read from (`SELECT` or `RETURNING ${ROOM_COLUMNS}`). */
 export const ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at, archived_at, dm_key'
 
-/** The columns `create` writes, for `INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES (...)`. */
+/** The columns `create` writes, for `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES (...)`. */
 export const NEW_ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at'
 
 /** A new room's row, to bind in `NEW_ROOM_COLUMNS` order. */

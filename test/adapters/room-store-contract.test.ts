@@ -216,7 +216,7 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     expect(await add(caio, 3)).toBe('full')
     expect(await add(caio)).toBe('added')
 
-    // A configured room (ROOMS) has no `rooms` row, and its memberships are stored all the same.
+    // A configured room (ROOMS) has no `room_catalog` row, and its memberships are stored all the same.
     const configured = trusted(RoomId, `sala-${run()}`)
     expect(await right(stores.rooms.addMember({ room: configured, user: bia.id, at: T0, readSeq: 7 }))).toBe('added')
     expect(await right(stores.rooms.addMember({ room: configured, user: bia.id, at: T0, readSeq: 9 }))).toBe('already')

@@ -24,26 +24,26 @@ import type { MemberAdded, RoomIdTaken, RoomStore } from '../stores.js'
 // all. Ids are ordered with COLLATE "C" (bytes, as SQLite compares them), so both engines answer in one order
 // whatever the database's collation.
 
-const ALL = `SELECT ${ROOM_COLUMNS} FROM rooms ORDER BY created_at, id COLLATE "C"`
-const FIND = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = $1`
+const ALL = `SELECT ${ROOM_COLUMNS} FROM room_catalog ORDER BY created_at, id COLLATE "C"`
+const FIND = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE id = $1`
 const CREATE = `
   WITH room AS (
-    INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROOM_COLUMNS}
+    INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROOM_COLUMNS}
   ),
   owner AS (
     INSERT INTO room_members (room_id, user_id, added_at, read_seq) SELECT id, owner_id, created_at, 0 FROM room
     ON CONFLICT (room_id, user_id) DO NOTHING
   )
   SELECT ${ROOM_COLUMNS} FROM room`
-const CREATED_SINCE = 'SELECT count(*) AS n FROM rooms WHERE owner_id = $1 AND created_at >= $2'
-const UPDATE = `UPDATE rooms SET name = COALESCE($1, name), topic = CASE WHEN $2::boolean THEN $3 ELSE topic END
+const CREATED_SINCE = 'SELECT count(*) AS n FROM room_catalog WHERE owner_id = $1 AND created_at >= $2'
+const UPDATE = `UPDATE room_catalog SET name = COALESCE($1, name), topic = CASE WHEN $2::boolean THEN $3 ELSE topic END
   WHERE id = $4 AND kind <> 'direct' RETURNING ${ROOM_COLUMNS}`
-const ARCHIVE = `UPDATE rooms SET archived_at = COALESCE(archived_at, $1) WHERE id = $2 RETURNING ${ROOM_COLUMNS}`
+const ARCHIVE = `UPDATE room_catalog SET archived_at = COALESCE(archived_at, $1) WHERE id = $2 RETURNING ${ROOM_COLUMNS}`
 // A pair that has its conversation already, or whose first ask is being committed by another session (which
 // this one then waits for), is skipped by the dm_key arbiter: nothing is inserted, and no member either.
 const DIRECT = `
   WITH room AS (
-    INSERT INTO rooms (id, kind, name, created_at, dm_key) VALUES ($1, 'direct', '${DIRECT_NAME}', $2, $3)
+    INSERT INTO room_catalog (id, kind, name, created_at, dm_key) VALUES ($1, 'direct', '${DIRECT_NAME}', $2, $3)
     ON CONFLICT (dm_key) DO NOTHING RETURNING ${ROOM_COLUMNS}
   ),
   members AS (
@@ -52,7 +52,7 @@ const DIRECT = `
     ON CONFLICT (room_id, user_id) DO NOTHING
   )
   SELECT ${ROOM_COLUMNS} FROM room`
-const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE dm_key = $1`
+const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE dm_key = $1`
 const ADD_MEMBER = `INSERT INTO room_members (room_id, user_id, added_at, read_seq) VALUES ($1, $2, $3, $4)
   ON CONFLICT (room_id, user_id) DO NOTHING`
 const ADD_MEMBER_WITHIN = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
@@ -85,8 +85,8 @@ const MARK_READ = `
 /**
  * The class of the transaction-level advisory lock an adder with a limit takes on a room (the room's id
  * hashed is the other half): adders of one room take turns, so each counts the members the others added.
- * A lock rather than the `rooms` row's: the configured rooms have no row. Two-key locks are a space of their
- * own, apart from the one-key migration and sole-process locks.
+ * A lock rather than the `room_catalog` row's: the configured rooms have no row. Two-key locks are a space
+ * of their own, apart from the one-key migration and sole-process locks.
  */
 const MEMBERS_LOCK_CLASS = 0x53414c4d
 
@@ -192,8 +192,8 @@ const inTransaction = async <A>(pool: pg.Pool, body: (client: pg.PoolClient) => 
   }
 }
 
-/** 23505 is unique_violation; `rooms_pkey` is the key on the room's id. */
+/** 23505 is unique_violation; `room_catalog_pkey` is the key on the room's id. */
 const isTakenId = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && 'code' in error && error.code === '23505' && 'constraint' in error && error.constraint === 'rooms_pkey'
+  typeof error === 'object' && error !== null && 'code' in error && error.code === '23505' && 'constraint' in error && error.constraint === 'room_catalog_pkey'
 
 const takenOr = (error: unknown): RoomIdTaken | StoreError => (isTakenId(error) ? ROOM_ID_TAKEN : toStoreError(error))

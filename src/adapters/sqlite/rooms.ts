@@ -26,17 +26,17 @@ import type { PreparedStatements } from './prepared.js'
 // writing statement starts, before it reads, so a check and the write it guards (the member count and the
 // insert) see no other writer in between, on this connection or any other process's.
 
-const ALL = `SELECT ${ROOM_COLUMNS} FROM rooms ORDER BY created_at, id`
-const FIND = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`
-const CREATE = `INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ROOM_COLUMNS}`
-const CREATED_SINCE = 'SELECT COUNT(*) AS n FROM rooms WHERE owner_id = ? AND created_at >= ?'
+const ALL = `SELECT ${ROOM_COLUMNS} FROM room_catalog ORDER BY created_at, id`
+const FIND = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE id = ?`
+const CREATE = `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ROOM_COLUMNS}`
+const CREATED_SINCE = 'SELECT COUNT(*) AS n FROM room_catalog WHERE owner_id = ? AND created_at >= ?'
 // ?2 says whether the topic changes (1) or stays (0): a null ?3 then removes it.
-const UPDATE = `UPDATE rooms SET name = COALESCE(?1, name), topic = CASE WHEN ?2 = 1 THEN ?3 ELSE topic END
+const UPDATE = `UPDATE room_catalog SET name = COALESCE(?1, name), topic = CASE WHEN ?2 = 1 THEN ?3 ELSE topic END
   WHERE id = ?4 AND kind <> 'direct' RETURNING ${ROOM_COLUMNS}`
-const ARCHIVE = `UPDATE rooms SET archived_at = COALESCE(archived_at, ?) WHERE id = ? RETURNING ${ROOM_COLUMNS}`
-const DIRECT = `INSERT INTO rooms (id, kind, name, created_at, dm_key) VALUES (?, 'direct', '${DIRECT_NAME}', ?, ?)
+const ARCHIVE = `UPDATE room_catalog SET archived_at = COALESCE(archived_at, ?) WHERE id = ? RETURNING ${ROOM_COLUMNS}`
+const DIRECT = `INSERT INTO room_catalog (id, kind, name, created_at, dm_key) VALUES (?, 'direct', '${DIRECT_NAME}', ?, ?)
   ON CONFLICT (dm_key) DO NOTHING`
-const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE dm_key = ?`
+const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE dm_key = ?`
 const ADD_MEMBER = `INSERT INTO room_members (room_id, user_id, added_at, read_seq) VALUES (?, ?, ?, ?)
   ON CONFLICT (room_id, user_id) DO NOTHING`
 const ADD_MEMBER_WITHIN = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
@@ -127,7 +127,7 @@ export const sqliteRoomStore = (statements: PreparedStatements): RoomStore => {
   }
 }
 
-/** SQLite names the refusing key only in its message: "UNIQUE constraint failed: rooms.id". */
-const isTakenId = (error: unknown): boolean => error instanceof Error && error.message.includes('UNIQUE constraint failed: rooms.id')
+/** SQLite names the refusing key only in its message: "UNIQUE constraint failed: room_catalog.id". */
+const isTakenId = (error: unknown): boolean => error instanceof Error && error.message.includes('UNIQUE constraint failed: room_catalog.id')
 
 const takenOr = (error: unknown): RoomIdTaken | StoreError => (isTakenId(error) ? ROOM_ID_TAKEN : toStoreError(error))
