@@ -9,7 +9,8 @@ import type { LoginAttempt, LoginGuard } from './login-guard.js'
 import type { RateGuard } from './rate-guard.js'
 import type { ProxyTrust } from './proxy.js'
 import { describeProblems, type FieldProblem } from '../../core/codecs.js'
-import { roomSummaries } from '../../core/chat/frames.js'
+import { roomsFor } from '../../core/chat/visibility.js'
+import * as I from 'immutable'
 import type { Config } from '../../core/config.js'
 import type { Accounts, Authenticated, SignedIn } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
@@ -148,7 +149,11 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
   const rooms: Handler = (req) =>
     pipe(
       guards.authenticate(readCredentials(req)),
-      TE.map(() => ({ status: 200, body: roomSummaries(runtime.state()) })),
+      TE.map((signedIn) => {
+        const state = runtime.state()
+        const memberships = state.users.get(signedIn.record.user.id)?.memberships ?? I.Map()
+        return { status: 200, body: roomsFor(state, signedIn.record.user.id, memberships) }
+      }),
     )
 
   const health: Handler = () => TE.right({ status: 200, body: { status: 'ok' } })
