@@ -1,5 +1,6 @@
 import * as api from './api.js'
 import { initialModel, update, type Cmd, type Model, type Msg } from './model.js'
+import { fromOlderServer } from './rooms.js'
 import { openSocket, type ChatSocket } from './socket.js'
 import { byId, fieldErrors, render, size } from './view.js'
 import type { Attachment } from '../core/uploads.js'
@@ -53,7 +54,7 @@ const run = (cmd: Cmd): void => {
       return
     case 'loadRooms':
       void api.rooms().then((result) => {
-        if (result.ok) dispatch({ type: 'roomsLoaded', rooms: result.value })
+        if (result.ok) dispatch({ type: 'roomsLoaded', rooms: result.value.map(fromOlderServer) })
       })
       return
   }
