@@ -3,6 +3,11 @@ import type pg from 'pg'
 import { UserId } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
 import {
+  CATALOG_COLUMNS,
+  catalogRoom,
+  recentRooms,
+  type CatalogRow,
+  type RecentRoomsRow,
   bindableLimit,
   DIRECT_NAME,
   dmKey,
@@ -24,8 +29,13 @@ import type { MemberAdded, RoomIdTaken, RoomStore } from '../stores.js'
 // all. Ids are ordered with COLLATE "C" (bytes, as SQLite compares them), so both engines answer in one order
 // whatever the database's collation.
 
-const ALL = `SELECT ${ROOM_COLUMNS} FROM room_catalog ORDER BY created_at, id COLLATE "C"`
-const FIND = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE id = $1`
+// A room with the users it names: its owner, and a conversation's two users read from its dm_key.
+const CATALOG = `SELECT ${CATALOG_COLUMNS} FROM room_catalog r
+  LEFT JOIN users o ON o.id = r.owner_id
+  LEFT JOIN users a ON a.id = split_part(r.dm_key, ' ', 1)
+  LEFT JOIN users b ON b.id = split_part(r.dm_key, ' ', 2)`
+const ALL = `${CATALOG} ORDER BY r.created_at, r.id COLLATE "C"`
+const FIND = `${CATALOG} WHERE r.id = $1`
 const CREATE = `
   WITH room AS (
     INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROOM_COLUMNS}
@@ -35,7 +45,7 @@ const CREATE = `
     ON CONFLICT (room_id, user_id) DO NOTHING
   )
   SELECT ${ROOM_COLUMNS} FROM room`
-const CREATED_SINCE = 'SELECT count(*) AS n FROM room_catalog WHERE owner_id = $1 AND created_at >= $2'
+const CREATED_SINCE = 'SELECT count(*) AS n, min(created_at) AS earliest FROM room_catalog WHERE owner_id = $1 AND created_at >= $2'
 const UPDATE = `UPDATE room_catalog SET name = COALESCE($1, name), topic = CASE WHEN $2::boolean THEN $3 ELSE topic END
   WHERE id = $4 AND kind <> 'direct' RETURNING ${ROOM_COLUMNS}`
 const ARCHIVE = `UPDATE room_catalog SET archived_at = COALESCE(archived_at, $1) WHERE id = $2 RETURNING ${ROOM_COLUMNS}`
@@ -94,11 +104,11 @@ export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
   const findDirect = async (key: string) => (await pool.query<RoomRow>(FIND_DIRECT, [key])).rows[0]
 
   return {
-    all: () => TE.tryCatch(async () => (await pool.query<RoomRow>(ALL)).rows.map(storedRoom), toStoreError),
+    all: () => TE.tryCatch(async () => (await pool.query<CatalogRow>(ALL)).rows.map(catalogRoom), toStoreError),
     find: (id) =>
       TE.tryCatch(async () => {
-        const { rows } = await pool.query<RoomRow>(FIND, [id])
-        return rows[0] === undefined ? undefined : storedRoom(rows[0])
+        const { rows } = await pool.query<CatalogRow>(FIND, [id])
+        return rows[0] === undefined ? undefined : catalogRoom(rows[0])
       }, toStoreError),
     create: (room) =>
       TE.tryCatch(async () => {
@@ -106,8 +116,7 @@ export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
         if (rows[0] === undefined) throw new Error(`room ${room.id} was not stored`)
         return storedMadeRoom(rows[0])
       }, takenOr),
-    createdSince: (owner, since) =>
-      TE.tryCatch(async () => (await pool.query<{ n: number }>(CREATED_SINCE, [owner, since])).rows[0]?.n ?? 0, toStoreError),
+    createdSince: (owner, since) => TE.tryCatch(async () => recentRooms((await pool.query<RecentRoomsRow>(CREATED_SINCE, [owner, since])).rows[0]), toStoreError),
     update: (id, change) =>
       TE.tryCatch(async () => {
         const { rows } = await pool.query<RoomRow>(UPDATE, [change.name ?? null, change.topic !== undefined, change.topic ?? null, id])
