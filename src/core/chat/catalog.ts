@@ -13,15 +13,16 @@ import { mayKnow, roomView } from './visibility.js'
 /**
  * A room was made, renamed, given a topic or archived. A new public room is `room_added` for everyone
  * connected here (it is in everyone's list now); a new private room or conversation is added for its
- * members by their `MembershipChanged`. A change is `room_updated` for everyone who may know the room.
- * Announced to the other processes unless it came from one.
+ * members by their `MembershipChanged`, or here for a member whose connection opened with the stored
+ * membership before the room reached this process (their `MembershipChanged` then changes nothing). A
+ * change is `room_updated` for everyone who may know the room. Announced to the other processes unless it
+ * came from one.
  */
 export const roomSaved = (state: ChatState, entry: RoomEntry, fromPeer: boolean): Step => {
   const known = state.rooms.get(entry.id)
   const room: RoomState = known === undefined ? newRoom(entry, NO_HISTORY, state.settings.recentCapacity) : { ...known, name: entry.name, profile: entry.profile }
   const next = setRoom(state, room)
   const announce: ReadonlyArray<Effect> = fromPeer ? [] : [{ type: 'announce', fact: { type: 'room_saved', room: entry } }]
-  if (known === undefined && room.profile.kind !== 'public') return [next, announce]
   const type = known === undefined ? 'room_added' : 'room_updated'
   const effects: Effect[] = [...announce]
   // One frame per user: a conversation is named for whoever reads it.
