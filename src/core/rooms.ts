@@ -51,8 +51,8 @@ export const topicOf = (topic: RoomTopic | null): RoomTopic | null => (topic ===
 const Visibility = explained(t.keyof({ public: null, private: null }, 'Visibility'), 'must be "public" or "private"')
 
 /** `POST /rooms`. */
-export const NewRoomRequest = strictObject('NewRoomRequest', { name: MadeRoomName, visibility: Visibility }, { topic: RoomTopic })
-export type NewRoomRequest = t.TypeOf<typeof NewRoomRequest>
+export const CreateRoomRequest = strictObject('CreateRoomRequest', { name: MadeRoomName, visibility: Visibility }, { topic: RoomTopic })
+export type CreateRoomRequest = t.TypeOf<typeof CreateRoomRequest>
 
 /**
  * Accepts null besides what `codec` accepts, reporting `codec`'s own problems at the field's own path
@@ -67,16 +67,16 @@ const orNull = <A, O>(codec: t.Type<A, O, unknown>): t.Type<A | null, O | null, 
   )
 
 /** `PATCH /rooms/{id}`: a field left out stays; `topic: null` (or `''`) removes the topic. */
-export const RoomChangeRequest = strictObject('RoomChangeRequest', {}, { name: MadeRoomName, topic: orNull(RoomTopic) })
-export type RoomChangeRequest = t.TypeOf<typeof RoomChangeRequest>
+export const UpdateRoomRequest = strictObject('UpdateRoomRequest', {}, { name: MadeRoomName, topic: orNull(RoomTopic) })
+export type UpdateRoomRequest = t.TypeOf<typeof UpdateRoomRequest>
 
 /** `POST /rooms/{id}/members`. */
-export const NewMemberRequest = strictObject('NewMemberRequest', { username: Username }, {})
-export type NewMemberRequest = t.TypeOf<typeof NewMemberRequest>
+export const AddMemberRequest = strictObject('AddMemberRequest', { username: Username }, {})
+export type AddMemberRequest = t.TypeOf<typeof AddMemberRequest>
 
 /** What a change request changes of a room whose name and topic are these: nothing when it repeats them. */
 export const changesOf = (
-  request: RoomChangeRequest,
+  request: UpdateRoomRequest,
   current: { readonly name: string; readonly topic: string | null },
 ): { readonly name?: MadeRoomName; readonly topic?: RoomTopic | null } => {
   const topic = request.topic === undefined ? undefined : topicOf(request.topic)

@@ -25,7 +25,8 @@ import { createHttpHandlers } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
 import { createLoginGuard } from './http/login-guard.js'
 import { createProxyTrust } from './http/proxy.js'
-import { createSignUpGuard } from './http/rate-guard.js'
+import { createInviteGuard, createSignUpGuard } from './http/rate-guard.js'
+import { createRoomRoutes } from './http/room-routes.js'
 import { openSharedHttpLimits } from './http/shared-limits.js'
 import { orphanCutoff } from '../core/upload-budget.js'
 import { createRoutes } from './http/routes.js'
@@ -160,6 +161,16 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
       config,
       now: system.now,
       readiness: readinessCheck({ database: database.port, uploadDir, log, ...(cluster === undefined ? {} : { cluster: cluster.state }) }),
+    }),
+    ...createRoomRoutes({
+      guards,
+      rooms: database.stores.rooms,
+      users: database.stores.users,
+      runtime,
+      system,
+      configured: config.rooms.map((room) => room.id),
+      limits: { roomsPerDay: config.roomCreatePerDay, maxMembers: config.roomMaxMembers },
+      invitations: createInviteGuard(config.inviteRate, system.now, sharedLimits),
     }),
     ...createUploadRoutes({
       guards,

@@ -13,9 +13,9 @@ import {
   mayInvite,
   mayKnowRoom,
   mayRemove,
-  NewMemberRequest,
-  NewRoomRequest,
-  RoomChangeRequest,
+  AddMemberRequest,
+  CreateRoomRequest,
+  UpdateRoomRequest,
   roomCreationWait,
   RoomTopic,
   standingOf,
@@ -38,14 +38,14 @@ const problems = (decoded: E.Either<unknown, unknown>) => (E.isLeft(decoded) ? d
 
 describe('request bodies', () => {
   it('a room name is 1-80 characters under the text rules, kept in NFC', () => {
-    expect(NewRoomRequest.decode({ name: 'Cafe\u0301 ☕', visibility: 'public' })).toEqual(E.right({ name: 'Café ☕', visibility: 'public' }))
+    expect(CreateRoomRequest.decode({ name: 'Cafe\u0301 ☕', visibility: 'public' })).toEqual(E.right({ name: 'Café ☕', visibility: 'public' }))
     expect(E.isRight(MadeRoomName.decode('x'.repeat(80)))).toBe(true)
     // 80 code points, not UTF-16 units: emoji count once.
     expect(E.isRight(MadeRoomName.decode('🎉'.repeat(80)))).toBe(true)
     for (const bad of ['', ' padded ', 'x'.repeat(81), 'two\nlines', 'bidi \u202e', 'zero\u200bwidth', '\u200b']) {
       expect(E.isLeft(MadeRoomName.decode(bad)), JSON.stringify(bad)).toBe(true)
     }
-    expect(problems(NewRoomRequest.decode({ name: 'x'.repeat(81), visibility: 'public' }))).toEqual([
+    expect(problems(CreateRoomRequest.decode({ name: 'x'.repeat(81), visibility: 'public' }))).toEqual([
       { path: 'name', message: 'must be 1-80 characters, without control, bidirectional or invisible characters or surrounding spaces' },
     ])
   })
@@ -78,33 +78,33 @@ describe('request bodies', () => {
   })
 
   it('a new room needs a name and a visibility of public or private; unknown fields are refused, each problem named', () => {
-    expect(NewRoomRequest.decode({ name: 'Plans', visibility: 'private', topic: 'what next' })).toEqual(
+    expect(CreateRoomRequest.decode({ name: 'Plans', visibility: 'private', topic: 'what next' })).toEqual(
       E.right({ name: 'Plans', visibility: 'private', topic: 'what next' }),
     )
-    expect(problems(NewRoomRequest.decode({ visibility: 'direct', owner: 'me' }))).toEqual([
+    expect(problems(CreateRoomRequest.decode({ visibility: 'direct', owner: 'me' }))).toEqual([
       { path: 'owner', message: 'is not a known field' },
       { path: 'name', message: 'is required' },
       { path: 'visibility', message: 'must be "public" or "private"' },
     ])
-    expect(problems(NewRoomRequest.decode(undefined))).toEqual([{ path: '', message: 'must be a JSON object' }])
+    expect(problems(CreateRoomRequest.decode(undefined))).toEqual([{ path: '', message: 'must be a JSON object' }])
   })
 
   it('a change may rename, set or clear the topic (null at the field’s own path when bad)', () => {
-    expect(RoomChangeRequest.decode({})).toEqual(E.right({}))
-    expect(RoomChangeRequest.decode({ topic: null })).toEqual(E.right({ topic: null }))
-    expect(RoomChangeRequest.decode({ name: 'New', topic: 'new topic' })).toEqual(E.right({ name: 'New', topic: 'new topic' }))
-    expect(problems(RoomChangeRequest.decode({ topic: 'a\nb', name: 7 }))).toEqual([
+    expect(UpdateRoomRequest.decode({})).toEqual(E.right({}))
+    expect(UpdateRoomRequest.decode({ topic: null })).toEqual(E.right({ topic: null }))
+    expect(UpdateRoomRequest.decode({ name: 'New', topic: 'new topic' })).toEqual(E.right({ name: 'New', topic: 'new topic' }))
+    expect(problems(UpdateRoomRequest.decode({ topic: 'a\nb', name: 7 }))).toEqual([
       { path: 'name', message: 'must be a string' },
       { path: 'topic', message: 'must not contain control characters or line breaks' },
     ])
-    expect(problems(RoomChangeRequest.decode({ topic: 't'.repeat(251) }))).toEqual([
+    expect(problems(UpdateRoomRequest.decode({ topic: 't'.repeat(251) }))).toEqual([
       { path: 'topic', message: expect.stringContaining('at most 250 characters on one line') },
     ])
   })
 
   it('what a change changes: only what differs from the room as it is', () => {
     const current = { name: 'Plans', topic: 'what next' }
-    const request = (body: unknown) => trusted(RoomChangeRequest, body)
+    const request = (body: unknown) => trusted(UpdateRoomRequest, body)
     expect(changesOf(request({}), current)).toEqual({})
     expect(changesOf(request({ name: 'Plans', topic: 'what next' }), current)).toEqual({})
     expect(changesOf(request({ name: 'Later' }), current)).toEqual({ name: 'Later' })
@@ -114,8 +114,8 @@ describe('request bodies', () => {
   })
 
   it('a member is named by a username', () => {
-    expect(NewMemberRequest.decode({ username: 'bia' })).toEqual(E.right({ username: 'bia' }))
-    expect(problems(NewMemberRequest.decode({ username: 'b' }))).toEqual([{ path: 'username', message: expect.stringContaining('3-32 characters') }])
+    expect(AddMemberRequest.decode({ username: 'bia' })).toEqual(E.right({ username: 'bia' }))
+    expect(problems(AddMemberRequest.decode({ username: 'b' }))).toEqual([{ path: 'username', message: expect.stringContaining('3-32 characters') }])
   })
 })
 
