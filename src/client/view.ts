@@ -133,7 +133,7 @@ const renderRoomList = (model: Model) => {
       'button',
       { type: 'button', 'data-room': room.id, 'aria-pressed': String(room.id === model.shown), class: isArchived(room) ? 'archived' : undefined, title: room.topic },
       el('span', { class: 'name' }, displayName(room)),
-      ...marks.map((mark) => el('span', { class: 'mark' }, mark)),
+      ...marks.flatMap((mark) => [' ', el('span', { class: 'mark' }, mark)]),
       el('span', { class: 'unread', 'data-unread': '' }),
       ' ',
       count,
@@ -223,5 +223,8 @@ export const fieldErrors = (form: HTMLFormElement, errors: Readonly<Record<strin
   const summary = form.querySelector<HTMLElement>('.form-error')
   if (summary !== null) summary.textContent = general
 }
+
+export const formValues = (form: HTMLFormElement): Record<string, string> =>
+  Object.fromEntries([...new FormData(form).entries()].map(([key, value]) => [key, String(value)]))
 
 export { byId }
