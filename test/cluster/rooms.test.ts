@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RoomSummary } from '../../src/core/protocol/server-frames.js'
-import { ChatClient, register, settle, waitFor, type Registered } from '../integration/helpers.js'
+import { ChatClient, register, settle, waitFor, type Registered, type TestServer } from '../integration/helpers.js'
 import { postgresForTests } from '../postgres/test-database.js'
 import { redisForTests } from '../redis/test-redis.js'
 import { logRecords, startSalaProcess, type SalaProcess } from './sala-process.js'
@@ -12,7 +12,7 @@ import { sharedChat, type SharedChat } from './shared-chat.js'
 const postgres = await postgresForTests()
 const redis = await redisForTests()
 
-const call = (process: SalaProcess, user: Registered, method: string, path: string, body?: unknown) =>
+const call = (process: Pick<SalaProcess, 'url'>, user: Registered, method: string, path: string, body?: unknown) =>
   fetch(`${process.url}${path}`, {
     method,
     headers: { Authorization: `Bearer ${user.token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
@@ -99,5 +99,26 @@ describe.skipIf(!postgres.available || !redis.available)('rooms across two proce
     expect(found.status).toBe(200)
     expect(((await found.json()) as RoomSummary).id).toBe(conversation.id)
     biaOnTwo.close()
+  })
+})
+
+describe.skipIf(!postgres.available || !redis.available)('INVITE_RATE across processes', () => {
+  let chat: SharedChat | undefined
+  let servers: TestServer[] = []
+  beforeAll(async () => {
+    chat = await sharedChat({ INVITE_RATE: '3' })
+    servers = await Promise.all([chat.start(), chat.start()])
+  }, 60_000)
+  afterAll(async () => {
+    await chat?.stop()
+  })
+
+  it('invitations alternating between the processes meet 429 after INVITE_RATE in all, not per process', { timeout: 30_000 }, async () => {
+    const [first, second] = servers as [TestServer, TestServer]
+    const [ana, ...others] = (await Promise.all(Array.from({ length: 5 }, () => register(first)))) as [Registered, ...Registered[]]
+    const made = (await (await call(first, ana, 'POST', '/rooms', { name: 'Invitations', visibility: 'private' })).json()) as RoomSummary
+    const statuses: number[] = []
+    for (const [i, other] of others.entries()) statuses.push((await call(i % 2 === 0 ? first : second, ana, 'POST', `/rooms/${made.id}/members`, { username: other.username })).status)
+    expect(statuses).toEqual([201, 201, 201, 429])
   })
 })
