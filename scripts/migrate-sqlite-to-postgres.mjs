@@ -1,8 +1,9 @@
 // `npm run migrate:sqlite-to-postgres -- --from ./data/sala.db [--to postgres://…] [--replace]`: copies
-// users, sessions, messages and upload records from a SQLite file into an empty PostgreSQL database (its
-// schema is created), in one transaction, and checks the row counts. `--to` defaults to DATABASE_URL (from
-// the environment or `.env`). A database that already holds data is refused unless --replace. Uploaded
-// files are not copied: keep UPLOAD_DIR (mount the same folder) when the server moves.
+// users, sessions, messages, upload records, rooms people made and memberships (with their read markers)
+// from a SQLite file into an empty PostgreSQL database (its schema is created), in one transaction, and
+// checks the row counts. `--to` defaults to DATABASE_URL (from the environment or `.env`). A database that
+// already holds data is refused unless --replace. Uploaded files are not copied: keep UPLOAD_DIR (mount the
+// same folder) when the server moves.
 //
 // The command is the server's own TypeScript (src/shell/migrate-cli.ts, around the adapter's
 // copy-from-sqlite.ts), bundled on the fly by esbuild as scripts/start.mjs does for the settings check, so

@@ -12,7 +12,9 @@ import { createLoginGuard } from '../src/shell/http/login-guard.js'
 import { createUploadRoutes } from '../src/shell/uploads/routes.js'
 import { createDocsRoutes } from '../src/shell/docs/routes.js'
 import { createClientRoutes } from '../src/shell/client-routes.js'
-import type { UploadStore } from '../src/adapters/stores.js'
+import type { RoomStore, UploadStore, UserStore } from '../src/adapters/stores.js'
+import { createRoomRoutes } from '../src/shell/http/room-routes.js'
+import { AddMemberRequest, CreateRoomRequest, UpdateRoomRequest } from '../src/core/rooms.js'
 import type { UploadBudget } from '../src/shell/uploads/budget.js'
 import { realSystem } from '../src/adapters/system.js'
 import { jsonLogger } from '../src/adapters/logger.js'
@@ -109,6 +111,7 @@ describe('openapi.yaml', () => {
     const guards = createGuards({} as Accounts, { allowedOrigins: [], proxy: createProxyTrust({ type: 'none' }) })
     const routes = {
       ...createRoutes({ accounts: {} as Accounts, guards, loginGuard: createLoginGuard(Date.now), signUpGuard: createRateGuard(ratePer(1, 1000), Date.now), proxy: createProxyTrust({ type: 'none' }), runtime: {} as ChatRuntime, config: {} as Config, now: Date.now, readiness: async () => [] }),
+      ...createRoomRoutes({ guards, rooms: {} as RoomStore, users: {} as UserStore, runtime: {} as ChatRuntime, system: realSystem, configured: [], limits: { roomsPerDay: 1, maxMembers: 2 }, invitations: createRateGuard(ratePer(1, 1000), Date.now) }),
       ...createUploadRoutes({ guards, uploads: {} as UploadStore, budget: {} as UploadBudget, dir: '', limits: { maxFileBytes: 1, maxFiles: 1 }, newName: realSystem.newUploadName, now: Date.now, log: jsonLogger('silent') }),
       ...(await createDocsRoutes('.', jsonLogger('silent'))),
       ...(await createClientRoutes('.', jsonLogger('silent'))),
@@ -122,11 +125,20 @@ describe('openapi.yaml', () => {
   })
 
   it('request examples decode with the server’s own decoders', () => {
-    const examples = (path: string) =>
-      Object.values(openapi.paths[path]?.['post']?.requestBody?.content['application/json']?.examples ?? {}).map((e) => e.value)
+    const examples = (path: string, method = 'post') =>
+      Object.values(openapi.paths[path]?.[method]?.requestBody?.content['application/json']?.examples ?? {}).map((e) => e.value)
     expect(examples('/auth/register').length).toBeGreaterThan(0)
-    for (const value of examples('/auth/register')) expect(RegisterRequest.decode(value)).toSatisfy(E.isRight)
-    for (const value of examples('/auth/login')) expect(LoginRequest.decode(value)).toSatisfy(E.isRight)
+    const decoders = [
+      [RegisterRequest, examples('/auth/register')],
+      [LoginRequest, examples('/auth/login')],
+      [CreateRoomRequest, examples('/rooms')],
+      [UpdateRoomRequest, examples('/rooms/{id}', 'patch')],
+      [AddMemberRequest, examples('/rooms/{id}/members')],
+    ] as const
+    for (const [decoder, values] of decoders) {
+      expect(values.length, decoder.name).toBeGreaterThan(0)
+      for (const value of values) expect(decoder.decode(value), JSON.stringify(value)).toSatisfy(E.isRight)
+    }
   })
 })
 

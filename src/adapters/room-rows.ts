@@ -1,11 +1,13 @@
-import { RoomId, UserId } from '../core/brands.js'
+import { RoomId, storedPersonName, UserId, Username } from '../core/brands.js'
 import { trusted } from '../core/codecs.js'
-import type { DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom } from './stores.js'
+import type { ChatUser } from '../core/chat/state.js'
+import type { RecentRooms } from '../core/rooms.js'
+import type { CatalogRoom, DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom } from './stores.js'
 
-// The rows of `rooms` and `room_members` as every engine writes and reads them, and the records they become
-// (the counterpart of rows.ts for the RoomStore). The SQL of each engine stays in its folder.
+// The rows of `room_catalog` and `room_members` as every engine writes and reads them, and the records they
+// become (the counterpart of rows.ts for the RoomStore). The SQL of each engine stays in its folder.
 
-/** A `rooms` row, read through `ROOM_COLUMNS`. */
+/** A `room_catalog` row, read through `ROOM_COLUMNS`. */
 export interface RoomRow {
   readonly id: string
   readonly kind: string
@@ -20,7 +22,66 @@ export interface RoomRow {
 /** The columns a `RoomRow` is read from (`SELECT` or `RETURNING ${ROOM_COLUMNS}`). */
 export const ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at, archived_at, dm_key'
 
-/** The columns `create` writes, for `INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES (...)`. */
+/**
+ * A `room_catalog` row read with the users it names: the owner (`owner_*`), a conversation's first and
+ * second user by its `dm_key` (`first_*`, `second_*`); null where there is none.
+ */
+export interface CatalogRow extends RoomRow {
+  readonly owner_username: string | null
+  readonly owner_name: string | null
+  readonly first_username: string | null
+  readonly first_name: string | null
+  readonly second_username: string | null
+  readonly second_name: string | null
+}
+
+/**
+ * The columns a `CatalogRow` is read from, with the catalog as `r` and the users it names as `o` (owner),
+ * `a` and `b` (a conversation's pair, in `dm_key` order). Each engine writes its own joins (how it splits
+ * `dm_key` differs).
+ */
+export const CATALOG_COLUMNS = [
+  ...ROOM_COLUMNS.split(', ').map((column) => `r.${column}`),
+  'o.username AS owner_username',
+  'o.name AS owner_name',
+  'a.username AS first_username',
+  'a.name AS first_name',
+  'b.username AS second_username',
+  'b.name AS second_name',
+].join(', ')
+
+/**
+ * The room a catalog row stores, with its people. Throws a TypeError (a damaged database: users are never
+ * deleted, and the keys refer to them) when a user it names is missing, besides `storedRoom`'s cases.
+ */
+export const catalogRoom = (row: CatalogRow): CatalogRoom => {
+  const room = storedRoom(row)
+  if (room.kind === 'direct') {
+    const [first, second] = room.members
+    return { ...room, pair: [chatUser(first, row.first_username, row.first_name, row.id), chatUser(second, row.second_username, row.second_name, row.id)] }
+  }
+  return { ...room, owner: room.ownerId === null ? null : chatUser(room.ownerId, row.owner_username, row.owner_name, row.id) }
+}
+
+const chatUser = (id: UserId, username: string | null, name: string | null, room: string): ChatUser => {
+  if (username === null || name === null) throw new TypeError(`room ${room} names a user ${id} who is not stored`)
+  const checked = trusted(Username, username)
+  // As userRecord does: a name an earlier version let through is shown cleaned.
+  return { id, username: checked, name: storedPersonName(name, checked) }
+}
+
+/** `createdSince`'s row: how many, and the earliest time (null for none). */
+export interface RecentRoomsRow {
+  readonly n: number | string
+  readonly earliest: number | string | null
+}
+
+export const recentRooms = (row: RecentRoomsRow | undefined): RecentRooms => ({
+  count: Number(row?.n ?? 0),
+  earliest: row?.earliest === null || row?.earliest === undefined ? null : Number(row.earliest),
+})
+
+/** The columns `create` writes, for `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES (...)`. */
 export const NEW_ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at'
 
 /** A new room's row, to bind in `NEW_ROOM_COLUMNS` order. */

@@ -4,6 +4,7 @@ import type { Account, AccountError } from '../core/accounts.js'
 import type { ChatUser, NewMessage, RoomHistory, StoredMessage } from '../core/chat/state.js'
 import type { DuplicateMessage, MessageNumbered } from '../core/chat/events.js'
 import type { OrphanCutoffs } from '../core/upload-budget.js'
+import type { RecentRooms } from '../core/rooms.js'
 import type { Upload, UploadName } from '../core/uploads.js'
 import type { StoreError } from './store-failure.js'
 
@@ -146,6 +147,13 @@ export interface DirectRoom {
 /** A room as `rooms` stores it. The `ROOMS` rooms (configured, public, ownerless) are not stored there. */
 export type StoredRoom = MadeRoom | DirectRoom
 
+/**
+ * A stored room with the users it names, read with it (joined in the same query): its owner, or a
+ * conversation's two users in the order of `members`. What the catalog is loaded from: the chat shows
+ * owners and conversation partners by username and name.
+ */
+export type CatalogRoom = (MadeRoom & { readonly owner: ChatUser | null }) | (DirectRoom & { readonly pair: readonly [ChatUser, ChatUser] })
+
 export interface NewRoom {
   readonly id: RoomId
   readonly kind: MadeRoom['kind']
@@ -213,17 +221,23 @@ export interface ReadMarker {
  * judges nothing else (who may rename, whether a room is archived): the core and the routes do.
  */
 export interface RoomStore {
-  /** Every stored room, oldest first: the catalog a process loads at start and after a link outage. */
-  readonly all: () => TE.TaskEither<StoreError, ReadonlyArray<StoredRoom>>
-  /** One stored room, as it is now (for a fact from another process); undefined when no room has the id. */
-  readonly find: (id: RoomId) => TE.TaskEither<StoreError, StoredRoom | undefined>
+  /** Every stored room with its people, oldest first: the catalog a process loads at start and after a link outage. */
+  readonly all: () => TE.TaskEither<StoreError, ReadonlyArray<CatalogRoom>>
+  /**
+   * One stored room with its people, as it is now (what a route decides on, whatever this process has
+   * heard); undefined when no room has the id.
+   */
+  readonly find: (id: RoomId) => TE.TaskEither<StoreError, CatalogRoom | undefined>
   /**
    * Stores the room and its owner's membership (marker 0) in one transaction. Left `room_id_taken` when a
    * room (made or direct) already has the id; nothing is written then.
    */
   readonly create: (room: NewRoom) => TE.TaskEither<RoomIdTaken | StoreError, MadeRoom>
-  /** How many rooms `owner` made at or after `since` (ms), archived ones included: the per-day limit's count. */
-  readonly createdSince: (owner: UserId, since: number) => TE.TaskEither<StoreError, number>
+  /**
+   * How many rooms `owner` made at or after `since` (ms), archived ones included, and when the first of
+   * them was made: the per-day limit's count, and when it lets the owner make one again.
+   */
+  readonly createdSince: (owner: UserId, since: number) => TE.TaskEither<StoreError, RecentRooms>
   /**
    * Changes a made room's name and topic; answers the room as it now is, or undefined when no made room has
    * the id (a direct conversation has neither, and is not changed).

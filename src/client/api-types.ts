@@ -91,11 +91,151 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The rooms and how many users are in each
-         * @description Every room with the number of distinct users in it now, the default room first. The same list comes in the WebSocket `welcome`.
+         * The rooms the caller may see, and how many users are in each
+         * @description The public rooms (the configured ones first, the default room first of all, then those people made,
+         *     oldest first) and the caller's own private rooms and conversations, each as the caller sees it:
+         *     a conversation is named after the other person (`with`). A private room or a conversation the
+         *     caller does not belong to is not listed, as if it did not exist. `members` counts the distinct users
+         *     present now, on any server. The same list comes in the WebSocket `welcome`.
          */
         get: operations["rooms"];
         put?: never;
+        /**
+         * Make a room
+         * @description Makes a room owned by the caller, who becomes its first member. A `public` room is listed to
+         *     everyone and announced to every connection (`room_added`); a `private` one is listed to, and may
+         *     be entered by, its members only, whom its owner adds. The name is 1-80 characters, the topic 0-250
+         *     on one line (empty: none), both under the text rules (NFC; no control, bidirectional or invisible
+         *     characters; no surrounding spaces). At most `ROOM_CREATE_PER_DAY` (default 10) rooms per user in
+         *     any 24 hours, archived ones included.
+         */
+        post: operations["createRoom"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Archive a room
+         * @description The owner archives the room: its history stays readable to whoever may enter it, but it takes no
+         *     new message (`error` `room_archived`), name, topic or member. Everyone who may see it gets
+         *     `room_updated` with `archived: true`. Archiving again answers the same and tells nobody.
+         */
+        delete: operations["archiveRoom"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a room or change its topic
+         * @description The owner renames the room or changes its topic (`topic: null` or `''` removes it); a field left
+         *     out stays as it is. Everyone who may see the room gets `room_updated`; a request that changes
+         *     nothing answers the room and tells nobody. The configured rooms and conversations have no owner.
+         */
+        patch: operations["changeRoom"];
+        trace?: never;
+    };
+    "/rooms/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a member to a private room
+         * @description The owner of a private room adds a user by username (compared regardless of case). The user's
+         *     connections get `room_added`; the room is in their lists from now on and they may enter it. At
+         *     most `ROOM_MAX_MEMBERS` (default 1000) members, the owner included; at most `INVITE_RATE`
+         *     (default 30) additions per user per minute, every attempt counted, across every server.
+         */
+        post: operations["addMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{id}/members/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+                /**
+                 * @description The member's username (compared regardless of case); the caller's own to leave.
+                 * @example bia
+                 */
+                username: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Leave a room, or remove a member from a private room
+         * @description Anyone ends their own membership (of a public room too: it stops counting for them); the owner
+         *     cannot (archive the room instead), and nobody leaves a conversation. The owner of a private room
+         *     removes a member. The member's connections get `room_removed`, and one in the room is moved out of
+         *     it: everyone there gets `user_left` with reason `removed`. A private room is then, to them, a room
+         *     that does not exist.
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dms/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The other person's username (compared regardless of case).
+                 * @example bia
+                 */
+                username: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The caller's conversation with another user
+         * @description The direct conversation between the caller and this user, made the first time either asks (the
+         *     same room from either side, however two first asks race across servers): a room of exactly the
+         *     two, with no owner, listed and entered by them only, named for each after the other person. Both
+         *     users' connections get `room_added` when it is made. Its id starts with `dm-`.
+         */
+        put: operations["openConversation"];
         post?: never;
         delete?: never;
         options?: never;
@@ -401,11 +541,54 @@ export interface components {
             type: string;
             size: number;
         };
+        /** @description A room as the caller sees it (the same in `GET /rooms`, every room route's answer and the WebSocket frames). */
         Room: {
             id: string;
+            /** @description The room's name; for a conversation, the other person's name. */
             name: string;
-            /** @description Distinct users present. */
+            /** @description Distinct users present now, on any server. */
             members: number;
+            /**
+             * @description `public`: listed to and entered by everyone; `private`: by its members only; `direct`: a conversation of two.
+             * @enum {string}
+             */
+            visibility: "public" | "private" | "direct";
+            /** @description Absent when there is none. */
+            topic?: string;
+            /** @description The username of who made it and manages it; absent for the configured rooms and conversations. */
+            owner?: string;
+            /**
+             * @description Present when archived: history readable, no new messages.
+             * @constant
+             */
+            archived?: true;
+            with?: components["schemas"]["PublicUser"];
+        };
+        /** @description A user as others see them; in a room, `with` is a conversation's other person. */
+        PublicUser: {
+            username: string;
+            name: string;
+        };
+        CreateRoomRequest: {
+            /** @description 1-80 characters once in NFC; no control, bidirectional or invisible characters, no surrounding spaces. */
+            name: string;
+            /** @enum {string} */
+            visibility: "public" | "private";
+            /** @description At most 250 characters on one line, under the same rules; empty is none. */
+            topic?: string;
+        };
+        UpdateRoomRequest: {
+            /** @description As in `CreateRoomRequest`. */
+            name?: string;
+            /** @description As in `CreateRoomRequest`; `null` or empty removes the topic. */
+            topic?: string | null;
+        };
+        AddMemberRequest: {
+            /** @description Compared regardless of case. */
+            username: string;
+        };
+        MemberAnswer: {
+            user: components["schemas"]["PublicUser"];
         };
         /** @description One entry per bad field. */
         FieldProblems: {
@@ -563,6 +746,106 @@ export interface components {
                 details?: components["schemas"]["FieldProblems"];
             };
         };
+        /** @description 403: not the room's owner, or a foreign Origin. */
+        RoomForbiddenError: {
+            error: {
+                /** @enum {string} */
+                code: "not_owner" | "forbidden_origin";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 404: no such room (or none the caller may see). */
+        UnknownRoomError: {
+            error: {
+                /** @enum {string} */
+                code: "unknown_room";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 404: nobody else has that username. */
+        UnknownUserError: {
+            error: {
+                /** @enum {string} */
+                code: "unknown_user";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 404: no such room, or no such user. */
+        MemberNotFoundError: {
+            error: {
+                /** @enum {string} */
+                code: "unknown_room" | "unknown_user";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 404: no such room, or no such member. */
+        RemovalNotFoundError: {
+            error: {
+                /** @enum {string} */
+                code: "unknown_room" | "not_a_member";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 409: the room is archived. */
+        RoomArchivedError: {
+            error: {
+                /** @enum {string} */
+                code: "room_archived";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 409: not a private room, full, or archived. */
+        InvitationConflictError: {
+            error: {
+                /** @enum {string} */
+                code: "not_private" | "room_full" | "room_archived";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 409: the owner, a conversation, or a room others are not removed from. */
+        RemovalConflictError: {
+            error: {
+                /** @enum {string} */
+                code: "owner_cannot_leave" | "direct_conversation" | "not_private";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 429: too many rooms made in a day. */
+        TooManyRoomsError: {
+            error: {
+                /** @enum {string} */
+                code: "too_many_rooms";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 429: too many members added in a minute. */
+        TooManyInvitationsError: {
+            error: {
+                /** @enum {string} */
+                code: "too_many_invitations";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
         /** @description 429: too many uploads at once or per minute. */
         UploadRateError: {
             error: {
@@ -665,6 +948,24 @@ export interface components {
         };
     };
     responses: {
+        /** @description No such room, or a private room or conversation the caller does not belong to, which is answered exactly as one that does not exist. */
+        UnknownRoom: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UnknownRoomError"];
+            };
+        };
+        /** @description `not_owner`: a room the caller may see but does not own (the configured rooms and conversations have no owner); `forbidden_origin`: a cookie-authenticated request from a foreign or missing Origin. */
+        NotOwner: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["RoomForbiddenError"];
+            };
+        };
         /** @description `validation_failed`: some fields are not valid, `details` has one entry per field; `malformed_json`: the body is not JSON. */
         ValidationFailed: {
             headers: {
@@ -758,6 +1059,11 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+         * @example r-u7c2w5n8e3ra
+         */
+        RoomIdPath: string;
         /**
          * @description One byte range; several ranges are answered with the whole file.
          * @example bytes=0-1023
@@ -960,7 +1266,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Every room, the default one first. */
+            /** @description Every room the caller may see, the default one first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -970,6 +1276,304 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    createRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRoomRequest"];
+            };
+        };
+        responses: {
+            /** @description Made; the room as the caller sees it. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            400: components["responses"]["ValidationFailed"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["ForbiddenOrigin"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The caller made `ROOM_CREATE_PER_DAY` rooms in the last 24 hours; `Retry-After` says when the first of them is a day old. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TooManyRoomsError"];
+                };
+            };
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    archiveRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The room, archived. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["NotOwner"];
+            404: components["responses"]["UnknownRoom"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    changeRoom: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRoomRequest"];
+            };
+        };
+        responses: {
+            /** @description The room as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            400: components["responses"]["ValidationFailed"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["NotOwner"];
+            404: components["responses"]["UnknownRoom"];
+            /** @description The room is archived; it changes no more. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomArchivedError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    addMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description The user was a member already; nothing changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberAnswer"];
+                };
+            };
+            /** @description Added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberAnswer"];
+                };
+            };
+            400: components["responses"]["ValidationFailed"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["NotOwner"];
+            /** @description `unknown_room`: no such room, or a private room the caller does not belong to (the same answer); `unknown_user`: nobody has that username. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberNotFoundError"];
+                };
+            };
+            /** @description `not_private`: a public room or a conversation, which have no invited members; `room_full`: the room has `ROOM_MAX_MEMBERS`; `room_archived`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationConflictError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The caller added `INVITE_RATE` members in the last minute. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TooManyInvitationsError"];
+                };
+            };
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The room's id: a configured room's (`sala-1`), `r-` and 12 characters for a room someone made, `dm-` and 12 for a conversation.
+                 * @example r-u7c2w5n8e3ra
+                 */
+                id: components["parameters"]["RoomIdPath"];
+                /**
+                 * @description The member's username (compared regardless of case); the caller's own to leave.
+                 * @example bia
+                 */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The membership ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["NotOwner"];
+            /** @description `unknown_room`: no such room, or a private room or conversation the caller does not belong to (the same answer); `not_a_member`: that user is not a member (or does not exist). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovalNotFoundError"];
+                };
+            };
+            /** @description `owner_cannot_leave`: archive the room instead; `direct_conversation`: a conversation keeps its two; `not_private`: others are removed from private rooms only. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemovalConflictError"];
+                };
+            };
+            500: components["responses"]["StoreFailed"];
+            503: components["responses"]["StorageBusy"];
+            507: components["responses"]["StorageFull"];
+        };
+    };
+    openConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The other person's username (compared regardless of case).
+                 * @example bia
+                 */
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation existed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            /** @description The conversation was made. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Room"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["ForbiddenOrigin"];
+            /** @description Nobody else has that username (the caller's own included; there is no conversation with oneself). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnknownUserError"];
+                };
+            };
             500: components["responses"]["StoreFailed"];
             503: components["responses"]["StorageBusy"];
             507: components["responses"]["StorageFull"];

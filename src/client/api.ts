@@ -14,11 +14,25 @@ export interface FieldErrors {
   readonly [field: string]: string
 }
 
-export type ApiResult<A> = { readonly ok: true; readonly value: A } | { readonly ok: false; readonly message: string; readonly fields: FieldErrors }
+/**
+ * A 2xx with its body and status (some routes say "made" with 201 and "already so" with 200), or an error:
+ * the server's sentence and field details, its `code` when the body has one, `status` (0 when the server
+ * could not be reached) and `retryAfterSeconds` from a `Retry-After` header.
+ */
+export type ApiResult<A> =
+  | { readonly ok: true; readonly value: A; readonly status: number }
+  | {
+      readonly ok: false
+      readonly message: string
+      readonly fields: FieldErrors
+      readonly status: number
+      readonly code?: string
+      readonly retryAfterSeconds?: number
+    }
 
 /** The shape every error response in the spec shares. */
 interface ErrorBody {
-  readonly error: { readonly message: string; readonly details?: Schemas['FieldProblems'] }
+  readonly error: { readonly message: string; readonly code?: string; readonly details?: Schemas['FieldProblems'] }
 }
 
 const client = createClient<paths>({ credentials: 'same-origin' })
@@ -30,18 +44,36 @@ const client = createClient<paths>({ credentials: 'same-origin' })
 const settle = async <A>(call: Promise<{ readonly data?: A; readonly error?: unknown; readonly response: Response }>): Promise<ApiResult<A>> => {
   try {
     const { data, error, response } = await call
-    if (response.ok) return { ok: true, value: data as A }
-    return failure(error, response.status)
+    if (response.ok) return { ok: true, value: data as A, status: response.status }
+    return failure(error, response.status, response.headers.get('Retry-After'))
   } catch {
-    return { ok: false, message: 'the server cannot be reached', fields: {} }
+    return UNREACHABLE
   }
 }
 
-const failure = (body: unknown, status: number): ApiResult<never> => {
+const UNREACHABLE = { ok: false, message: 'the server cannot be reached', fields: {}, status: 0 } as const
+
+const failure = (body: unknown, status: number, retryAfter: string | null): ApiResult<never> => {
   const error = isErrorBody(body) ? body.error : undefined
   const fields: Record<string, string> = {}
   for (const detail of error?.details ?? []) fields[detail.path] = detail.message
-  return { ok: false, message: error?.message ?? `the server answered ${status}`, fields }
+  const seconds = retryAfterSeconds(retryAfter)
+  return {
+    ok: false,
+    message: error?.message ?? `the server answered ${status}`,
+    fields,
+    status,
+    ...(typeof error?.code === 'string' ? { code: error.code } : {}),
+    ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }),
+  }
+}
+
+/** `Retry-After` is either seconds or an HTTP date (RFC 9110 §10.2.3). */
+const retryAfterSeconds = (header: string | null): number | undefined => {
+  if (header === null || header.trim() === '') return undefined
+  if (/^\d+$/.test(header.trim())) return Number(header.trim())
+  const at = Date.parse(header)
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - Date.now()) / 1000))
 }
 
 const isErrorBody = (body: unknown): body is ErrorBody =>
@@ -52,6 +84,16 @@ export const login = (body: Schemas['LoginRequest']) => settle(client.POST('/aut
 export const logout = () => settle(client.POST('/auth/logout'))
 export const me = () => settle(client.GET('/auth/me'))
 export const rooms = () => settle(client.GET('/rooms'))
+
+// The rooms routes (docs/rooms.md). A room is addressed by its id, a member or the other person of a
+// conversation by their username.
+export const createRoom = (body: Schemas['CreateRoomRequest']) => settle(client.POST('/rooms', { body }))
+export const updateRoom = (id: string, body: Schemas['UpdateRoomRequest']) => settle(client.PATCH('/rooms/{id}', { params: { path: { id } }, body }))
+export const archiveRoom = (id: string) => settle(client.DELETE('/rooms/{id}', { params: { path: { id } } }))
+export const addMember = (id: string, username: string) => settle(client.POST('/rooms/{id}/members', { params: { path: { id } }, body: { username } }))
+export const removeMember = (id: string, username: string) =>
+  settle(client.DELETE('/rooms/{id}/members/{username}', { params: { path: { id, username } } }))
+export const openConversation = (username: string) => settle(client.PUT('/dms/{username}', { params: { path: { username } } }))
 
 type Uploaded = paths['/uploads']['post']['responses'][201]['content']['application/json']
 
@@ -67,10 +109,10 @@ export const upload = (files: ReadonlyArray<File>, onProgress: (fraction: number
     })
     request.addEventListener('load', () => {
       const body = parseJson(request.responseText)
-      if (request.status === 201 && isUploaded(body)) resolve({ ok: true, value: body.files })
-      else resolve(failure(body, request.status))
+      if (request.status === 201 && isUploaded(body)) resolve({ ok: true, value: body.files, status: request.status })
+      else resolve(failure(body, request.status, request.getResponseHeader('Retry-After')))
     })
-    request.addEventListener('error', () => resolve({ ok: false, message: 'the upload could not reach the server', fields: {} }))
+    request.addEventListener('error', () => resolve({ ...UNREACHABLE, message: 'the upload could not reach the server' }))
     request.send(form)
   })
 

@@ -81,10 +81,15 @@ const fromOlderServer = (json: Record<string, unknown>): Record<string, unknown>
   switch (json['type']) {
     case 'joined':
       return 'typing' in json ? json : { ...json, typing: [] }
-    case 'welcome':
-      // Before versions were named, the protocol was version 1.
-      return 'protocol' in json ? json : { ...json, protocol: 1 }
+    case 'welcome': {
+      // Before versions were named, the protocol was version 1; before rooms people make, every room was public.
+      const rooms = Array.isArray(json['rooms']) ? { rooms: json['rooms'].map(withVisibility) } : {}
+      return 'protocol' in json ? { ...json, ...rooms } : { ...json, ...rooms, protocol: 1 }
+    }
     default:
       return json
   }
 }
+
+const withVisibility = (room: unknown): unknown =>
+  typeof room === 'object' && room !== null && !('visibility' in room) ? { ...room, visibility: 'public' } : room

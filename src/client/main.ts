@@ -1,7 +1,11 @@
 import * as api from './api.js'
 import { initialModel, update, type Cmd, type Model, type Msg } from './model.js'
+import type { RoomForm } from './room-actions.js'
+import { performRoomAction } from './room-requests.js'
+import { fromOlderServer } from './rooms.js'
 import { openSocket, type ChatSocket } from './socket.js'
-import { byId, fieldErrors, render, size } from './view.js'
+import { byId, fieldErrors, formValues, render, size } from './view.js'
+import { wireRooms } from './wire-rooms.js'
 import type { Attachment } from '../core/uploads.js'
 
 // Wiring: DOM events become messages, the reducer decides, and the commands it returns are carried out
@@ -53,14 +57,25 @@ const run = (cmd: Cmd): void => {
       return
     case 'loadRooms':
       void api.rooms().then((result) => {
-        if (result.ok) dispatch({ type: 'roomsLoaded', rooms: result.value })
+        if (result.ok) dispatch({ type: 'roomsLoaded', rooms: result.value.map(fromOlderServer) })
       })
       return
+    case 'roomAction': {
+      const { id } = cmd
+      void performRoomAction(cmd.action, model.me?.username ?? '').then((answer) => dispatch({ type: 'roomActionAnswered', id, answer }))
+      return
+    }
+    case 'clearForm':
+      return clearForm(cmd.form)
   }
 }
 
-const formValues = (form: HTMLFormElement): Record<string, string> =>
-  Object.fromEntries([...new FormData(form).entries()].map(([key, value]) => [key, String(value)]))
+const FORMS: Readonly<Record<RoomForm, string>> = { 'new-room': 'new-room-form', invite: 'invite-form', remove: 'remove-form' }
+
+const clearForm = (form: RoomForm) => {
+  byId<HTMLFormElement>(FORMS[form]).reset()
+  if (form === 'new-room') byId<HTMLDetailsElement>('new-room').open = false
+}
 
 const signedIn = () => {
   byId('auth').hidden = true
@@ -121,10 +136,7 @@ const uploadFiles = async (files: ReadonlyArray<File>) => {
 }
 
 const wireChat = () => {
-  byId('rooms').addEventListener('click', (event) => {
-    const room = (event.target as HTMLElement).closest<HTMLElement>('[data-room]')?.dataset['room']
-    if (room !== undefined) dispatch({ type: 'joinRequested', room })
-  })
+  wireRooms(dispatch, () => model)
   byId('messages').addEventListener('click', (event) => {
     const { action, room, clientId } = (event.target as HTMLElement).closest<HTMLElement>('button[data-action]')?.dataset ?? {}
     if (room === undefined || clientId === undefined) return

@@ -6,13 +6,15 @@ import { heard, type Liveness } from './heartbeat.js'
 import { alive, connecting, socketClosed, tick } from './link.js'
 import { discarded, retried, stillUnsettled, type MessageKey, type Outbox, type Outgoing } from './outbox.js'
 import { onFrame } from './on-frame.js'
-import { flushIfReady, inShownRoom, join, notice, send } from './steps.js'
+import { actionAnswered, actionRequested, type ActionAnswer, type PendingAction, type RoomAction, type RoomForm } from './room-actions.js'
+import { findRoom, isArchived, nameOf } from './rooms.js'
+import { enter, flushIfReady, inShownRoom, join, notice, send } from './steps.js'
 import { PAGE, type Timeline } from './timeline.js'
 
 // The web client's whole logic, as a pure reducer like the server's core: `update(model, msg)` returns
 // the next model and the commands the DOM layer must carry out. Time and randomness come in messages.
-// How frames change the model is in on-frame.ts, the link's lifecycle over time in link.ts; the outbox,
-// timelines and heartbeat rules in their files.
+// How frames change the model is in on-frame.ts, the link's lifecycle over time in link.ts, requests to
+// the rooms routes in room-actions.ts; the outbox, timelines, room list and heartbeat rules in their files.
 
 export type Connection =
   | { readonly state: 'offline' }
@@ -38,6 +40,8 @@ export interface Notice {
   readonly text: string
   /** The messages it speaks of: it goes away once none of them waits on the writer (sent, found, discarded). */
   readonly about?: ReadonlyArray<MessageKey>
+  /** `info`: something asked for was done. Without it, a problem. */
+  readonly tone?: 'info'
 }
 
 /**
@@ -56,6 +60,7 @@ export type MessageRoom = 'said' | 'omitted'
 
 export interface Model {
   readonly me: PublicUser | null
+  /** The rooms and conversations the user may see, as the server last said (rooms.ts). */
   readonly rooms: ReadonlyArray<RoomSummary>
   /** The room the server has this connection in. */
   readonly room: string | null
@@ -74,7 +79,9 @@ export interface Model {
   readonly messageRoom: MessageRoom
   readonly notices: ReadonlyArray<Notice>
   readonly nextNoticeId: number
-  /** Numbers the refs of joins and pings. */
+  /** Requests to the rooms routes on their way. */
+  readonly actions: ReadonlyArray<PendingAction>
+  /** Numbers the refs of joins, pings and room actions. */
   readonly nextRef: number
   readonly ownTyping: OwnTyping
   /** The last keystroke: typing stops this long after it, not after the last announcement. */
@@ -104,6 +111,9 @@ export type Msg =
   | { readonly type: 'noticeDismissed'; readonly id: number }
   /** Fresh member counts from GET /rooms (the WebSocket only sends them in `welcome`). */
   | { readonly type: 'roomsLoaded'; readonly rooms: ReadonlyArray<RoomSummary> }
+  /** The user asks to make, change, join or leave a room, or to open a conversation. */
+  | { readonly type: 'roomActionRequested'; readonly action: RoomAction }
+  | { readonly type: 'roomActionAnswered'; readonly id: string; readonly answer: ActionAnswer }
 
 export type Cmd =
   | { readonly type: 'send'; readonly command: Command }
@@ -116,6 +126,10 @@ export type Cmd =
   | { readonly type: 'checkTypingAt'; readonly at: number }
   | { readonly type: 'showSignIn' }
   | { readonly type: 'loadRooms' }
+  /** Call the rooms route for `action`, and answer with `roomActionAnswered` and this `id`. */
+  | { readonly type: 'roomAction'; readonly id: string; readonly action: RoomAction }
+  /** Empty a form whose request was done. */
+  | { readonly type: 'clearForm'; readonly form: RoomForm }
 
 export const initialModel: Model = {
   me: null,
@@ -133,6 +147,7 @@ export const initialModel: Model = {
   messageRoom: 'said',
   notices: [],
   nextNoticeId: 1,
+  actions: [],
   nextRef: 1,
   ownTyping: { state: 'idle' },
   lastTypedAt: 0,
@@ -180,7 +195,7 @@ const step = (model: Model, msg: Msg): Step => {
     case 'tick':
       return tick(model, msg.at, msg.random)
     case 'joinRequested':
-      return joinRequested(model, msg.room)
+      return enter(model, msg.room)
     case 'sendRequested':
       return sendRequested(model, msg.text, msg.attachments, msg.clientId)
     case 'retryRequested':
@@ -200,15 +215,11 @@ const step = (model: Model, msg: Msg): Step => {
       return [{ ...model, notices: model.notices.filter((n) => n.id !== msg.id) }, []]
     case 'roomsLoaded':
       return [{ ...model, rooms: msg.rooms }, []]
+    case 'roomActionRequested':
+      return actionRequested(model, msg.action)
+    case 'roomActionAnswered':
+      return actionAnswered(model, msg.id, msg.answer)
   }
-}
-
-const joinRequested = (model: Model, room: string): Step => {
-  const there = model.joining === null ? model.room === room : model.joining.room === room
-  if (room === model.shown && there) return [model, []]
-  // Not welcomed yet: the room is joined when the server says welcome.
-  if (model.connection.state !== 'online') return [{ ...model, shown: room, users: [], typing: [], loadingOlder: false }, []]
-  return join(model, room)
 }
 
 /**
@@ -225,6 +236,7 @@ const retryRequested = (model: Model, room: string, clientId: string): Step => {
 const sendRequested = (model: Model, text: string, attachments: ReadonlyArray<Attachment>, clientId: string): Step => {
   const room = model.shown
   if (room === null) return [notice(model, 'Pick a room first.'), []]
+  if (isArchived(findRoom(model.rooms, room))) return [notice(model, `${nameOf(model.rooms, room)} is archived: it takes no new messages.`), []]
   const message: Outgoing = { room, clientId, text, attachments, delivery: { state: 'queued' } }
   return flushIfReady({ ...model, outbox: [...model.outbox, message], ownTyping: { state: 'idle' } }, room)
 }

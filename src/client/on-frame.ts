@@ -2,7 +2,8 @@ import type { ChatMessage, PublicUser } from '../core/protocol/server-frames.js'
 import type { Ack, Frame, Welcome } from './frames.js'
 import { PING_REF_PREFIX } from './heartbeat.js'
 import type { Model, Step } from './model.js'
-import { answered, failed, MOVED_AWAY, requeued, roomEntered, seenStored, without, type Outgoing } from './outbox.js'
+import { answered, ARCHIVED, failed, MOVED_AWAY, requeued, roomEntered, seenStored, without, type Outgoing } from './outbox.js'
+import { findRoom, nameOf, upserted, withoutRoom } from './rooms.js'
 import { flushIfReady, join, notice, sendMessages } from './steps.js'
 import { caughtUp, filed, freshTimeline, olderLoaded, received, type Timeline } from './timeline.js'
 
@@ -43,6 +44,11 @@ export const onFrame = (model: Model, frame: Frame, at: number): Step => {
     }
     case 'error':
       return refused(model, frame)
+    case 'room_added':
+    case 'room_updated':
+      return [{ ...model, rooms: upserted(model.rooms, frame.room) }, []]
+    case 'room_removed':
+      return roomRemoved(model, frame.room)
     default:
       // `pong` and anything newer: the link is alive, which `update` has already noted.
       return [model, []]
@@ -119,14 +125,49 @@ const leftBehind = (model: Model, failed: ReadonlyArray<Outgoing>, why: string):
   }, model)
 }
 
-const roomName = (model: Model, room: string): string => model.rooms.find((r) => r.id === room)?.name ?? room
+const roomName = (model: Model, room: string): string => nameOf(model.rooms, room)
 
 const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
   if (frame.room !== model.room) return [model, []]
-  // Another tab of ours left the room, and this connection with it.
-  if (frame.user.username === model.me?.username) return [{ ...model, room: null, shown: null, joining: null, users: [], typing: [] }, []]
+  if (frame.user.username === model.me?.username) {
+    if (frame.reason === 'removed') return [movedOut(model, frame.room), []]
+    // Another tab of ours left the room, and this connection with it.
+    return [{ ...model, room: null, shown: null, joining: null, users: [], typing: [] }, []]
+  }
   const gone = (u: PublicUser) => u.username !== frame.user.username
   return [{ ...model, users: model.users.filter(gone), typing: model.typing.filter(gone) }, []]
+}
+
+/**
+ * The user was removed from the room they were in (by its owner, or they left its membership): the server
+ * has moved every connection of theirs out. `room_removed` follows and takes it off the list. A join of
+ * ours on its way elsewhere still lands.
+ */
+const movedOut = (model: Model, room: string): Model => {
+  const out: Model = { ...model, room: null, users: [], typing: [], ...(model.joining === null ? { shown: null } : {}) }
+  return notice(out, `You are no longer a member of ${roomName(model, room)}.`)
+}
+
+/**
+ * The user no longer belongs to a private room or conversation: it leaves the list, with what the page
+ * held of it (its messages, and what was written there and not sent, which can no longer be). A page
+ * that still shows it (it was not in it, or `user_left` has not come) shows nothing and says why; a join
+ * on its way there is refused by the server, which brings the page back (see `refused`).
+ */
+const roomRemoved = (model: Model, room: string): Step => {
+  const name = roomName(model, room)
+  const unsent = model.outbox.filter((message) => message.room === room)
+  const held = findRoom(model.rooms, room) !== undefined || model.timelines.has(room) || unsent.length > 0
+  if (!held && model.shown !== room && model.room !== room) return [model, []]
+  const timelines = new Map(model.timelines)
+  timelines.delete(room)
+  const kept: Model = { ...model, rooms: withoutRoom(model.rooms, room), timelines, outbox: model.outbox.filter((message) => message.room !== room) }
+  const onScreen = model.shown === room && model.joining === null
+  const cleared: Model = onScreen ? notice({ ...kept, shown: null, users: [], typing: [] }, `You are no longer a member of ${name}.`) : kept
+  const out: Model = model.room === room ? { ...cleared, room: null } : cleared
+  if (unsent.length === 0) return [out, []]
+  const what = unsent.length === 1 ? 'A message' : `${unsent.length} messages`
+  return [notice(out, `${what} written in ${name} could not be sent: you are no longer a member.`), []]
 }
 
 /**
@@ -173,11 +214,21 @@ const refused = (model: Model, frame: FrameOf<'error'>): Step => {
     // A server older than `room`: the message goes again without it, and so do the next ones.
     return flushIfReady({ ...model, messageRoom: 'omitted', outbox: requeued(model.outbox, message) }, message.room)
   }
+  if (frame.code === 'room_archived') {
+    // The room was archived before the message arrived (its `room_updated` may not have come yet).
+    const archived = markedArchived(model, message.room)
+    return [notice({ ...archived, outbox: failed(model.outbox, message, ARCHIVED) }, `${roomName(model, message.room)} is archived: it takes no new messages.`, [message]), []]
+  }
   if (frame.code === 'not_in_room') {
     // Another tab moved the user before the message arrived: the server stored nothing.
     return [leftBehind({ ...model, outbox: failed(model.outbox, message, MOVED_AWAY) }, [message], 'you had moved to another room in another tab'), []]
   }
   return [notice({ ...model, outbox: failed(model.outbox, message, text) }, text, [message]), []]
+}
+
+const markedArchived = (model: Model, room: string): Model => {
+  const known = findRoom(model.rooms, room)
+  return known === undefined || known.archived === true ? model : { ...model, rooms: upserted(model.rooms, { ...known, archived: true }) }
 }
 
 /** An older server's answer to a `message` that says its room: `bad_request`, naming `room` unknown. */

@@ -40,6 +40,7 @@ export interface MessageKey {
 
 export const LEFT_ROOM = 'Not sent: you had left this room before the connection came back.'
 export const MOVED_AWAY = 'Not sent: you had moved to another room (in another tab) before it arrived.'
+export const ARCHIVED = 'Not sent: the room is archived.'
 
 /**
  * The `message` command for `message`. `withRoom` is false only towards a server older than the field,

@@ -10,10 +10,17 @@ export const send = (command: Command): Cmd => ({ type: 'send', command })
 export const sendMessages = (model: Model, messages: ReadonlyArray<Outgoing>): ReadonlyArray<Cmd> =>
   messages.map((message) => send(messageCommand(message, model.messageRoom === 'said')))
 
-/** Adds a notice; one `about` messages goes once none of them waits on the writer any more. */
+/** Adds a notice of a problem; one `about` messages goes once none of them waits on the writer any more. */
 export const notice = (model: Model, text: string, about: ReadonlyArray<MessageKey> = []): Model => ({
   ...model,
   notices: [...model.notices, { id: model.nextNoticeId, text, ...(about.length === 0 ? {} : { about: about.map(({ room, clientId }) => ({ room, clientId })) }) }].slice(-5),
+  nextNoticeId: model.nextNoticeId + 1,
+})
+
+/** Adds a notice that something asked for was done (an invitation, a removal): not a problem. */
+export const inform = (model: Model, text: string): Model => ({
+  ...model,
+  notices: [...model.notices, { id: model.nextNoticeId, text, tone: 'info' as const }].slice(-5),
   nextNoticeId: model.nextNoticeId + 1,
 })
 
@@ -45,6 +52,17 @@ export const join = (model: Model, room: string): Step => {
     },
     [send({ type: 'join', room, ...(since === null ? {} : { since }), ref })],
   ]
+}
+
+/**
+ * The user opens `room` (from the list, a room they made, a conversation). Nothing is sent if the page is
+ * there or on its way there; before `welcome` it is only shown, and joined when the server says welcome.
+ */
+export const enter = (model: Model, room: string): Step => {
+  const there = model.joining === null ? model.room === room : model.joining.room === room
+  if (room === model.shown && there) return [model, []]
+  if (model.connection.state !== 'online') return [{ ...model, shown: room, users: [], typing: [], loadingOlder: false }, []]
+  return join(model, room)
 }
 
 /** Puts what waits for `room` on the wire, if the page is in it. */

@@ -1,6 +1,8 @@
-import type { ChatMessage } from '../core/protocol/server-frames.js'
+import type { ChatMessage, PublicUser, RoomSummary } from '../core/protocol/server-frames.js'
 import { typingLine, type Model } from './model.js'
 import type { Outgoing } from './outbox.js'
+import { busy, type RoomAction } from './room-actions.js'
+import { conversations, displayName, findRoom, isArchived, manages, mayLeave, ordinaryRooms } from './rooms.js'
 
 // The thin DOM layer: it writes the model into the page. User text only ever goes in through textContent
 // and attributes set one by one; nothing of a user's is parsed as HTML.
@@ -28,11 +30,17 @@ const attachmentView = (attachment: NonNullable<ChatMessage['attachments']>[numb
     ? el('a', { href: attachment.url, target: '_blank', rel: 'noopener', class: 'thumb' }, el('img', { src: attachment.url, alt: attachment.name, loading: 'lazy' }))
     : el('a', { href: attachment.url, download: attachment.name, class: 'file' }, `📎 ${attachment.name} (${size(attachment.size)})`)
 
-const messageView = (message: ChatMessage) =>
+/** Someone's name; anyone else's opens the conversation with them. */
+const personView = (user: PublicUser, me: string | undefined) =>
+  user.username === me
+    ? el('strong', {}, user.name)
+    : el('button', { type: 'button', class: 'person', 'data-converse': user.username, title: `Open a conversation with ${user.name} (@${user.username})` }, user.name)
+
+const messageView = (message: ChatMessage, me: string | undefined) =>
   el(
     'li',
     { class: 'message', 'data-id': message.id },
-    el('div', { class: 'meta' }, el('strong', {}, message.user.name), ' ', el('time', { datetime: message.sentAt }, time(message.sentAt))),
+    el('div', { class: 'meta' }, personView(message.user, me), ' ', el('time', { datetime: message.sentAt }, time(message.sentAt))),
     ...(message.text === '' ? [] : [el('p', { class: 'text' }, message.text)]),
     ...(message.attachments ?? []).map(attachmentView),
   )
@@ -81,23 +89,17 @@ export const render = (model: Model): void => {
   // Where the heartbeat stands (heard, pinged), for whoever debugs a link: the end-to-end tests wait on it.
   status.dataset['liveness'] = connection.state === 'online' || connection.state === 'open' ? connection.liveness.state : ''
 
-  if (previous?.rooms !== model.rooms || previous?.shown !== model.shown) {
-    const rooms = byId('rooms')
-    rooms.replaceChildren(
-      ...model.rooms.map((room) => {
-        const count = el('span', { class: 'count', 'aria-label': `${room.members} present` }, String(room.members))
-        const button = el('button', { type: 'button', 'data-room': room.id, 'aria-pressed': String(room.id === model.shown) }, room.name, ' ', count)
-        return el('li', {}, button)
-      }),
-    )
-    byId('room-title').textContent = model.rooms.find((room) => room.id === model.shown)?.name ?? ''
+  if (previous?.rooms !== model.rooms || previous?.shown !== model.shown) renderRoomList(model)
+  if (previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderRoomHead(model, previous)
+  if (previous?.actions !== model.actions) {
+    for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-kind]')) {
+      button.disabled = busy(model, button.dataset['kind'] as RoomAction['type'])
+    }
   }
-  if (previous?.users !== model.users) {
-    byId('members').replaceChildren(...model.users.map((user) => el('li', {}, user.name)))
-    byId('member-count').textContent = model.users.length === 0 ? '' : `${model.users.length} here`
-  }
+  if (previous?.users !== model.users || previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderMembers(model)
   const messagesChanged =
     previous === undefined ||
+    previous.me !== model.me ||
     previous.shown !== model.shown ||
     previous.timelines !== model.timelines ||
     previous.outbox !== model.outbox ||
@@ -107,10 +109,94 @@ export const render = (model: Model): void => {
   if (previous?.notices !== model.notices) {
     byId('notices').replaceChildren(
       ...model.notices.map((notice) =>
-        el('li', { role: 'alert' }, notice.text, ' ', el('button', { type: 'button', 'data-dismiss': String(notice.id), 'aria-label': 'Dismiss' }, '×')),
+        el(
+          'li',
+          notice.tone === 'info' ? { role: 'status', class: 'info' } : { role: 'alert' },
+          notice.text,
+          ' ',
+          el('button', { type: 'button', 'data-dismiss': String(notice.id), 'aria-label': 'Dismiss' }, '×'),
+        ),
       ),
     )
   }
+}
+
+/**
+ * Rooms (public, and private ones marked) and conversations, by the other person's name. `.unread` is the
+ * place of the unread count, which comes in a later step: empty until the server sends counts.
+ */
+const renderRoomList = (model: Model) => {
+  const item = (room: RoomSummary) => {
+    const marks = [...(room.visibility === 'private' ? ['private'] : []), ...(isArchived(room) ? ['archived'] : [])]
+    const count = el('span', { class: 'count', 'aria-label': `${room.members} present` }, String(room.members))
+    const button = el(
+      'button',
+      { type: 'button', 'data-room': room.id, 'aria-pressed': String(room.id === model.shown), class: isArchived(room) ? 'archived' : undefined, title: room.topic },
+      el('span', { class: 'name' }, displayName(room)),
+      ...marks.flatMap((mark) => [' ', el('span', { class: 'mark' }, mark)]),
+      el('span', { class: 'unread', 'data-unread': '' }),
+      ' ',
+      count,
+    )
+    return el('li', {}, button)
+  }
+  byId('rooms').replaceChildren(...ordinaryRooms(model.rooms).map(item))
+  const talks = conversations(model.rooms)
+  byId('conversations').replaceChildren(...talks.map(item))
+  byId('no-conversations').hidden = talks.length > 0
+}
+
+/** The room on screen: its name, what kind it is, its topic; the owner's tools; the composer's state. */
+const renderRoomHead = (model: Model, previous: Model | undefined) => {
+  const room = findRoom(model.rooms, model.shown)
+  byId('room-title').textContent = room === undefined ? '' : displayName(room)
+  byId('room-about').textContent = room === undefined ? '' : about(room)
+  byId('room-topic').textContent = room?.topic ?? ''
+  byId('leave-room').hidden = !mayLeave(model.me, room)
+  const managing = manages(model.me, room)
+  byId('manage-room').hidden = !managing
+  byId('invite-form').hidden = room?.visibility !== 'private'
+  byId('remove-form').hidden = room?.visibility !== 'private'
+  // The fields start from the room as it is; they are not rewritten while the user edits the same room.
+  const before = findRoom(previous?.rooms ?? [], previous?.shown ?? null)
+  if (room !== undefined && (before?.id !== room.id || before.name !== room.name)) byId<HTMLInputElement>('rename-input').value = room.name
+  if (room !== undefined && (before?.id !== room.id || before.topic !== room.topic)) byId<HTMLInputElement>('topic-input').value = room.topic ?? ''
+  if (before?.id !== room?.id) byId<HTMLDetailsElement>('manage-room').open = false
+  const archived = isArchived(room)
+  byId<HTMLFieldSetElement>('composer-fields').disabled = archived
+  const note = byId('composer-note')
+  note.hidden = !archived
+  note.textContent = archived ? 'This room is archived: you can read it, but it takes no new messages.' : ''
+}
+
+const about = (room: RoomSummary): string => {
+  const archived = isArchived(room) ? ' · archived' : ''
+  switch (room.visibility) {
+    case 'direct':
+      return room.with === undefined ? 'Conversation' : `Conversation with @${room.with.username}`
+    case 'private':
+      return `Private room${room.owner === undefined ? '' : ` of @${room.owner}`}${archived}`
+    case 'public':
+      // The server's own rooms (Sala 1 …) have no owner and need no words.
+      return room.owner === undefined ? '' : `Public room of @${room.owner}${archived}`
+  }
+}
+
+/** Who is here; the owner of a private room may remove anyone else from it. */
+const renderMembers = (model: Model) => {
+  const me = model.me?.username
+  const room = findRoom(model.rooms, model.shown)
+  const removable = manages(model.me, room) && room?.visibility === 'private'
+  byId('members').replaceChildren(
+    ...model.users.map((user) => {
+      const remove =
+        removable && user.username !== me
+          ? [el('button', { type: 'button', class: 'remove', 'data-remove': user.username, 'aria-label': `Remove ${user.name} from ${room === undefined ? 'the room' : displayName(room)}` }, 'Remove')]
+          : []
+      return el('li', {}, personView(user, me), ...remove)
+    }),
+  )
+  byId('member-count').textContent = model.users.length === 0 ? '' : `${model.users.length} here`
 }
 
 const renderMessages = (model: Model, previous: Model | undefined) => {
@@ -123,7 +209,8 @@ const renderMessages = (model: Model, previous: Model | undefined) => {
   const author = model.me?.name ?? ''
   const online = model.connection.state === 'online'
   const outgoing = model.outbox.filter((message) => message.room === model.shown).map((message) => outgoingView(message, author, online))
-  list.replaceChildren(...messages.map(messageView), ...outgoing)
+  const me = model.me?.username
+  list.replaceChildren(...messages.map((message) => messageView(message, me)), ...outgoing)
   // Older messages arrived above: keep what the reader was looking at in place.
   if (prepended) list.scrollTop += list.scrollHeight - oldHeight
   else if (atBottom || previous?.shown !== model.shown) list.scrollTop = list.scrollHeight
@@ -136,5 +223,8 @@ export const fieldErrors = (form: HTMLFormElement, errors: Readonly<Record<strin
   const summary = form.querySelector<HTMLElement>('.form-error')
   if (summary !== null) summary.textContent = general
 }
+
+export const formValues = (form: HTMLFormElement): Record<string, string> =>
+  Object.fromEntries([...new FormData(form).entries()].map(([key, value]) => [key, String(value)]))
 
 export { byId }

@@ -200,7 +200,7 @@ export const CommandRef = explained(
 )
 
 /** What a refused piece of text is told; `length` is the field's own sentence about its size. */
-const sentenceFor = (problem: TextProblem, length: string): string => {
+export const sentenceFor = (problem: TextProblem, length: string): string => {
   switch (problem) {
     case 'ill_formed':
       return 'must be well-formed Unicode text (it holds a lone surrogate)'

@@ -85,6 +85,12 @@ export interface Config {
   readonly uploadRate: number
   /** An upload no message links to is deleted, file and row, this long after it was made. */
   readonly uploadOrphanTtlSeconds: number
+  /** Rooms one user may make per day (counted from the store, across the cluster). */
+  readonly roomCreatePerDay: number
+  /** Members a private room may have, its owner included. */
+  readonly roomMaxMembers: number
+  /** Members one user may add to rooms per minute. */
+  readonly inviteRate: number
   readonly shutdownTimeoutMs: number
 }
 
@@ -308,6 +314,9 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     maxConcurrentUploads: read('MAX_CONCURRENT_UPLOADS', 4, integer(1, 1000)),
     uploadRate: read('UPLOAD_RATE', 30, integer(1, 1_000_000)),
     uploadOrphanTtlSeconds: read('UPLOAD_ORPHAN_TTL', 86_400, duration(60, 365 * 86_400)),
+    roomCreatePerDay: read('ROOM_CREATE_PER_DAY', 10, integer(1, 1_000_000)),
+    roomMaxMembers: read('ROOM_MAX_MEMBERS', 1000, integer(2, 1_000_000)),
+    inviteRate: read('INVITE_RATE', 30, integer(1, 1_000_000)),
     shutdownTimeoutMs: read('SHUTDOWN_TIMEOUT_MS', 10_000, integer(0, 600_000)),
   }
   if (config.cluster.type === 'redis' && (env['DATABASE_URL'] ?? '') === '') {

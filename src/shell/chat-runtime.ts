@@ -34,6 +34,8 @@ interface Dependencies {
   readonly maxBufferedBytes: number
   /** Tells the other processes sharing this chat; absent when this process is the only one. */
   readonly announce?: (fact: ClusterFact) => void
+  /** Sees every event as it is dispatched, before the core does (membership reads watch for changes). */
+  readonly observe?: (event: ChatEvent) => void
 }
 
 /** The most messages one gap fill reads (a gap that long means a long outage of the cluster link). */
@@ -47,7 +49,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  * The imperative half of the chat: owns the current state, feeds events through the pure `step`, and
  * carries out the effects it returns. It decides nothing.
  */
-export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes, announce }: Dependencies): ChatRuntime => {
+export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes, announce, observe }: Dependencies): ChatRuntime => {
   let state = initial
   const sockets = new Map<ConnectionId, BoundSocket>()
   // Sockets written to in this turn of the event loop, corked until it ends: all the frames one socket
@@ -67,6 +69,7 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
   )
 
   const dispatch = (event: ChatEvent): void => {
+    observe?.(event)
     queued.push(event)
     // An effect may cause another event synchronously; it waits its turn instead of nesting a step.
     if (stepping) return

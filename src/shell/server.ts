@@ -7,26 +7,26 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as E from 'fp-ts/lib/Either.js'
 import { WebSocketServer } from 'ws'
-import type { RoomId } from '../core/brands.js'
 import type { UploadName } from '../core/uploads.js'
-import { chatSettingsFrom, DEFAULT_SETTINGS, initialChatState, type RoomHistory } from '../core/chat/state.js'
+import { chatSettingsFrom, initialChatState } from '../core/chat/state.js'
 import type { Config } from '../core/config.js'
 import { jsonLogger, type Logger } from '../adapters/logger.js'
 import { createPasswordHasher } from '../adapters/password-hasher.js'
 import type { DatabasePort } from '../adapters/database.js'
 import { prepareFolder } from '../adapters/folders.js'
 import { describeLocation, openStores, type StoreLocation } from '../adapters/open-store.js'
-import type { MessageStore } from '../adapters/stores.js'
 import { realSystem, type System } from '../adapters/system.js'
 import { createTokenIssuer } from '../adapters/tokens.js'
 import { createAccounts } from './accounts.js'
 import { createChatRuntime, type ChatRuntime } from './chat-runtime.js'
+import { loadCatalog } from './room-catalog.js'
 import { openCluster } from './cluster.js'
 import { createHttpHandlers } from './http/handle-request.js'
 import { createGuards } from './http/guards.js'
 import { createLoginGuard } from './http/login-guard.js'
 import { createProxyTrust } from './http/proxy.js'
-import { createSignUpGuard } from './http/rate-guard.js'
+import { createInviteGuard, createSignUpGuard } from './http/rate-guard.js'
+import { createRoomRoutes } from './http/room-routes.js'
 import { openSharedHttpLimits } from './http/shared-limits.js'
 import { orphanCutoff } from '../core/upload-budget.js'
 import { createRoutes } from './http/routes.js'
@@ -48,6 +48,7 @@ import { createUpgradeHandler } from './ws/upgrade.js'
 import { createAddressSlots } from './ws/address-slots.js'
 import { createSharedCaps } from './ws/shared-caps.js'
 import { createSharedRates } from './ws/shared-rates.js'
+import { createMembershipReads } from './ws/membership-reads.js'
 import { createSignIn } from './ws/sign-in.js'
 import { chooseSubprotocol } from '../core/protocol/version.js'
 import { CLOSE_GOING_AWAY } from '../core/protocol/close-codes.js'
@@ -120,7 +121,9 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const sharedLimits = config.cluster.type === 'redis' && cluster !== undefined ? openSharedHttpLimits(config.cluster, cluster.processId, log) : undefined
   if (sharedLimits !== undefined) opened.push(sharedLimits.close)
   const settings = { ...chatSettingsFrom(config), cluster: cluster?.settings ?? null }
-  const initial = initialChatState(config.rooms, await loadHistories(messages, config), settings)
+  const catalog = await loadCatalog(database.stores, config.rooms, log)
+  const initial = initialChatState(catalog.rooms, catalog.history, settings)
+  const memberships = createMembershipReads(database.stores.rooms)
   const runtime = createChatRuntime({
     initial,
     messages,
@@ -128,6 +131,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     log,
     maxBufferedBytes: config.maxBufferedBytes,
     ...(cluster === undefined ? {} : { announce: cluster.announce }),
+    observe: memberships.observe,
   })
   opened.push(runtime.stop)
   cluster?.start(runtime.dispatch)
@@ -157,6 +161,16 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
       config,
       now: system.now,
       readiness: readinessCheck({ database: database.port, uploadDir, log, ...(cluster === undefined ? {} : { cluster: cluster.state }) }),
+    }),
+    ...createRoomRoutes({
+      guards,
+      rooms: database.stores.rooms,
+      users: database.stores.users,
+      runtime,
+      system,
+      configured: config.rooms.map((room) => room.id),
+      limits: { roomsPerDay: config.roomCreatePerDay, maxMembers: config.roomMaxMembers },
+      invitations: createInviteGuard(config.inviteRate, system.now, sharedLimits),
     }),
     ...createUploadRoutes({
       guards,
@@ -221,7 +235,16 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const addresses = createAddressSlots(config.maxConnectionsPerAddress, caps?.address)
   // Message, typing and history allowances count with the other processes; per process while Redis cannot answer.
   const sharedRates = sharedLimits === undefined ? undefined : createSharedRates(sharedLimits.limits, settings.rates, log)
-  const onOpen = attachConnection({ runtime, system, log, findUploads, addresses, ...(sharedRates === undefined ? {} : { sharedRates }), ...(caps === undefined ? {} : { userCap: caps.user }) })
+  const onOpen = attachConnection({
+    runtime,
+    system,
+    log,
+    findUploads,
+    addresses,
+    memberships,
+    ...(sharedRates === undefined ? {} : { sharedRates }),
+    ...(caps === undefined ? {} : { userCap: caps.user }),
+  })
   let accepting = true
   const signIn = createSignIn({
     accounts,
@@ -297,16 +320,6 @@ const packageRoot = (): string => {
     dir = parent
   }
   return dir
-}
-
-const loadHistories = async (messages: MessageStore, config: Config): Promise<(room: RoomId) => RoomHistory> => {
-  const histories = new Map<RoomId, RoomHistory>()
-  for (const room of config.rooms) {
-    const history = await messages.roomHistory(room.id, DEFAULT_SETTINGS.recentCapacity)()
-    if (E.isLeft(history)) throw history.left
-    histories.set(room.id, history.right)
-  }
-  return (room) => histories.get(room) ?? { lastSeq: 0, recent: [] }
 }
 
 interface Running {

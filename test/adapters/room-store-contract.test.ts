@@ -7,7 +7,7 @@ import type { ChatUser } from '../../src/core/chat/state.js'
 import { describeDatabaseFault } from '../../src/adapters/database.js'
 import { openStores } from '../../src/adapters/open-store.js'
 import { StoreError } from '../../src/adapters/store-failure.js'
-import type { MadeRoom, NewRoom, Stores } from '../../src/adapters/stores.js'
+import type { CatalogRoom, MadeRoom, NewRoom, Stores } from '../../src/adapters/stores.js'
 import { user } from '../arbitraries.js'
 import { STORE_ENGINES, type OpenedEngine, type StoreEngine } from './store-engines.js'
 
@@ -79,6 +79,9 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     ...fields,
   })
   const made = (room: NewRoom): MadeRoom => ({ ...room, archivedAt: null })
+  const everyone = new Map([ana, bia, caio, dora, lena, nina, ...crowd].map((u) => [u.id, u]))
+  /** A made room as the catalog reads it: with its owner. */
+  const catalogued = (room: MadeRoom): CatalogRoom => ({ ...room, owner: room.ownerId === null ? null : everyone.get(room.ownerId)! })
   const post = async (stores: Stores, room: RoomId, count: number) => {
     const messages = Array.from({ length: count }, (_, i) => ({
       key: i,
@@ -97,8 +100,8 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     await setUp(stores)
     const room = newRoom({ kind: 'private' })
     expect(await right(stores.rooms.create(room))).toEqual(made(room))
-    expect(await right(stores.rooms.find(room.id))).toEqual(made(room))
-    expect(await right(stores.rooms.all())).toContainEqual(made(room))
+    expect(await right(stores.rooms.find(room.id))).toEqual(catalogued(made(room)))
+    expect(await right(stores.rooms.all())).toContainEqual(catalogued(made(room)))
     expect(await right(stores.rooms.members(room.id))).toEqual([ana.id])
     expect(await membership(stores, ana, room.id)).toEqual({ room: room.id, readSeq: 0, unread: 0 })
 
@@ -106,7 +109,7 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     expect(await right(stores.rooms.update(room.id, { topic: null }))).toEqual({ ...made(room), name: 'Chá', topic: null })
     expect(await right(stores.rooms.update(room.id, { topic: 'leaves' }))).toEqual({ ...made(room), name: 'Chá', topic: 'leaves' })
     expect(await right(stores.rooms.update(room.id, {}))).toEqual({ ...made(room), name: 'Chá', topic: 'leaves' })
-    expect(await right(stores.rooms.find(room.id))).toEqual({ ...made(room), name: 'Chá', topic: 'leaves' })
+    expect(await right(stores.rooms.find(room.id))).toEqual(catalogued({ ...made(room), name: 'Chá', topic: 'leaves' }))
     expect(await right(stores.rooms.update(roomId(), { name: 'nobody' }))).toBeUndefined()
     expect(await right(stores.rooms.find(roomId()))).toBeUndefined()
   })
@@ -117,7 +120,7 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     await right(stores.rooms.create(room))
     expect(await right(stores.rooms.archive(room.id, T0 + 10))).toEqual({ ...made(room), archivedAt: T0 + 10 })
     expect(await right(stores.rooms.archive(room.id, T0 + 20))).toEqual({ ...made(room), archivedAt: T0 + 10 })
-    expect(await right(stores.rooms.find(room.id))).toEqual({ ...made(room), archivedAt: T0 + 10 })
+    expect(await right(stores.rooms.find(room.id))).toEqual(catalogued({ ...made(room), archivedAt: T0 + 10 }))
     expect(await right(stores.rooms.archive(roomId(), T0))).toBeUndefined()
   })
 
@@ -125,11 +128,11 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     await setUp(stores)
     const room = newRoom()
     await right(stores.rooms.create(room))
-    const before = await right(stores.rooms.createdSince(bia.id, 0))
+    const before = (await right(stores.rooms.createdSince(bia.id, 0))).count
     expect(await stores.rooms.create(newRoom({ id: room.id, ownerId: bia.id, name: 'again' }))()).toEqual(E.left({ type: 'room_id_taken' }))
-    expect(await right(stores.rooms.find(room.id))).toEqual(made(room))
+    expect(await right(stores.rooms.find(room.id))).toEqual(catalogued(made(room)))
     expect(await right(stores.rooms.members(room.id))).toEqual([ana.id])
-    expect(await right(stores.rooms.createdSince(bia.id, 0))).toBe(before)
+    expect((await right(stores.rooms.createdSince(bia.id, 0))).count).toBe(before)
 
     const dm = await right(stores.rooms.direct(caio.id, dora.id, roomId('dm'), T0))
     expect(await stores.rooms.create(newRoom({ id: dm.room.id }))()).toEqual(E.left({ type: 'room_id_taken' }))
@@ -147,10 +150,10 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     await right(stores.rooms.create(archived))
     await right(stores.rooms.archive(archived.id, T0 + 40))
     await right(stores.rooms.direct(maker.id, ana.id, roomId('dm'), T0 + 50))
-    expect(await right(stores.rooms.createdSince(maker.id, T0))).toBe(4)
-    expect(await right(stores.rooms.createdSince(maker.id, T0 + 11))).toBe(2)
-    expect(await right(stores.rooms.createdSince(maker.id, T0 + 31))).toBe(0)
-    expect(await right(stores.rooms.createdSince(crowd[1]!.id, 0))).toBe(0)
+    expect(await right(stores.rooms.createdSince(maker.id, T0))).toEqual({ count: 4, earliest: T0 })
+    expect(await right(stores.rooms.createdSince(maker.id, T0 + 11))).toEqual({ count: 2, earliest: T0 + 20 })
+    expect(await right(stores.rooms.createdSince(maker.id, T0 + 31))).toEqual({ count: 0, earliest: null })
+    expect(await right(stores.rooms.createdSince(crowd[1]!.id, 0))).toEqual({ count: 0, earliest: null })
   })
 
   test('gives a pair one conversation whoever asks first, with both as members; a retry with the same id finds it', async (stores) => {
@@ -162,8 +165,10 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     expect(first).toEqual({ room, created: true })
     expect(await right(stores.rooms.direct(ana.id, bia.id, roomId('dm'), T0 + 6))).toEqual({ room, created: false })
     expect(await right(stores.rooms.direct(bia.id, ana.id, id, T0 + 7))).toEqual({ room, created: false })
-    expect(await right(stores.rooms.find(id))).toEqual(room)
-    expect(await right(stores.rooms.all())).toContainEqual(room)
+    // The catalog reads the pair with it, in the room's order of members.
+    const withPair = { ...room, pair: pair.map((id) => everyone.get(id)!) }
+    expect(await right(stores.rooms.find(id))).toEqual(withPair)
+    expect(await right(stores.rooms.all())).toContainEqual(withPair)
     expect([...(await right(stores.rooms.members(id)))].sort()).toEqual(pair)
     for (const who of [ana, bia]) expect(await membership(stores, who, id)).toEqual({ room: id, readSeq: 0, unread: 0 })
     // A conversation has no name or topic to change; archiving it is the caller's call.
@@ -216,7 +221,7 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     expect(await add(caio, 3)).toBe('full')
     expect(await add(caio)).toBe('added')
 
-    // A configured room (ROOMS) has no `rooms` row, and its memberships are stored all the same.
+    // A configured room (ROOMS) has no `room_catalog` row, and its memberships are stored all the same.
     const configured = trusted(RoomId, `sala-${run()}`)
     expect(await right(stores.rooms.addMember({ room: configured, user: bia.id, at: T0, readSeq: 7 }))).toBe('added')
     expect(await right(stores.rooms.addMember({ room: configured, user: bia.id, at: T0, readSeq: 9 }))).toBe('already')

@@ -77,7 +77,7 @@ describe('migration 6', () => {
 })
 
 describe('migration 7', () => {
-  it('adds rooms and memberships to a file that has messages, whose unread counts then read them', async () => {
+  it('adds room_catalog and room_members to a file that has messages, whose unread counts then read them', async () => {
     const file = join(dir, 'before-rooms.db')
     const old = await open({ filename: file, driver: sqlite3.Database })
     for (const [index, sql] of MIGRATIONS.slice(0, 6).entries()) await old.exec(`BEGIN; ${sql}; PRAGMA user_version = ${index + 1}; COMMIT;`)
@@ -97,6 +97,16 @@ describe('migration 7', () => {
     }
     const check = await open({ filename: file, driver: sqlite3.Database })
     expect(await check.get('PRAGMA user_version')).toEqual({ user_version: MIGRATIONS.length })
+    const schema = await check.all<Array<{ type: string; name: string; tbl_name: string }>>(
+      `SELECT type, name, tbl_name FROM sqlite_schema WHERE tbl_name IN ('room_catalog', 'room_members') AND name NOT LIKE 'sqlite_autoindex%' ORDER BY type, name`,
+    )
+    expect(schema).toEqual([
+      { type: 'index', name: 'room_catalog_by_owner', tbl_name: 'room_catalog' },
+      { type: 'index', name: 'room_members_by_user', tbl_name: 'room_members' },
+      { type: 'table', name: 'room_catalog', tbl_name: 'room_catalog' },
+      { type: 'table', name: 'room_members', tbl_name: 'room_members' },
+      { type: 'trigger', name: 'room_catalog_first_members', tbl_name: 'room_catalog' },
+    ])
     await check.close()
   })
 })

@@ -19,6 +19,13 @@ describe('the web client’s frame decoder', () => {
     expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [], protocol: 1 } })
   })
 
+  it('takes the rooms of a server older than rooms people make as public', () => {
+    const welcome = decodeFrame(JSON.stringify({ type: 'welcome', user, rooms: [{ id: 'sala-1', name: 'Sala 1', members: 2 }], protocol: 1 }))
+    expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [{ id: 'sala-1', name: 'Sala 1', members: 2, visibility: 'public' }], protocol: 1 } })
+    const room = { id: 'dm-aaaaaaaaaaaa', name: 'Bia', members: 0, visibility: 'direct', with: { username: 'bia', name: 'Bia' } }
+    expect(decodeFrame(JSON.stringify({ type: 'room_added', room }))).toEqual({ type: 'frame', frame: { type: 'room_added', room } })
+  })
+
   it('keeps the room a welcome says the user is already in', () => {
     const welcome = { type: 'welcome', user, rooms: [], protocol: 1, room: 'sala-2' }
     expect(decodeFrame(JSON.stringify(welcome))).toEqual({ type: 'frame', frame: welcome })

@@ -50,6 +50,9 @@ describe('decodeConfig', () => {
         maxConcurrentUploads: 4,
         uploadRate: 30,
         uploadOrphanTtlSeconds: 86_400,
+        roomCreatePerDay: 10,
+        roomMaxMembers: 1000,
+        inviteRate: 30,
         shutdownTimeoutMs: 10_000,
       }),
     )

@@ -99,7 +99,7 @@ describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL'
 
   it('copies every row, checks the counts, and the PostgreSQL stores then read what the SQLite ones did', { timeout: 60_000 }, async () => {
     const copied = await copySqliteToPostgres(file, at())
-    expect(copied).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6, rooms: ROOMS_MADE, room_members: MEMBERSHIPS }))
+    expect(copied).toEqual(E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6, room_catalog: ROOMS_MADE, room_members: MEMBERSHIPS }))
 
     const before = await opened(openStores({ engine: 'sqlite', file }))
     const after = await opened(openStores({ engine: 'postgres', ...at() }))
@@ -147,7 +147,7 @@ describe.skipIf(!postgres.available)('copying a SQLite database into PostgreSQL'
     expect(again).toMatchObject(E.left({ kind: 'not_empty', found: { users: USERS, messages: MESSAGES } }))
     if (E.isLeft(again)) expect(describeCopyProblem(again.left)).toMatch(/already holds data.*--replace/)
     expect(await copySqliteToPostgres(file, at(), { replace: true })).toEqual(
-      E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6, rooms: ROOMS_MADE, room_members: MEMBERSHIPS }),
+      E.right({ users: USERS, sessions: USERS, messages: MESSAGES, uploads: 6, room_catalog: ROOMS_MADE, room_members: MEMBERSHIPS }),
     )
   })
 

@@ -65,7 +65,7 @@ describe.skipIf(!postgres.available)('failed writes on PostgreSQL are logged wit
     expect(server.logLines.slice(from).join('\n')).not.toContain('secret words')
     // The failed statement took nothing with it: no row, and the room's counter did not move.
     expect(await count('messages')).toBe(0)
-    expect(await saboteur.query('SELECT last_seq FROM room_seqs WHERE id = $1 AND last_seq > 0', ['sala-2']).then((r) => r.rows)).toEqual([])
+    expect(await saboteur.query('SELECT last_seq FROM rooms WHERE id = $1 AND last_seq > 0', ['sala-2']).then((r) => r.rows)).toEqual([])
 
     await saboteur.repairAll()
     // The same clientIds, resent, are stored now, numbered from 1 as if nothing had been lost.

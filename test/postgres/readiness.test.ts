@@ -116,7 +116,7 @@ describe.skipIf(!postgres.available)('/ready proves that PostgreSQL takes a writ
 
   it('answers 503 (database) while another connection holds a table the stores write locked against writes (messages: what ALTER TABLE or VACUUM FULL take), and 200 once it lets go', async () => {
     const { server, saboteur } = await serve()
-    for (const table of ['messages', 'users', 'sessions', 'uploads', 'room_seqs', 'rooms', 'room_members']) {
+    for (const table of ['messages', 'users', 'sessions', 'uploads', 'rooms', 'room_catalog', 'room_members']) {
       const lock = await saboteur.lock([table], 'EXCLUSIVE')
       cleanups.push(lock.release)
       const locked = await ready(server)

@@ -10,7 +10,7 @@ export interface RowCounts {
   readonly sessions: number
   readonly messages: number
   readonly uploads: number
-  readonly rooms: number
+  readonly room_catalog: number
   readonly room_members: number
 }
 
@@ -32,7 +32,7 @@ export interface CopyOptions {
   readonly progress?: (table: keyof RowCounts, copied: number) => void
 }
 
-const TABLES: ReadonlyArray<keyof RowCounts> = ['users', 'sessions', 'messages', 'uploads', 'rooms', 'room_members']
+const TABLES: ReadonlyArray<keyof RowCounts> = ['users', 'sessions', 'messages', 'uploads', 'room_catalog', 'room_members']
 const CHUNK_ROWS = 2000
 
 /** One sentence, for the command's last line. */
@@ -56,13 +56,13 @@ export const describeCopyProblem = (problem: CopyProblem): string => {
 export const countsLine = (counts: RowCounts): string => TABLES.map((table) => `${counts[table]} ${table}`).join(', ')
 
 /**
- * Copies users, sessions, messages, upload records, rooms and memberships (with their read markers) from
- * the SQLite file `from` into the PostgreSQL
- * database at `to`, in one transaction: the target ends up with all of it or none. The source is opened as
- * the server opens it (checked, and its schema brought up to date first, so its columns are the ones
- * copied); the target's schema is created or updated under the migration lock. A target that holds data is
- * refused unless `replace`; the row counts of both sides are compared before the commit. Each room's
- * counter starts at its highest seq, so new messages continue the numbering. Never rejects.
+ * Copies users, sessions, messages, upload records, rooms people made (`room_catalog`) and memberships
+ * with their read markers (`room_members`) from the SQLite file `from` into the PostgreSQL database at
+ * `to`, in one transaction: the target ends up with all of it or none. The source is opened as the server
+ * opens it (checked, and its schema brought up to date first, so its columns are the ones copied); the
+ * target's schema is created or updated under the migration lock. A target that holds data is refused
+ * unless `replace`; the row counts of both sides are compared before the commit. Each room's counter (in
+ * `rooms`) starts at its highest seq, so new messages continue the numbering. Never rejects.
  */
 export const copySqliteToPostgres = async (from: string, to: PostgresLocation, options: CopyOptions = {}): Promise<E.Either<CopyProblem, RowCounts>> => {
   // Opening the source brings its schema up to date, so an empty file or another program's database would
@@ -108,11 +108,11 @@ const copyInTransaction = async (db: SqliteDatabase, client: pg.PoolClient, opti
         await client.query('ROLLBACK')
         return E.left({ kind: 'not_empty', found })
       }
-      await client.query('TRUNCATE users, sessions, messages, uploads, room_seqs, rooms, room_members, readiness_probe')
+      await client.query('TRUNCATE users, sessions, messages, uploads, rooms, room_catalog, room_members, readiness_probe')
     }
     const source = await sourceCounts(db)
     for (const copy of COPIES) await copy(db, client, options.progress ?? (() => undefined))
-    await client.query('INSERT INTO room_seqs (id, last_seq) SELECT room, MAX(seq) FROM messages GROUP BY room')
+    await client.query('INSERT INTO rooms (id, last_seq) SELECT room, MAX(seq) FROM messages GROUP BY room')
     const copied = await targetCounts(client)
     if (TABLES.some((table) => copied[table] !== source[table])) {
       await client.query('ROLLBACK')
@@ -133,7 +133,7 @@ const sourceCounts = async (db: SqliteDatabase): Promise<RowCounts> => {
     sessions: await count('sessions'),
     messages: await count('messages'),
     uploads: await count('uploads'),
-    rooms: await count('rooms'),
+    room_catalog: await count('room_catalog'),
     room_members: await count('room_members'),
   }
 }
@@ -142,9 +142,9 @@ const targetCounts = async (client: pg.PoolClient): Promise<RowCounts> => {
   const { rows } = await client.query<RowCounts>(
     `SELECT (SELECT COUNT(*) FROM users)::int AS users, (SELECT COUNT(*) FROM sessions)::int AS sessions,
             (SELECT COUNT(*) FROM messages)::int AS messages, (SELECT COUNT(*) FROM uploads)::int AS uploads,
-            (SELECT COUNT(*) FROM rooms)::int AS rooms, (SELECT COUNT(*) FROM room_members)::int AS room_members`,
+            (SELECT COUNT(*) FROM room_catalog)::int AS room_catalog, (SELECT COUNT(*) FROM room_members)::int AS room_members`,
   )
-  return rows[0] ?? { users: 0, sessions: 0, messages: 0, uploads: 0, rooms: 0, room_members: 0 }
+  return rows[0] ?? { users: 0, sessions: 0, messages: 0, uploads: 0, room_catalog: 0, room_members: 0 }
 }
 
 type Row = Readonly<Record<string, string | number | null>>
@@ -197,7 +197,7 @@ const COPIES: ReadonlyArray<Copy> = [
     ['name'],
   ),
   copyTable(
-    'rooms',
+    'room_catalog',
     [['id', 'text'], ['kind', 'text'], ['name', 'text'], ['topic', 'text'], ['owner_id', 'text'], ['created_at', 'bigint'], ['archived_at', 'bigint'], ['dm_key', 'text']],
     ['id'],
   ),

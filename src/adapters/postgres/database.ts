@@ -161,7 +161,7 @@ export const migrate = async (pool: pg.Pool): Promise<E.Either<DatabaseFault, { 
  * the stores write belongs in this list.
  */
 const probeStatement = (at: number): string =>
-  `LOCK TABLE users, sessions, room_seqs, messages, uploads, rooms, room_members, readiness_probe IN ROW EXCLUSIVE MODE;
+  `LOCK TABLE users, sessions, rooms, messages, uploads, room_catalog, room_members, readiness_probe IN ROW EXCLUSIVE MODE;
   INSERT INTO readiness_probe (id, checked_at) VALUES (1, ${Math.trunc(at)})
   ON CONFLICT (id) DO UPDATE SET checked_at = EXCLUDED.checked_at`
 

@@ -35,9 +35,9 @@ const INSERT = `
     SELECT room, max(n) AS n FROM batch GROUP BY room
   ),
   numbered AS (
-    INSERT INTO room_seqs (id, last_seq)
+    INSERT INTO rooms (id, last_seq)
     SELECT room, COALESCE((SELECT max(seq) FROM messages WHERE messages.room = counts.room), 0) + n FROM counts ORDER BY room
-    ON CONFLICT (id) DO UPDATE SET last_seq = GREATEST(room_seqs.last_seq + (SELECT n FROM counts WHERE counts.room = room_seqs.id), EXCLUDED.last_seq)
+    ON CONFLICT (id) DO UPDATE SET last_seq = GREATEST(rooms.last_seq + (SELECT n FROM counts WHERE counts.room = rooms.id), EXCLUDED.last_seq)
     RETURNING id AS room, last_seq
   ),
   inserted AS (

@@ -70,16 +70,15 @@ export const MIGRATIONS: ReadonlyArray<string> = [
   );
   `,
   // Rooms people make and direct conversations (docs/rooms.md), and who belongs to which room with their
-  // read marker. The message counters were called `rooms`; they become `room_seqs` (their index too, whose
-  // name the new table's key takes), and `rooms` is the catalog, as on SQLite. Memberships of the ROOMS
-  // rooms (public, from configuration) have no `rooms` row, so room_id refers to nothing. A direct
-  // conversation's dm_key is its two user ids, sorted and joined by a space: its unique key is what makes
-  // one conversation per pair, however two first asks race.
+  // read marker. Additive only, as every migration must be: processes of the previous version keep running
+  // against the database while the new ones start (a rolling upgrade), and they write `rooms` (the message
+  // counters) for every message, so no table they use is renamed or changed. The catalog is therefore
+  // `room_catalog`, on SQLite too. Memberships of the ROOMS rooms (public, from configuration) have no
+  // `room_catalog` row, so room_id refers to nothing. A direct conversation's dm_key is its two user ids,
+  // sorted and joined by a space: its unique key is what makes one conversation per pair, however two first
+  // asks race.
   `
-  ALTER TABLE rooms RENAME TO room_seqs;
-  ALTER INDEX rooms_pkey RENAME TO room_seqs_pkey;
-
-  CREATE TABLE rooms (
+  CREATE TABLE room_catalog (
     id text PRIMARY KEY,
     kind text NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
     name text NOT NULL,
@@ -88,10 +87,10 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     created_at bigint NOT NULL,
     archived_at bigint,
     dm_key text,
-    CONSTRAINT rooms_dm_key_unique UNIQUE (dm_key),
+    CONSTRAINT room_catalog_dm_key_unique UNIQUE (dm_key),
     CHECK ((kind = 'direct') = (dm_key IS NOT NULL))
   );
-  CREATE INDEX rooms_by_owner ON rooms (owner_id, created_at);
+  CREATE INDEX room_catalog_by_owner ON room_catalog (owner_id, created_at);
 
   CREATE TABLE room_members (
     room_id text NOT NULL,

@@ -3,6 +3,11 @@ import type pg from 'pg'
 import { UserId } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
 import {
+  CATALOG_COLUMNS,
+  catalogRoom,
+  recentRooms,
+  type CatalogRow,
+  type RecentRoomsRow,
   bindableLimit,
   DIRECT_NAME,
   dmKey,
@@ -24,26 +29,31 @@ import type { MemberAdded, RoomIdTaken, RoomStore } from '../stores.js'
 // all. Ids are ordered with COLLATE "C" (bytes, as SQLite compares them), so both engines answer in one order
 // whatever the database's collation.
 
-const ALL = `SELECT ${ROOM_COLUMNS} FROM rooms ORDER BY created_at, id COLLATE "C"`
-const FIND = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = $1`
+// A room with the users it names: its owner, and a conversation's two users read from its dm_key.
+const CATALOG = `SELECT ${CATALOG_COLUMNS} FROM room_catalog r
+  LEFT JOIN users o ON o.id = r.owner_id
+  LEFT JOIN users a ON a.id = split_part(r.dm_key, ' ', 1)
+  LEFT JOIN users b ON b.id = split_part(r.dm_key, ' ', 2)`
+const ALL = `${CATALOG} ORDER BY r.created_at, r.id COLLATE "C"`
+const FIND = `${CATALOG} WHERE r.id = $1`
 const CREATE = `
   WITH room AS (
-    INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROOM_COLUMNS}
+    INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROOM_COLUMNS}
   ),
   owner AS (
     INSERT INTO room_members (room_id, user_id, added_at, read_seq) SELECT id, owner_id, created_at, 0 FROM room
     ON CONFLICT (room_id, user_id) DO NOTHING
   )
   SELECT ${ROOM_COLUMNS} FROM room`
-const CREATED_SINCE = 'SELECT count(*) AS n FROM rooms WHERE owner_id = $1 AND created_at >= $2'
-const UPDATE = `UPDATE rooms SET name = COALESCE($1, name), topic = CASE WHEN $2::boolean THEN $3 ELSE topic END
+const CREATED_SINCE = 'SELECT count(*) AS n, min(created_at) AS earliest FROM room_catalog WHERE owner_id = $1 AND created_at >= $2'
+const UPDATE = `UPDATE room_catalog SET name = COALESCE($1, name), topic = CASE WHEN $2::boolean THEN $3 ELSE topic END
   WHERE id = $4 AND kind <> 'direct' RETURNING ${ROOM_COLUMNS}`
-const ARCHIVE = `UPDATE rooms SET archived_at = COALESCE(archived_at, $1) WHERE id = $2 RETURNING ${ROOM_COLUMNS}`
+const ARCHIVE = `UPDATE room_catalog SET archived_at = COALESCE(archived_at, $1) WHERE id = $2 RETURNING ${ROOM_COLUMNS}`
 // A pair that has its conversation already, or whose first ask is being committed by another session (which
 // this one then waits for), is skipped by the dm_key arbiter: nothing is inserted, and no member either.
 const DIRECT = `
   WITH room AS (
-    INSERT INTO rooms (id, kind, name, created_at, dm_key) VALUES ($1, 'direct', '${DIRECT_NAME}', $2, $3)
+    INSERT INTO room_catalog (id, kind, name, created_at, dm_key) VALUES ($1, 'direct', '${DIRECT_NAME}', $2, $3)
     ON CONFLICT (dm_key) DO NOTHING RETURNING ${ROOM_COLUMNS}
   ),
   members AS (
@@ -52,7 +62,7 @@ const DIRECT = `
     ON CONFLICT (room_id, user_id) DO NOTHING
   )
   SELECT ${ROOM_COLUMNS} FROM room`
-const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE dm_key = $1`
+const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE dm_key = $1`
 const ADD_MEMBER = `INSERT INTO room_members (room_id, user_id, added_at, read_seq) VALUES ($1, $2, $3, $4)
   ON CONFLICT (room_id, user_id) DO NOTHING`
 const ADD_MEMBER_WITHIN = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
@@ -85,8 +95,8 @@ const MARK_READ = `
 /**
  * The class of the transaction-level advisory lock an adder with a limit takes on a room (the room's id
  * hashed is the other half): adders of one room take turns, so each counts the members the others added.
- * A lock rather than the `rooms` row's: the configured rooms have no row. Two-key locks are a space of their
- * own, apart from the one-key migration and sole-process locks.
+ * A lock rather than the `room_catalog` row's: the configured rooms have no row. Two-key locks are a space
+ * of their own, apart from the one-key migration and sole-process locks.
  */
 const MEMBERS_LOCK_CLASS = 0x53414c4d
 
@@ -94,11 +104,11 @@ export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
   const findDirect = async (key: string) => (await pool.query<RoomRow>(FIND_DIRECT, [key])).rows[0]
 
   return {
-    all: () => TE.tryCatch(async () => (await pool.query<RoomRow>(ALL)).rows.map(storedRoom), toStoreError),
+    all: () => TE.tryCatch(async () => (await pool.query<CatalogRow>(ALL)).rows.map(catalogRoom), toStoreError),
     find: (id) =>
       TE.tryCatch(async () => {
-        const { rows } = await pool.query<RoomRow>(FIND, [id])
-        return rows[0] === undefined ? undefined : storedRoom(rows[0])
+        const { rows } = await pool.query<CatalogRow>(FIND, [id])
+        return rows[0] === undefined ? undefined : catalogRoom(rows[0])
       }, toStoreError),
     create: (room) =>
       TE.tryCatch(async () => {
@@ -106,8 +116,7 @@ export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
         if (rows[0] === undefined) throw new Error(`room ${room.id} was not stored`)
         return storedMadeRoom(rows[0])
       }, takenOr),
-    createdSince: (owner, since) =>
-      TE.tryCatch(async () => (await pool.query<{ n: number }>(CREATED_SINCE, [owner, since])).rows[0]?.n ?? 0, toStoreError),
+    createdSince: (owner, since) => TE.tryCatch(async () => recentRooms((await pool.query<RecentRoomsRow>(CREATED_SINCE, [owner, since])).rows[0]), toStoreError),
     update: (id, change) =>
       TE.tryCatch(async () => {
         const { rows } = await pool.query<RoomRow>(UPDATE, [change.name ?? null, change.topic !== undefined, change.topic ?? null, id])
@@ -192,8 +201,8 @@ const inTransaction = async <A>(pool: pg.Pool, body: (client: pg.PoolClient) => 
   }
 }
 
-/** 23505 is unique_violation; `rooms_pkey` is the key on the room's id. */
+/** 23505 is unique_violation; `room_catalog_pkey` is the key on the room's id. */
 const isTakenId = (error: unknown): boolean =>
-  typeof error === 'object' && error !== null && 'code' in error && error.code === '23505' && 'constraint' in error && error.constraint === 'rooms_pkey'
+  typeof error === 'object' && error !== null && 'code' in error && error.code === '23505' && 'constraint' in error && error.constraint === 'room_catalog_pkey'
 
 const takenOr = (error: unknown): RoomIdTaken | StoreError => (isTakenId(error) ? ROOM_ID_TAKEN : toStoreError(error))

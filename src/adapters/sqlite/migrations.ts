@@ -93,14 +93,15 @@ export const MIGRATIONS: ReadonlyArray<string> = [
   END
   `,
   // Rooms people make and direct conversations (docs/rooms.md), and who belongs to which room with their
-  // read marker. Memberships of the ROOMS rooms (public, from configuration) have no `rooms` row, so
-  // room_id refers to nothing. A direct conversation's dm_key is its two user ids, sorted and joined by a
-  // space: its unique key is what makes one conversation per pair, however two first asks race. A room's
+  // read marker. The catalog is `room_catalog`, as on PostgreSQL (where `rooms` holds the message counters).
+  // Memberships of the ROOMS rooms (public, from configuration) have no `room_catalog` row, so room_id
+  // refers to nothing. A direct conversation's dm_key is its two user ids, sorted and joined by a space: its
+  // unique key is what makes one conversation per pair, however two first asks race. A room's
   // first members go in with it, in the INSERT's own statement (the stores share one connection, so a
   // transaction held across awaits would take in other callers' writes): its owner, or the conversation's
   // two users read back from dm_key. A conversation skipped by ON CONFLICT DO NOTHING fires no trigger.
   `
-  CREATE TABLE rooms (
+  CREATE TABLE room_catalog (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('public', 'private', 'direct')),
     name TEXT NOT NULL,
@@ -111,7 +112,7 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     dm_key TEXT UNIQUE,
     CHECK ((kind = 'direct') = (dm_key IS NOT NULL))
   ) WITHOUT ROWID;
-  CREATE INDEX rooms_by_owner ON rooms(owner_id, created_at);
+  CREATE INDEX room_catalog_by_owner ON room_catalog(owner_id, created_at);
   CREATE TABLE room_members (
     room_id TEXT NOT NULL,
     user_id TEXT NOT NULL REFERENCES users(id),
@@ -120,7 +121,7 @@ export const MIGRATIONS: ReadonlyArray<string> = [
     PRIMARY KEY (room_id, user_id)
   ) WITHOUT ROWID;
   CREATE INDEX room_members_by_user ON room_members(user_id);
-  CREATE TRIGGER rooms_first_members AFTER INSERT ON rooms
+  CREATE TRIGGER room_catalog_first_members AFTER INSERT ON room_catalog
   BEGIN
     INSERT INTO room_members (room_id, user_id, added_at, read_seq)
     SELECT NEW.id, member, NEW.created_at, 0 FROM (

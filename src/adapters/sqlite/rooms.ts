@@ -2,6 +2,11 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { trusted } from '../../core/codecs.js'
 import { UserId } from '../../core/brands.js'
 import {
+  CATALOG_COLUMNS,
+  catalogRoom,
+  recentRooms,
+  type CatalogRow,
+  type RecentRoomsRow,
   DIRECT_NAME,
   dmKey,
   bindableLimit,
@@ -26,17 +31,22 @@ import type { PreparedStatements } from './prepared.js'
 // writing statement starts, before it reads, so a check and the write it guards (the member count and the
 // insert) see no other writer in between, on this connection or any other process's.
 
-const ALL = `SELECT ${ROOM_COLUMNS} FROM rooms ORDER BY created_at, id`
-const FIND = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE id = ?`
-const CREATE = `INSERT INTO rooms (${NEW_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ROOM_COLUMNS}`
-const CREATED_SINCE = 'SELECT COUNT(*) AS n FROM rooms WHERE owner_id = ? AND created_at >= ?'
+// A room with the users it names: its owner, and a conversation's two users read from its dm_key.
+const CATALOG = `SELECT ${CATALOG_COLUMNS} FROM room_catalog r
+  LEFT JOIN users o ON o.id = r.owner_id
+  LEFT JOIN users a ON a.id = substr(r.dm_key, 1, instr(r.dm_key, ' ') - 1)
+  LEFT JOIN users b ON b.id = substr(r.dm_key, instr(r.dm_key, ' ') + 1)`
+const ALL = `${CATALOG} ORDER BY r.created_at, r.id`
+const FIND = `${CATALOG} WHERE r.id = ?`
+const CREATE = `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ROOM_COLUMNS}`
+const CREATED_SINCE = 'SELECT COUNT(*) AS n, MIN(created_at) AS earliest FROM room_catalog WHERE owner_id = ? AND created_at >= ?'
 // ?2 says whether the topic changes (1) or stays (0): a null ?3 then removes it.
-const UPDATE = `UPDATE rooms SET name = COALESCE(?1, name), topic = CASE WHEN ?2 = 1 THEN ?3 ELSE topic END
+const UPDATE = `UPDATE room_catalog SET name = COALESCE(?1, name), topic = CASE WHEN ?2 = 1 THEN ?3 ELSE topic END
   WHERE id = ?4 AND kind <> 'direct' RETURNING ${ROOM_COLUMNS}`
-const ARCHIVE = `UPDATE rooms SET archived_at = COALESCE(archived_at, ?) WHERE id = ? RETURNING ${ROOM_COLUMNS}`
-const DIRECT = `INSERT INTO rooms (id, kind, name, created_at, dm_key) VALUES (?, 'direct', '${DIRECT_NAME}', ?, ?)
+const ARCHIVE = `UPDATE room_catalog SET archived_at = COALESCE(archived_at, ?) WHERE id = ? RETURNING ${ROOM_COLUMNS}`
+const DIRECT = `INSERT INTO room_catalog (id, kind, name, created_at, dm_key) VALUES (?, 'direct', '${DIRECT_NAME}', ?, ?)
   ON CONFLICT (dm_key) DO NOTHING`
-const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM rooms WHERE dm_key = ?`
+const FIND_DIRECT = `SELECT ${ROOM_COLUMNS} FROM room_catalog WHERE dm_key = ?`
 const ADD_MEMBER = `INSERT INTO room_members (room_id, user_id, added_at, read_seq) VALUES (?, ?, ?, ?)
   ON CONFLICT (room_id, user_id) DO NOTHING`
 const ADD_MEMBER_WITHIN = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
@@ -66,11 +76,11 @@ export const sqliteRoomStore = (statements: PreparedStatements): RoomStore => {
   const findDirect = (key: string) => first<RoomRow>(FIND_DIRECT, [key])
 
   return {
-    all: () => TE.tryCatch(async () => (await all<RoomRow>(ALL, [])).map(storedRoom), toStoreError),
+    all: () => TE.tryCatch(async () => (await all<CatalogRow>(ALL, [])).map(catalogRoom), toStoreError),
     find: (id) =>
       TE.tryCatch(async () => {
-        const row = await first<RoomRow>(FIND, [id])
-        return row === undefined ? undefined : storedRoom(row)
+        const row = await first<CatalogRow>(FIND, [id])
+        return row === undefined ? undefined : catalogRoom(row)
       }, toStoreError),
     create: (room) =>
       TE.tryCatch(async () => {
@@ -78,7 +88,7 @@ export const sqliteRoomStore = (statements: PreparedStatements): RoomStore => {
         if (row === undefined) throw new Error(`room ${room.id} was not stored`)
         return storedMadeRoom(row)
       }, takenOr),
-    createdSince: (owner, since) => TE.tryCatch(async () => (await first<{ n: number }>(CREATED_SINCE, [owner, since]))?.n ?? 0, toStoreError),
+    createdSince: (owner, since) => TE.tryCatch(async () => recentRooms(await first<RecentRoomsRow>(CREATED_SINCE, [owner, since])), toStoreError),
     update: (id, change) =>
       TE.tryCatch(async () => {
         const row = await first<RoomRow>(UPDATE, [change.name ?? null, change.topic === undefined ? 0 : 1, change.topic ?? null, id])
@@ -127,7 +137,7 @@ export const sqliteRoomStore = (statements: PreparedStatements): RoomStore => {
   }
 }
 
-/** SQLite names the refusing key only in its message: "UNIQUE constraint failed: rooms.id". */
-const isTakenId = (error: unknown): boolean => error instanceof Error && error.message.includes('UNIQUE constraint failed: rooms.id')
+/** SQLite names the refusing key only in its message: "UNIQUE constraint failed: room_catalog.id". */
+const isTakenId = (error: unknown): boolean => error instanceof Error && error.message.includes('UNIQUE constraint failed: room_catalog.id')
 
 const takenOr = (error: unknown): RoomIdTaken | StoreError => (isTakenId(error) ? ROOM_ID_TAKEN : toStoreError(error))

@@ -2,7 +2,8 @@ import type { ConnectionId, SessionId } from '../brands.js'
 import { sendTo, setPresence } from './audience.js'
 import type { Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
-import { publicUser, roomSummaries } from './frames.js'
+import { publicUser } from './frames.js'
+import { membershipsOf, roomsFor } from './visibility.js'
 import { PROTOCOL_VERSION } from '../protocol/version.js'
 import { dropPresence, followMove, joinRoom } from './membership.js'
 import { coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
@@ -37,7 +38,13 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
   }
   // A first tab here of a user who is in a room on another process lands in that room, as a second tab does.
   const elsewhere = existing === undefined ? whereElse(state, event.user.id) : undefined
-  const presence: Presence = existing ?? { user: event.user, connections: [], room: null, moves: elsewhere?.move ?? 0 }
+  const presence: Presence = existing ?? {
+    user: event.user,
+    connections: [],
+    room: null,
+    moves: elsewhere?.move ?? 0,
+    memberships: membershipsOf(event.memberships ?? []),
+  }
   const connected: ChatState = {
     ...state,
     connections: state.connections.set(event.connection, {
@@ -53,7 +60,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
   const welcome = sendTo(event.connection, {
     type: 'welcome',
     user: publicUser(presence.user),
-    rooms: [...roomSummaries(registered)],
+    rooms: roomsFor(registered, presence.user.id, presence.memberships),
     protocol: PROTOCOL_VERSION,
     ...(presence.room === null ? (elsewhere === undefined ? {} : { room: elsewhere.room }) : { room: presence.room }),
   })

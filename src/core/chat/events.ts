@@ -2,7 +2,7 @@ import type { ConnectionId, RoomId, SessionId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import type { ChatCommand } from '../protocol/client-commands.js'
 import type { ClusterFact } from '../cluster/facts.js'
-import type { ChatUser, NewMessage, ProcessId, StoredMessage } from './state.js'
+import type { ChatUser, NewMessage, ProcessId, RoomEntry, StoredMessage } from './state.js'
 import type { Upload } from '../uploads.js'
 import type { SharedAdmission } from './limits.js'
 
@@ -19,6 +19,27 @@ export type ChatEvent =
        * per-user cap counts them); absent, this process decides alone.
        */
       readonly connectionsElsewhere?: number
+      /**
+       * The user's stored memberships, read by the shell when the user has no connection here yet (for a
+       * second tab the core keeps what it has and this is ignored).
+       */
+      readonly memberships?: ReadonlyArray<MembershipEntry>
+      readonly at: number
+    }
+  /**
+   * A room of the catalog was made, renamed, given a topic or archived (by this process's routes, which
+   * stored it first; or told by another process with `fromPeer`, and then not announced again).
+   */
+  | { readonly type: 'RoomSaved'; readonly room: RoomEntry; readonly fromPeer?: boolean; readonly at: number }
+  /** `user` now belongs to `room`, or no longer does (stored first, as for `RoomSaved`). */
+  | {
+      readonly type: 'MembershipChanged'
+      readonly room: RoomId
+      readonly user: ChatUser
+      readonly change: 'added' | 'removed'
+      /** With `added`: the marker the store gave the membership. */
+      readonly readSeq?: number
+      readonly fromPeer?: boolean
       readonly at: number
     }
   | { readonly type: 'ConnectionClosed'; readonly connection: ConnectionId; readonly at: number }
@@ -96,6 +117,12 @@ export interface StoreFailure {
   /** `SQLITE_FULL`, `SQLITE_BUSY`, `SQLITE_IOERR`, PostgreSQL's SQLSTATE (`53100`)...; `UNKNOWN` when none. */
   readonly code: string
   readonly message: string
+}
+
+/** One stored membership as the shell reads it (docs/rooms.md). */
+export interface MembershipEntry {
+  readonly room: RoomId
+  readonly readSeq: number
 }
 
 /** What identifies a stored message to the client that sent it: the ack's `id` and `sentAt`. */

@@ -1,8 +1,8 @@
 import type { RoomId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import { formatMessageId } from '../protocol/message-id.js'
-import type { ChatMessage, ErrorCode, ErrorFrame, LeaveReason, PublicUser, RoomSummary, ServerFrame } from '../protocol/server-frames.js'
-import type { ChatState, ChatUser, RoomState, StoredMessage } from './state.js'
+import type { ChatMessage, ErrorCode, ErrorFrame, LeaveReason, PublicUser, ServerFrame } from '../protocol/server-frames.js'
+import type { ChatUser, RoomState, StoredMessage } from './state.js'
 
 // Builders for the frames the core sends. Pure formatting of state; no decisions.
 
@@ -20,17 +20,13 @@ export const chatMessage = (message: StoredMessage): ChatMessage => ({
   ...(message.attachments.length === 0 ? {} : { attachments: [...message.attachments] }),
 })
 
-/** `members` counts distinct users present on any process (PROTOCOL-NOTES: cluster-wide). */
-export const roomSummary = (room: RoomState): RoomSummary => ({ id: room.id, name: room.name, members: presentCount(room) })
-
-const presentCount = (room: RoomState): number => {
+/** Distinct users present in the room on any process (PROTOCOL-NOTES: `members` is cluster-wide). */
+export const presentCount = (room: RoomState): number => {
   let remoteOnly = 0
   for (const user of room.remote.keys()) if (!room.members.has(user)) remoteOnly++
   return room.members.size + remoteOnly
 }
 
-export const roomSummaries = (state: ChatState): ReadonlyArray<RoomSummary> =>
-  [...state.rooms.values()].map(roomSummary)
 
 export const withRef = <F extends ServerFrame>(frame: F, ref: string | undefined): F =>
   ref === undefined ? frame : { ...frame, ref }

@@ -9,6 +9,7 @@ import { unchanged, type Step } from './step-result.js'
 import { forgetTyping } from './typing.js'
 import { announcePresence } from './peers.js'
 import { answerJoin, forgetCatchUps } from './joined.js'
+import { mayKnow } from './visibility.js'
 
 export const findRoom = (state: ChatState, id: string): RoomState | undefined =>
   RoomId.is(id) ? state.rooms.get(id) : undefined
@@ -17,7 +18,8 @@ export const joinRoom = (state: ChatState, connection: ConnectionId, command: Jo
   const sender = findSender(state, connection)
   if (sender === undefined) return unchanged(state)
   const target = findRoom(state, command.room ?? state.settings.defaultRoom)
-  if (target === undefined) {
+  // A private room or a conversation is, to a non-member, a room that does not exist: the same answer.
+  if (target === undefined || !mayKnow(target, sender.presence.memberships)) {
     const frame = errorFrame('unknown_room', `there is no room ${JSON.stringify(command.room)}`, command.ref)
     return unchanged(state, [sendTo(connection, frame)])
   }

@@ -49,6 +49,9 @@ export const postMessage = (
     const refusal = errorFrame('not_in_room', `you are in ${room.id} now, not in ${command.room}: the message was not sent`, command.ref)
     return unchanged(state, [sendTo(connection, aboutRoom(refusal, writtenIn(command)))])
   }
+  if (room.profile.archivedAt !== null) {
+    return unchanged(state, [sendTo(connection, aboutRoom(errorFrame('room_archived', 'this room is archived: its history stays, but nothing new can be written there', command.ref), room.id))])
+  }
   const attachments = resolveAttachments(command.attachments ?? [], uploads, sender.presence.user)
   if (typeof attachments === 'string') {
     return unchanged(state, [sendTo(connection, aboutRoom(errorFrame('invalid_attachment', attachments, command.ref), room.id))])

@@ -10,6 +10,7 @@ import { revokeSession } from './connections.js'
 import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
 import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type PeerPresence, type Presence, type ProcessId, type RoomState } from './state.js'
 import { followMove } from './membership.js'
+import { membershipChanged, roomSaved } from './catalog.js'
 import { unchanged, type Step } from './step-result.js'
 
 // Presence across processes (issue 15), after Phoenix Presence: each process announces where its own users
@@ -57,6 +58,10 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
       return replaceView(state, origin, fact.users)
     case 'heartbeat':
       return unchanged(state)
+    case 'room_saved':
+      return roomSaved(state, fact.room, true)
+    case 'membership_changed':
+      return membershipChanged(state, fact.room, fact.user, fact.change, fact.readSeq, true)
     case 'typing':
       return remoteTyping(state, fact.user, fact.room, fact.typing, fact.forMs, at)
     case 'session_revoked':

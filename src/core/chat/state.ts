@@ -25,6 +25,43 @@ export interface Presence {
    * process id), and every tab follows it.
    */
   readonly moves: number
+  /**
+   * The rooms the user belongs to (stored membership, docs/rooms.md), read from the store when their first
+   * connection here opened and kept current since: who may enter a private room or a conversation, and
+   * what the user's lists show.
+   */
+  readonly memberships: I.Map<RoomId, Membership>
+}
+
+/** A user's membership of one room: their read marker (the highest seq they have read). */
+export interface Membership {
+  readonly readSeq: number
+}
+
+/** `public`: anyone enters; `private`: members only; `direct`: a conversation of two (docs/rooms.md). */
+export type RoomKind = 'public' | 'private' | 'direct'
+
+/** What a room is, besides who is in it and what was said there. */
+export interface RoomProfile {
+  readonly kind: RoomKind
+  /** 0-250 characters; null for none. */
+  readonly topic: string | null
+  /** Who may rename, archive, add and remove members: the creator; null for the ROOMS rooms and conversations. */
+  readonly owner: ChatUser | null
+  /** When it was archived (ms): no new messages, history still readable to whoever may enter it. */
+  readonly archivedAt: number | null
+  /** A conversation's two people; empty for every other kind. */
+  readonly pair: ReadonlyArray<ChatUser>
+}
+
+/** The ROOMS rooms: public, ownerless, never archived. One object for all of them. */
+export const CONFIGURED_ROOM: RoomProfile = { kind: 'public', topic: null, owner: null, archivedAt: null, pair: [] }
+
+/** A room of the catalog as the store keeps it (made by someone) or configuration gives it. */
+export interface RoomEntry {
+  readonly id: RoomId
+  readonly name: string
+  readonly profile: RoomProfile
 }
 
 export interface Connection {
@@ -67,6 +104,7 @@ export interface PendingMessage {
 export interface RoomState {
   readonly id: RoomId
   readonly name: string
+  readonly profile: RoomProfile
   readonly members: I.OrderedSet<UserId>
   /** Highest sequence number the store is known to have given a message of this room. */
   readonly lastSeq: number
@@ -307,7 +345,8 @@ export const chatSettingsFrom = (config: {
 })
 
 export const initialChatState = (
-  rooms: ReadonlyArray<RoomDefinition>,
+  /** The ROOMS rooms (the first is the default room), then the stored ones with their profiles. */
+  rooms: ReadonlyArray<RoomDefinition & { readonly profile?: RoomProfile }>,
   history: (room: RoomId) => RoomHistory,
   settings: Omit<ChatSettings, 'defaultRoom'> = DEFAULT_SETTINGS,
 ): ChatState => {
@@ -334,11 +373,12 @@ export const initialChatState = (
 export const dueNoLaterThan = (state: ChatState, sweep: keyof SweepsDueAt, at: number): ChatState =>
   at >= state.sweepsDueAt[sweep] ? state : { ...state, sweepsDueAt: { ...state.sweepsDueAt, [sweep]: at } }
 
-const newRoom = (room: RoomDefinition, history: RoomHistory, capacity: number): RoomState => {
+export const newRoom = (room: RoomDefinition & { readonly profile?: RoomProfile }, history: RoomHistory, capacity: number): RoomState => {
   const recent = I.List(history.recent).takeLast(capacity)
   return {
     id: room.id,
     name: room.name,
+    profile: room.profile ?? CONFIGURED_ROOM,
     members: I.OrderedSet(),
     lastSeq: Math.max(history.lastSeq, recent.last()?.seq ?? 0),
     recent,

@@ -67,8 +67,47 @@ export const ProcessStoppingFact = t.type({ type: t.literal('process_stopping') 
 /** A session was revoked (logout, revocation): its connections close on every process. */
 export const SessionRevokedFact = t.type({ type: t.literal('session_revoked'), session: SessionId, expiresAt: t.number }, 'SessionRevokedFact')
 
+const RoomProfileCodec = t.readonly(
+  t.type({
+    kind: t.keyof({ public: null, private: null, direct: null }),
+    topic: t.union([t.string, t.null]),
+    owner: t.union([ChatUserCodec, t.null]),
+    archivedAt: t.union([t.number, t.null]),
+    pair: t.readonlyArray(ChatUserCodec),
+  }),
+  'RoomProfile',
+)
+
+/** A room of the catalog was made or changed on the announcing process (stored there first). */
+export const RoomSavedFact = t.type(
+  { type: t.literal('room_saved'), room: t.readonly(t.type({ id: RoomId, name: t.string, profile: RoomProfileCodec })) },
+  'RoomSavedFact',
+)
+
+/** A user was added to a room or removed from it (stored first); `readSeq`: the marker an addition starts at. */
+export const MembershipChangedFact = t.type(
+  {
+    type: t.literal('membership_changed'),
+    room: RoomId,
+    user: ChatUserCodec,
+    change: t.keyof({ added: null, removed: null }),
+    readSeq: t.number,
+  },
+  'MembershipChangedFact',
+)
+
 export const ClusterFact = t.union(
-  [MessagesStoredFact, UserPresenceFact, PresenceSnapshotFact, HeartbeatFact, TypingFact, SessionRevokedFact, ProcessStoppingFact],
+  [
+    MessagesStoredFact,
+    UserPresenceFact,
+    PresenceSnapshotFact,
+    HeartbeatFact,
+    TypingFact,
+    SessionRevokedFact,
+    ProcessStoppingFact,
+    RoomSavedFact,
+    MembershipChangedFact,
+  ],
   'ClusterFact',
 )
 export type ClusterFact = t.TypeOf<typeof ClusterFact>

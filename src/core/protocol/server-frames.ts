@@ -6,7 +6,18 @@ import { Attachment } from '../uploads.js'
 export const PublicUser = t.type({ username: t.string, name: t.string }, 'PublicUser')
 export type PublicUser = t.TypeOf<typeof PublicUser>
 
-export const RoomSummary = t.type({ id: t.string, name: t.string, members: t.number }, 'RoomSummary')
+/**
+ * A room as one user sees it in lists (`GET /rooms`, `welcome`, `room_added`, `room_updated`). `members`:
+ * distinct users present, on any process. `name`: for a conversation, the other person's name (`with`).
+ * `owner`: the creator's username, for a room someone made. `archived`: no new messages.
+ */
+export const RoomSummary = t.intersection(
+  [
+    t.type({ id: t.string, name: t.string, members: t.number, visibility: t.keyof({ public: null, private: null, direct: null }) }),
+    t.partial({ topic: t.string, owner: t.string, archived: t.boolean, with: PublicUser }),
+  ],
+  'RoomSummary',
+)
 export type RoomSummary = t.TypeOf<typeof RoomSummary>
 
 export const ChatMessage = t.intersection(
@@ -47,7 +58,7 @@ export const UserJoinedFrame = t.type(
   { type: t.literal('user_joined'), room: t.string, user: PublicUser },
   'UserJoinedFrame',
 )
-export const LeaveReason = t.keyof({ left: null, moved: null, disconnected: null }, 'LeaveReason')
+export const LeaveReason = t.keyof({ left: null, moved: null, disconnected: null, removed: null }, 'LeaveReason')
 export type LeaveReason = t.TypeOf<typeof LeaveReason>
 export const UserLeftFrame = t.type(
   { type: t.literal('user_left'), room: t.string, user: PublicUser, reason: LeaveReason },
@@ -74,6 +85,7 @@ export const ErrorCode = t.keyof(
     unknown_room: null,
     invalid_attachment: null,
     rate_limited: null,
+    room_archived: null,
     internal_error: null,
   },
   'ErrorCode',
@@ -95,6 +107,13 @@ export const ErrorFrame = t.intersection(
 /** The answer to `ping`, with its `ref`. */
 export const PongFrame = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ ref: t.string })], 'PongFrame')
 
+/** A room the user can now see or belongs to: made (public, or theirs), they were added, a new conversation. */
+export const RoomAddedFrame = t.type({ type: t.literal('room_added'), room: RoomSummary }, 'RoomAddedFrame')
+/** A room the user can see was renamed, given a topic, or archived. */
+export const RoomUpdatedFrame = t.type({ type: t.literal('room_updated'), room: RoomSummary }, 'RoomUpdatedFrame')
+/** The user no longer belongs to this room (removed, or left it): a private one is gone from their view. */
+export const RoomRemovedFrame = t.type({ type: t.literal('room_removed'), room: t.string }, 'RoomRemovedFrame')
+
 /** Every frame the server sends, by its `type`. */
 export const serverFrameCodecs = {
   welcome: WelcomeFrame,
@@ -107,6 +126,9 @@ export const serverFrameCodecs = {
   history: HistoryFrame,
   error: ErrorFrame,
   pong: PongFrame,
+  room_added: RoomAddedFrame,
+  room_updated: RoomUpdatedFrame,
+  room_removed: RoomRemovedFrame,
 } as const
 
 export const ServerFrame = t.union([
@@ -120,6 +142,9 @@ export const ServerFrame = t.union([
   HistoryFrame,
   ErrorFrame,
   PongFrame,
+  RoomAddedFrame,
+  RoomUpdatedFrame,
+  RoomRemovedFrame,
 ])
 export type ServerFrame = t.TypeOf<typeof ServerFrame>
 export type ErrorFrame = t.TypeOf<typeof ErrorFrame>

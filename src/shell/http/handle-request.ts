@@ -11,7 +11,8 @@ import { closeAfterResponse } from './linger.js'
 import type { ProxyTrust } from './proxy.js'
 import { httpError, sendEmpty, sendError, sendHead, sendJson } from './respond.js'
 
-const isMethod = (method: string | undefined): method is Method => method === 'GET' || method === 'POST'
+const METHODS: ReadonlySet<string> = new Set<Method>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+const isMethod = (method: string | undefined): method is Method => method !== undefined && METHODS.has(method)
 
 export interface HttpHandlers {
   /** The server's 'request' listener. */

@@ -55,3 +55,9 @@ const HOUR_MS = 3_600_000
 /** Sign-ups per client address per hour (`REGISTER_RATE`): `signup:<address>` in the cluster. */
 export const createSignUpGuard = (perHour: number, now: () => number, shared?: { readonly limits: SharedLimits; readonly log: Logger }): RateGuard =>
   createRateGuard(ratePer(perHour, HOUR_MS), now, shared === undefined ? undefined : { ...shared, name: 'signup', windowMs: HOUR_MS, limit: perHour })
+
+const MINUTE_MS = 60_000
+
+/** Members a user adds to rooms per minute (`INVITE_RATE`): `invite:<user id>` in the cluster. */
+export const createInviteGuard = (perMinute: number, now: () => number, shared?: { readonly limits: SharedLimits; readonly log: Logger }): RateGuard =>
+  createRateGuard(ratePer(perMinute, MINUTE_MS), now, shared === undefined ? undefined : { ...shared, name: 'invite', windowMs: MINUTE_MS, limit: perMinute })

@@ -16,6 +16,6 @@ export interface Reply {
 
 export type PathParams = Readonly<Record<string, string>>
 export type Handler = (req: IncomingMessage, params: PathParams) => TE.TaskEither<HttpError, Reply>
-export type Method = 'GET' | 'POST'
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 /** Keys are paths as OpenAPI writes them, `{name}` matching one segment. */
 export type RouteTable = Readonly<Record<string, Partial<Record<Method, Handler>>>>

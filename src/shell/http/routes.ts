@@ -9,7 +9,6 @@ import type { LoginAttempt, LoginGuard } from './login-guard.js'
 import type { RateGuard } from './rate-guard.js'
 import type { ProxyTrust } from './proxy.js'
 import { describeProblems, type FieldProblem } from '../../core/codecs.js'
-import { roomSummaries } from '../../core/chat/frames.js'
 import type { Config } from '../../core/config.js'
 import type { Accounts, Authenticated, SignedIn } from '../accounts.js'
 import type { ChatRuntime } from '../chat-runtime.js'
@@ -35,7 +34,7 @@ interface Dependencies {
 }
 
 /** A refusal that says when to come back, in the body and in `Retry-After` (whole seconds, at least 1). */
-const retryLater = (status: number, code: string, what: string, waitMs: number): HttpError => {
+export const retryLater = (status: number, code: string, what: string, waitMs: number): HttpError => {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000))
   return httpError(status, code, `${what}; try again in ${seconds} s`, undefined, { 'Retry-After': String(seconds) })
 }
@@ -53,7 +52,7 @@ export const decodeJsonBody =
       ),
     )
 
-/** Accounts, rooms and operations. */
+/** Accounts and operations (the rooms' routes are room-routes.ts). */
 export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy, runtime, config, now, readiness }: Dependencies): RouteTable => {
   const cookieOptions = { secure: config.cookieSecure }
 
@@ -145,12 +144,6 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
       TE.map((signedIn) => ({ status: 200, body: { user: signedIn.record.account } })),
     )
 
-  const rooms: Handler = (req) =>
-    pipe(
-      guards.authenticate(readCredentials(req)),
-      TE.map(() => ({ status: 200, body: roomSummaries(runtime.state()) })),
-    )
-
   const health: Handler = () => TE.right({ status: 200, body: { status: 'ok' } })
 
   // For load balancers and orchestrators: 503 takes the instance out of rotation until it recovers.
@@ -172,7 +165,6 @@ export const createRoutes = ({ accounts, guards, loginGuard, signUpGuard, proxy,
     '/auth/login': { POST: login },
     '/auth/logout': { POST: logout },
     '/auth/me': { GET: me },
-    '/rooms': { GET: rooms },
     '/health': { GET: health },
     '/ready': { GET: ready },
     '/ws': { GET: websocketOnly },

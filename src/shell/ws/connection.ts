@@ -11,9 +11,12 @@ import type { ChatRuntime } from '../chat-runtime.js'
 import type { AddressSlots } from './address-slots.js'
 import type { SharedRates } from './shared-rates.js'
 import type { CapAnswer, SharedCap } from './shared-caps.js'
+import type { MembershipReads } from './membership-reads.js'
+import type { MembershipEntry } from '../../core/chat/events.js'
+import type { StoreError } from '../../adapters/store-failure.js'
 import { bindSocket, type ChatSocket, type SocketPeer } from './chat-socket.js'
 import { rawText } from './frame.js'
-import { CLOSE_UNSUPPORTED_DATA } from '../../core/protocol/close-codes.js'
+import { CLOSE_INTERNAL_ERROR, CLOSE_UNSUPPORTED_DATA } from '../../core/protocol/close-codes.js'
 import { limitKindOf, SHARED_KINDS, type SharedAdmission } from '../../core/chat/limits.js'
 
 export interface ConnectionDependencies {
@@ -27,9 +30,14 @@ export interface ConnectionDependencies {
   readonly sharedRates?: SharedRates
   /** MAX_CONNECTIONS_PER_USER counted with the other processes; absent when this process is the only one. */
   readonly userCap?: SharedCap
+  /** The user's stored memberships, read as the connection opens. */
+  readonly memberships: MembershipReads
 }
 
 type Inbound = { readonly kind: 'frame'; readonly data: RawData; readonly isBinary: boolean } | { readonly kind: 'closed'; readonly code: number }
+
+/** Reads of a user's memberships before a connection opens with the last one, however often they change meanwhile. */
+const MOST_READS = 3
 
 const ALREADY_SIGNED_IN = 'this connection is already signed in; auth is only the first frame of one opened without credentials'
 
@@ -68,36 +76,71 @@ class ClientConnection implements SocketPeer {
   }
 
   /**
-   * Tells the core the connection opened. In a cluster the user's connections on the other processes are
-   * asked first, and the socket's frames and close wait behind the answer like behind any lookup, so
-   * nothing the client sends overtakes its own opening.
+   * Tells the core the connection opened, with the user's stored memberships, read first (in a cluster,
+   * together with the user's connections on the other processes). The socket's frames and close wait
+   * behind these like behind any lookup, so nothing the client sends overtakes its own opening.
    */
   start(signedIn: Authenticated): void {
-    const cap = this.deps.userCap
-    if (cap === undefined) return this.opened(signedIn, undefined)
     this.waiting = true
-    void cap.hold(this.user).then((answer) => {
-      this.openCounted(cap, signedIn, answer)
-      this.resume()
-    })
+    void this.opening(signedIn).finally(() => this.resume())
   }
 
-  private openCounted(cap: SharedCap, signedIn: Authenticated, { held, others }: CapAnswer): void {
+  private async opening(signedIn: Authenticated): Promise<void> {
+    const { userCap: cap, memberships: reads } = this.deps
+    const holding = cap?.hold(this.user)
+    let read = reads.read(this.user)
+    try {
+      let [hold, memberships] = await Promise.all([holding, read.answer])
+      // A change of the user's memberships came meanwhile, which the read may have missed and the core
+      // could not apply (no presence yet): read again. The last read is checked just before the opening,
+      // in the same turn, so a change after it reaches a user the core knows.
+      for (let attempts = 1; E.isRight(memberships) && read.stale() && attempts < MOST_READS && this.open(); attempts++) {
+        read.done()
+        read = reads.read(this.user)
+        memberships = await read.answer
+      }
+      if (E.isRight(memberships) && read.stale()) this.deps.log.warn('memberships kept changing while read: opening with the last read', this.ids())
+      this.openWith(signedIn, memberships, cap, hold)
+    } finally {
+      read.done()
+    }
+  }
+
+  private openWith(
+    signedIn: Authenticated,
+    memberships: E.Either<StoreError, ReadonlyArray<MembershipEntry>>,
+    cap: SharedCap | undefined,
+    hold: CapAnswer | undefined,
+  ): void {
     // Closed while asking (by the client, or by shutdown): it never opened; its close is in the inbox.
-    if (!this.open()) {
-      if (held) cap.release(this.user)
+    if (!this.open() || E.isLeft(memberships)) {
+      if (cap !== undefined && hold?.held === true) cap.release(this.user)
+      if (E.isLeft(memberships) && this.open()) this.storeFailed(memberships.left)
       return
     }
-    this.opened(signedIn, others)
+    this.opened(signedIn, memberships.right, hold?.others)
+    if (cap === undefined || hold === undefined) return
     // The count follows what the core decided, which can differ from the tally's hold: a session that
     // ended, a user cooling down, a connection admitted while Redis could not answer.
     const admitted = this.deps.runtime.state().connections.has(this.id)
-    if (admitted && !held) cap.add(this.user)
-    if (!admitted && held) cap.release(this.user)
+    if (admitted && !hold.held) cap.add(this.user)
+    if (!admitted && hold.held) cap.release(this.user)
     this.counted = admitted
   }
 
-  private opened({ session, record }: Authenticated, connectionsElsewhere: number | undefined): void {
+  /**
+   * Without its memberships the connection would open with the private rooms and conversations of the user
+   * missing from every list and refused on `join`, as if they had none: closed instead, 1011 (the server's
+   * failure, reconnect), as a sign-in the store could not check is. Not 1013, which in this protocol tells a
+   * client it read too slowly. The client's reconnect backs off, as a socket closed before `welcome` does
+   * not reset it.
+   */
+  private storeFailed(error: StoreError): void {
+    this.deps.log.error('memberships could not be read: closing the connection', { ...this.ids(), err: error })
+    this.socket.close(CLOSE_INTERNAL_ERROR, 'your rooms could not be read; reconnect')
+  }
+
+  private opened({ session, record }: Authenticated, memberships: ReadonlyArray<MembershipEntry>, connectionsElsewhere: number | undefined): void {
     this.deps.runtime.dispatch({
       type: 'ConnectionOpened',
       connection: this.id,
@@ -105,6 +148,7 @@ class ClientConnection implements SocketPeer {
       session: session.id,
       sessionExpiresAt: session.expiresAt,
       ...(connectionsElsewhere === undefined ? {} : { connectionsElsewhere }),
+      memberships,
       at: this.deps.system.now(),
     })
   }

@@ -1,10 +1,10 @@
 import * as E from 'fp-ts/lib/Either.js'
-import type { ConnectionId, RoomId } from '../../../src/core/brands.js'
+import type { ConnectionId, RoomId, UserId } from '../../../src/core/brands.js'
 import { decodeClientFrame, type ChatCommand } from '../../../src/core/protocol/client-commands.js'
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
-import { initialChatState, type ChatSettings, type ChatState, type NewMessage, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
+import { initialChatState, type ChatSettings, type ChatState, type NewMessage, type RoomEntry, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
 import type { DuplicateMessage, MessageNumbered, StoreFailure } from '../../../src/core/chat/events.js'
 import { step } from '../../../src/core/chat/step.js'
 import type { Upload } from '../../../src/core/uploads.js'
@@ -148,14 +148,38 @@ export class World {
     this.generation.set(slot, (this.generation.get(slot) ?? 0) + 1)
     const userIndex = slot % users.length
     const user = users[userIndex]!
+    const memberships = [...(this.memberStore.get(user.id) ?? new Map<RoomId, number>())].map(([room, readSeq]) => ({ room, readSeq }))
     this.dispatch({
       type: 'ConnectionOpened',
       connection: this.currentConnection(slot),
       user,
       session: this.sessionOf(userIndex),
       sessionExpiresAt: this.at + 3_600_000,
+      memberships,
       at: this.at,
     })
+  }
+
+  /** The stored memberships (user -> room -> read marker), read when a user's first connection opens. */
+  readonly memberStore = new Map<UserId, Map<RoomId, number>>()
+
+  /** As the routes do: store the room, then tell the core. */
+  saveRoom(room: RoomEntry): void {
+    this.dispatch({ type: 'RoomSaved', room, at: this.at })
+  }
+
+  /** As the routes do: store the membership change, then tell the core. */
+  changeMembership(room: RoomId, userIndex: number, change: 'added' | 'removed'): void {
+    const user = users[userIndex]!
+    const stored = this.memberStore.get(user.id) ?? new Map<RoomId, number>()
+    this.memberStore.set(user.id, stored)
+    if (change === 'added') stored.set(room, 0)
+    else stored.delete(room)
+    this.dispatch({ type: 'MembershipChanged', room, user, change, readSeq: 0, at: this.at })
+  }
+
+  isMember(userIndex: number, room: RoomId): boolean {
+    return this.memberStore.get(users[userIndex]!.id)?.has(room) ?? false
   }
 
   close(slot: number): void {

@@ -1,0 +1,73 @@
+import type { RoomId } from '../brands.js'
+import { send, setPresence, setRoom } from './audience.js'
+import type { Effect } from './effects.js'
+import { leaveCurrentRoom } from './membership.js'
+import { newRoom, type ChatState, type ChatUser, type Presence, type RoomEntry, type RoomState } from './state.js'
+import { unchanged, type Step } from './step-result.js'
+import { mayKnow, roomView } from './visibility.js'
+
+// How the catalog and memberships change (docs/rooms.md). Changes are stored first (by the routes), then
+// arrive here as events; each process tells its own connections, and the one where it happened tells the
+// others (`room_saved`, `membership_changed`).
+
+/**
+ * A room was made, renamed, given a topic or archived. A new public room is `room_added` for everyone
+ * connected here (it is in everyone's list now); a new private room or conversation is added for its
+ * members by their `MembershipChanged`, or here for a member whose connection opened with the stored
+ * membership before the room reached this process (their `MembershipChanged` then changes nothing). A
+ * change is `room_updated` for everyone who may know the room. Announced to the other processes unless it
+ * came from one.
+ */
+export const roomSaved = (state: ChatState, entry: RoomEntry, fromPeer: boolean): Step => {
+  const known = state.rooms.get(entry.id)
+  const room: RoomState = known === undefined ? newRoom(entry, NO_HISTORY, state.settings.recentCapacity) : { ...known, name: entry.name, profile: entry.profile }
+  const next = setRoom(state, room)
+  const announce: ReadonlyArray<Effect> = fromPeer ? [] : [{ type: 'announce', fact: { type: 'room_saved', room: entry } }]
+  const type = known === undefined ? 'room_added' : 'room_updated'
+  const effects: Effect[] = [...announce]
+  // One frame per user: a conversation is named for whoever reads it.
+  for (const presence of next.users.values()) {
+    if (mayKnow(room, presence.memberships)) effects.push(...send(presence.connections, { type, room: roomView(room, presence.user.id) }))
+  }
+  return [next, effects]
+}
+
+/**
+ * `user` now belongs to `room`, or no longer does. Their connections here are told (`room_added` /
+ * `room_removed`) for a private room or a conversation, whose visibility it changes; a public one stays in
+ * their list either way. A member removed from a private room they are in is moved out of it: `user_left`
+ * (`removed`) to the others and to their own connections. Announced to the other processes unless it came
+ * from one; each process does the same for its own connections.
+ */
+export const membershipChanged = (
+  state: ChatState,
+  roomId: RoomId,
+  user: ChatUser,
+  change: 'added' | 'removed',
+  readSeq: number,
+  fromPeer: boolean,
+): Step => {
+  const announce: ReadonlyArray<Effect> = fromPeer
+    ? []
+    : [{ type: 'announce', fact: { type: 'membership_changed', room: roomId, user, change, readSeq } }]
+  const presence = state.users.get(user.id)
+  const room = state.rooms.get(roomId)
+  if (presence === undefined || room === undefined) return unchanged(state, announce)
+  const belongs = presence.memberships.has(roomId)
+  if (change === 'added') {
+    if (belongs) return unchanged(state, announce)
+    const member: Presence = { ...presence, memberships: presence.memberships.set(roomId, { readSeq }) }
+    const added = room.profile.kind === 'public' ? [] : send(member.connections, { type: 'room_added', room: roomView(room, user.id) })
+    return [setPresence(state, member), [...announce, ...added]]
+  }
+  if (!belongs) return unchanged(state, announce)
+  const former: Presence = { ...presence, memberships: presence.memberships.remove(roomId) }
+  const next = setPresence(state, former)
+  if (room.profile.kind === 'public') return [next, announce]
+  const removed = send(former.connections, { type: 'room_removed', room: roomId })
+  if (former.room !== roomId) return [next, [...announce, ...removed]]
+  const [out, leaving] = leaveCurrentRoom(next, former, 'removed', former.connections, former.moves + 1)
+  return [out, [...announce, ...leaving, ...removed]]
+}
+
+const NO_HISTORY = { lastSeq: 0, recent: [] }

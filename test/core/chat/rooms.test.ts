@@ -1,0 +1,213 @@
+import fc from 'fast-check'
+import * as I from 'immutable'
+import { describe, expect, it } from 'vitest'
+import { RoomId } from '../../../src/core/brands.js'
+import { trusted } from '../../../src/core/codecs.js'
+import type { Effect } from '../../../src/core/chat/effects.js'
+import { CONFIGURED_ROOM, type RoomEntry } from '../../../src/core/chat/state.js'
+import { roomsFor } from '../../../src/core/chat/visibility.js'
+import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
+import { messageText, users } from '../../arbitraries.js'
+import { UNLIMITED, World } from './harness.js'
+
+// Issue 16's rules, as the executable spec: membership is not presence. A private room (and a
+// conversation) is, to anyone who does not belong to it, exactly a room that does not exist; nothing of
+// it reaches them; a user is present in at most one room; a member removed while present is moved out.
+
+const PRIVATE = trusted(RoomId, 'r-private00001')
+const DIRECT = trusted(RoomId, 'dm-anabia00001')
+const NOWHERE = trusted(RoomId, 'r-nowhere00001')
+const [ana, bia, caio] = users as [(typeof users)[0], (typeof users)[0], (typeof users)[0]]
+
+const privateRoom = (name = 'Plans', archivedAt: number | null = null): RoomEntry => ({
+  id: PRIVATE,
+  name,
+  profile: { kind: 'private', topic: 'what we plan', owner: ana, archivedAt, pair: [] },
+})
+const conversation: RoomEntry = { id: DIRECT, name: 'ana and bia', profile: { kind: 'direct', topic: null, owner: null, archivedAt: null, pair: [ana, bia] } }
+
+/** A world where ana made the private room, and ana and bia have a conversation. */
+const worldWithRooms = () => {
+  const world = new World({ ...UNLIMITED, cluster: null })
+  world.saveRoom(privateRoom())
+  world.changeMembership(PRIVATE, 0, 'added')
+  world.saveRoom(conversation)
+  world.changeMembership(DIRECT, 0, 'added')
+  world.changeMembership(DIRECT, 1, 'added')
+  return world
+}
+
+const mentions = (frame: ServerFrame, room: RoomId): boolean => JSON.stringify(frame).includes(room)
+/** The answer to joining a room that does not exist names the id the client asked for: it tells nothing. */
+const echoesTheAsk = (frame: ServerFrame): boolean => frame.type === 'error' && frame.code === 'unknown_room'
+
+type Action =
+  | { readonly kind: 'open' | 'close'; readonly slot: number }
+  | { readonly kind: 'join'; readonly slot: number; readonly room: RoomId | undefined }
+  | { readonly kind: 'leave' | 'message' | 'typing'; readonly slot: number }
+  | { readonly kind: 'add' | 'remove'; readonly user: number }
+  | { readonly kind: 'rename' | 'archive' }
+
+// Slot i is user i % 3; slot 3 is ana's second tab. Weighted so that plans often add someone, bring them in
+// and remove them while they are there.
+const SLOTS = [0, 1, 2, 3]
+let removedWhilePresent = 0
+const actions: fc.Arbitrary<ReadonlyArray<Action>> = fc.array(
+  fc.oneof(
+    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('open' as const, 'close' as const), slot: fc.constantFrom(...SLOTS) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('join' as const), slot: fc.constantFrom(...SLOTS), room: fc.constantFrom(PRIVATE, PRIVATE, DIRECT, NOWHERE, trusted(RoomId, 'sala-2'), undefined) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('leave' as const, 'message' as const, 'typing' as const), slot: fc.constantFrom(...SLOTS) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('add' as const, 'remove' as const), user: fc.constantFrom(1, 2) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('rename' as const, 'archive' as const) }) },
+  ),
+  // fast-check keeps arrays short by default; these plans need room to add, enter and remove.
+  { maxLength: 60, size: 'max' },
+)
+
+const play = (world: World, action: Action, step: number): void => {
+  switch (action.kind) {
+    case 'open':
+      return world.open(action.slot)
+    case 'close':
+      return world.close(action.slot)
+    case 'join':
+      return world.command(action.slot, action.room === undefined ? { type: 'join' } : { type: 'join', room: action.room })
+    case 'leave':
+      return world.command(action.slot, { type: 'leave' })
+    case 'message':
+      world.command(action.slot, { type: 'message', text: messageText(`m${step}`) })
+      return world.completeStores(Infinity, true)
+    case 'typing':
+      return world.command(action.slot, { type: 'typing_start' })
+    case 'add':
+    case 'remove':
+      if (action.kind === 'remove' && world.state.users.get(users[action.user]!.id)?.room === PRIVATE) removedWhilePresent++
+      return world.changeMembership(PRIVATE, action.user, action.kind === 'add' ? 'added' : 'removed')
+    case 'rename':
+      return world.saveRoom(privateRoom(`Plans ${step}`, world.state.rooms.get(PRIVATE)?.profile.archivedAt ?? null))
+    case 'archive':
+      return world.saveRoom(privateRoom(world.state.rooms.get(PRIVATE)?.name ?? 'Plans', world.at))
+  }
+}
+
+const userOfConnection = (world: World, connection: string): number => users.findIndex((u) => u.id === world.state.connections.get(connection as never)?.user)
+
+describe('membership and visibility (issue 16)', () => {
+  it('nothing of a private room or a conversation reaches anyone who does not belong to it', () => {
+    fc.assert(
+      fc.property(actions, (plan) => {
+        const world = worldWithRooms()
+        plan.forEach((action, step) => {
+          const before = users.map((_, i) => [world.isMember(i, PRIVATE), world.isMember(i, DIRECT)] as const)
+          const connectionsBefore = new Map([...world.state.connections].map(([id, c]) => [id as string, users.findIndex((u) => u.id === c.user)]))
+          const effects: Effect[] = []
+          const stop = world.observers.push(({ effects: made }) => effects.push(...made))
+          play(world, action, step)
+          world.observers.splice(stop - 1, 1)
+          for (const effect of effects) {
+            if (effect.type !== 'send' || echoesTheAsk(effect.frame)) continue
+            for (const to of effect.to) {
+              const user = connectionsBefore.get(to) ?? userOfConnection(world, to)
+              const [wasInPrivate, wasInDirect] = before[user] ?? [false, false]
+              // A member removed in this very step is told so: they belonged until it.
+              if (mentions(effect.frame, PRIVATE)) expect(wasInPrivate || world.isMember(user, PRIVATE), `${users[user]?.username} got ${JSON.stringify(effect.frame)}`).toBe(true)
+              if (mentions(effect.frame, DIRECT)) expect(wasInDirect, `${users[user]?.username} got ${JSON.stringify(effect.frame)}`).toBe(true)
+            }
+          }
+          // Present in at most one room, and only in one they may enter.
+          for (const presence of world.state.users.values()) {
+            const present = [...world.state.rooms.values()].filter((room) => room.members.has(presence.user.id)).map((room) => room.id)
+            expect(present).toEqual(presence.room === null ? [] : [presence.room])
+            if (presence.room === PRIVATE || presence.room === DIRECT) expect(presence.memberships.has(presence.room)).toBe(true)
+          }
+        })
+      }),
+      { numRuns: 300 },
+    )
+    // The plans do reach the case that matters most: a member removed while present.
+    expect(removedWhilePresent).toBeGreaterThan(0)
+  })
+
+  it('to a non-member a private room is a room that does not exist: the same lists, counts and answers', () => {
+    fc.assert(
+      fc.property(actions, (plan) => {
+        const world = worldWithRooms()
+        plan.forEach((action, step) => play(world, action, step))
+        // caio belongs to neither room unless added to the private one.
+        const outsider = world.isMember(2, PRIVATE) ? undefined : caio
+        if (outsider === undefined) return
+        const memberships = world.state.users.get(outsider.id)?.memberships ?? I.Map()
+        const withoutRooms = { ...world.state, rooms: world.state.rooms.remove(PRIVATE).remove(DIRECT) }
+        expect(roomsFor(world.state, outsider.id, memberships)).toEqual(roomsFor(withoutRooms, outsider.id, memberships))
+        // Joining either answers as joining a room that was never made, but for the name it was asked by.
+        world.open(2)
+        const answer = (room: RoomId) => {
+          world.command(2, { type: 'join', room, ref: 'j' })
+          return JSON.stringify(world.framesOf(world.currentConnection(2)).at(-1)).replaceAll(room, '<room>')
+        }
+        expect(answer(PRIVATE)).toEqual(answer(NOWHERE))
+        expect(answer(DIRECT)).toEqual(answer(NOWHERE))
+      }),
+      { numRuns: 200 },
+    )
+  })
+})
+
+describe('rooms people make: examples', () => {
+  it('a member added while connected sees the room arrive, enters it, and is moved out when removed', () => {
+    const world = worldWithRooms()
+    world.open(0)
+    world.open(1)
+    world.command(0, { type: 'join', room: PRIVATE })
+    world.changeMembership(PRIVATE, 1, 'added')
+    expect(world.framesOf(world.currentConnection(1)).at(-1)).toEqual({
+      type: 'room_added',
+      room: { id: PRIVATE, name: 'Plans', members: 1, visibility: 'private', topic: 'what we plan', owner: 'ana' },
+    })
+    world.command(1, { type: 'join', room: PRIVATE })
+    expect(world.framesOf(world.currentConnection(1)).at(-1)).toMatchObject({ type: 'joined', room: PRIVATE })
+    world.changeMembership(PRIVATE, 1, 'removed')
+    expect(world.framesOf(world.currentConnection(0)).at(-1)).toEqual({ type: 'user_left', room: PRIVATE, user: { username: bia.username, name: bia.name }, reason: 'removed' })
+    expect(world.framesOf(world.currentConnection(1)).slice(-2)).toEqual([
+      { type: 'user_left', room: PRIVATE, user: { username: bia.username, name: bia.name }, reason: 'removed' },
+      { type: 'room_removed', room: PRIVATE },
+    ])
+    expect(world.state.users.get(bia.id)?.room).toBe(null)
+  })
+
+  it('names a conversation after the other person, for each of the two', () => {
+    const world = worldWithRooms()
+    world.open(0)
+    world.open(1)
+    const welcomeOf = (slot: number) => world.framesOf(world.currentConnection(slot)).find((f) => f.type === 'welcome')
+    expect(welcomeOf(0)).toMatchObject({ rooms: expect.arrayContaining([{ id: DIRECT, name: bia.name, members: 0, visibility: 'direct', with: { username: bia.username, name: bia.name } }]) })
+    expect(welcomeOf(1)).toMatchObject({ rooms: expect.arrayContaining([{ id: DIRECT, name: ana.name, members: 0, visibility: 'direct', with: { username: ana.username, name: ana.name } }]) })
+  })
+
+  it('refuses new messages in an archived room, and still lets its members in to read', () => {
+    const world = worldWithRooms()
+    world.open(0)
+    world.command(0, { type: 'join', room: PRIVATE })
+    world.saveRoom(privateRoom('Plans', world.at))
+    expect(world.framesOf(world.currentConnection(0)).at(-1)).toMatchObject({ type: 'room_updated', room: { id: PRIVATE, archived: true } })
+    world.command(0, { type: 'message', text: messageText('too late'), ref: 'm' })
+    expect(world.framesOf(world.currentConnection(0)).at(-1)).toMatchObject({ type: 'error', code: 'room_archived', ref: 'm', room: PRIVATE })
+    expect(world.storing).toEqual([])
+    world.command(0, { type: 'leave' })
+    world.command(0, { type: 'join', room: PRIVATE, ref: 'again' })
+    expect(world.framesOf(world.currentConnection(0)).at(-1)).toMatchObject({ type: 'joined', room: PRIVATE, ref: 'again' })
+  })
+
+  it('a new public room reaches everyone connected; a new private one only its members', () => {
+    const world = new World({ ...UNLIMITED, cluster: null })
+    world.open(0)
+    world.open(1)
+    const open: RoomEntry = { id: trusted(RoomId, 'r-open00000001'), name: 'Open', profile: { ...CONFIGURED_ROOM, owner: bia } }
+    world.saveRoom(open)
+    expect(world.framesOf(world.currentConnection(0)).at(-1)).toMatchObject({ type: 'room_added', room: { id: open.id, visibility: 'public', owner: 'bia' } })
+    world.saveRoom(privateRoom())
+    world.changeMembership(PRIVATE, 0, 'added')
+    expect(world.framesOf(world.currentConnection(0)).at(-1)).toMatchObject({ type: 'room_added', room: { id: PRIVATE } })
+    expect(world.framesOf(world.currentConnection(1)).some((f) => mentions(f, PRIVATE))).toBe(false)
+  })
+})
