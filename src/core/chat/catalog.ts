@@ -63,13 +63,15 @@ export const membershipChanged = (
     const present = presence.room === roomId
     const membership = present ? { readSeq: Math.max(readSeq, room.lastSeq), unread: 0 } : membershipAt(state, room, readSeq)
     const member: Presence = { ...presence, memberships: presence.memberships.set(roomId, membership) }
-    const added = room.profile.kind === 'public' ? [] : send(member.connections, { type: 'room_added', room: roomView(room, user.id, membership) })
+    // A public room was in their list already: it now says they belong to it.
+    const added = send(member.connections, { type: room.profile.kind === 'public' ? 'room_updated' : 'room_added', room: roomView(room, user.id, membership) })
     return [setPresence(setRoom(state, following(room, user.id, !present)), member), [...announce, ...added]]
   }
   if (!belongs) return unchanged(state, announce)
   const former: Presence = { ...presence, memberships: presence.memberships.remove(roomId) }
   const next = setPresence(setRoom(state, following(room, user.id, false)), former)
-  if (room.profile.kind === 'public') return [next, announce]
+  // A public room stays in their list, saying they no longer belong to it (nothing unread there any more).
+  if (room.profile.kind === 'public') return [next, [...announce, ...send(former.connections, { type: 'room_updated', room: roomView(room, user.id, undefined) })]]
   const removed = send(former.connections, { type: 'room_removed', room: roomId })
   if (former.room !== roomId) return [next, [...announce, ...removed]]
   const [out, leaving] = leaveCurrentRoom(next, former, 'removed', former.connections, former.moves + 1)

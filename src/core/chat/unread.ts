@@ -5,6 +5,7 @@ import { parseMessageId } from '../protocol/message-id.js'
 import { findSender, send, sendTo, setPresence, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import { errorFrame } from './frames.js'
+import { roomView } from './visibility.js'
 import { unreadCap, type ChatState, type Membership, type Presence, type RoomState, type StoredMessage } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 
@@ -78,11 +79,13 @@ export const enterRoom = (state: ChatState, presence: Presence, room: RoomState,
   const user = presence.user
   if (membership === undefined) {
     if (room.profile.kind !== 'public' || makeMemberAt === undefined) return unchanged(state)
-    const member = withMembership(presence, room.id, { readSeq: room.lastSeq, unread: 0 })
+    const membership = { readSeq: room.lastSeq, unread: 0 }
+    const member = withMembership(presence, room.id, membership)
+    const listed = send(presence.connections, { type: 'room_updated', room: roomView(room, user.id, membership) })
     const store: Effect = { type: 'storeMembership', room: room.id, user: user.id, readSeq: room.lastSeq, at: makeMemberAt }
     const announce: ReadonlyArray<Effect> =
       state.settings.cluster === null ? [] : [{ type: 'announce', fact: { type: 'membership_changed', room: room.id, user, change: 'added', readSeq: room.lastSeq } }]
-    return [setPresence(state, member), [store, ...announce]]
+    return [setPresence(state, member), [store, ...announce, ...listed]]
   }
   const read = withMembership(presence, room.id, { readSeq: Math.max(membership.readSeq, room.lastSeq), unread: 0 })
   const next = setPresence(setRoom(state, following(room, user.id, false)), read)
