@@ -2,7 +2,7 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { HttpError } from 'http-errors'
 import { Username, type RoomId } from '../../core/brands.js'
-import { UNREAD_CAP, type ChatUser, type RoomEntry } from '../../core/chat/state.js'
+import { unreadCap, type ChatUser, type RoomEntry } from '../../core/chat/state.js'
 import { countedMemberships, roomsFor } from '../../core/chat/visibility.js'
 import { whereElse } from '../../core/chat/peers.js'
 import { changesOf, mayArchive, mayChange, mayInvite, mayRemove, AddMemberRequest, CreateRoomRequest, UpdateRoomRequest } from '../../core/rooms.js'
@@ -52,7 +52,7 @@ export const createRoomRoutes = (deps: Dependencies): RouteTable => {
       guards.authenticate(readCredentials(req)),
       TE.chain(({ record: { user } }) =>
         pipe(
-          rooms.memberships(user.id, UNREAD_CAP),
+          rooms.memberships(user.id, unreadCap(runtime.state().settings)),
           TE.mapLeft((error) => storeHttpError(error)),
           TE.map((memberships): Reply => {
             // The room the caller is in (here or on another process) counts 0: its marker follows delivery
