@@ -61,6 +61,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     message: 'joined room',
     fields: { userId: presence.user.id, connectionId: sender.connectionId, room: room.id },
   }
+  // What entering changed of the user's rooms (read, a membership made) comes just before the `joined`.
   return [answered, [...leaveEffects, ...announce, ...announcePresence(next, presence, room.id), ...reading, ...welcomes, log]]
 }
 
