@@ -9,12 +9,6 @@ import { notice, send } from './steps.js'
 // Entering a room reads it (the server says 0, and `joined` clears it here too); the page sends `read`
 // only to mark a room read without entering it.
 
-/**
- * `upTo` for "everything in the room": the largest message id the protocol accepts. The server takes an id
- * beyond a room's last message as its last, and the page holds no id of messages it has only counted.
- */
-export const LATEST_MESSAGE = '999999999999999'
-
 /** The count a room's badge shows: none for the room on screen, which is read by being there. */
 export const shownUnread = (model: Pick<Model, 'shown'>, room: RoomSummary): number => (room.id === model.shown ? 0 : room.unread)
 
@@ -30,5 +24,6 @@ export const readRequested = (model: Model, room: string): Step => {
   if (model.connection.state !== 'online') return [notice(model, `${nameOf(model.rooms, room)} cannot be marked read while the page is not connected.`), []]
   const ref = `read-${model.nextRef}`
   const read = changed({ ...model, nextRef: model.nextRef + 1 }, { type: 'counted', room, count: 0 })
-  return [read, [send({ type: 'read', room, upTo: LATEST_MESSAGE, ref })]]
+  // No `upTo`: everything the room holds so far (the page holds no id of messages it has only counted).
+  return [read, [send({ type: 'read', room, ref })]]
 }

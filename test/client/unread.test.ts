@@ -3,7 +3,7 @@ import type { Frame } from '../../src/client/frames.js'
 import { initialModel, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
 import { type ActionAnswer, type RoomAction } from '../../src/client/room-actions.js'
 import { unreadBadge, unreadOf, UNREAD_CAP } from '../../src/client/rooms.js'
-import { LATEST_MESSAGE, shownUnread } from '../../src/client/unread.js'
+import { shownUnread } from '../../src/client/unread.js'
 import type { RoomSummary } from '../../src/core/protocol/server-frames.js'
 
 // Unread counts in the web client's model (docs/rooms.md, "Unread counts and read markers"): the counts the
@@ -93,7 +93,7 @@ describe('Mark as read', () => {
   it('sends `read` up to the room’s end, and the badge goes at once; the server’s recount has the last word', () => {
     const start = anaIn('sala-1')
     const { model, commands } = fold([{ type: 'readRequested', room: 'sala-2' }], start)
-    expect(sent(commands)).toEqual([{ type: 'read', room: 'sala-2', upTo: LATEST_MESSAGE, ref: expect.stringMatching(/^read-/) }])
+    expect(sent(commands)).toEqual([{ type: 'read', room: 'sala-2', ref: expect.stringMatching(/^read-/) }])
     expect(unreadOf(model.rooms, 'sala-2')).toBe(0)
     // A message came meanwhile: the recount says so.
     expect(unreadOf(fold([frame({ type: 'unread', room: 'sala-2', count: 1 })], model).model.rooms, 'sala-2')).toBe(1)

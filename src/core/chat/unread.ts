@@ -136,7 +136,8 @@ export const readUpTo = (state: ChatState, connection: ConnectionId, command: Re
   if (room === undefined || membership === undefined) {
     return unchanged(state, [sendTo(connection, errorFrame('unknown_room', `there is no room ${JSON.stringify(command.room)}`, command.ref))])
   }
-  const upTo = O.getOrElse(() => 0)(parseMessageId(command.upTo))
+  // Without `upTo`: everything so far.
+  const upTo = command.upTo === undefined ? room.lastSeq : O.getOrElse(() => 0)(parseMessageId(command.upTo))
   const seq = sender.presence.room === room.id ? room.lastSeq : Math.min(upTo, room.lastSeq)
   const [next, effects] = moveMarker(state, sender.presence, room, seq)
   if (next === state) return [next, effects]

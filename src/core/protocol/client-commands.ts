@@ -66,13 +66,11 @@ export const HistoryCommand = strictObject(
 )
 /**
  * Moves the user's read marker in `room` up to the message `upTo` (never back; an id beyond the room's last
- * message is taken as its last). No reply on success; `unknown_room` for a room the user does not belong to.
+ * message is taken as its last), or, without `upTo`, to the room's last message: "mark all read" for a
+ * client that has only counted a room's messages and holds none of their ids. No reply on success;
+ * `unknown_room` for a room the user does not belong to.
  */
-export const ReadCommand = strictObject(
-  'ReadCommand',
-  { type: t.literal('read'), room: AnyRoomName, upTo: BeforeId },
-  { ref: CommandRef },
-)
+export const ReadCommand = strictObject('ReadCommand', { type: t.literal('read'), room: AnyRoomName }, { upTo: BeforeId, ref: CommandRef })
 /** An application-level heartbeat: browsers cannot see WebSocket pings, so a page asks with this. */
 export const PingCommand = strictObject('PingCommand', { type: t.literal('ping') }, { ref: CommandRef })
 

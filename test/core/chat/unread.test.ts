@@ -51,8 +51,9 @@ const actions: fc.Arbitrary<ReadonlyArray<Action>> = fc.array(
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('join' as const), slot, room: fc.constantFrom(...ROOMS, NOWHERE, undefined) }) },
     { weight: 8, arbitrary: fc.record({ kind: fc.constant('message' as const), slot, stored: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('store' as const) }) },
-    // `back`: how far below the room's last message the id read up to is; negative: beyond the end.
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), slot, room: fc.constantFrom(...ROOMS, NOWHERE), back: fc.integer({ min: -3, max: 8 }) }) },
+    // `back`: how far below the room's last message the id read up to is; negative: beyond the end; 9: no
+    // `upTo` at all (everything so far).
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), slot, room: fc.constantFrom(...ROOMS, NOWHERE), back: fc.integer({ min: -3, max: 9 }) }) },
     {
       weight: 1,
       arbitrary: fc.record({ kind: fc.constantFrom('add' as const, 'remove' as const), user: fc.constantFrom(1, 2), room: fc.constantFrom(PRIVATE, SALA1) }),
@@ -78,6 +79,7 @@ const play = (world: World, action: Action, step: number): void => {
       return world.completeStores(Infinity, true)
     case 'read': {
       const last = world.state.rooms.get(action.room)?.lastSeq ?? 3
+      if (action.back === 9) return world.command(action.slot, { type: 'read', room: action.room })
       return world.command(action.slot, { type: 'read', room: action.room, upTo: formatMessageId(Math.max(1, last - action.back)) })
     }
     case 'add':
