@@ -96,7 +96,9 @@ export interface paths {
          *     oldest first) and the caller's own private rooms and conversations, each as the caller sees it:
          *     a conversation is named after the other person (`with`). A private room or a conversation the
          *     caller does not belong to is not listed, as if it did not exist. `members` counts the distinct users
-         *     present now, on any server. The same list comes in the WebSocket `welcome`.
+         *     present now, on any server; `member` says whether the caller belongs to the room, and `unread` how
+         *     many of its messages they have not read (at most 500; 0 for a room they are not a member of and for
+         *     the room they are in). The same list comes in the WebSocket `welcome`.
          */
         get: operations["rooms"];
         put?: never;
@@ -548,6 +550,10 @@ export interface components {
             name: string;
             /** @description Distinct users present now, on any server. */
             members: number;
+            /** @description Messages after the caller's read marker, at most 500 (show "500+"); 0 for a room they are not a member of and for the room they are in. Live changes come as the WebSocket `unread` frame. */
+            unread: number;
+            /** @description Whether the caller is a member (counts unread there): a private room or conversation always; a public room once entered, until they leave its membership (`DELETE /rooms/{id}/members/{username}`). */
+            member: boolean;
             /**
              * @description `public`: listed to and entered by everyone; `private`: by its members only; `direct`: a conversation of two.
              * @enum {string}

@@ -82,14 +82,25 @@ const fromOlderServer = (json: Record<string, unknown>): Record<string, unknown>
     case 'joined':
       return 'typing' in json ? json : { ...json, typing: [] }
     case 'welcome': {
-      // Before versions were named, the protocol was version 1; before rooms people make, every room was public.
-      const rooms = Array.isArray(json['rooms']) ? { rooms: json['rooms'].map(withVisibility) } : {}
+      // Before versions were named, the protocol was version 1.
+      const rooms = Array.isArray(json['rooms']) ? { rooms: json['rooms'].map(withListFields) } : {}
       return 'protocol' in json ? { ...json, ...rooms } : { ...json, ...rooms, protocol: 1 }
     }
+    case 'room_added':
+    case 'room_updated':
+      return { ...json, room: withListFields(json['room']) }
     default:
       return json
   }
 }
 
-const withVisibility = (room: unknown): unknown =>
-  typeof room === 'object' && room !== null && !('visibility' in room) ? { ...room, visibility: 'public' } : room
+/**
+ * Before rooms people make, every room was public; before unread counts, nothing was counted, and the rooms
+ * listed that were not public were the user's own (as rooms.ts's `fromOlderServer` says for GET /rooms).
+ */
+const withListFields = (room: unknown): unknown => {
+  if (typeof room !== 'object' || room === null) return room
+  const fields = room as Record<string, unknown>
+  const visibility = fields['visibility'] ?? 'public'
+  return { ...fields, visibility, unread: fields['unread'] ?? 0, member: fields['member'] ?? visibility !== 'public' }
+}

@@ -55,11 +55,11 @@ const run = (cmd: Cmd): void => {
     case 'showSignIn':
       byId('auth').hidden = false
       return
-    case 'loadRooms':
-      void api.rooms().then((result) => {
-        if (result.ok) dispatch({ type: 'roomsLoaded', rooms: result.value.map(fromOlderServer) })
-      })
+    case 'loadRooms': {
+      const { ref } = cmd
+      void api.rooms().then((result) => dispatch(result.ok ? { type: 'roomsLoaded', ref, rooms: result.value.map(fromOlderServer) } : { type: 'roomsFailed', ref }))
       return
+    }
     case 'roomAction': {
       const { id } = cmd
       void performRoomAction(cmd.action, model.me?.username ?? '').then((answer) => dispatch({ type: 'roomActionAnswered', id, answer }))
@@ -201,10 +201,8 @@ const start = async () => {
   const who = await api.me()
   if (who.ok) signedIn()
   else byId('auth').hidden = false
-  // Counts of the rooms one is not in change without a frame saying so.
-  window.setInterval(() => {
-    if (model.connection.state === 'online') run({ type: 'loadRooms' })
-  }, 20_000)
+  // Member counts of the rooms one is not in change without a frame saying so.
+  window.setInterval(() => dispatch({ type: 'refreshDue' }), 20_000)
 }
 
 void start()

@@ -4,17 +4,20 @@ import type { Attachment } from '../core/uploads.js'
 import type { Command, Frame } from './frames.js'
 import { heard, type Liveness } from './heartbeat.js'
 import { alive, connecting, socketClosed, tick } from './link.js'
+import { forgotten, initialListing, roomsFailed, roomsLoaded, roomsRequested, type Listing } from './listing.js'
 import { discarded, retried, stillUnsettled, type MessageKey, type Outbox, type Outgoing } from './outbox.js'
 import { onFrame } from './on-frame.js'
 import { actionAnswered, actionRequested, type ActionAnswer, type PendingAction, type RoomAction, type RoomForm } from './room-actions.js'
 import { findRoom, isArchived, nameOf } from './rooms.js'
 import { enter, flushIfReady, inShownRoom, join, notice, send } from './steps.js'
 import { PAGE, type Timeline } from './timeline.js'
+import { readRequested } from './unread.js'
 
 // The web client's whole logic, as a pure reducer like the server's core: `update(model, msg)` returns
 // the next model and the commands the DOM layer must carry out. Time and randomness come in messages.
 // How frames change the model is in on-frame.ts, the link's lifecycle over time in link.ts, requests to
-// the rooms routes in room-actions.ts; the outbox, timelines, room list and heartbeat rules in their files.
+// the rooms routes in room-actions.ts, unread counts in unread.ts; the outbox, timelines, room list (and
+// listing.ts, which keeps a late GET /rooms from undoing live changes) and heartbeat rules in their files.
 
 export type Connection =
   | { readonly state: 'offline' }
@@ -60,8 +63,10 @@ export type MessageRoom = 'said' | 'omitted'
 
 export interface Model {
   readonly me: PublicUser | null
-  /** The rooms and conversations the user may see, as the server last said (rooms.ts). */
+  /** The rooms and conversations the user may see, with their unread counts, as the server last said (rooms.ts). */
   readonly rooms: ReadonlyArray<RoomSummary>
+  /** GET /rooms requests on their way, and the live changes their answers must not undo. */
+  readonly listing: Listing
   /** The room the server has this connection in. */
   readonly room: string | null
   /** The room on screen: messages are written in it, and it is joined again after every reconnect. */
@@ -109,8 +114,14 @@ export type Msg =
   | { readonly type: 'olderRequested' }
   | { readonly type: 'problem'; readonly text: string }
   | { readonly type: 'noticeDismissed'; readonly id: number }
-  /** Fresh member counts from GET /rooms (the WebSocket only sends them in `welcome`). */
-  | { readonly type: 'roomsLoaded'; readonly rooms: ReadonlyArray<RoomSummary> }
+  /** It is time to refresh the member counts (the WebSocket only sends them in `welcome`). */
+  | { readonly type: 'refreshDue' }
+  /** The answer to the GET /rooms of the `loadRooms` with this `ref`. */
+  | { readonly type: 'roomsLoaded'; readonly ref: number; readonly rooms: ReadonlyArray<RoomSummary> }
+  /** That GET /rooms failed: the next refresh tries again. */
+  | { readonly type: 'roomsFailed'; readonly ref: number }
+  /** The user marks everything in a room they are not in as read. */
+  | { readonly type: 'readRequested'; readonly room: string }
   /** The user asks to make, change, join or leave a room, or to open a conversation. */
   | { readonly type: 'roomActionRequested'; readonly action: RoomAction }
   | { readonly type: 'roomActionAnswered'; readonly id: string; readonly answer: ActionAnswer }
@@ -125,7 +136,8 @@ export type Cmd =
   | { readonly type: 'wakeAt'; readonly at: number }
   | { readonly type: 'checkTypingAt'; readonly at: number }
   | { readonly type: 'showSignIn' }
-  | { readonly type: 'loadRooms' }
+  /** GET /rooms, answered with `roomsLoaded` or `roomsFailed` and this `ref`. */
+  | { readonly type: 'loadRooms'; readonly ref: number }
   /** Call the rooms route for `action`, and answer with `roomActionAnswered` and this `id`. */
   | { readonly type: 'roomAction'; readonly id: string; readonly action: RoomAction }
   /** Empty a form whose request was done. */
@@ -134,6 +146,7 @@ export type Cmd =
 export const initialModel: Model = {
   me: null,
   rooms: [],
+  listing: initialListing,
   room: null,
   shown: null,
   joining: null,
@@ -174,9 +187,9 @@ const withoutStaleNotices = (model: Model): Model => {
 const step = (model: Model, msg: Msg): Step => {
   switch (msg.type) {
     case 'signedIn':
-      return connecting({ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, 0, msg.at)
+      return connecting(afresh(model), 0, msg.at)
     case 'signedOut':
-      return [{ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, [{ type: 'disconnect', reason: 'signed out' }, { type: 'showSignIn' }]]
+      return [afresh(model), [{ type: 'disconnect', reason: 'signed out' }, { type: 'showSignIn' }]]
     case 'socketOpened': {
       if (model.connection.state !== 'connecting') return [model, []]
       const liveness = heard(msg.at)
@@ -184,7 +197,7 @@ const step = (model: Model, msg: Msg): Step => {
     }
     case 'socketClosed':
       if (msg.code !== CLOSE_SESSION_ENDED) return socketClosed(model, msg.code, msg.reason, msg.random)
-      return [notice({ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId }, 'Your session ended; please sign in again.'), [{ type: 'showSignIn' }]]
+      return [notice(afresh(model), 'Your session ended; please sign in again.'), [{ type: 'showSignIn' }]]
     case 'retryDue':
       if (model.connection.state !== 'reconnecting') return [model, []]
       return connecting(model, model.connection.attempt, msg.at)
@@ -213,14 +226,26 @@ const step = (model: Model, msg: Msg): Step => {
       return [notice(model, msg.text), []]
     case 'noticeDismissed':
       return [{ ...model, notices: model.notices.filter((n) => n.id !== msg.id) }, []]
+    case 'refreshDue': {
+      if (model.connection.state !== 'online') return [model, []]
+      const [asked, load] = roomsRequested(model)
+      return [asked, [load]]
+    }
     case 'roomsLoaded':
-      return [{ ...model, rooms: msg.rooms }, []]
+      return [roomsLoaded(model, msg.ref, msg.rooms), []]
+    case 'roomsFailed':
+      return [roomsFailed(model, msg.ref), []]
+    case 'readRequested':
+      return readRequested(model, msg.room)
     case 'roomActionRequested':
       return actionRequested(model, msg.action)
     case 'roomActionAnswered':
       return actionAnswered(model, msg.id, msg.answer)
   }
 }
+
+/** A new session: only the notices stay (and the numbering of GET /rooms, so a late answer is not taken for a new one). */
+const afresh = (model: Model): Model => ({ ...initialModel, notices: model.notices, nextNoticeId: model.nextNoticeId, listing: forgotten(model.listing) })
 
 /**
  * The writer asks to try a failed message again. It goes at once if the page is in its room; else the page

@@ -1,11 +1,13 @@
 import type { ChatMessage, PublicUser } from '../core/protocol/server-frames.js'
 import type { Ack, Frame, Welcome } from './frames.js'
 import { PING_REF_PREFIX } from './heartbeat.js'
+import { changed, relisted, roomsRequested } from './listing.js'
 import type { Model, Step } from './model.js'
 import { answered, ARCHIVED, failed, MOVED_AWAY, requeued, roomEntered, seenStored, without, type Outgoing } from './outbox.js'
-import { findRoom, nameOf, upserted, withoutRoom } from './rooms.js'
+import { findRoom, nameOf } from './rooms.js'
 import { flushIfReady, join, notice, sendMessages } from './steps.js'
 import { caughtUp, filed, freshTimeline, olderLoaded, received, type Timeline } from './timeline.js'
+import { counted } from './unread.js'
 
 // How each server frame changes the page's model.
 
@@ -46,9 +48,11 @@ export const onFrame = (model: Model, frame: Frame, at: number): Step => {
       return refused(model, frame)
     case 'room_added':
     case 'room_updated':
-      return [{ ...model, rooms: upserted(model.rooms, frame.room) }, []]
+      return [changed(model, { type: 'listed', room: frame.room }), []]
     case 'room_removed':
       return roomRemoved(model, frame.room)
+    case 'unread':
+      return counted(model, frame.room, frame.count)
     default:
       // `pong` and anything newer: the link is alive, which `update` has already noted.
       return [model, []]
@@ -70,9 +74,8 @@ export const LANDING_WAIT_MS = 1000
 const welcome = (model: Model, frame: Welcome, at: number): Step => {
   if (model.connection.state !== 'open') return [model, []]
   const welcomed: Model = {
-    ...model,
+    ...relisted(model, frame.rooms),
     me: frame.user,
-    rooms: frame.rooms,
     connection: { state: 'online', liveness: model.connection.liveness },
     landing: { state: 'landed' },
     messageRoom: 'said',
@@ -88,13 +91,15 @@ const welcome = (model: Model, frame: Welcome, at: number): Step => {
  * The server has put this connection in a room: the answer to our join, to an earlier join of ours that a
  * later one overtook, or a move made in another tab of ours. A timeline only extends what we held when this
  * is the answer to a join that asked from our cursor and had no gap; anything else starts the room afresh.
+ * Being there reads the room, and makes the user a member of a public one (docs/rooms.md).
  */
 const joined = (model: Model, frame: FrameOf<'joined'>): Step => {
   const ours = model.joining !== null && frame.ref === model.joining.ref ? model.joining : null
   const cached = model.timelines.get(frame.room)
   const continues = ours !== null && ours.since !== null && cached !== undefined && frame.gap !== true
   const timeline = continues ? caughtUp(cached, frame.history) : freshTimeline(frame.history)
-  const entered: Model = { ...model, room: frame.room, timelines: withTimeline(model, frame.room, timeline) }
+  const read = changed(model, { type: 'counted', room: frame.room, count: 0 }, { type: 'belongs', room: frame.room, member: true })
+  const entered: Model = { ...read, room: frame.room, timelines: withTimeline(model, frame.room, timeline) }
   // A later join of ours is on its way: keep showing the room it goes to until its answer.
   if (model.joining !== null && ours === null) return [entered, []]
   const me = model.me?.username ?? ''
@@ -111,7 +116,9 @@ const joined = (model: Model, frame: FrameOf<'joined'>): Step => {
     outbox,
     loadingOlder: false,
   }
-  return [leftBehind(settled, newlyFailed, 'you left the room while offline'), [...sendMessages(settled, due), { type: 'loadRooms' }]]
+  // Fresh member counts for the list: the move changed them, and no frame says so for the other rooms.
+  const [asked, load] = roomsRequested(settled)
+  return [leftBehind(asked, newlyFailed, 'you left the room while offline'), [...sendMessages(settled, due), load]]
 }
 
 /** Says where messages that could not be sent are waiting, by room; each notice goes once they are settled. */
@@ -158,10 +165,11 @@ const roomRemoved = (model: Model, room: string): Step => {
   const name = roomName(model, room)
   const unsent = model.outbox.filter((message) => message.room === room)
   const held = findRoom(model.rooms, room) !== undefined || model.timelines.has(room) || unsent.length > 0
-  if (!held && model.shown !== room && model.room !== room) return [model, []]
+  // Not listed here, but perhaps in a GET /rooms answer on its way: that answer must not bring it back.
+  if (!held && model.shown !== room && model.room !== room) return [changed(model, { type: 'removed', room }), []]
   const timelines = new Map(model.timelines)
   timelines.delete(room)
-  const kept: Model = { ...model, rooms: withoutRoom(model.rooms, room), timelines, outbox: model.outbox.filter((message) => message.room !== room) }
+  const kept: Model = { ...changed(model, { type: 'removed', room }), timelines, outbox: model.outbox.filter((message) => message.room !== room) }
   const onScreen = model.shown === room && model.joining === null
   const cleared: Model = onScreen ? notice({ ...kept, shown: null, users: [], typing: [] }, `You are no longer a member of ${name}.`) : kept
   const out: Model = model.room === room ? { ...cleared, room: null } : cleared
@@ -228,7 +236,7 @@ const refused = (model: Model, frame: FrameOf<'error'>): Step => {
 
 const markedArchived = (model: Model, room: string): Model => {
   const known = findRoom(model.rooms, room)
-  return known === undefined || known.archived === true ? model : { ...model, rooms: upserted(model.rooms, { ...known, archived: true }) }
+  return known === undefined || known.archived === true ? model : changed(model, { type: 'listed', room: { ...known, archived: true } })
 }
 
 /** An older server's answer to a `message` that says its room: `bad_request`, naming `room` unknown. */

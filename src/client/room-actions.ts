@@ -1,6 +1,7 @@
 import type { PublicUser, RoomSummary } from '../core/protocol/server-frames.js'
+import { changed } from './listing.js'
 import type { Model, Step } from './model.js'
-import { nameOf, upserted, withoutRoom } from './rooms.js'
+import { findRoom, nameOf } from './rooms.js'
 import { enter, inform, notice } from './steps.js'
 
 // What the page asks of the rooms routes (docs/rooms.md, "The HTTP routes"), and what it does with the
@@ -16,7 +17,7 @@ export type RoomAction =
   | { readonly type: 'archive'; readonly room: string }
   | { readonly type: 'invite'; readonly room: string; readonly username: string }
   | { readonly type: 'remove'; readonly room: string; readonly username: string }
-  /** Leaving one's own membership of a private room. */
+  /** Leaving one's own membership of a room: a private one, or a public one (it stops counting unread). */
   | { readonly type: 'leave'; readonly room: string }
   /** Opening the conversation with someone (made the first time either asks). */
   | { readonly type: 'converse'; readonly username: string }
@@ -83,7 +84,7 @@ export const actionAnswered = (model: Model, id: string, answer: ActionAnswer): 
 export const busy = (model: Model, type: RoomAction['type']): boolean => model.actions.some((p) => p.action.type === type)
 
 const roomAnswer = (model: Model, action: RoomAction, room: RoomSummary): Step => {
-  const listed: Model = { ...model, rooms: upserted(model.rooms, room) }
+  const listed = changed(model, { type: 'listed', room })
   switch (action.type) {
     case 'create': {
       const [there, commands] = enter(listed, room.id)
@@ -101,11 +102,20 @@ const doneAnswer = (model: Model, action: RoomAction): Step => {
     case 'remove':
       return [inform(model, `@${action.username} is no longer a member of ${nameOf(model.rooms, action.room)}.`), [{ type: 'clearForm', form: 'remove' }]]
     case 'leave':
-      // `room_removed` (and `user_left` if the user was in it) says the same; whichever comes first.
-      return [{ ...model, rooms: withoutRoom(model.rooms, action.room) }, []]
+      return [left(model, action.room), []]
     default:
       return [model, []]
   }
+}
+
+/**
+ * A private room leaves the list: `room_removed` (and `user_left` if the user was in it) says the same,
+ * whichever comes first. A public room stays listed, and open if it is; it no longer counts unread.
+ */
+const left = (model: Model, room: string): Model => {
+  if (findRoom(model.rooms, room)?.visibility !== 'public') return changed(model, { type: 'removed', room })
+  const name = nameOf(model.rooms, room)
+  return inform(changed(model, { type: 'belongs', room, member: false }), `You left ${name}: its new messages no longer count as unread for you. Entering it again makes you a member again.`)
 }
 
 const invited = (model: Model, action: RoomAction, user: PublicUser, added: boolean): string => {

@@ -2,7 +2,8 @@ import type { ChatMessage, PublicUser, RoomSummary } from '../core/protocol/serv
 import { typingLine, type Model } from './model.js'
 import type { Outgoing } from './outbox.js'
 import { busy, type RoomAction } from './room-actions.js'
-import { conversations, displayName, findRoom, isArchived, manages, mayLeave, ordinaryRooms } from './rooms.js'
+import { conversations, displayName, findRoom, isArchived, manages, mayLeave, ordinaryRooms, unreadBadge } from './rooms.js'
+import { shownUnread } from './unread.js'
 
 // The thin DOM layer: it writes the model into the page. User text only ever goes in through textContent
 // and attributes set one by one; nothing of a user's is parsed as HTML.
@@ -122,23 +123,29 @@ export const render = (model: Model): void => {
 }
 
 /**
- * Rooms (public, and private ones marked) and conversations, by the other person's name. `.unread` is the
- * place of the unread count, which comes in a later step: empty until the server sends counts.
+ * Rooms (public, and private ones marked) and conversations, by the other person's name, each with its
+ * unread badge (empty at 0 and for the room on screen, "500+" at the cap; `data-unread` holds the count)
+ * and, while it has one, a way to mark it read without entering it.
  */
 const renderRoomList = (model: Model) => {
   const item = (room: RoomSummary) => {
     const marks = [...(room.visibility === 'private' ? ['private'] : []), ...(isArchived(room) ? ['archived'] : [])]
     const count = el('span', { class: 'count', 'aria-label': `${room.members} present` }, String(room.members))
+    const unread = shownUnread(model, room)
+    const badge = unreadBadge(unread)
     const button = el(
       'button',
       { type: 'button', 'data-room': room.id, 'aria-pressed': String(room.id === model.shown), class: isArchived(room) ? 'archived' : undefined, title: room.topic },
       el('span', { class: 'name' }, displayName(room)),
       ...marks.flatMap((mark) => [' ', el('span', { class: 'mark' }, mark)]),
-      el('span', { class: 'unread', 'data-unread': '' }),
+      ' ',
+      el('span', { class: 'unread', 'data-unread': String(unread), 'aria-label': badge === '' ? undefined : `${badge} unread` }, badge),
       ' ',
       count,
     )
-    return el('li', {}, button)
+    const markRead =
+      unread === 0 ? [] : [el('button', { type: 'button', class: 'mark-read', 'data-read': room.id, 'aria-label': `Mark ${displayName(room)} as read` }, 'Mark as read')]
+    return el('li', {}, button, ...markRead)
   }
   byId('rooms').replaceChildren(...ordinaryRooms(model.rooms).map(item))
   const talks = conversations(model.rooms)

@@ -1,10 +1,12 @@
+import type { RoomSummary } from '../core/protocol/server-frames.js'
 import type { Model, Msg } from './model.js'
 import type { RoomAction } from './room-actions.js'
 import { findRoom } from './rooms.js'
 import { byId, formValues } from './view.js'
 
-// The page's rooms controls, wired to messages: the lists, the New room form, the owner's Manage room
-// forms, Leave, and the names that open a conversation. `current` reads the model as it is now.
+// The page's rooms controls, wired to messages: the lists (a room, its Mark as read), the New room form,
+// the owner's Manage room forms, Leave, and the names that open a conversation. `current` reads the model
+// as it is now.
 
 export const wireRooms = (dispatch: (msg: Msg) => void, current: () => Model): void => {
   const requestAction = (action: RoomAction) => dispatch({ type: 'roomActionRequested', action })
@@ -19,7 +21,10 @@ export const wireRooms = (dispatch: (msg: Msg) => void, current: () => Model): v
   }
   for (const list of ['rooms', 'conversations']) {
     byId(list).addEventListener('click', (event) => {
-      const room = (event.target as HTMLElement).closest<HTMLElement>('[data-room]')?.dataset['room']
+      const target = event.target as HTMLElement
+      const read = target.closest<HTMLElement>('[data-read]')?.dataset['read']
+      if (read !== undefined) return dispatch({ type: 'readRequested', room: read })
+      const room = target.closest<HTMLElement>('[data-room]')?.dataset['room']
       if (room !== undefined) dispatch({ type: 'joinRequested', room })
     })
   }
@@ -33,20 +38,26 @@ export const wireRooms = (dispatch: (msg: Msg) => void, current: () => Model): v
   onRoomForm('topic-form', (room, { topic = '' }) => ({ type: 'setTopic', room, topic }))
   onRoomForm('invite-form', (room, { username = '' }) => ({ type: 'invite', room, username }))
   onRoomForm('remove-form', (room, { username = '' }) => ({ type: 'remove', room, username }))
-  // Neither can be undone by the user: an archived room stays archived, and only the owner can add a
-  // member who left back to a private room.
-  const confirmed = (question: (name: string) => string, action: (room: string) => RoomAction) => () => {
+  // Archiving cannot be undone, nor leaving a private room (only the owner can add a member back); a
+  // public room is one's own to enter again.
+  const confirmed = (question: (room: RoomSummary) => string, action: (room: string) => RoomAction) => () => {
     const { rooms, shown } = current()
     const room = findRoom(rooms, shown)
-    if (room !== undefined && window.confirm(question(room.name))) requestAction(action(room.id))
+    if (room !== undefined && window.confirm(question(room))) requestAction(action(room.id))
   }
   byId('archive-room').addEventListener(
     'click',
-    confirmed((name) => `Archive ${name}? Its messages stay readable, but it takes no new ones, and this cannot be undone.`, (room) => ({ type: 'archive', room })),
+    confirmed((room) => `Archive ${room.name}? Its messages stay readable, but it takes no new ones, and this cannot be undone.`, (room) => ({ type: 'archive', room })),
   )
   byId('leave-room').addEventListener(
     'click',
-    confirmed((name) => `Leave ${name}? Only its owner can add you again.`, (room) => ({ type: 'leave', room })),
+    confirmed(
+      (room) =>
+        room.visibility === 'public'
+          ? `Leave ${room.name}? Its new messages stop counting as unread for you; entering it again makes you a member again.`
+          : `Leave ${room.name}? Only its owner can add you again.`,
+      (room) => ({ type: 'leave', room }),
+    ),
   )
   // A name in the member list or on a message opens the conversation with that person; the owner's Remove beside it.
   const onPeople = (event: Event) => {

@@ -7,7 +7,8 @@ import { step } from '../core/chat/step.js'
 import type { Logger } from '../adapters/logger.js'
 import { createMessageWriter, type MessageWriter } from '../adapters/message-writer.js'
 import type { ClusterFact } from '../core/cluster/facts.js'
-import type { MessageStore } from '../adapters/stores.js'
+import type { MessageStore, RoomStore } from '../adapters/stores.js'
+import { createMarkerWriter, type MarkerWriter } from '../adapters/marker-writer.js'
 import type { BoundSocket, ChatSocket } from './ws/chat-socket.js'
 import { textFrame } from './ws/frame.js'
 import { CLOSE_TRY_AGAIN_LATER } from '../core/protocol/close-codes.js'
@@ -20,7 +21,7 @@ export interface ChatRuntime {
   readonly detach: (connection: ConnectionId) => void
   /** Every attached socket, for the heartbeat and for shutdown. */
   readonly sockets: () => Iterable<ChatSocket>
-  /** Waits for messages already accepted to be stored (and acknowledged). */
+  /** Waits for messages already accepted to be stored (and acknowledged), and read markers and memberships written. */
   readonly drain: () => Promise<void>
   readonly stop: () => void
 }
@@ -28,6 +29,8 @@ export interface ChatRuntime {
 interface Dependencies {
   readonly initial: ChatState
   readonly messages: MessageStore
+  /** Where the memberships made by entering a public room, and read markers, are written. */
+  readonly rooms: Pick<RoomStore, 'addMember' | 'markRead'>
   readonly now: () => number
   readonly log: Logger
   /** A socket whose unsent data passes this is closed (1013) rather than buffered without bound. */
@@ -49,7 +52,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1
  * The imperative half of the chat: owns the current state, feeds events through the pure `step`, and
  * carries out the effects it returns. It decides nothing.
  */
-export const createChatRuntime = ({ initial, messages, now, log, maxBufferedBytes, announce, observe }: Dependencies): ChatRuntime => {
+export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBufferedBytes, announce, observe }: Dependencies): ChatRuntime => {
   let state = initial
   const sockets = new Map<ConnectionId, BoundSocket>()
   // Sockets written to in this turn of the event loop, corked until it ends: all the frames one socket
@@ -67,6 +70,11 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
         : { type: 'MessagesNotStored', messages: outcome.left.messages, error: outcome.left.error, at: now() },
     ),
   )
+
+  // Read markers are batched like messages; nothing waits on them, so a failure is only logged.
+  const markers: MarkerWriter = createMarkerWriter(rooms, (err, count) => log.warn('read markers not stored', { err, markers: count }))
+  // Memberships made by entering a public room the first time: one write each, rare; waited for by drain.
+  const joining = new Set<Promise<void>>()
 
   const dispatch = (event: ChatEvent): void => {
     observe?.(event)
@@ -103,7 +111,21 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
         return fillGap(effect)
       case 'announce':
         return announce?.(effect.fact)
+      case 'storeReadMarker':
+        return markers.write({ user: effect.user, room: effect.room, seq: effect.seq })
+      case 'storeMembership':
+        return storeMembership(effect)
     }
+  }
+
+  // The core counts the user a member already: a failed write shows only at their next connection (the
+  // room not counted), so it is logged, not retried.
+  const storeMembership = ({ room, user, readSeq, at }: Extract<Effect, { type: 'storeMembership' }>): void => {
+    const write = rooms.addMember({ room, user, at, readSeq })().then((added) => {
+      if (E.isLeft(added)) log.warn('membership of a public room not stored', { err: added.left, room, userId: user })
+    })
+    joining.add(write)
+    void write.finally(() => joining.delete(write))
   }
 
   const send = (to: ReadonlyArray<ConnectionId>, frame: unknown): void => {
@@ -196,7 +218,11 @@ export const createChatRuntime = ({ initial, messages, now, log, maxBufferedByte
       sockets.delete(connection)
     },
     sockets: () => sockets.values(),
-    drain: () => writer.drain(),
+    drain: async () => {
+      await writer.drain()
+      await Promise.all(joining)
+      await markers.drain()
+    },
     stop: () => {
       if (wake !== undefined) clearTimeout(wake.timer)
       wake = undefined

@@ -127,6 +127,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
   const runtime = createChatRuntime({
     initial,
     messages,
+    rooms: database.stores.rooms,
     now: system.now,
     log,
     maxBufferedBytes: config.maxBufferedBytes,

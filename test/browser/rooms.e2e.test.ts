@@ -5,7 +5,9 @@ import { register, startTestServer, uniqueName, type TestServer } from '../integ
 
 // Rooms people make, in a real browser (issue 16, docs/rooms.md): Ana makes a private room and adds Bia,
 // who sees it appear and joins; they talk; Ana removes Bia, whose page loses the room; Ana opens a
-// conversation with Bia from her name. Two browser contexts (two cookie jars) in Debian's Chromium.
+// conversation with Bia from her name. Then unread counts: Bia, away, sees a badge count up as Ana writes,
+// and entering, Mark as read, or leaving a public room clears it. Two browser contexts (two cookie jars)
+// in Debian's Chromium.
 const CHROMIUM = '/usr/bin/chromium'
 const available = existsSync(CHROMIUM)
 if (!available) console.log(`Skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it).`)
@@ -58,6 +60,14 @@ describe.skipIf(!available)('rooms people make, in a real browser', () => {
   const write = async (page: Page, text: string) => {
     await page.locator('#message-input').fill(text)
     await page.locator('#message-input').press('Enter')
+  }
+  /** A room's entry in the list (`#rooms` by id, `#conversations` by the other person's name), and its badge. */
+  const entry = (page: Page, room: { id: string } | { with: string }) =>
+    'id' in room ? page.locator(`#rooms li:has(button[data-room="${room.id}"])`) : page.locator('#conversations li', { has: page.locator('.name', { hasText: room.with }) })
+  const badge = (page: Page, room: { id: string } | { with: string }) => entry(page, room).locator('.unread').textContent()
+  const enter = async (page: Page, room: { id: string } | { with: string }, title_: string) => {
+    await entry(page, room).locator('button[data-room]').click()
+    await expect.poll(() => title(page), eventually).toBe(title_)
   }
   const manage = async (page: Page) => {
     const details = page.locator('#manage-room')
@@ -152,5 +162,60 @@ describe.skipIf(!available)('rooms people make, in a real browser', () => {
     expect(await ana.locator('#message-input').isDisabled()).toBe(true)
     expect(await ana.locator('#rooms button', { hasText: ROOM }).locator('.mark').allTextContents()).toEqual(['private', 'archived'])
     expect(await ana.locator('#manage-room').isVisible()).toBe(false)
+  })
+
+  it('Bia, away in Sala 1, sees her conversation with Ana count up as Ana writes; entering it clears the badge', async () => {
+    const withAna = { with: 'Ana Souza' }
+    await enter(bia, { id: 'sala-1' }, 'Sala 1')
+    await enter(ana, { with: 'Bia Lima' }, 'Bia Lima')
+    expect(await badge(bia, withAna)).toBe('')
+    for (const [i, text] of ['Um', 'Dois', 'Três'].entries()) {
+      await write(ana, text)
+      await expect.poll(() => badge(bia, withAna), eventually).toBe(String(i + 1))
+    }
+    expect(await entry(bia, withAna).getByRole('button', { name: 'Mark Ana Souza as read' }).isVisible()).toBe(true)
+    await enter(bia, withAna, 'Ana Souza')
+    await expect.poll(async () => (await texts(bia)).slice(-3), eventually).toEqual(['Um', 'Dois', 'Três'])
+    expect(await badge(bia, withAna)).toBe('')
+    expect(await entry(bia, withAna).locator('.mark-read').count()).toBe(0)
+    // Read by being there: leaving it again, it stays read (the list asked for on the move says so too).
+    await enter(bia, { id: 'sala-1' }, 'Sala 1')
+    await write(ana, 'Quatro')
+    await expect.poll(() => badge(bia, withAna), eventually).toBe('1')
+  })
+
+  it('Mark as read clears the count without entering the conversation, and it stays read after a reload', async () => {
+    const withAna = { with: 'Ana Souza' }
+    await bia.getByRole('button', { name: 'Mark Ana Souza as read' }).click()
+    await expect.poll(() => badge(bia, withAna), eventually).toBe('')
+    expect(await title(bia)).toBe('Sala 1')
+    await bia.reload()
+    await bia.locator('#status', { hasText: 'connected' }).waitFor()
+    await expect.poll(() => title(bia), eventually).toBe('Sala 1')
+    expect(await badge(bia, withAna)).toBe('')
+    expect(await entry(bia, withAna).locator('.unread').getAttribute('data-unread')).toBe('0')
+  })
+
+  it('Bia leaves Sala 1 (public): it stays in her list but no longer counts what Ana writes there', async () => {
+    const withAna = { with: 'Ana Souza' }
+    await enter(bia, { id: 'sala-2' }, 'Sala 2')
+    await enter(ana, { id: 'sala-1' }, 'Sala 1')
+    await write(ana, 'Olá, sala')
+    await expect.poll(() => badge(bia, { id: 'sala-1' }), eventually).toBe('1')
+    await enter(bia, { id: 'sala-1' }, 'Sala 1')
+    expect(await badge(bia, { id: 'sala-1' })).toBe('')
+    bia.once('dialog', (dialog) => void dialog.accept())
+    await bia.getByRole('button', { name: 'Leave room' }).click()
+    await expect.poll(() => notices(bia), eventually).toContain('You left Sala 1: its new messages no longer count as unread for you.')
+    expect(await bia.locator('#leave-room').isVisible()).toBe(false)
+    expect(await title(bia)).toBe('Sala 1')
+    await enter(bia, { id: 'sala-2' }, 'Sala 2')
+    // Ana writes in Sala 1, then in the conversation: once Bia counts the second, she has heard all there was of the first.
+    await write(ana, 'Alguém?')
+    await enter(ana, { with: 'Bia Lima' }, 'Bia Lima')
+    await write(ana, 'Bia?')
+    await expect.poll(() => badge(bia, withAna), eventually).toBe('1')
+    expect(await badge(bia, { id: 'sala-1' })).toBe('')
+    expect(await entry(bia, { id: 'sala-1' }).count()).toBe(1)
   })
 })

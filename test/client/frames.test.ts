@@ -19,11 +19,24 @@ describe('the web client’s frame decoder', () => {
     expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [], protocol: 1 } })
   })
 
-  it('takes the rooms of a server older than rooms people make as public', () => {
+  it('takes the rooms of a server older than rooms people make as public, and of one older than unread counts as counting nothing', () => {
     const welcome = decodeFrame(JSON.stringify({ type: 'welcome', user, rooms: [{ id: 'sala-1', name: 'Sala 1', members: 2 }], protocol: 1 }))
-    expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [{ id: 'sala-1', name: 'Sala 1', members: 2, visibility: 'public' }], protocol: 1 } })
+    const sala1 = { id: 'sala-1', name: 'Sala 1', members: 2, visibility: 'public', unread: 0, member: false }
+    expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [sala1], protocol: 1 } })
+    // A room that is not public is listed only to its members.
     const room = { id: 'dm-aaaaaaaaaaaa', name: 'Bia', members: 0, visibility: 'direct', with: { username: 'bia', name: 'Bia' } }
-    expect(decodeFrame(JSON.stringify({ type: 'room_added', room }))).toEqual({ type: 'frame', frame: { type: 'room_added', room } })
+    expect(decodeFrame(JSON.stringify({ type: 'room_added', room }))).toEqual({ type: 'frame', frame: { type: 'room_added', room: { ...room, unread: 0, member: true } } })
+    expect(decodeFrame(JSON.stringify({ type: 'room_updated', room: { ...room, visibility: 'private' } }))).toEqual({
+      type: 'frame',
+      frame: { type: 'room_updated', room: { ...room, visibility: 'private', unread: 0, member: true } },
+    })
+  })
+
+  it('decodes unread counts, in the lists and in `unread` frames', () => {
+    const room = { id: 'sala-2', name: 'Sala 2', members: 0, visibility: 'public', unread: 500, member: true }
+    expect(decodeFrame(JSON.stringify({ type: 'welcome', user, rooms: [room], protocol: 2 }))).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [room], protocol: 2 } })
+    expect(decodeFrame('{"type":"unread","room":"sala-2","count":3}')).toEqual({ type: 'frame', frame: { type: 'unread', room: 'sala-2', count: 3 } })
+    expect(decodeFrame('{"type":"unread","room":"sala-2"}')).toEqual({ type: 'invalid' })
   })
 
   it('keeps the room a welcome says the user is already in', () => {

@@ -10,9 +10,9 @@ import type { ChatMessage } from '../../src/core/protocol/server-frames.js'
 const ana = { username: 'ana', name: 'Ana' }
 const bia = { username: 'bia', name: 'Bia' }
 const rooms = [
-  { id: 'sala-1', name: 'Sala 1', members: 0, visibility: 'public' as const },
-  { id: 'sala-2', name: 'Sala 2', members: 0, visibility: 'public' as const },
-  { id: 'sala-3', name: 'Sala 3', members: 0, visibility: 'public' as const },
+  { id: 'sala-1', name: 'Sala 1', members: 0, visibility: 'public' as const, unread: 0, member: true },
+  { id: 'sala-2', name: 'Sala 2', members: 0, visibility: 'public' as const, unread: 0, member: true },
+  { id: 'sala-3', name: 'Sala 3', members: 0, visibility: 'public' as const, unread: 0, member: true },
 ]
 const id = (n: number) => String(n).padStart(12, '0')
 const message = (n: number, room = 'sala-1', user = bia): ChatMessage => ({ id: id(n), room, user, text: `${room} m${n}`, sentAt: '2026-11-24T12:00:00.000Z' })

@@ -55,7 +55,7 @@ describe.skipIf(!postgres.available || !redis.available)('rooms across two proce
     const added = await call(one, ana, 'POST', `/rooms/${room.id}/members`, { username: bia.username })
     expect(added.status).toBe(201)
     const told = await biaOnTwo.next('room_added', (f) => f.room.id === room.id, 10_000)
-    expect(told.room).toEqual({ id: room.id, name: 'Across', members: 0, visibility: 'private', topic: 'two processes', owner: ana.username })
+    expect(told.room).toEqual({ id: room.id, name: 'Across', members: 0, visibility: 'private', unread: 0, member: true, topic: 'two processes', owner: ana.username })
     const listed = (await (await call(two, bia, 'GET', '/rooms')).json()) as RoomSummary[]
     expect(listed.find((r) => r.id === room.id)).toEqual(told.room)
 
@@ -99,6 +99,36 @@ describe.skipIf(!postgres.available || !redis.available)('rooms across two proce
     expect(found.status).toBe(200)
     expect(((await found.json()) as RoomSummary).id).toBe(conversation.id)
     biaOnTwo.close()
+  })
+
+  it('a message through one process counts for a member connected to the other; a read on one recounts her tab on the other', { timeout: 60_000 }, async () => {
+    const [ana, bia] = await Promise.all([register(one), register(two)])
+    const made = await call(one, ana, 'PUT', `/dms/${bia.username}`)
+    expect(made.status).toBe(201)
+    const dm = ((await made.json()) as RoomSummary).id
+    const biaOnTwo = await connect(two, bia)
+    const biaOnOne = await connect(one, bia)
+    const anaOnOne = await connect(one, ana)
+    anaOnOne.send({ type: 'join', room: dm, ref: 'a1' })
+    await anaOnOne.next('joined', (f) => f.ref === 'a1')
+
+    const ids: string[] = []
+    for (const text of ['one', 'two', 'three']) {
+      anaOnOne.send({ type: 'message', text, ref: text })
+      ids.push((await anaOnOne.next('ack', (f) => f.ref === text)).id)
+      expect(await biaOnTwo.next('unread', (f) => f.room === dm, 10_000)).toEqual({ type: 'unread', room: dm, count: ids.length })
+    }
+    expect(await biaOnOne.next('unread', (f) => f.room === dm && f.count === 3, 10_000)).toEqual({ type: 'unread', room: dm, count: 3 })
+
+    // Read through her tab on one: the tab on two recounts (read_moved).
+    biaOnOne.send({ type: 'read', room: dm, upTo: ids[1] })
+    expect(await biaOnOne.next('unread', (f) => f.room === dm && f.count !== 3, 10_000)).toEqual({ type: 'unread', room: dm, count: 1 })
+    expect(await biaOnTwo.next('unread', (f) => f.room === dm && f.count !== 3, 10_000)).toEqual({ type: 'unread', room: dm, count: 1 })
+    await waitFor(async () => {
+      const rooms = (await (await call(two, bia, 'GET', '/rooms')).json()) as RoomSummary[]
+      return rooms.find((r) => r.id === dm)?.unread === 1 ? true : undefined
+    }, 'the marker stored')
+    for (const client of [biaOnTwo, biaOnOne, anaOnOne]) client.close()
   })
 })
 

@@ -222,9 +222,9 @@ describe('other routes', () => {
     const user = await register(server)
     const response = await fetch(`${server.url}/rooms`, { headers: { Authorization: `Bearer ${user.token}` } })
     expect(await response.json()).toEqual([
-      { id: 'sala-1', name: 'Sala 1', members: expect.any(Number), visibility: 'public' },
-      { id: 'sala-2', name: 'Sala 2', members: expect.any(Number), visibility: 'public' },
-      { id: 'sala-3', name: 'Sala 3', members: expect.any(Number), visibility: 'public' },
+      { id: 'sala-1', name: 'Sala 1', members: expect.any(Number), visibility: 'public', unread: 0, member: false },
+      { id: 'sala-2', name: 'Sala 2', members: expect.any(Number), visibility: 'public', unread: 0, member: false },
+      { id: 'sala-3', name: 'Sala 3', members: expect.any(Number), visibility: 'public', unread: 0, member: false },
     ])
   })
 

@@ -192,8 +192,10 @@ describe('signing in with the first frame, without headers or cookies', () => {
     socket.send({ type: 'join', room: 'sala-2', ref: 'j' })
     socket.send({ type: 'ping', ref: 'p' })
     await socket.next('pong')
+    // Entering sala-2 the first time makes the user a member: its listing says so just before the joined.
     expect(socket.frames.map((f) => [f.type, 'ref' in f ? f.ref : undefined])).toEqual([
       ['welcome', undefined],
+      ['room_updated', undefined],
       ['joined', 'j'],
     ])
     socket.ws.close()

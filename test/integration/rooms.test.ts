@@ -55,13 +55,15 @@ describe('rooms people make', () => {
     const { client: anaSocket } = await connect(server, ana)
 
     const open = await makeRoom(server, ana, { name: 'Café ☕ talk', visibility: 'public', topic: 'all things coffee' })
-    expect(open).toEqual({ id: expect.stringMatching(/^r-[a-z2-7]{12}$/), name: 'Café ☕ talk', members: 0, visibility: 'public', topic: 'all things coffee', owner: ana.username })
-    expect((await biaSocket.next('room_added', (f) => f.room.id === open.id)).room).toEqual(open)
+    expect(open).toEqual({ id: expect.stringMatching(/^r-[a-z2-7]{12}$/), name: 'Café ☕ talk', members: 0, visibility: 'public', unread: 0, member: true, topic: 'all things coffee', owner: ana.username })
+    // Bia does not belong to it (yet): the same room, not hers.
+    const forBia = { ...open, member: false }
+    expect((await biaSocket.next('room_added', (f) => f.room.id === open.id)).room).toEqual(forBia)
     await anaSocket.next('room_added', (f) => f.room.id === open.id)
-    expect(await listed(server, bia)).toContainEqual(open)
+    expect(await listed(server, bia)).toContainEqual(forBia)
 
     const plans = await makeRoom(server, ana, { name: 'Plans', visibility: 'private' })
-    expect(plans).toEqual({ id: expect.stringMatching(/^r-/), name: 'Plans', members: 0, visibility: 'private', owner: ana.username })
+    expect(plans).toEqual({ id: expect.stringMatching(/^r-/), name: 'Plans', members: 0, visibility: 'private', unread: 0, member: true, owner: ana.username })
     expect((await anaSocket.next('room_added', (f) => f.room.id === plans.id)).room).toEqual(plans)
     expect(await listed(server, ana)).toContainEqual(plans)
     expect((await listed(server, bia)).map((room) => room.id)).not.toContain(plans.id)
@@ -198,7 +200,7 @@ describe('rooms people make', () => {
     const renamed = await call(server, ana, 'PATCH', `/rooms/${plans.id}`, { name: 'Better plans', topic: null })
     expect(renamed.status).toBe(200)
     const room = await json<RoomSummary>(renamed)
-    expect(room).toEqual({ id: plans.id, name: 'Better plans', members: 0, visibility: 'private', owner: ana.username })
+    expect(room).toEqual({ id: plans.id, name: 'Better plans', members: 0, visibility: 'private', unread: 0, member: true, owner: ana.username })
     expect((await biaSocket.next('room_updated', (f) => f.room.id === plans.id)).room).toEqual(room)
     // The same again changes nothing and tells nobody.
     expect(await json(await call(server, ana, 'PATCH', `/rooms/${plans.id}`, { name: 'Better plans' }))).toEqual(room)
@@ -275,6 +277,8 @@ describe('rooms people make', () => {
       name: bia.username.toUpperCase(),
       members: 0,
       visibility: 'direct',
+      unread: 0,
+      member: true,
       with: { username: bia.username, name: bia.username.toUpperCase() },
     })
     expect((await anaSocket.next('room_added', (f) => f.room.id === forAna.id)).room).toEqual(forAna)

@@ -14,6 +14,7 @@ import { sweepGaps } from './ordering.js'
 import { sweepPeers, whereElse } from './peers.js'
 import { expireRemoteTyping } from './remote-typing.js'
 import { forgetCatchUps } from './joined.js'
+import { followAll } from './unread.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -43,7 +44,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     connections: [],
     room: null,
     moves: elsewhere?.move ?? 0,
-    memberships: membershipsOf(event.memberships ?? []),
+    memberships: membershipsOf(state, event.memberships ?? []),
   }
   const connected: ChatState = {
     ...state,
@@ -53,7 +54,9 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
       sessionExpiresAt: event.sessionExpiresAt,
     }),
   }
-  const registered = setPresence(dueNoLaterThan(connected, 'sessions', event.sessionExpiresAt), {
+  // A first connection here: the user counts the rooms they belong to from now on.
+  const counting = existing === undefined ? followAll(connected, presence) : connected
+  const registered = setPresence(dueNoLaterThan(counting, 'sessions', event.sessionExpiresAt), {
     ...presence,
     connections: [...presence.connections, event.connection],
   })
@@ -72,7 +75,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
   }
   if (presence.room === null) return [registered, [welcome, wake]]
   // A new tab of a user who is in a room is in that room too.
-  const [, joined] = joinRoom(registered, event.connection, { type: 'join', room: presence.room })
+  const [, joined] = joinRoom(registered, event.connection, { type: 'join', room: presence.room }, event.at)
   return [registered, [welcome, ...joined, wake]]
 }
 

@@ -7,6 +7,7 @@ import { chatMessage, isoTime } from './frames.js'
 import { clientIdKey, type AckWaiter, type Arrival, type ChatState, type ChatUser, type ClientIdHolder, type NewMessage, type RoomState, type StoredMessage } from './state.js'
 import type { Step } from './step-result.js'
 import { settleCatchUps } from './joined.js'
+import { countDelivered } from './unread.js'
 
 // Delivering a stored message to this process's members, and the memory of it (`recent`, clientIds).
 
@@ -47,11 +48,12 @@ export const deliverNow = (state: ChatState, room: RoomState, { message, waiters
   const late = room.lateAcks.get(message.seq)
   const remembered = remember(room, message, state.settings.recentCapacity)
   const kept = late === undefined ? remembered : { ...remembered, lateAcks: remembered.lateAcks.remove(message.seq) }
-  const next = setRoom(state, kept)
+  // Members here who are not in the room count it.
+  const [next, counted] = countDelivered(setRoom(state, kept), kept, message)
   const lateWaiters = late?.map((ack) => ack.waiter) ?? []
   const waiting = [...waiters, ...lateWaiters].map((waiter) => waiter.connection)
   const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-  const delivered = [...acksFor(next, message, waiters), ...acksFor(next, message, lateWaiters), ...send(audience, { type: 'message', ...chatMessage(message) })]
+  const delivered = [...acksFor(next, message, waiters), ...acksFor(next, message, lateWaiters), ...send(audience, { type: 'message', ...chatMessage(message) }), ...counted]
   if (next.catchingUp.size === 0) return [next, delivered]
   // A join waiting for this message gets its `joined` now, with the message in its history.
   const [settled, joined] = settleCatchUps(next, kept.id)

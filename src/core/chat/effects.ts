@@ -1,4 +1,4 @@
-import type { ConnectionId, RoomId } from '../brands.js'
+import type { ConnectionId, RoomId, UserId } from '../brands.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
 import type { ClusterFact } from '../cluster/facts.js'
 import type { NewMessage } from './state.js'
@@ -31,6 +31,16 @@ export type Effect =
    * `GapFilled` (or `GapNotFilled` when the store fails).
    */
   | { readonly type: 'fillGap'; readonly room: RoomId; readonly after: number; readonly before: number }
+  /**
+   * Store that `user` belongs to `room` now (they entered a public room they did not belong to), with the
+   * marker at `readSeq`; `at` (ms) is when. Nothing comes back: a failure is only logged.
+   */
+  | { readonly type: 'storeMembership'; readonly room: RoomId; readonly user: UserId; readonly readSeq: number; readonly at: number }
+  /**
+   * Move `user`'s stored read marker in `room` up to `seq` (never down). The shell batches these like
+   * messages; nothing comes back: a lost write only shows as unread again what was read just before it.
+   */
+  | { readonly type: 'storeReadMarker'; readonly user: UserId; readonly room: RoomId; readonly seq: number }
   /** Tell the other processes sharing this chat (at most once: whoever misses it fills from the store). */
   | { readonly type: 'announce'; readonly fact: ClusterFact }
   /** Feed a `ClockTicked` no later than `at`; earlier or extra ticks are harmless. */

@@ -26,7 +26,8 @@ export const freshLimits = (at: number): Limits => ({ buckets: NO_BUCKETS, abuse
  * Which allowance a command draws on. Frames that could not be decoded draw on the message allowance.
  * `ping` shares join/leave's: both are rare control commands (a heartbeat is one every several seconds),
  * so the allowance never troubles a real client, and a ping flood is refused and closed like any other
- * without one more bucket per user.
+ * without one more bucket per user. `read` too: a client sends one as it catches up on a room, and its
+ * write is batched; kept per process like join's, it costs no round trip to Redis.
  */
 export const limitKindOf = (type: ChatCommandType | 'rejected_frame'): LimitKind => {
   switch (type) {
@@ -41,6 +42,7 @@ export const limitKindOf = (type: ChatCommandType | 'rejected_frame'): LimitKind
     case 'join':
     case 'leave':
     case 'ping':
+    case 'read':
       return 'presence'
   }
 }

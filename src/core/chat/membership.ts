@@ -10,11 +10,13 @@ import { forgetTyping } from './typing.js'
 import { announcePresence } from './peers.js'
 import { answerJoin, forgetCatchUps } from './joined.js'
 import { mayKnow } from './visibility.js'
+import { enterRoom, leftRoom, unfollowAll } from './unread.js'
 
 export const findRoom = (state: ChatState, id: string): RoomState | undefined =>
   RoomId.is(id) ? state.rooms.get(id) : undefined
 
-export const joinRoom = (state: ChatState, connection: ConnectionId, command: JoinCommand): Step => {
+/** `at`: when (ms), for a membership the join makes (a public room entered the first time). */
+export const joinRoom = (state: ChatState, connection: ConnectionId, command: JoinCommand, at: number): Step => {
   const sender = findSender(state, connection)
   if (sender === undefined) return unchanged(state)
   const target = findRoom(state, command.room ?? state.settings.defaultRoom)
@@ -24,16 +26,23 @@ export const joinRoom = (state: ChatState, connection: ConnectionId, command: Jo
     return unchanged(state, [sendTo(connection, frame)])
   }
   if (sender.presence.room === target.id) return answerJoin(state, target, connection, command, sender.presence.user.id)
-  return moveInto(state, sender, target, command, sender.presence.moves + 1)
+  return moveInto(state, sender, target, command, sender.presence.moves + 1, at)
 }
 
-/** Moves the user (every connection of theirs here) into `target`; `move` counts it (see `Presence.moves`). */
-const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: JoinCommand, move: number): Step => {
+/**
+ * Moves the user (every connection of theirs here) into `target`; `move` counts it (see `Presence.moves`).
+ * `makeMemberAt`: the join was asked here, at that time, so entering a public room makes a membership here.
+ */
+const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: JoinCommand, move: number, makeMemberAt?: number): Step => {
   const [afterLeaving, leaveEffects] = leaveCurrentRoom(state, sender.presence, 'moved', [], move)
-  const joined = target.members.add(sender.presence.user.id)
-  const room: RoomState = { ...target, members: joined }
-  const presence: Presence = { ...sender.presence, room: room.id, moves: move }
-  const next = setPresence(setRoom(afterLeaving, room), presence)
+  // Leaving may have changed the user's memberships (the marker of the room left): the latest presence.
+  const stillThere = afterLeaving.users.get(sender.presence.user.id) ?? sender.presence
+  const current = afterLeaving.rooms.get(target.id) ?? target
+  const room: RoomState = { ...current, members: current.members.add(sender.presence.user.id) }
+  const moved: Presence = { ...stillThere, room: room.id, moves: move }
+  const [next, reading] = enterRoom(setPresence(setRoom(afterLeaving, room), moved), moved, room, makeMemberAt)
+  const presence = next.users.get(moved.user.id) ?? moved
+  const entered = next.rooms.get(room.id) ?? room
   // Already there through another process: the room saw them arrive then.
   const announce = target.remote.has(presence.user.id)
     ? []
@@ -42,7 +51,7 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
   let answered = next
   const welcomes: Effect[] = []
   for (const connection of presence.connections) {
-    const [after, welcome] = answerJoin(answered, room, connection, connection === sender.connectionId ? command : { type: 'join' }, presence.user.id)
+    const [after, welcome] = answerJoin(answered, entered, connection, connection === sender.connectionId ? command : { type: 'join' }, presence.user.id)
     answered = after
     welcomes.push(...welcome)
   }
@@ -52,7 +61,8 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
     message: 'joined room',
     fields: { userId: presence.user.id, connectionId: sender.connectionId, room: room.id },
   }
-  return [answered, [...leaveEffects, ...announce, ...announcePresence(next, presence, room.id), ...welcomes, log]]
+  // What entering changed of the user's rooms (read, a membership made) comes just before the `joined`.
+  return [answered, [...leaveEffects, ...announce, ...announcePresence(next, presence, room.id), ...reading, ...welcomes, log]]
 }
 
 export const leaveRoom = (state: ChatState, connection: ConnectionId, ref: string | undefined): Step => {
@@ -95,17 +105,21 @@ export const leaveCurrentRoom = (
 ): Step => {
   const room = roomOf(state, presence)
   if (room === undefined) return unchanged(state)
-  const remaining: RoomState = { ...room, members: room.members.remove(presence.user.id) }
   const left: Presence = { ...presence, room: null, moves: move }
-  const next = forgetCatchUps(forgetTyping(setPresence(setRoom(state, remaining), left), presence.user.id), presence.connections)
+  const out: RoomState = { ...room, members: room.members.remove(presence.user.id) }
+  const [marked, marking] = leftRoom(setPresence(setRoom(state, out), left), left, out)
+  const remaining = marked.rooms.get(room.id) ?? out
+  const next = forgetCatchUps(forgetTyping(marked, presence.user.id), presence.connections)
   // Still there through another process: only the user's own connections here hear they left.
   const audience = remaining.remote.has(presence.user.id) ? alsoTell : [...roomAudience(next, remaining), ...alsoTell]
   const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }
-  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), ...announcePresence(next, left, null, reason), log]]
+  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), ...announcePresence(next, left, null, reason), ...marking, log]]
 }
 
 /** The user's presence is gone (last connection closed): out of the room and out of the state. */
 export const dropPresence = (state: ChatState, presence: Presence): Step => {
   const [left, effects] = leaveCurrentRoom(state, presence, 'disconnected', [])
-  return [{ ...left, users: left.users.remove(presence.user.id) }, effects]
+  const gone = left.users.get(presence.user.id) ?? presence
+  const unfollowed = unfollowAll(left, gone)
+  return [{ ...unfollowed, users: unfollowed.users.remove(presence.user.id) }, effects]
 }

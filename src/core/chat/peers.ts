@@ -12,6 +12,7 @@ import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type PeerPres
 import { followMove } from './membership.js'
 import { membershipChanged, roomSaved } from './catalog.js'
 import { unchanged, type Step } from './step-result.js'
+import { readMoved } from './unread.js'
 
 // Presence across processes (issue 15), after Phoenix Presence: each process announces where its own users
 // are, keeps a replica of every other process's view, and answers the whole of its own to a process it
@@ -62,6 +63,8 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
       return roomSaved(state, fact.room, true)
     case 'membership_changed':
       return membershipChanged(state, fact.room, fact.user, fact.change, fact.readSeq, true)
+    case 'read_moved':
+      return readMoved(state, fact.user, fact.room, fact.seq)
     case 'typing':
       return remoteTyping(state, fact.user, fact.room, fact.typing, fact.forMs, at)
     case 'session_revoked':

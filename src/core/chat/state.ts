@@ -33,9 +33,15 @@ export interface Presence {
   readonly memberships: I.Map<RoomId, Membership>
 }
 
-/** A user's membership of one room: their read marker (the highest seq they have read). */
+/**
+ * A user's membership of one room: their read marker (the highest seq they have read) and how many of the
+ * room's messages after it they have not read, at most `unreadCap(settings)`. While the user is present in
+ * the room the marker is implicitly the room's last seq (`unread` 0) and `readSeq` may lag it: it is brought
+ * up, and written, when they leave the room, move, disconnect or send `read` (docs/rooms.md).
+ */
 export interface Membership {
   readonly readSeq: number
+  readonly unread: number
 }
 
 /** `public`: anyone enters; `private`: members only; `direct`: a conversation of two (docs/rooms.md). */
@@ -133,6 +139,12 @@ export interface RoomState {
    * Present in the room = in `members` or here; `members` stays this process's own.
    */
   readonly remote: I.Map<UserId, RemoteMember>
+  /**
+   * The users connected here who belong to this room and are not present in it: those whose unread count a
+   * delivered message raises. Kept with the memberships and presence it derives from (connect, disconnect,
+   * membership changes, join, leave), so a message costs one increment per follower, not a walk of every user.
+   */
+  readonly followers: I.Set<UserId>
 }
 
 export interface RemoteMember {
@@ -203,7 +215,10 @@ export interface ChatSettings {
   readonly joinHistory: number
   /** Most messages a catching-up `join` (with `since`) receives. */
   readonly catchUpLimit: number
-  /** Messages kept per room; one more than `catchUpLimit` so a catch-up can tell a gap from no gap. */
+  /**
+   * Messages kept per room; one more than `catchUpLimit` so a catch-up can tell a gap from no gap, and one
+   * more than the unread cap (`unreadCap`), so memory alone counts a room's unread messages exactly up to it.
+   */
   readonly recentCapacity: number
   readonly rates: Readonly<Record<LimitKind, Rate>>
   readonly maxConnectionsPerUser: number
@@ -309,6 +324,12 @@ export interface RoomHistory {
   readonly recent: ReadonlyArray<StoredMessage>
 }
 
+/**
+ * Where unread counts saturate (UNREAD_CAP, docs/rooms.md: 500 by default): derived from the settings, not
+ * set apart, because it must stay below `recentCapacity` for memory to count exactly up to it.
+ */
+export const unreadCap = (settings: Pick<ChatSettings, 'recentCapacity'>): number => settings.recentCapacity - 1
+
 export const DEFAULT_SETTINGS: Omit<ChatSettings, 'defaultRoom'> = {
   typingTimeoutMs: 5000,
   joinHistory: 50,
@@ -323,6 +344,9 @@ export const DEFAULT_SETTINGS: Omit<ChatSettings, 'defaultRoom'> = {
   maxConnectionsPerUser: 10,
   cluster: null,
 }
+
+/** The unread cap of the default settings (500): what the store counts up to for the lists. */
+export const UNREAD_CAP = unreadCap(DEFAULT_SETTINGS)
 
 /** The chat's settings from the configuration; join/leave share the typing rate. */
 export const chatSettingsFrom = (config: {
@@ -391,6 +415,7 @@ export const newRoom = (room: RoomDefinition & { readonly profile?: RoomProfile 
     fillsAsked: 0,
     lateAcks: I.Map(),
     remote: I.Map(),
+    followers: I.Set(),
   }
 }
 

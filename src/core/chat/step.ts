@@ -12,6 +12,7 @@ import { linkRestored, peerAnnounced, sessionRevoked } from './peers.js'
 import type { ChatState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { startTyping, stopTypingCommand } from './typing.js'
+import { readUpTo } from './unread.js'
 
 /** The whole chat: one pure transition per event. */
 export const step = (state: ChatState, event: ChatEvent): Step => {
@@ -73,7 +74,7 @@ const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'Command
   const { connection, command, at } = event
   switch (command.type) {
     case 'join':
-      return joinRoom(state, connection, command)
+      return joinRoom(state, connection, command, at)
     case 'leave':
       return leaveRoom(state, connection, command.ref)
     case 'message':
@@ -84,6 +85,8 @@ const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'Command
       return stopTypingCommand(state, connection, command.ref, at)
     case 'history':
       return requestHistory(state, connection, command)
+    case 'read':
+      return readUpTo(state, connection, command)
     case 'ping':
       return state.connections.has(connection) ? unchanged(state, [sendTo(connection, withRef({ type: 'pong' }, command.ref))]) : unchanged(state)
   }

@@ -96,6 +96,12 @@ export const MembershipChangedFact = t.type(
   'MembershipChangedFact',
 )
 
+/**
+ * A user's read marker in a room moved to `seq` by their `read` on the announcing process (stored there):
+ * their connections here recount. Reading by presence needs no fact: a user's tabs share one room.
+ */
+export const ReadMovedFact = t.type({ type: t.literal('read_moved'), user: UserId, room: RoomId, seq: t.number }, 'ReadMovedFact')
+
 export const ClusterFact = t.union(
   [
     MessagesStoredFact,
@@ -107,6 +113,7 @@ export const ClusterFact = t.union(
     ProcessStoppingFact,
     RoomSavedFact,
     MembershipChangedFact,
+    ReadMovedFact,
   ],
   'ClusterFact',
 )

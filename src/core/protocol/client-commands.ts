@@ -64,6 +64,13 @@ export const HistoryCommand = strictObject(
   { type: t.literal('history') },
   { before: BeforeId, limit: HistoryLimit, ref: CommandRef },
 )
+/**
+ * Moves the user's read marker in `room` up to the message `upTo` (never back; an id beyond the room's last
+ * message is taken as its last), or, without `upTo`, to the room's last message: "mark all read" for a
+ * client that has only counted a room's messages and holds none of their ids. No reply on success;
+ * `unknown_room` for a room the user does not belong to.
+ */
+export const ReadCommand = strictObject('ReadCommand', { type: t.literal('read'), room: AnyRoomName }, { upTo: BeforeId, ref: CommandRef })
 /** An application-level heartbeat: browsers cannot see WebSocket pings, so a page asks with this. */
 export const PingCommand = strictObject('PingCommand', { type: t.literal('ping') }, { ref: CommandRef })
 
@@ -88,6 +95,7 @@ export const clientCommandCodecs = {
   typing_stop: TypingStopCommand,
   history: HistoryCommand,
   ping: PingCommand,
+  read: ReadCommand,
   auth: AuthCommand,
 } as const
 
@@ -103,6 +111,7 @@ export type AuthCommand = t.TypeOf<typeof AuthCommand>
 export type JoinCommand = t.TypeOf<typeof JoinCommand>
 export type MessageCommand = t.TypeOf<typeof MessageCommand>
 export type HistoryCommand = t.TypeOf<typeof HistoryCommand>
+export type ReadCommand = t.TypeOf<typeof ReadCommand>
 
 /** Why a frame was not a command; `ref` is echoed when the frame had a usable one. */
 export interface RejectedFrame {

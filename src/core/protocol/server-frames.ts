@@ -9,11 +9,20 @@ export type PublicUser = t.TypeOf<typeof PublicUser>
 /**
  * A room as one user sees it in lists (`GET /rooms`, `welcome`, `room_added`, `room_updated`). `members`:
  * distinct users present, on any process. `name`: for a conversation, the other person's name (`with`).
- * `owner`: the creator's username, for a room someone made. `archived`: no new messages.
+ * `owner`: the creator's username, for a room someone made. `archived`: no new messages. `member`: whether
+ * the user belongs to it; `unread`: how many of its messages they have not read, at most the cap (500), 0
+ * for a room they do not belong to and for the room they are in.
  */
 export const RoomSummary = t.intersection(
   [
-    t.type({ id: t.string, name: t.string, members: t.number, visibility: t.keyof({ public: null, private: null, direct: null }) }),
+    t.type({
+      id: t.string,
+      name: t.string,
+      members: t.number,
+      visibility: t.keyof({ public: null, private: null, direct: null }),
+      unread: t.number,
+      member: t.boolean,
+    }),
     t.partial({ topic: t.string, owner: t.string, archived: t.boolean, with: PublicUser }),
   ],
   'RoomSummary',
@@ -114,6 +123,12 @@ export const RoomUpdatedFrame = t.type({ type: t.literal('room_updated'), room: 
 /** The user no longer belongs to this room (removed, or left it): a private one is gone from their view. */
 export const RoomRemovedFrame = t.type({ type: t.literal('room_removed'), room: t.string }, 'RoomRemovedFrame')
 
+/**
+ * The user's unread count in a room they belong to changed: +1 per message delivered while they are not
+ * there, 0 when they enter it, the recount after a `read`. Counts only, never content.
+ */
+export const UnreadFrame = t.type({ type: t.literal('unread'), room: t.string, count: t.number }, 'UnreadFrame')
+
 /** Every frame the server sends, by its `type`. */
 export const serverFrameCodecs = {
   welcome: WelcomeFrame,
@@ -129,6 +144,7 @@ export const serverFrameCodecs = {
   room_added: RoomAddedFrame,
   room_updated: RoomUpdatedFrame,
   room_removed: RoomRemovedFrame,
+  unread: UnreadFrame,
 } as const
 
 export const ServerFrame = t.union([
@@ -145,6 +161,7 @@ export const ServerFrame = t.union([
   RoomAddedFrame,
   RoomUpdatedFrame,
   RoomRemovedFrame,
+  UnreadFrame,
 ])
 export type ServerFrame = t.TypeOf<typeof ServerFrame>
 export type ErrorFrame = t.TypeOf<typeof ErrorFrame>

@@ -97,8 +97,13 @@ export const createRoomMaking = ({ rooms, runtime, system, limits }: Dependencie
     )
 
   // A room this process has not heard of yet (another process made it a moment ago) is shown as stored,
-  // with nobody present.
-  const view = (entry: RoomEntry, viewer: UserId): RoomSummary => roomView(runtime.state().rooms.get(entry.id) ?? newRoom(entry, NO_HISTORY, 0), viewer)
+  // with nobody present. Whoever is shown a room here belongs to it (its maker, its owner, one of a
+  // conversation's two): their count as this process holds it when they are connected here, else 0.
+  const view = (entry: RoomEntry, viewer: UserId): RoomSummary => {
+    const state = runtime.state()
+    const membership = state.users.get(viewer)?.memberships.get(entry.id) ?? { readSeq: 0, unread: 0 }
+    return roomView(state.rooms.get(entry.id) ?? newRoom(entry, NO_HISTORY, 0), viewer, membership)
+  }
 
   return { room, direct, view }
 }

@@ -2,8 +2,9 @@ import * as TE from 'fp-ts/lib/TaskEither.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import type { HttpError } from 'http-errors'
 import { Username, type RoomId } from '../../core/brands.js'
-import type { ChatUser, RoomEntry } from '../../core/chat/state.js'
-import { membershipsOf, roomsFor } from '../../core/chat/visibility.js'
+import { unreadCap, type ChatUser, type RoomEntry } from '../../core/chat/state.js'
+import { countedMemberships, roomsFor } from '../../core/chat/visibility.js'
+import { whereElse } from '../../core/chat/peers.js'
 import { changesOf, mayArchive, mayChange, mayInvite, mayRemove, AddMemberRequest, CreateRoomRequest, UpdateRoomRequest } from '../../core/rooms.js'
 import type { RoomStore, UserStore } from '../../adapters/stores.js'
 import type { System } from '../../adapters/system.js'
@@ -41,9 +42,6 @@ interface Dependencies {
   readonly invitations: RateGuard
 }
 
-/** Memberships are asked for what they are, not for unread counts (a later step): a cap of 0 counts nothing. */
-const NO_UNREAD = 0
-
 export const createRoomRoutes = (deps: Dependencies): RouteTable => {
   const { guards, rooms, users, runtime, system, limits, invitations } = deps
   const lookup = createRoomLookup(deps)
@@ -54,9 +52,15 @@ export const createRoomRoutes = (deps: Dependencies): RouteTable => {
       guards.authenticate(readCredentials(req)),
       TE.chain(({ record: { user } }) =>
         pipe(
-          rooms.memberships(user.id, NO_UNREAD),
+          rooms.memberships(user.id, unreadCap(runtime.state().settings)),
           TE.mapLeft((error) => storeHttpError(error)),
-          TE.map((memberships): Reply => ({ status: 200, body: roomsFor(runtime.state(), user.id, membershipsOf(memberships)) })),
+          TE.map((memberships): Reply => {
+            // The room the caller is in (here or on another process) counts 0: its marker follows delivery
+            // there, and is written only when they leave it.
+            const state = runtime.state()
+            const presentIn = state.users.get(user.id)?.room ?? whereElse(state, user.id)?.room ?? null
+            return { status: 200, body: roomsFor(state, user.id, countedMemberships(memberships, presentIn)) }
+          }),
         ),
       ),
     )

@@ -24,8 +24,10 @@ export interface MembershipReads {
 }
 
 /**
- * Unread counts come in a later step (docs/rooms.md); until the core holds them they are not counted
- * (a cap of 0 reads no message), so the read is one indexed scan of the user's memberships.
+ * The store's unread counts are not asked for (a cap of 0 reads no message), so the read is one indexed scan
+ * of the user's memberships: the core counts from each room's recent messages, exactly up to the cap and in
+ * step with what it delivers next (`membershipsOf`), where the store's count could include a message
+ * committed but not delivered yet, which its delivery would count again.
  */
 const UNREAD_NOT_COUNTED = 0
 

@@ -24,7 +24,7 @@ describe('a membership read before its room arrives', () => {
     world.saveRoom(plans)
     world.dispatch({ type: 'MembershipChanged', room: PRIVATE, user: ana, change: 'added', readSeq: 0, at: 0 })
     const added = world.framesOf(world.currentConnection(0)).filter((frame) => frame.type === 'room_added')
-    expect(added).toEqual([{ type: 'room_added', room: { id: PRIVATE, name: 'Plans', members: 0, visibility: 'private', owner: ana.username } }])
+    expect(added).toEqual([{ type: 'room_added', room: { id: PRIVATE, name: 'Plans', members: 0, visibility: 'private', unread: 0, member: true, owner: ana.username } }])
 
     // Nobody else hears of it.
     world.open(1)

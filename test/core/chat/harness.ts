@@ -108,6 +108,19 @@ export class World {
         else followUps.push(this.readStore(effect))
         return
       }
+      case 'storeMembership': {
+        const stored = this.memberStore.get(effect.user) ?? new Map<RoomId, number>()
+        this.memberStore.set(effect.user, stored)
+        if (!stored.has(effect.room)) stored.set(effect.room, effect.readSeq)
+        return
+      }
+      case 'storeReadMarker': {
+        // As the store: never back, and nothing for someone who is not a member.
+        const stored = this.memberStore.get(effect.user)
+        const marker = stored?.get(effect.room)
+        if (stored !== undefined && marker !== undefined && effect.seq > marker) stored.set(effect.room, effect.seq)
+        return
+      }
       case 'wakeAt':
       case 'log':
       case 'announce':

@@ -153,10 +153,13 @@ describe('presence across processes', () => {
     clustered.command(0, { type: 'join', room: sala1 })
     clustered.command(0, { type: 'join', room: sala2 })
     clustered.close(0)
+    // Entering a public room the first time makes a membership, announced like an invitation.
     expect(facts).toEqual([
       { type: 'user_presence', user: users[0], room: sala1, move: 1 },
+      { type: 'membership_changed', room: sala1, user: users[0], change: 'added', readSeq: 0 },
       { type: 'user_presence', user: users[0], room: null, reason: 'moved', move: 2 },
       { type: 'user_presence', user: users[0], room: sala2, move: 2 },
+      { type: 'membership_changed', room: sala2, user: users[0], change: 'added', readSeq: 0 },
       { type: 'user_presence', user: users[0], room: null, reason: 'disconnected', move: 2 },
     ])
     const alone = new World(UNLIMITED)

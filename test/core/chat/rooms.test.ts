@@ -162,7 +162,7 @@ describe('rooms people make: examples', () => {
     world.changeMembership(PRIVATE, 1, 'added')
     expect(world.framesOf(world.currentConnection(1)).at(-1)).toEqual({
       type: 'room_added',
-      room: { id: PRIVATE, name: 'Plans', members: 1, visibility: 'private', topic: 'what we plan', owner: 'ana' },
+      room: { id: PRIVATE, name: 'Plans', members: 1, visibility: 'private', unread: 0, member: true, topic: 'what we plan', owner: 'ana' },
     })
     world.command(1, { type: 'join', room: PRIVATE })
     expect(world.framesOf(world.currentConnection(1)).at(-1)).toMatchObject({ type: 'joined', room: PRIVATE })
@@ -180,8 +180,8 @@ describe('rooms people make: examples', () => {
     world.open(0)
     world.open(1)
     const welcomeOf = (slot: number) => world.framesOf(world.currentConnection(slot)).find((f) => f.type === 'welcome')
-    expect(welcomeOf(0)).toMatchObject({ rooms: expect.arrayContaining([{ id: DIRECT, name: bia.name, members: 0, visibility: 'direct', with: { username: bia.username, name: bia.name } }]) })
-    expect(welcomeOf(1)).toMatchObject({ rooms: expect.arrayContaining([{ id: DIRECT, name: ana.name, members: 0, visibility: 'direct', with: { username: ana.username, name: ana.name } }]) })
+    expect(welcomeOf(0)).toMatchObject({ rooms: expect.arrayContaining([{ id: DIRECT, name: bia.name, members: 0, visibility: 'direct', unread: 0, member: true, with: { username: bia.username, name: bia.name } }]) })
+    expect(welcomeOf(1)).toMatchObject({ rooms: expect.arrayContaining([{ id: DIRECT, name: ana.name, members: 0, visibility: 'direct', unread: 0, member: true, with: { username: ana.username, name: ana.name } }]) })
   })
 
   it('refuses new messages in an archived room, and still lets its members in to read', () => {
