@@ -3,7 +3,7 @@ import { sendTo, setPresence } from './audience.js'
 import type { Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser } from './frames.js'
-import { membershipsOf, roomsFor } from './visibility.js'
+import { mayKnow, membershipsOf, roomsFor } from './visibility.js'
 import { PROTOCOL_VERSION } from '../protocol/version.js'
 import { dropPresence, followMove, joinRoom } from './membership.js'
 import { coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
@@ -38,13 +38,18 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     return unchanged(state, [{ type: 'close', connection: event.connection, code: CLOSE_POLICY_VIOLATION, reason }])
   }
   // A first tab here of a user who is in a room on another process lands in that room, as a second tab does.
-  const elsewhere = existing === undefined ? whereElse(state, event.user.id) : undefined
+  // Only into a room this process lets them into: another process may not have heard yet that they were
+  // removed from it (the move's count is kept all the same).
+  const seen = existing === undefined ? whereElse(state, event.user.id) : undefined
+  const memberships = existing?.memberships ?? membershipsOf(state, event.memberships ?? [])
+  const seenRoom = seen === undefined ? undefined : state.rooms.get(seen.room)
+  const elsewhere = seenRoom !== undefined && mayKnow(seenRoom, memberships) ? seen : undefined
   const presence: Presence = existing ?? {
     user: event.user,
     connections: [],
     room: null,
-    moves: elsewhere?.move ?? 0,
-    memberships: membershipsOf(state, event.memberships ?? []),
+    moves: seen?.move ?? 0,
+    memberships,
   }
   const connected: ChatState = {
     ...state,

@@ -86,9 +86,13 @@ export const followMove = (state: ChatState, presence: Presence, room: RoomId | 
   if (room === presence.room) return [counted, []]
   if (room === null) return leaveCurrentRoom(counted, followed, 'left', followed.connections, move)
   const target = state.rooms.get(room)
+  // A room this process does not let the user into (a private room they were just removed from, whose
+  // removal the other process has not heard yet): the tabs here do not follow, and leave where they were,
+  // as the move took the user away from it.
+  if (target === undefined || !mayKnow(target, presence.memberships)) return leaveCurrentRoom(counted, followed, 'moved', followed.connections, move)
   const connectionId = followed.connections[0]
   const connection = connectionId === undefined ? undefined : state.connections.get(connectionId)
-  if (target === undefined || connectionId === undefined || connection === undefined) return [counted, []]
+  if (connectionId === undefined || connection === undefined) return [counted, []]
   return moveInto(counted, { connectionId, connection, presence: followed }, target, { type: 'join' }, move)
 }
 

@@ -211,3 +211,48 @@ describe('rooms people make: examples', () => {
     expect(world.framesOf(world.currentConnection(1)).some((f) => mentions(f, PRIVATE))).toBe(false)
   })
 })
+
+// Found by an attack on two processes: a member removed through one process while another still had them
+// in the private room (it had not heard of the removal yet) was put back into it here by following the
+// other process's report of where they are — a removed member inside the room, hearing and writing.
+describe('across processes, a report of where a user is never lets them into a room they may not enter', () => {
+  const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: 100, presenceTtlMs: 15_000, processId: 'here' } }
+  const clusterWorld = () => {
+    const world = new World(CLUSTER)
+    world.saveRoom(privateRoom())
+    world.changeMembership(PRIVATE, 0, 'added')
+    world.changeMembership(PRIVATE, 1, 'added')
+    return world
+  }
+  const reportedIn = (world: World, room: RoomId, move: number) =>
+    world.dispatch({ type: 'PeerAnnounced', origin: 'elsewhere', fact: { type: 'user_presence', user: bia, room, move }, at: world.at })
+
+  it('a tab here does not follow a move into it made elsewhere before the removal was heard there, and leaves where it was', () => {
+    const world = clusterWorld()
+    world.open(1)
+    world.command(1, { type: 'join', room: trusted(RoomId, 'sala-2') })
+    world.changeMembership(PRIVATE, 1, 'removed')
+    reportedIn(world, PRIVATE, 10)
+    expect(world.state.users.get(bia.id)?.room).toBe(null)
+    expect(world.state.rooms.get(PRIVATE)?.members.has(bia.id)).toBe(false)
+    expect(world.framesOf(world.currentConnection(1)).some((f) => f.type === 'joined' && f.room === PRIVATE)).toBe(false)
+  })
+
+  it('a first tab here does not land in it, though the other process still lists them there', () => {
+    const world = clusterWorld()
+    world.changeMembership(PRIVATE, 1, 'removed')
+    reportedIn(world, PRIVATE, 10)
+    world.open(1)
+    const welcome = world.framesOf(world.currentConnection(1)).find((f) => f.type === 'welcome')
+    expect(welcome).not.toHaveProperty('room')
+    expect(world.state.users.get(bia.id)?.room).toBe(null)
+    expect(world.framesOf(world.currentConnection(1)).some((f) => f.type === 'joined')).toBe(false)
+  })
+
+  it('a member still follows a move into it', () => {
+    const world = clusterWorld()
+    world.open(1)
+    reportedIn(world, PRIVATE, 10)
+    expect(world.state.users.get(bia.id)?.room).toBe(PRIVATE)
+  })
+})
