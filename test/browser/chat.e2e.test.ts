@@ -98,7 +98,7 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
   })
 
   it('switching to Sala 2 shows nothing of Sala 1', async () => {
-    await bia.getByRole('button', { name: /Sala 2/ }).click()
+    await bia.getByRole('button', { name: /^Sala 2/ }).click()
     await expect.poll(() => members(ana).allTextContents()).toEqual(['Ana Souza'])
     await expect.poll(() => bia.locator('#room-title').textContent()).toBe('Sala 2')
     expect(await bia.locator('#messages').textContent()).not.toContain('Olá, Bia!')
@@ -106,7 +106,7 @@ describe.skipIf(!available)('the web client, in a real browser', () => {
     await ana.locator('#message-input').press('Enter')
     await expect.poll(() => messages(ana).last().locator('.text').textContent()).toBe('só para a Sala 1')
     expect(await bia.locator('#messages').textContent()).not.toContain('só para a Sala 1')
-    await bia.getByRole('button', { name: /Sala 1/ }).click()
+    await bia.getByRole('button', { name: /^Sala 1/ }).click()
     await expect.poll(() => members(ana).allTextContents()).toEqual(['Ana Souza', 'Bia Lima'])
   })
 
