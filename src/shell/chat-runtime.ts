@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js'
-import type { ConnectionId } from '../core/brands.js'
+import type { ConnectionId, UserId } from '../core/brands.js'
 import type { Effect } from '../core/chat/effects.js'
-import type { ChatEvent } from '../core/chat/events.js'
+import type { ChatEvent, MembershipEntry } from '../core/chat/events.js'
+import { roomEntryOf } from './room-catalog.js'
 import type { ChatState } from '../core/chat/state.js'
 import { step } from '../core/chat/step.js'
 import type { Logger } from '../adapters/logger.js'
@@ -30,7 +31,7 @@ interface Dependencies {
   readonly initial: ChatState
   readonly messages: MessageStore
   /** Where the memberships made by entering a public room, and read markers, are written. */
-  readonly rooms: Pick<RoomStore, 'addMember' | 'markRead'>
+  readonly rooms: Pick<RoomStore, 'addMember' | 'markRead' | 'all' | 'memberships'>
   readonly now: () => number
   readonly log: Logger
   /** A socket whose unsent data passes this is closed (1013) rather than buffered without bound. */
@@ -111,6 +112,8 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
         return fillGap(effect)
       case 'announce':
         return announce?.(effect.fact)
+      case 'reloadRooms':
+        return reloadRooms(effect)
       case 'storeReadMarker':
         return markers.write({ user: effect.user, room: effect.room, seq: effect.seq })
       case 'storeMembership':
@@ -193,6 +196,33 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
       dispatch({ type: 'GapFilled', room, before: more ? lastRead + 1 : before, messages: found, at: now() })
       if (more) fillGap({ type: 'fillGap', room, after: lastRead, before })
     })
+  }
+
+  // After the cluster link came back: the catalog and the connected users' memberships as the store has
+  // them, a few users' reads at a time. A store that fails is asked again a second later, three times in all.
+  const reloadRooms = (effect: Extract<Effect, { type: 'reloadRooms' }>): void => {
+    const read = async () => {
+      const catalog = await rooms.all()()
+      if (E.isLeft(catalog)) throw catalog.left
+      const memberships: Array<{ user: UserId; entries: ReadonlyArray<MembershipEntry> }> = []
+      const users = [...effect.users]
+      const reader = async (): Promise<void> => {
+        for (let user = users.pop(); user !== undefined; user = users.pop()) {
+          const held = await rooms.memberships(user, 0)()
+          if (E.isLeft(held)) throw held.left
+          memberships.push({ user, entries: held.right.map(({ room, readSeq }) => ({ room, readSeq })) })
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(4, users.length) }, reader))
+      return { rooms: catalog.right.map(roomEntryOf), memberships }
+    }
+    read().then(
+      (reloaded) => dispatch({ type: 'RoomsReloaded', ...reloaded, asOf: effect.asOf, attempt: effect.attempt, at: now() }),
+      (error: unknown) => {
+        log.warn('rooms and memberships not read again after the cluster link came back', { err: error, attempt: effect.attempt })
+        if (effect.attempt < 3) setTimeout(() => reloadRooms({ ...effect, attempt: effect.attempt + 1 }), 1000).unref()
+      },
+    )
   }
 
   const wakeAt = (at: number): void => {

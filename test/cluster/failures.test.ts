@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ChatClient, register, waitFor } from '../integration/helpers.js'
+import { ChatClient, postJson, register, waitFor } from '../integration/helpers.js'
 import { createTestDatabase, postgresForTests, type TestDatabase } from '../postgres/test-database.js'
 import { privateRedisAvailable, startPrivateRedis, type PrivateRedis } from '../redis/private-redis.js'
 import { startTcpProxy, type TcpProxy } from '../redis/tcp-proxy.js'
@@ -409,6 +409,33 @@ describe.skipIf(!postgres.available || !redisRuns)('Redis stopped while both pro
       expect(rising(heardIds(client, room))).toBe(true)
       client.close()
     }
+  })
+})
+
+describe.skipIf(!postgres.available || !redisRuns)('a member removed from a private room while Redis is down (issue 16)', () => {
+  const cluster = useCluster({ PRESENCE_TTL: '30' })
+
+  it('is taken out of the room on the other process once Redis is back, and cannot enter it there again', { timeout: 60_000 }, async () => {
+    const { one, two, redis } = cluster
+    const [ana, bia] = await Promise.all([register(one), register(one)])
+    const auth = (token: string) => ({ Authorization: `Bearer ${token}` })
+    const made = await postJson(`${one.url}/rooms`, { name: 'Plans', visibility: 'private' }, auth(ana.token))
+    const room = ((await made.json()) as { id: string }).id
+    expect((await postJson(`${one.url}/rooms/${room}/members`, { username: bia.username }, auth(ana.token))).status).toBe(201)
+    const biaOnTwo = await ChatClient.connect(two, { token: bia.token })
+    await joinRoom(biaOnTwo, room, 'b')
+
+    await redis.stop('kill')
+    await waitFor(() => ([one, two].every((p) => logged(p, 'cluster link lost, reconnecting').length > 0) ? true : undefined), 'both processes noticing', 15_000)
+    const removed = await fetch(`${one.url}/rooms/${room}/members/${bia.username}`, { method: 'DELETE', headers: auth(ana.token) })
+    expect(removed.status).toBe(204)
+    // Nobody on process two heard it: bia is still in the room there.
+    expect(biaOnTwo.pending('room_removed')).toEqual([])
+    await redis.start()
+    await biaOnTwo.next('room_removed', (f) => f.room === room, 15_000)
+    biaOnTwo.send({ type: 'join', room, ref: 'again' })
+    await biaOnTwo.next('error', (f) => f.ref === 'again' && f.code === 'unknown_room')
+    biaOnTwo.close()
   })
 })
 

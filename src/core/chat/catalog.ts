@@ -1,11 +1,12 @@
-import type { RoomId } from '../brands.js'
+import type { RoomId, UserId } from '../brands.js'
 import { send, setPresence, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
 import { leaveCurrentRoom } from './membership.js'
-import { newRoom, type ChatState, type ChatUser, type Presence, type RoomEntry, type RoomState } from './state.js'
+import { CONFIGURED_ROOM, newRoom, type ChatState, type ChatUser, type Presence, type RoomEntry, type RoomProfile, type RoomState } from './state.js'
+import type { MembershipEntry } from './events.js'
 import { unchanged, type Step } from './step-result.js'
 import { mayKnow, roomView } from './visibility.js'
-import { following, membershipAt } from './unread.js'
+import { following, membershipAt, readMoved } from './unread.js'
 
 // How the catalog and memberships change (docs/rooms.md). Changes are stored first (by the routes), then
 // arrive here as events; each process tells its own connections, and the one where it happened tells the
@@ -57,8 +58,22 @@ export const membershipChanged = (
   const room = state.rooms.get(roomId)
   if (presence === undefined || room === undefined) return unchanged(state, announce)
   const belongs = presence.memberships.has(roomId)
+  if ((change === 'added') === belongs) return unchanged(state, announce)
+  return changeMembership({ ...state, membershipChanges: state.membershipChanges + 1 }, room, presence, change, readSeq, announce)
+}
+
+/** Applies a change that changes something (see `membershipChanged`). */
+const changeMembership = (
+  state: ChatState,
+  room: RoomState,
+  presence: Presence,
+  change: 'added' | 'removed',
+  readSeq: number,
+  announce: ReadonlyArray<Effect>,
+): Step => {
+  const roomId = room.id
+  const user = presence.user
   if (change === 'added') {
-    if (belongs) return unchanged(state, announce)
     // Present there (entered it, here or on another process, before the membership arrived): all read.
     const present = presence.room === roomId
     const membership = present ? { readSeq: Math.max(readSeq, room.lastSeq), unread: 0 } : membershipAt(state, room, readSeq)
@@ -67,7 +82,6 @@ export const membershipChanged = (
     const added = send(member.connections, { type: room.profile.kind === 'public' ? 'room_updated' : 'room_added', room: roomView(room, user.id, membership) })
     return [setPresence(setRoom(state, following(room, user.id, !present)), member), [...announce, ...added]]
   }
-  if (!belongs) return unchanged(state, announce)
   const former: Presence = { ...presence, memberships: presence.memberships.remove(roomId) }
   const next = setPresence(setRoom(state, following(room, user.id, false)), former)
   // A public room stays in their list, saying they no longer belong to it (nothing unread there any more).
@@ -85,3 +99,68 @@ const followersAmong = (state: ChatState, room: RoomState): RoomState['followers
   room.followers.withMutations((followers) => {
     for (const presence of state.users.values()) if (presence.memberships.has(room.id)) followers.add(presence.user.id)
   })
+
+/**
+ * What the store holds of the catalog and of the memberships of `users` (connected here when it was asked),
+ * read again because this process may have missed announcements while its cluster link was down
+ * (`reloadRooms`). Rooms made or changed meanwhile are saved as if announced; each user's memberships are
+ * brought to the store's: added, markers moved forward, and removed — a removal missed in an outage would
+ * otherwise leave a removed member able to enter the room here. Removals wait for a quiet read: when a
+ * membership changed here after the read was asked (`asOf`), the read may be older than that change, so
+ * it is asked again (up to `attempt` 3) and nothing is taken away on its word.
+ */
+export const roomsReloaded = (
+  state: ChatState,
+  rooms: ReadonlyArray<RoomEntry>,
+  memberships: ReadonlyArray<{ readonly user: UserId; readonly entries: ReadonlyArray<MembershipEntry> }>,
+  asOf: number,
+  attempt: number,
+): Step => {
+  let next = state
+  const effects: Effect[] = []
+  const apply = ([after, made]: Step) => {
+    next = after
+    effects.push(...made)
+  }
+  for (const entry of rooms) {
+    const known = next.rooms.get(entry.id)
+    // A stored room with a ROOMS room's id: the configured one is served (as at start).
+    if (known?.profile === CONFIGURED_ROOM) continue
+    if (known === undefined || known.name !== entry.name || !sameProfile(known.profile, entry.profile)) apply(roomSaved(next, entry, true))
+  }
+  const quiet = state.membershipChanges === asOf
+  for (const { user, entries } of memberships) {
+    const presence = next.users.get(user)
+    if (presence === undefined) continue
+    const stored = new Map(entries.map((entry) => [entry.room, entry.readSeq]))
+    for (const [room, readSeq] of stored) {
+      const known = presence.memberships.get(room)
+      if (known === undefined) apply(membershipChanged(next, room, presence.user, 'added', readSeq, true))
+      else if (readSeq > known.readSeq) apply(readMoved(next, user, room, readSeq))
+    }
+    if (!quiet) continue
+    for (const room of presence.memberships.keys()) {
+      const current = next.users.get(user)
+      if (!stored.has(room) && current !== undefined) apply(membershipChanged(next, room, current.user, 'removed', 0, true))
+    }
+  }
+  if (!quiet && attempt < 3) effects.push(reloadRooms(next, attempt + 1))
+  return [next, effects]
+}
+
+/** Asks the store for the catalog and the memberships of every user connected here (see `roomsReloaded`). */
+export const reloadRooms = (state: ChatState, attempt = 1): Effect => ({
+  type: 'reloadRooms',
+  users: [...state.users.keys()],
+  asOf: state.membershipChanges,
+  attempt,
+})
+
+const sameProfile = (a: RoomProfile, b: RoomProfile): boolean =>
+  a.kind === b.kind &&
+  a.topic === b.topic &&
+  a.archivedAt === b.archivedAt &&
+  a.owner?.id === b.owner?.id &&
+  a.owner?.name === b.owner?.name &&
+  a.pair.length === b.pair.length &&
+  a.pair.every((user, i) => user.id === b.pair[i]?.id && user.name === b.pair[i]?.name)

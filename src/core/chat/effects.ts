@@ -41,6 +41,11 @@ export type Effect =
    * messages; nothing comes back: a lost write only shows as unread again what was read just before it.
    */
   | { readonly type: 'storeReadMarker'; readonly user: UserId; readonly room: RoomId; readonly seq: number }
+  /**
+   * Read the catalog and the memberships of `users` from the store (the cluster link came back: this process
+   * may have missed announcements), then report back with `RoomsReloaded`, giving back `asOf` and `attempt`.
+   */
+  | { readonly type: 'reloadRooms'; readonly users: ReadonlyArray<UserId>; readonly asOf: number; readonly attempt: number }
   /** Tell the other processes sharing this chat (at most once: whoever misses it fills from the store). */
   | { readonly type: 'announce'; readonly fact: ClusterFact }
   /** Feed a `ClockTicked` no later than `at`; earlier or extra ticks are harmless. */

@@ -1,4 +1,4 @@
-import type { ConnectionId, RoomId, SessionId } from '../brands.js'
+import type { ConnectionId, RoomId, SessionId, UserId } from '../brands.js'
 import type { FieldProblem } from '../codecs.js'
 import type { ChatCommand } from '../protocol/client-commands.js'
 import type { ClusterFact } from '../cluster/facts.js'
@@ -97,6 +97,15 @@ export type ChatEvent =
   /** The store's messages of the room asked for by `fillGap` (every seq below `before` it has). */
   | { readonly type: 'GapFilled'; readonly room: RoomId; readonly before: number; readonly messages: ReadonlyArray<StoredMessage>; readonly at: number }
   | { readonly type: 'GapNotFilled'; readonly room: RoomId; readonly error: StoreFailure; readonly at: number }
+  /** The store's catalog and memberships, as `reloadRooms` asked (its `asOf` and `attempt` given back). */
+  | {
+      readonly type: 'RoomsReloaded'
+      readonly rooms: ReadonlyArray<RoomEntry>
+      readonly memberships: ReadonlyArray<{ readonly user: UserId; readonly entries: ReadonlyArray<MembershipEntry> }>
+      readonly asOf: number
+      readonly attempt: number
+      readonly at: number
+    }
   /** The link to the other processes is up again (or for the first time): what was announced meanwhile is lost. */
   | { readonly type: 'ClusterLinkRestored'; readonly at: number }
 

@@ -10,7 +10,7 @@ import { revokeSession } from './connections.js'
 import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
 import { dueNoLaterThan, type ChatState, type ChatUser, type Peer, type PeerPresence, type Presence, type ProcessId, type RoomState } from './state.js'
 import { followMove } from './membership.js'
-import { membershipChanged, roomSaved } from './catalog.js'
+import { membershipChanged, reloadRooms, roomSaved } from './catalog.js'
 import { unchanged, type Step } from './step-result.js'
 import { readMoved } from './unread.js'
 
@@ -81,7 +81,8 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
 export const linkRestored = (state: ChatState): Step => {
   if (state.settings.cluster === null) return unchanged(state)
   const [next, fills] = clusterLinkRestored(state)
-  return [next, [snapshotOf(next, false), ...revocations(next), ...fills]]
+  // Rooms made or changed and memberships added or removed while the link was down were announced to no one here.
+  return [next, [snapshotOf(next, false), ...revocations(next), ...fills, reloadRooms(next)]]
 }
 
 /**

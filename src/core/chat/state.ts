@@ -282,6 +282,12 @@ export interface ChatState {
   readonly peers: I.Map<ProcessId, Peer>
   /** Joins whose `joined` waits for this process to deliver up to their `since` (cluster only; see joined.ts). */
   readonly catchingUp: I.Map<ConnectionId, CatchingUp>
+  /**
+   * Membership changes applied so far (here or told by another process). A reload of the memberships
+   * (after the cluster link came back) compares it with the count when it was asked: a change that came in
+   * meanwhile is newer than what the reload read, so the reload takes away nothing then (see catalog.ts).
+   */
+  readonly membershipChanges: number
 }
 
 /**
@@ -390,6 +396,7 @@ export const initialChatState = (
     nextKey: 1,
     peers: I.Map(),
     catchingUp: I.Map(),
+    membershipChanges: 0,
   }
 }
 

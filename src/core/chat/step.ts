@@ -4,7 +4,7 @@ import type { ChatEvent } from './events.js'
 import { errorFrame, withRef } from './frames.js'
 import { historyLoaded, requestHistory } from './history.js'
 import { admit, limitKindOf } from './limits.js'
-import { membershipChanged, roomSaved } from './catalog.js'
+import { membershipChanged, roomSaved, roomsReloaded } from './catalog.js'
 import { joinRoom, leaveRoom } from './membership.js'
 import { messagesNotStored, messagesStored, postMessage } from './messages.js'
 import { gapFilled, gapNotFilled } from './ordering.js'
@@ -49,6 +49,8 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
       return linkRestored(state)
     case 'RoomSaved':
       return roomSaved(state, event.room, event.fromPeer ?? false)
+    case 'RoomsReloaded':
+      return roomsReloaded(state, event.rooms, event.memberships, event.asOf, event.attempt)
     case 'MembershipChanged':
       return membershipChanged(state, event.room, event.user, event.change, event.readSeq ?? 0, event.fromPeer ?? false)
   }

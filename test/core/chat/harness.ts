@@ -121,11 +121,34 @@ export class World {
         if (stored !== undefined && marker !== undefined && effect.seq > marker) stored.set(effect.room, effect.seq)
         return
       }
+      case 'reloadRooms': {
+        if (this.holdReloads) this.heldReloads.push(effect)
+        else followUps.push(this.readRooms(effect))
+        return
+      }
       case 'wakeAt':
       case 'log':
       case 'announce':
         return
     }
+  }
+
+  /** The rooms saved through `saveRoom` (or put here by a test, as another process's routes would). */
+  readonly roomStore = new Map<RoomId, RoomEntry>()
+  /** With `holdReloads`, reads of the catalog and memberships wait here until `answerReloads` (they read then). */
+  holdReloads = false
+  readonly heldReloads: Array<Extract<Effect, { type: 'reloadRooms' }>> = []
+
+  answerReloads(): void {
+    for (const reload of this.heldReloads.splice(0)) this.dispatch(this.readRooms(reload))
+  }
+
+  private readRooms(effect: Extract<Effect, { type: 'reloadRooms' }>): ChatEvent {
+    const memberships = effect.users.map((user) => ({
+      user,
+      entries: [...(this.memberStore.get(user) ?? new Map<RoomId, number>())].map(([room, readSeq]) => ({ room, readSeq })),
+    }))
+    return { type: 'RoomsReloaded', rooms: [...this.roomStore.values()], memberships, asOf: effect.asOf, attempt: effect.attempt, at: this.at }
   }
 
   /** With `holdFills`, the store's reads wait here until `answerFills` (they read the store then). */
@@ -178,6 +201,7 @@ export class World {
 
   /** As the routes do: store the room, then tell the core. */
   saveRoom(room: RoomEntry): void {
+    this.roomStore.set(room.id, room)
     this.dispatch({ type: 'RoomSaved', room, at: this.at })
   }
 

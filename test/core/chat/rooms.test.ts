@@ -256,3 +256,62 @@ describe('across processes, a report of where a user is never lets them into a r
     expect(world.state.users.get(bia.id)?.room).toBe(PRIVATE)
   })
 })
+
+// What another process did while this one's cluster link was down reached no one here: when the link comes
+// back, the catalog and the connected users' memberships are read again from the store.
+describe('after the cluster link comes back', () => {
+  const CLUSTER = { ...UNLIMITED, cluster: { gapWaitMs: 100, presenceTtlMs: 15_000, processId: 'here' } }
+  const linked = () => {
+    const world = new World(CLUSTER)
+    world.saveRoom(privateRoom())
+    world.changeMembership(PRIVATE, 0, 'added')
+    world.changeMembership(PRIVATE, 1, 'added')
+    return world
+  }
+  /** Another process's routes wrote this while no announcement could reach here. */
+  const removedElsewhere = (world: World, userIndex: number, room: RoomId) => world.memberStore.get(users[userIndex]!.id)?.delete(room)
+  const restored = (world: World) => world.dispatch({ type: 'ClusterLinkRestored', at: world.at })
+
+  it('a removal missed in the outage takes the member out of the room here, as if it had been announced', () => {
+    const world = linked()
+    world.open(1)
+    world.command(1, { type: 'join', room: PRIVATE })
+    removedElsewhere(world, 1, PRIVATE)
+    restored(world)
+    expect(world.state.users.get(bia.id)?.memberships.has(PRIVATE)).toBe(false)
+    expect(world.state.users.get(bia.id)?.room).toBe(null)
+    expect(world.framesOf(world.currentConnection(1)).slice(-2)).toMatchObject([{ type: 'user_left', reason: 'removed' }, { type: 'room_removed', room: PRIVATE }])
+    world.command(1, { type: 'join', room: PRIVATE, ref: 'again' })
+    expect(world.framesOf(world.currentConnection(1)).at(-1)).toMatchObject({ type: 'error', code: 'unknown_room', ref: 'again' })
+  })
+
+  it('a room made and a membership added in the outage arrive, and a rename', () => {
+    const world = linked()
+    world.open(2)
+    const made: RoomEntry = { id: trusted(RoomId, 'r-madeoutage01'), name: 'Made meanwhile', profile: { kind: 'private', topic: null, owner: ana, archivedAt: null, pair: [] } }
+    world.roomStore.set(made.id, made)
+    world.memberStore.set(caio.id, new Map([[made.id, 0]]))
+    world.roomStore.set(PRIVATE, privateRoom('Renamed meanwhile'))
+    restored(world)
+    expect(world.framesOf(world.currentConnection(2)).filter((f) => f.type === 'room_added')).toMatchObject([{ room: { id: made.id, name: 'Made meanwhile' } }])
+    expect(world.state.rooms.get(PRIVATE)?.name).toBe('Renamed meanwhile')
+    // caio does not belong to the renamed room: he hears nothing of it.
+    expect(world.framesOf(world.currentConnection(2)).some((f) => mentions(f, PRIVATE))).toBe(false)
+  })
+
+  it('takes nothing away on the word of a read older than a change made here meanwhile, and reads again', () => {
+    const world = linked()
+    world.open(1)
+    world.holdReloads = true
+    restored(world)
+    // Added here after the read was asked: a stale read would not have it.
+    const later: RoomEntry = { id: trusted(RoomId, 'r-later0000001'), name: 'Later', profile: { kind: 'private', topic: null, owner: ana, archivedAt: null, pair: [] } }
+    world.saveRoom(later)
+    world.changeMembership(later.id, 1, 'added')
+    const stale = world.heldReloads.splice(0)
+    world.memberStore.get(bia.id)?.delete(later.id)
+    for (const reload of stale) world.dispatch({ type: 'RoomsReloaded', rooms: [...world.roomStore.values()], memberships: [{ user: bia.id, entries: [...world.memberStore.get(bia.id)!].map(([room, readSeq]) => ({ room, readSeq })) }], asOf: reload.asOf, attempt: reload.attempt, at: world.at })
+    expect(world.state.users.get(bia.id)?.memberships.has(later.id)).toBe(true)
+    expect(world.heldReloads).toHaveLength(1)
+  })
+})
