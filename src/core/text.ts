@@ -194,10 +194,14 @@ const selectsOrJoins = (points: ReadonlyArray<string>, i: number): boolean => {
  * nonspacing mark twice in a row (UTS #39 section 5.4 forbids that too) draws one over the other.
  */
 const markProblem = (points: ReadonlyArray<string>, i: number): TextProblem | undefined => {
+  // Looking back no further than the longest run allowed keeps a long run (a file name is cleaned before
+  // it is cut) from costing its length squared.
   let base = i - 1
-  while (base >= 0 && MARK.test(points[base] ?? '')) base--
+  while (base >= 0 && MARK.test(points[base] ?? '')) {
+    if (i - base >= MAX_MARK_RUN) return 'too_many_marks'
+    base--
+  }
   if (base < 0 || !isVisibleBase(points[base])) return 'mark_without_base'
-  if (i - base > MAX_MARK_RUN) return 'too_many_marks'
   // In NFD, as UTS #39 counts: a base like "ǖ" already carries two, and canonical order puts equal
   // marks next to each other.
   let count = 0
