@@ -375,6 +375,17 @@ describe('the limits of rooms', () => {
     expect((await call(server, ana, 'PUT', `/dms/${bia.username}`)).status).toBe(201)
   })
 
+  it('ROOM_CREATE_PER_DAY holds against many POST /rooms at once: exactly the limit made, the rest 429 with Retry-After', async () => {
+    const cara = await register(server)
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => call(server, cara, 'POST', '/rooms', { name: `Rush ${i}`, visibility: 'private' })))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, ...Array<number>(10).fill(429)])
+    for (const answer of answers.filter((a) => a.status === 429)) {
+      expect(await errorCode(answer)).toBe('too_many_rooms')
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(86_400 - 120)
+    }
+    expect((await listed(server, cara)).filter((room) => room.owner === cara.username)).toHaveLength(2)
+  })
+
   it('ROOM_MAX_MEMBERS: past it, room_full; INVITE_RATE: past it, 429 too_many_invitations', async () => {
     const [ana, ...others] = (await Promise.all(Array.from({ length: 4 }, () => register(server)))) as [Registered, ...Registered[]]
     const plans = await makeRoom(server, ana, { name: 'Small', visibility: 'private' })
