@@ -10,7 +10,9 @@ import * as E from 'fp-ts/lib/Either.js'
 //   combining mark without a letter to sit on and no pile of them (Zalgo), nothing private-use,
 //   unassigned or a noncharacter (they mean nothing agreed, so no two people see the same name);
 // - messages keep every character a person may mean (bidi marks in mixed scripts, joiners inside emoji),
-//   but must show something: only spaces and invisible characters is no message.
+//   but must show something: only spaces and invisible characters is no message. Private use (icon
+//   fonts, "\uF8FF"), unassigned code points, a leading accent and stacked marks stay too: in a message
+//   they pose as no one, and how far stacked marks may draw over the lines around is the client's to clip.
 
 // With the `u` flag a surrogate pair is one code point, so only an unpaired half matches.
 const LONE_SURROGATE = /\p{Cs}/u
