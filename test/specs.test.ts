@@ -203,7 +203,7 @@ const documentedHttpErrors = (): Map<string, Set<string>> => {
 }
 
 // Answers of the router itself, for requests that match no operation; openapi.yaml's description says them.
-const ROUTER_ERRORS = ['404 not_found', '405 method_not_allowed', '500 internal_error']
+const ROUTER_ERRORS = ['400 malformed_path', '404 not_found', '405 method_not_allowed', '500 internal_error']
 
 describe('error codes: the specs list exactly what the code can send', () => {
   it('every HTTP error code the sources send is documented with its status, and every documented one is sent', () => {

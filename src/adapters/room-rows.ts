@@ -2,7 +2,7 @@ import { RoomId, storedPersonName, UserId, Username } from '../core/brands.js'
 import { trusted } from '../core/codecs.js'
 import type { ChatUser } from '../core/chat/state.js'
 import type { RecentRooms } from '../core/rooms.js'
-import type { CatalogRoom, DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom } from './stores.js'
+import type { CatalogRoom, DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom, TooManyRooms } from './stores.js'
 
 // The rows of `room_catalog` and `room_members` as every engine writes and reads them, and the records they
 // become (the counterpart of rows.ts for the RoomStore). The SQL of each engine stays in its folder.
@@ -80,6 +80,9 @@ export const recentRooms = (row: RecentRoomsRow | undefined): RecentRooms => ({
   count: Number(row?.n ?? 0),
   earliest: row?.earliest === null || row?.earliest === undefined ? null : Number(row.earliest),
 })
+
+/** `create`'s refusal by its quota, from the count that refused (its earliest: null only under a quota of 0). */
+export const tooManyRooms = (recent: RecentRooms): TooManyRooms => ({ type: 'too_many_rooms', earliest: recent.earliest })
 
 /** The columns `create` writes, for `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES (...)`. */
 export const NEW_ROOM_COLUMNS = 'id, kind, name, topic, owner_id, created_at'

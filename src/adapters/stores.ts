@@ -174,6 +174,24 @@ export interface RoomIdTaken {
   readonly type: 'room_id_taken'
 }
 
+/**
+ * A limit on the rooms one owner makes: at most `max` with a `createdAt` at or after `since` (ms), archived
+ * ones included, the new one included. `create` counts them and inserts in one atomic step.
+ */
+export interface RoomQuota {
+  readonly max: number
+  readonly since: number
+}
+
+/**
+ * `create` refused by its `RoomQuota`: the owner has made `max` rooms since `since`. `earliest` is the
+ * `createdAt` (ms) of the first of them, when the next may be made; null when `max` is 0 (there are none).
+ */
+export interface TooManyRooms {
+  readonly type: 'too_many_rooms'
+  readonly earliest: number | null
+}
+
 export interface DirectAnswer {
   readonly room: DirectRoom
   /** This call made it (its `newId`); false when the pair already had one, whoever made it first. */
@@ -218,7 +236,8 @@ export interface ReadMarker {
  * Rooms people make, direct conversations, memberships and read markers (docs/rooms.md). Ids come from the
  * caller (random, `RoomId`-shaped); the unique keys, not a read before the write, decide a collision or a
  * race. Memberships are kept for any room id, stored in `rooms` or one of the configured `ROOMS`. The store
- * judges nothing else (who may rename, whether a room is archived): the core and the routes do.
+ * judges only the limits it is given (a quota of rooms, a cap on members), which only it can hold against
+ * racing writers; the rest (who may rename, whether a room is archived) the core and the routes judge.
  */
 export interface RoomStore {
   /** Every stored room with its people, oldest first: the catalog a process loads at start and after a link outage. */
@@ -230,9 +249,12 @@ export interface RoomStore {
   readonly find: (id: RoomId) => TE.TaskEither<StoreError, CatalogRoom | undefined>
   /**
    * Stores the room and its owner's membership (marker 0) in one transaction. Left `room_id_taken` when a
-   * room (made or direct) already has the id; nothing is written then.
+   * room (made or direct) already has the id; nothing is written then. With a `quota`, the owner's rooms
+   * are counted in the same atomic step as the insert, serialised with every other quota'd create of the
+   * owner (any connection, any process), so creates racing at the limit never pass it: left
+   * `too_many_rooms` when they would, nothing written. Absent: no limit.
    */
-  readonly create: (room: NewRoom) => TE.TaskEither<RoomIdTaken | StoreError, MadeRoom>
+  readonly create: (room: NewRoom, quota?: RoomQuota) => TE.TaskEither<RoomIdTaken | TooManyRooms | StoreError, MadeRoom>
   /**
    * How many rooms `owner` made at or after `since` (ms), archived ones included, and when the first of
    * them was made: the per-day limit's count, and when it lets the owner make one again.

@@ -210,6 +210,16 @@ export const sentenceFor = (problem: TextProblem, length: string): string => {
       return 'must not contain bidirectional control characters (U+202A-202E, U+2066-2069, U+200E, U+200F, U+061C)'
     case 'invisible_character':
       return 'must not contain invisible characters (zero-width spaces or joiners, soft hyphens, stray variation selectors...)'
+    case 'mark_without_base':
+      return 'must not have a combining mark (an accent) without a letter before it to sit on'
+    case 'too_many_marks':
+      return 'must not stack more than 4 combining marks (accents) on one letter, nor the same one twice'
+    case 'private_use':
+      return 'must not contain private-use characters (U+E000-F8FF, planes 15-16): they look different on every screen'
+    case 'noncharacter':
+      return 'must not contain Unicode noncharacters (U+FDD0-FDEF, U+FFFE, U+FFFF and their kin in every plane)'
+    case 'unassigned':
+      return 'must not contain code points Unicode has not assigned'
     case 'surrounding_space':
       return 'must not start or end with a space'
     case 'no_visible_content':

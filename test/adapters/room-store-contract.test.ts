@@ -156,6 +156,55 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
     expect(await right(stores.rooms.createdSince(crowd[1]!.id, 0))).toEqual({ count: 0, earliest: null })
   })
 
+  test('creates within a quota: counts the owner’s rooms since its start, archived ones too, and refuses past it with the earliest, writing nothing', async (stores) => {
+    await setUp(stores)
+    const maker = crowd[2]!
+    const mine = (fields: Partial<NewRoom> = {}) => newRoom({ ownerId: maker.id, ...fields })
+    const quota = { max: 3, since: T0 }
+    await right(stores.rooms.create(mine({ createdAt: T0 - 1 })))
+    await right(stores.rooms.direct(maker.id, ana.id, roomId('dm'), T0 + 1))
+    // Another owner's rooms are not counted.
+    for (let i = 0; i < 3; i++) await right(stores.rooms.create(newRoom({ ownerId: crowd[3]!.id, createdAt: T0 + 1 }), quota))
+    const first = mine({ createdAt: T0 + 5 })
+    expect(await right(stores.rooms.create(first, quota))).toEqual(made(first))
+    const archived = await right(stores.rooms.create(mine({ createdAt: T0 + 6 }), quota))
+    await right(stores.rooms.archive(archived.id, T0 + 7))
+    await right(stores.rooms.create(mine({ createdAt: T0 + 8 }), quota))
+    const refused = mine({ createdAt: T0 + 9 })
+    expect(await stores.rooms.create(refused, quota)()).toEqual(E.left({ type: 'too_many_rooms', earliest: T0 + 5 }))
+    expect(await right(stores.rooms.find(refused.id))).toBeUndefined()
+    expect(await membership(stores, maker, refused.id)).toBeUndefined()
+    // A later window start lets one more in; no quota, no limit; a taken id is still room_id_taken.
+    const later = mine({ createdAt: T0 + 10 })
+    expect(await right(stores.rooms.create(later, { max: 3, since: T0 + 6 }))).toEqual(made(later))
+    expect(await stores.rooms.create(mine({ createdAt: T0 + 11 }), { max: 3, since: T0 + 6 })()).toEqual(E.left({ type: 'too_many_rooms', earliest: T0 + 6 }))
+    await right(stores.rooms.create(mine({ createdAt: T0 + 12 })))
+    expect(await stores.rooms.create(mine({ id: later.id, createdAt: T0 + 13 }), { max: 99, since: T0 })()).toEqual(E.left({ type: 'room_id_taken' }))
+    // A quota of none refuses every room, with no earliest to wait for.
+    expect(await stores.rooms.create(newRoom({ ownerId: crowd[4]!.id }), { max: 0, since: 0 })()).toEqual(E.left({ type: 'too_many_rooms', earliest: null }))
+    expect(await right(stores.rooms.createdSince(crowd[4]!.id, 0))).toEqual({ count: 0, earliest: null })
+  })
+
+  test('never passes a quota when one owner’s creates race, on one connection and on two', async (stores, other) => {
+    await setUp(stores)
+    const second = await other()
+    const owners = [crowd[5]!, crowd[6]!, crowd[7]!]
+    for (const [round, owner] of owners.entries()) {
+      // One connection, then two (as two processes), then two with more creates than a pool has connections.
+      const tries = [12, 12, 40][round]!
+      const via = (i: number) => (round === 0 || i % 2 === 0 ? stores : second)
+      const quota = { max: 5, since: T0 }
+      const answers = await Promise.all(
+        Array.from({ length: tries }, (_, i) => via(i).rooms.create(newRoom({ ownerId: owner.id, createdAt: T0 + i }), quota)()),
+      )
+      const refusals = answers.filter(E.isLeft).map((answer) => answer.left)
+      expect(answers.filter(E.isRight), `round ${round}`).toHaveLength(5)
+      expect(refusals.every((refusal) => typeof refusal === 'object' && refusal !== null && 'type' in refusal && refusal.type === 'too_many_rooms'), JSON.stringify(refusals)).toBe(true)
+      expect((await right(second.rooms.createdSince(owner.id, 0))).count).toBe(5)
+      expect((await right(stores.rooms.all())).filter((r) => r.kind !== 'direct' && r.ownerId === owner.id)).toHaveLength(5)
+    }
+  })
+
   test('gives a pair one conversation whoever asks first, with both as members; a retry with the same id finds it', async (stores) => {
     await setUp(stores)
     const id = roomId('dm')

@@ -308,6 +308,33 @@ describe('rooms people make', () => {
     biaSocket.close()
   })
 
+  it('path parameters are percent-decoded once; a malformed escape is 400 malformed_path', async () => {
+    const [ana, bia] = await Promise.all([register(server), register(server)])
+    /** Every character of `s` as its %XX escape (ids and usernames are ASCII). */
+    const escaped = (s: string) => [...s].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('')
+    const plans = await makeRoom(server, ana, { name: 'Plans', visibility: 'private' })
+    const renamed = await call(server, ana, 'PATCH', `/rooms/${escaped(plans.id)}`, { name: 'Renamed' })
+    expect([renamed.status, (await json<RoomSummary>(renamed)).name]).toEqual([200, 'Renamed'])
+    const added = await call(server, ana, 'POST', `/rooms/${escaped(plans.id)}/members`, { username: bia.username })
+    expect(added.status).toBe(201)
+    expect((await call(server, ana, 'DELETE', `/rooms/${plans.id}/members/${escaped(bia.username)}`)).status).toBe(204)
+    const dm = await call(server, ana, 'PUT', `/dms/${escaped(bia.username)}`)
+    expect([dm.status, (await json<RoomSummary>(dm)).with?.username]).toEqual([201, bia.username])
+    // The decoded name is looked up (and named back), not its escapes.
+    const nobody = await call(server, ana, 'PUT', '/dms/b%C3%AD%C3%A1')
+    expect(nobody.status).toBe(404)
+    expect(await json(nobody)).toEqual({ error: { code: 'unknown_user', message: 'there is no other user called "bíá"' } })
+    for (const [method, path] of [
+      ['PATCH', '/rooms/%E0%A4%A'],
+      ['DELETE', `/rooms/${plans.id}/members/%ZZ`],
+      ['PUT', '/dms/%C3%28'],
+    ] as const) {
+      const malformed = await call(server, ana, method, path, method === 'PATCH' ? { name: 'x' } : undefined)
+      expect([malformed.status, await errorCode(malformed)], path).toEqual([400, 'malformed_path'])
+    }
+    expect((await listed(server, ana)).find((room) => room.id === plans.id)?.name).toBe('Renamed')
+  })
+
   it('the catalog, memberships and histories outlive a restart', async () => {
     const [ana, bia] = await Promise.all([register(server), register(server)])
     const plans = await makeRoom(server, ana, { name: 'Kept', visibility: 'private', topic: 'kept topic' })
@@ -373,6 +400,17 @@ describe('the limits of rooms', () => {
     // Another user has their own; a conversation is not a room made.
     await makeRoom(server, bia, { name: 'Bia’s', visibility: 'public' })
     expect((await call(server, ana, 'PUT', `/dms/${bia.username}`)).status).toBe(201)
+  })
+
+  it('ROOM_CREATE_PER_DAY holds against many POST /rooms at once: exactly the limit made, the rest 429 with Retry-After', async () => {
+    const cara = await register(server)
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => call(server, cara, 'POST', '/rooms', { name: `Rush ${i}`, visibility: 'private' })))
+    expect(answers.map((answer) => answer.status).sort()).toEqual([201, 201, ...Array<number>(10).fill(429)])
+    for (const answer of answers.filter((a) => a.status === 429)) {
+      expect(await errorCode(answer)).toBe('too_many_rooms')
+      expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(86_400 - 120)
+    }
+    expect((await listed(server, cara)).filter((room) => room.owner === cara.username)).toHaveLength(2)
   })
 
   it('ROOM_MAX_MEMBERS: past it, room_full; INVITE_RATE: past it, 429 too_many_invitations', async () => {

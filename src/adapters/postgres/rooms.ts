@@ -1,4 +1,6 @@
+import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import type pg from 'pg'
 import { UserId } from '../../core/brands.js'
 import { trusted } from '../../core/codecs.js'
@@ -19,11 +21,12 @@ import {
   storedDirectRoom,
   storedMadeRoom,
   storedRoom,
+  tooManyRooms,
   type MembershipRow,
   type RoomRow,
 } from '../room-rows.js'
 import { toStoreError, type StoreError } from '../store-failure.js'
-import type { MemberAdded, RoomIdTaken, RoomStore } from '../stores.js'
+import type { MadeRoom, MemberAdded, RoomIdTaken, RoomStore, TooManyRooms } from '../stores.js'
 
 // A room and its first members go in by one statement (data-modifying CTEs), which commits whole or not at
 // all. Ids are ordered with COLLATE "C" (bytes, as SQLite compares them), so both engines answer in one order
@@ -39,6 +42,21 @@ const FIND = `${CATALOG} WHERE r.id = $1`
 const CREATE = `
   WITH room AS (
     INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${ROOM_COLUMNS}
+  ),
+  owner AS (
+    INSERT INTO room_members (room_id, user_id, added_at, read_seq) SELECT id, owner_id, created_at, 0 FROM room
+    ON CONFLICT (room_id, user_id) DO NOTHING
+  )
+  SELECT ${ROOM_COLUMNS} FROM room`
+// Within a quota: the same, inserting only while the owner has fewer than $8 rooms since $7. Run under the
+// owner's lock (OWNER_ROOMS_LOCK_CLASS), as a statement of its own, so its snapshot, taken when it starts,
+// holds every room a create that had the lock before committed.
+const CREATE_WITHIN = `
+  WITH room AS (
+    INSERT INTO room_catalog (${NEW_ROOM_COLUMNS})
+    SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::bigint
+    WHERE (SELECT count(*) FROM room_catalog WHERE owner_id = $5::text AND created_at >= $7::bigint) < $8::bigint
+    RETURNING ${ROOM_COLUMNS}
   ),
   owner AS (
     INSERT INTO room_members (room_id, user_id, added_at, read_seq) SELECT id, owner_id, created_at, 0 FROM room
@@ -100,6 +118,13 @@ const MARK_READ = `
  */
 const MEMBERS_LOCK_CLASS = 0x53414c4d
 
+/**
+ * The class of the transaction-level advisory lock a create with a quota takes on its owner (the owner's id
+ * hashed is the other half): one owner's creates take turns, so each counts the rooms the others made. A
+ * hash collision of two owners only makes them wait for each other.
+ */
+const OWNER_ROOMS_LOCK_CLASS = 0x53414c52
+
 export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
   const findDirect = async (key: string) => (await pool.query<RoomRow>(FIND_DIRECT, [key])).rows[0]
 
@@ -110,12 +135,23 @@ export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
         const { rows } = await pool.query<CatalogRow>(FIND, [id])
         return rows[0] === undefined ? undefined : catalogRoom(rows[0])
       }, toStoreError),
-    create: (room) =>
-      TE.tryCatch(async () => {
-        const { rows } = await pool.query<RoomRow>(CREATE, newRoomValues(room))
-        if (rows[0] === undefined) throw new Error(`room ${room.id} was not stored`)
-        return storedMadeRoom(rows[0])
-      }, takenOr),
+    create: (room, quota) =>
+      pipe(
+        TE.tryCatch(async (): Promise<E.Either<TooManyRooms, MadeRoom>> => {
+          if (quota === undefined) {
+            const { rows } = await pool.query<RoomRow>(CREATE, newRoomValues(room))
+            if (rows[0] === undefined) throw new Error(`room ${room.id} was not stored`)
+            return E.right(storedMadeRoom(rows[0]))
+          }
+          return inTransaction(pool, async (client) => {
+            await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_ROOMS_LOCK_CLASS, room.ownerId])
+            const { rows } = await client.query<RoomRow>(CREATE_WITHIN, [...newRoomValues(room), quota.since, bindableLimit(quota.max)])
+            if (rows[0] !== undefined) return E.right(storedMadeRoom(rows[0]))
+            return E.left(tooManyRooms(recentRooms((await client.query<RecentRoomsRow>(CREATED_SINCE, [room.ownerId, quota.since])).rows[0])))
+          })
+        }, takenOr),
+        TE.chainEitherKW((made) => made),
+      ),
     createdSince: (owner, since) => TE.tryCatch(async () => recentRooms((await pool.query<RecentRoomsRow>(CREATED_SINCE, [owner, since])).rows[0]), toStoreError),
     update: (id, change) =>
       TE.tryCatch(async () => {

@@ -1,4 +1,6 @@
+import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
+import { pipe } from 'fp-ts/lib/function.js'
 import { trusted } from '../../core/codecs.js'
 import { UserId } from '../../core/brands.js'
 import {
@@ -18,11 +20,12 @@ import {
   storedDirectRoom,
   storedMadeRoom,
   storedRoom,
+  tooManyRooms,
   type MembershipRow,
   type RoomRow,
 } from '../room-rows.js'
 import { toStoreError, type StoreError } from '../store-failure.js'
-import type { RoomIdTaken, RoomStore } from '../stores.js'
+import type { MadeRoom, RoomIdTaken, RoomStore, TooManyRooms } from '../stores.js'
 import type { PreparedStatements } from './prepared.js'
 
 // Every write is one statement, so it commits whole or not at all without a transaction held across awaits
@@ -39,6 +42,12 @@ const CATALOG = `SELECT ${CATALOG_COLUMNS} FROM room_catalog r
 const ALL = `${CATALOG} ORDER BY r.created_at, r.id`
 const FIND = `${CATALOG} WHERE r.id = ?`
 const CREATE = `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ROOM_COLUMNS}`
+// Within a quota: the owner's rooms since ?7 are counted by the INSERT's own statement, which holds the write
+// lock from its start, so no other create (this connection's or another process's) lands between the count
+// and the insert.
+const CREATE_WITHIN = `INSERT INTO room_catalog (${NEW_ROOM_COLUMNS})
+  SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM room_catalog WHERE owner_id = ?5 AND created_at >= ?7) < ?8
+  RETURNING ${ROOM_COLUMNS}`
 const CREATED_SINCE = 'SELECT COUNT(*) AS n, MIN(created_at) AS earliest FROM room_catalog WHERE owner_id = ? AND created_at >= ?'
 // ?2 says whether the topic changes (1) or stays (0): a null ?3 then removes it.
 const UPDATE = `UPDATE room_catalog SET name = COALESCE(?1, name), topic = CASE WHEN ?2 = 1 THEN ?3 ELSE topic END
@@ -82,12 +91,18 @@ export const sqliteRoomStore = (statements: PreparedStatements): RoomStore => {
         const row = await first<CatalogRow>(FIND, [id])
         return row === undefined ? undefined : catalogRoom(row)
       }, toStoreError),
-    create: (room) =>
-      TE.tryCatch(async () => {
-        const row = await first<RoomRow>(CREATE, newRoomValues(room))
-        if (row === undefined) throw new Error(`room ${room.id} was not stored`)
-        return storedMadeRoom(row)
-      }, takenOr),
+    create: (room, quota) =>
+      pipe(
+        TE.tryCatch(async (): Promise<E.Either<TooManyRooms, MadeRoom>> => {
+          const values = newRoomValues(room)
+          const row = quota === undefined ? await first<RoomRow>(CREATE, values) : await first<RoomRow>(CREATE_WITHIN, [...values, quota.since, bindableLimit(quota.max)])
+          if (row !== undefined) return E.right(storedMadeRoom(row))
+          if (quota === undefined) throw new Error(`room ${room.id} was not stored`)
+          // Rooms are never deleted, so the count that refused still stands: its earliest is when to retry.
+          return E.left(tooManyRooms(recentRooms(await first<RecentRoomsRow>(CREATED_SINCE, [room.ownerId, quota.since]))))
+        }, takenOr),
+        TE.chainEitherKW((made) => made),
+      ),
     createdSince: (owner, since) => TE.tryCatch(async () => recentRooms(await first<RecentRoomsRow>(CREATED_SINCE, [owner, since])), toStoreError),
     update: (id, change) =>
       TE.tryCatch(async () => {

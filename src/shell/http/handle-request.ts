@@ -75,7 +75,26 @@ const route = async (routes: RouteTable, req: IncomingMessage, path: string): Pr
     const allowed = Object.keys(match.methods).join(', ')
     return E.left(httpError(405, 'method_not_allowed', `${match.template} accepts ${allowed}`, undefined, { Allow: allowed }))
   }
-  return handler(req, match.params)()
+  const params = decodeParams(match.params)
+  if (params === undefined) return E.left(httpError(400, 'malformed_path', 'the path has a malformed percent-escape'))
+  return handler(req, params)()
+}
+
+/**
+ * The path parameters percent-decoded, once, here: a handler sees `/dms/b%C3%AD%C3%A1`'s username as `bíá`.
+ * undefined when one is not valid percent-encoded UTF-8 (`%E0%A4%A`, `%ZZ`). A decoded segment may hold a
+ * `/` or `..`: handlers take parameters as names to look up (checked against their codecs), never as paths.
+ */
+const decodeParams = (params: PathParams): PathParams | undefined => {
+  const decoded: Record<string, string> = {}
+  for (const [name, value] of Object.entries(params)) {
+    try {
+      decoded[name] = decodeURIComponent(value)
+    } catch {
+      return undefined
+    }
+  }
+  return decoded
 }
 
 interface RouteMatch {

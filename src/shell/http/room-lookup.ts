@@ -35,42 +35,44 @@ export interface RoomLookup {
 export const createRoomLookup = ({ rooms, configured }: { readonly rooms: RoomStore; readonly configured: ReadonlyArray<RoomId> }): RoomLookup => {
   const configuredIds = new Set<string>(configured)
 
-  const find = (id: string): TE.TaskEither<HttpError, FoundRoom | undefined> => {
-    if (!RoomId.is(id)) return TE.right(undefined)
-    if (configuredIds.has(id)) return TE.right({ id, standing: standingOf(CONFIGURED_ROOM), stored: undefined })
+  // A stored room's id (any id shaped like a room's that is not a configured room's) costs the same reads
+  // whether a room has it or not: the room, then the asker's memberships, always both. Reading the
+  // memberships only for a private room that is there made a guessed id answer measurably later (~100 µs)
+  // when a hidden room has it than when none does, though both answer the same 404: the timing told whether
+  // a private room exists. The ROOMS rooms are public knowledge, and an id not shaped like a room's is
+  // refused by its shape alone, so neither needs hiding.
+  const ask = (id: string, user: ChatUser): TE.TaskEither<HttpError, Asked> => {
+    if (!RoomId.is(id)) return TE.right({ room: undefined, asker: { id: user.id, member: false } })
+    if (configuredIds.has(id)) return TE.right({ room: { id, standing: standingOf(CONFIGURED_ROOM), stored: undefined }, asker: { id: user.id, member: false } })
     return pipe(
       rooms.find(id),
-      TE.mapLeft((error) => storeHttpError(error)),
-      TE.map((stored) => (stored === undefined ? undefined : { id, standing: standingOf(roomEntryOf(stored).profile), stored })),
-    )
-  }
-
-  // Only a private room asks the store about membership: anyone may know a public one, an owner belongs
-  // to their room (they cannot leave it), and a conversation's members are its pair.
-  const belongs = (room: FoundRoom | undefined, user: UserId): TE.TaskEither<HttpError, boolean> => {
-    if (room === undefined || room.stored === undefined) return TE.right(false)
-    if (room.stored.kind === 'direct') return TE.right(room.stored.members.includes(user))
-    if (room.stored.ownerId === user) return TE.right(true)
-    if (room.stored.kind === 'public') return TE.right(false)
-    return pipe(
-      rooms.memberships(user, 0),
-      TE.mapLeft((error) => storeHttpError(error)),
-      TE.map((memberships) => memberships.some((membership) => membership.room === room.id)),
-    )
-  }
-
-  return {
-    ask: (id, user) =>
-      pipe(
-        find(id),
-        TE.chain((room) =>
-          pipe(
-            belongs(room, user.id),
-            TE.map((member): Asked => ({ room, asker: { id: user.id, member } })),
-          ),
+      TE.chain((stored) =>
+        pipe(
+          rooms.memberships(user.id, 0),
+          TE.map((memberships): Asked => {
+            const room = stored === undefined ? undefined : { id, standing: standingOf(roomEntryOf(stored).profile), stored }
+            return { room, asker: { id: user.id, member: belongs(stored, user.id, () => memberships.some((membership) => membership.room === id)) } }
+          }),
         ),
       ),
+      TE.mapLeft((error) => storeHttpError(error)),
+    )
   }
+
+  return { ask }
+}
+
+/**
+ * Whether `user` belongs to the stored room: a conversation's members are its pair, an owner belongs to
+ * their room (they cannot leave it), anyone may know a public one (false: it asks nothing of membership),
+ * and a private room's members are its stored memberships (`isMember`).
+ */
+const belongs = (stored: CatalogRoom | undefined, user: UserId, isMember: () => boolean): boolean => {
+  if (stored === undefined) return false
+  if (stored.kind === 'direct') return stored.members.includes(user)
+  if (stored.ownerId === user) return true
+  if (stored.kind === 'public') return false
+  return isMember()
 }
 
 /**

@@ -7,7 +7,7 @@ import { roomView } from '../../core/chat/visibility.js'
 import type { RoomSummary } from '../../core/protocol/server-frames.js'
 import { DAY_MS, roomCreationWait, topicOf, type CreateRoomRequest } from '../../core/rooms.js'
 import { StoreError } from '../../adapters/store-failure.js'
-import type { RoomIdTaken, RoomStore } from '../../adapters/stores.js'
+import type { RoomIdTaken, RoomStore, TooManyRooms } from '../../adapters/stores.js'
 import type { System } from '../../adapters/system.js'
 import type { ChatRuntime } from '../chat-runtime.js'
 import { roomEntryOf } from '../room-catalog.js'
@@ -37,19 +37,13 @@ export interface RoomMaking {
 const ID_DRAWS = 3
 
 export const createRoomMaking = ({ rooms, runtime, system, limits }: Dependencies): RoomMaking => {
-  const underDailyLimit = (owner: UserId, at: number): TE.TaskEither<HttpError, void> =>
-    pipe(
-      rooms.createdSince(owner, at - DAY_MS),
-      TE.mapLeft((error) => storeHttpError(error)),
-      TE.chain((recent) => {
-        const wait = roomCreationWait(recent, limits.roomsPerDay, at)
-        return wait === 0 ? TE.right(undefined) : TE.left(retryLater(429, 'too_many_rooms', `you made ${limits.roomsPerDay} rooms in the last day`, wait))
-      }),
-    )
-
   // A drawn id may be a configured room's (never stored, so the store's key cannot refuse it) or, rarely, a
-  // stored room's: draw again.
-  const withFreshId = <A>(draw: () => RoomId, attempt: (id: RoomId) => TE.TaskEither<RoomIdTaken | StoreError, A>): TE.TaskEither<HttpError, A> => {
+  // stored room's: draw again. Any other refusal of the store's (`Refused`) is answered by `refused`.
+  const withFreshId = <A, Refused extends { readonly type: string }>(
+    draw: () => RoomId,
+    attempt: (id: RoomId) => TE.TaskEither<RoomIdTaken | Refused | StoreError, A>,
+    refused: (refusal: Refused) => HttpError,
+  ): TE.TaskEither<HttpError, A> => {
     const tryOne = (left: number): TE.TaskEither<HttpError, A> => {
       const id = draw()
       if (runtime.state().rooms.has(id)) return left > 1 ? tryOne(left - 1) : TE.left(storeHttpError(new Error('every room id drawn was taken')))
@@ -57,6 +51,7 @@ export const createRoomMaking = ({ rooms, runtime, system, limits }: Dependencie
         attempt(id),
         TE.orElse((error) => {
           if (error instanceof StoreError) return TE.left(storeHttpError(error))
+          if (!isTakenId(error)) return TE.left(refused(error))
           return left > 1 ? tryOne(left - 1) : TE.left(storeHttpError(new Error('every room id drawn was taken')))
         }),
       )
@@ -64,14 +59,17 @@ export const createRoomMaking = ({ rooms, runtime, system, limits }: Dependencie
     return tryOne(ID_DRAWS)
   }
 
+  // The store counts the owner's rooms of the last day and inserts in one atomic step, so creates racing at
+  // ROOM_CREATE_PER_DAY (on any process) never pass it; a count read here first would let them.
   const room = (owner: ChatUser, request: CreateRoomRequest): TE.TaskEither<HttpError, RoomEntry> => {
     const at = system.now()
+    const quota = { max: limits.roomsPerDay, since: at - DAY_MS }
     return pipe(
-      underDailyLimit(owner.id, at),
-      TE.chain(() =>
-        withFreshId(system.newRoomId, (id) =>
-          rooms.create({ id, kind: request.visibility, name: request.name, topic: topicOf(request.topic ?? null), ownerId: owner.id, createdAt: at }),
-        ),
+      withFreshId(
+        system.newRoomId,
+        (id) => rooms.create({ id, kind: request.visibility, name: request.name, topic: topicOf(request.topic ?? null), ownerId: owner.id, createdAt: at }, quota),
+        ({ earliest }: TooManyRooms) =>
+          retryLater(429, 'too_many_rooms', `you made ${limits.roomsPerDay} rooms in the last day`, roomCreationWait({ count: limits.roomsPerDay, earliest }, limits.roomsPerDay, at)),
       ),
       TE.map((made) => {
         const entry = roomEntryOf({ ...made, owner })
@@ -84,7 +82,7 @@ export const createRoomMaking = ({ rooms, runtime, system, limits }: Dependencie
 
   const direct = (asker: ChatUser, other: ChatUser): TE.TaskEither<HttpError, { readonly entry: RoomEntry; readonly created: boolean }> =>
     pipe(
-      withFreshId(system.newDirectRoomId, (id) => rooms.direct(asker.id, other.id, id, system.now())),
+      withFreshId(system.newDirectRoomId, (id) => rooms.direct(asker.id, other.id, id, system.now()), (never: never) => never),
       TE.map(({ room: stored, created }) => {
         const person = (id: UserId) => (id === asker.id ? asker : other)
         const entry = roomEntryOf({ ...stored, pair: [person(stored.members[0]), person(stored.members[1])] })
@@ -109,3 +107,5 @@ export const createRoomMaking = ({ rooms, runtime, system, limits }: Dependencie
 }
 
 const NO_HISTORY = { lastSeq: 0, recent: [] }
+
+const isTakenId = <Refused extends { readonly type: string }>(error: RoomIdTaken | Refused): error is RoomIdTaken => error.type === 'room_id_taken'
