@@ -337,6 +337,12 @@ interface Running {
  * uploads already under way may finish until the timeout; then everything accepted is stored (and
  * acknowledged where the socket still listens) before the database closes.
  */
+/** Resolves once the core holds no connection (every socket's close has reached it), or after `timeoutMs`. */
+const untilNoConnections = async (runtime: ChatRuntime, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (runtime.state().connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
 const shutdown = async ({ server, runtime, database, closeHasher, log, timeoutMs }: Running): Promise<void> => {
   const stopped = new Promise<void>((done) => server.close(() => done()))
   for (const socket of runtime.sockets()) socket.close(CLOSE_GOING_AWAY, 'server shutting down')
@@ -347,6 +353,10 @@ const shutdown = async ({ server, runtime, database, closeHasher, log, timeoutMs
     server.closeAllConnections()
   }, timeoutMs)
   await stopped
+  // server.close() waits for HTTP connections only: upgraded sockets close on their own time, and each
+  // closing connection writes (its user's read markers) as the core lets it go. Drained before that, those
+  // writes would find the store closed.
+  await untilNoConnections(runtime, timeoutMs)
   clearTimeout(cut)
   await runtime.drain()
   runtime.stop()
