@@ -2,6 +2,7 @@ import { RoomId, storedPersonName, UserId, Username } from '../core/brands.js'
 import { trusted } from '../core/codecs.js'
 import type { ChatUser } from '../core/chat/state.js'
 import type { RecentRooms } from '../core/rooms.js'
+import { storedRoomName, storedTopic } from '../core/rooms.js'
 import type { CatalogRoom, DirectRoom, MadeRoom, Membership, NewRoom, RoomIdTaken, StoredRoom, TooManyRooms } from './stores.js'
 
 // The rows of `room_catalog` and `room_members` as every engine writes and reads them, and the records they
@@ -127,8 +128,9 @@ export const storedDirectRoom = (row: RoomRow): DirectRoom => {
 const madeRoom = (row: RoomRow, kind: MadeRoom['kind']): MadeRoom => ({
   kind,
   id: trusted(RoomId, row.id),
-  name: row.name,
-  topic: row.topic,
+  // Read back as today's rules would have taken it (a room made under looser ones keeps nothing they refuse).
+  name: storedRoomName(row.name, row.id),
+  topic: storedTopic(row.topic),
   ownerId: row.owner_id === null ? null : trusted(UserId, row.owner_id),
   createdAt: row.created_at,
   archivedAt: row.archived_at,

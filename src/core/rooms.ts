@@ -2,7 +2,7 @@ import * as t from 'io-ts'
 import * as E from 'fp-ts/lib/Either.js'
 import { sentenceFor, Username, type UserId } from './brands.js'
 import { explained, keptAsIs, normalizing, strictObject } from './codecs.js'
-import { checkName, type TextProblem } from './text.js'
+import { checkName, cleanName, type TextProblem } from './text.js'
 import type { RoomKind, RoomProfile } from './chat/state.js'
 
 // The rules of rooms people make (docs/rooms.md): what a request may say, who may do what to a room, and
@@ -44,6 +44,28 @@ export const RoomTopic = normalizing(
   checkTopic,
 )
 export type RoomTopic = t.TypeOf<typeof RoomTopic>
+
+/**
+ * A made room's name or topic read back from the store, shown without what today's rule refuses (one an
+ * earlier, looser version stored: stacked marks, private use, a stray selector): cleaned, cut to length;
+ * a name with nothing left becomes `fallback`, a topic with nothing left none. As `storedPersonName` does
+ * for display names.
+ */
+export const storedRoomName = (stored: string, fallback: string): string => {
+  const cleaned = cleanedToFit(stored, MADE_ROOM_NAME_MAX)
+  return cleaned === '' ? fallback : cleaned
+}
+
+export const storedTopic = (stored: string | null): string | null => {
+  if (stored === null) return null
+  const cleaned = cleanedToFit(stored, TOPIC_MAX)
+  return cleaned === '' ? null : cleaned
+}
+
+const cleanedToFit = (stored: string, max: number): string => {
+  if (E.isRight(checkName(stored, { max }))) return stored.normalize('NFC')
+  return [...cleanName(stored).trim()].slice(0, max).join('').trim()
+}
 
 /** What a topic in a request means: an empty one, or null, is none. */
 export const topicOf = (topic: RoomTopic | null): RoomTopic | null => (topic === '' ? null : topic)

@@ -20,6 +20,8 @@ import {
   RoomTopic,
   standingOf,
   topicOf,
+  storedRoomName,
+  storedTopic,
   type Asker,
   type RoomRefusal,
   type RoomStanding,
@@ -218,6 +220,30 @@ describe('rooms per day', () => {
         const wait = roomCreationWait({ count, earliest: count === 0 ? null : at - age }, perDay, at)
         expect(wait === 0).toBe(count < perDay)
         expect(wait).toBeLessThanOrEqual(DAY_MS)
+      }),
+    )
+  })
+})
+
+describe('room names and topics read back from the store', () => {
+  it('are shown without what today’s rules refuse, cut to length; nothing left is the fallback, or no topic', () => {
+    expect(storedRoomName('Plans', 'r-x')).toBe('Plans')
+    expect(storedRoomName('Pla\u0301'.normalize('NFD'), 'r-x')).toBe('Plá')
+    expect(storedRoomName(`Z${'\u0301'.repeat(40)}algo`, 'r-x')).not.toContain('\u0301'.repeat(5))
+    expect(storedRoomName('\ue000', 'r-x')).toBe('r-x')
+    expect(storedRoomName('a'.repeat(200), 'r-x')).toHaveLength(80)
+    expect(storedTopic('\ue000\uffff')).toBe(null)
+    expect(storedTopic(null)).toBe(null)
+    expect(storedTopic('what we plan')).toBe('what we plan')
+  })
+
+  it('always come out as today’s rules accept them', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 120 }), (raw) => {
+        const name = storedRoomName(raw, 'fallback')
+        expect(E.isRight(MadeRoomName.decode(name)) || name === 'fallback').toBe(true)
+        const topic = storedTopic(raw)
+        if (topic !== null) expect(E.isRight(RoomTopic.decode(topic))).toBe(true)
       }),
     )
   })
