@@ -108,7 +108,9 @@ export interface paths {
          *     everyone and announced to every connection (`room_added`); a `private` one is listed to, and may
          *     be entered by, its members only, whom its owner adds. The name is 1-80 characters, the topic 0-250
          *     on one line (empty: none), both under the text rules (NFC; no control, bidirectional or invisible
-         *     characters; no surrounding spaces). At most `ROOM_CREATE_PER_DAY` (default 10) rooms per user in
+         *     characters, private-use, unassigned or noncharacter code points; no combining mark without a letter
+         *     under it, at most 4 on one letter; a variation selector only where it selects an emoji or an
+         *     ideograph's form; no surrounding spaces). At most `ROOM_CREATE_PER_DAY` (default 10) rooms per user in
          *     any 24 hours, archived ones included.
          */
         post: operations["createRoom"];
@@ -576,7 +578,7 @@ export interface components {
             name: string;
         };
         CreateRoomRequest: {
-            /** @description 1-80 characters once in NFC; no control, bidirectional or invisible characters, no surrounding spaces. */
+            /** @description 1-80 characters once in NFC, under the text rules (see POST /rooms): no control, bidirectional, invisible or private-use characters, no stacked or stray combining marks, no surrounding spaces. */
             name: string;
             /** @enum {string} */
             visibility: "public" | "private";
