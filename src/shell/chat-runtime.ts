@@ -221,6 +221,8 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
       (error: unknown) => {
         log.warn('rooms and memberships not read again after the cluster link came back', { err: error, attempt: effect.attempt })
         if (effect.attempt < 3) setTimeout(() => reloadRooms({ ...effect, attempt: effect.attempt + 1 }), 1000).unref()
+        // Given up: the rooms must still read the messages they missed.
+        else dispatch({ type: 'RoomsReloaded', rooms: [], memberships: [], asOf: effect.asOf, attempt: effect.attempt, failed: true, at: now() })
       },
     )
   }

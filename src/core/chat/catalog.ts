@@ -7,6 +7,7 @@ import type { MembershipEntry } from './events.js'
 import { unchanged, type Step } from './step-result.js'
 import { mayKnow, roomView } from './visibility.js'
 import { following, membershipAt, readMoved } from './unread.js'
+import { clusterLinkRestored } from './ordering.js'
 
 // How the catalog and memberships change (docs/rooms.md). Changes are stored first (by the routes), then
 // arrive here as events; each process tells its own connections, and the one where it happened tells the
@@ -115,9 +116,11 @@ export const roomsReloaded = (
   memberships: ReadonlyArray<{ readonly user: UserId; readonly entries: ReadonlyArray<MembershipEntry> }>,
   asOf: number,
   attempt: number,
+  failed = false,
 ): Step => {
   let next = state
   const effects: Effect[] = []
+  if (failed) return thenReadMissed(state, effects)
   const apply = ([after, made]: Step) => {
     next = after
     effects.push(...made)
@@ -145,7 +148,14 @@ export const roomsReloaded = (
     }
   }
   if (!quiet && attempt < 3) effects.push(reloadRooms(next, attempt + 1))
-  return [next, effects]
+  return thenReadMissed(next, effects)
+}
+
+/** After the first answer to a restored link's reload (or its failure): the rooms read what they missed. */
+const thenReadMissed = (state: ChatState, effects: ReadonlyArray<Effect>): Step => {
+  if (!state.roomsReloading) return [state, effects]
+  const [filling, fills] = clusterLinkRestored({ ...state, roomsReloading: false })
+  return [filling, [...effects, ...fills]]
 }
 
 /** Asks the store for the catalog and the memberships of every user connected here (see `roomsReloaded`). */

@@ -1,4 +1,4 @@
-import type { ConnectionId, SessionId } from '../brands.js'
+import type { ConnectionId, RoomId, SessionId } from '../brands.js'
 import { sendTo, setPresence } from './audience.js'
 import type { Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
@@ -68,7 +68,8 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
   const welcome = sendTo(event.connection, {
     type: 'welcome',
     user: publicUser(presence.user),
-    rooms: roomsFor(registered, presence.user.id, presence.memberships),
+    // A first tab landing where the user is on another process lists that room as read: it is the room they are in.
+    rooms: roomsFor(registered, presence.user.id, elsewhere === undefined ? presence.memberships : readIn(presence.memberships, elsewhere.room)),
     protocol: PROTOCOL_VERSION,
     ...(presence.room === null ? (elsewhere === undefined ? {} : { room: elsewhere.room }) : { room: presence.room }),
   })
@@ -175,3 +176,9 @@ const closeEnded = (connection: ConnectionId, reason: string): Effect => ({
   code: CLOSE_SESSION_ENDED,
   reason,
 })
+
+/** The memberships with `room`'s as read (nothing unread), when the user belongs to it. */
+const readIn = (memberships: Presence['memberships'], room: RoomId): Presence['memberships'] => {
+  const membership = memberships.get(room)
+  return membership === undefined ? memberships : memberships.set(room, { ...membership, unread: 0 })
+}

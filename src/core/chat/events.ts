@@ -104,6 +104,8 @@ export type ChatEvent =
       readonly memberships: ReadonlyArray<{ readonly user: UserId; readonly entries: ReadonlyArray<MembershipEntry> }>
       readonly asOf: number
       readonly attempt: number
+      /** The store could not be read (every attempt failed): nothing to apply, the rooms read what they missed. */
+      readonly failed?: boolean
       readonly at: number
     }
   /** The link to the other processes is up again (or for the first time): what was announced meanwhile is lost. */

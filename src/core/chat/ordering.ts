@@ -151,7 +151,8 @@ export const gapNotFilled = (state: ChatState, roomId: RoomId, at: number): Step
  */
 export const sweepGaps = (state: ChatState, at: number): readonly [ChatState, ReadonlyArray<Effect>, number] => {
   const cluster = state.settings.cluster
-  if (cluster === null || at < state.sweepsDueAt.gaps) return [state, [], state.sweepsDueAt.gaps]
+  // While a restored link's reload is read, no room reads the store: the reload's answer fills them all.
+  if (cluster === null || at < state.sweepsDueAt.gaps || state.roomsReloading) return [state, [], state.sweepsDueAt.gaps]
   let next = state
   let dueAt = Infinity
   const effects: Effect[] = []

@@ -80,9 +80,11 @@ const applyFact = (state: ChatState, origin: ProcessId, fact: ClusterFact, at: n
  */
 export const linkRestored = (state: ChatState): Step => {
   if (state.settings.cluster === null) return unchanged(state)
-  const [next, fills] = clusterLinkRestored(state)
-  // Rooms made or changed and memberships added or removed while the link was down were announced to no one here.
-  return [next, [snapshotOf(next, false), ...revocations(next), ...fills, reloadRooms(next)]]
+  // Rooms made or changed and memberships added or removed while the link was down were announced to no one
+  // here: they are read first, and the rooms read the messages they missed once that is applied (see
+  // `roomsReloaded`), so nothing of the outage reaches a member removed during it.
+  const next: ChatState = { ...state, roomsReloading: true }
+  return [next, [snapshotOf(next, false), ...revocations(next), reloadRooms(next)]]
 }
 
 /**

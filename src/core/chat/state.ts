@@ -288,6 +288,12 @@ export interface ChatState {
    * meanwhile is newer than what the reload read, so the reload takes away nothing then (see catalog.ts).
    */
   readonly membershipChanges: number
+  /**
+   * The cluster link came back and the catalog and memberships are being read again (`reloadRooms`): the
+   * rooms read what they missed only once that answer is applied, so a member removed during the outage
+   * is out before any message of the outage is delivered here.
+   */
+  readonly roomsReloading: boolean
 }
 
 /**
@@ -397,6 +403,7 @@ export const initialChatState = (
     peers: I.Map(),
     catchingUp: I.Map(),
     membershipChanges: 0,
+    roomsReloading: false,
   }
 }
 

@@ -50,7 +50,7 @@ export const step = (state: ChatState, event: ChatEvent): Step => {
     case 'RoomSaved':
       return roomSaved(state, event.room, event.fromPeer ?? false)
     case 'RoomsReloaded':
-      return roomsReloaded(state, event.rooms, event.memberships, event.asOf, event.attempt)
+      return roomsReloaded(state, event.rooms, event.memberships, event.asOf, event.attempt, event.failed ?? false)
     case 'MembershipChanged':
       return membershipChanged(state, event.room, event.user, event.change, event.readSeq ?? 0, event.fromPeer ?? false)
   }

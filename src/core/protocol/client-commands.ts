@@ -7,7 +7,9 @@ import { parseMessageId } from './message-id.js'
 import * as O from 'fp-ts/lib/Option.js'
 
 // Ids are compared exactly as sent, never normalized; they only have to be well-formed text (text.ts).
-const AnyRoomName = explained(t.refinement(t.string, isWellFormed, 'RoomName'), 'must be a room id string')
+// Any string a room id could be (no id is longer than 64): an unknown one is answered unknown_room, which
+// repeats it, so its length is bounded here rather than by the frame's.
+const AnyRoomName = explained(t.refinement(t.string, (s) => s.length <= 128 && isWellFormed(s), 'RoomName'), 'must be a room id string of at most 128 characters')
 const SinceId = explained(
   t.refinement(t.string, (s) => s.length <= 64 && isWellFormed(s), 'SinceId'),
   'must be a message id string',

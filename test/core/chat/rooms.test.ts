@@ -249,6 +249,17 @@ describe('across processes, a report of where a user is never lets them into a r
     expect(world.framesOf(world.currentConnection(1)).some((f) => f.type === 'joined')).toBe(false)
   })
 
+  it('a first tab landing in the room the user is in elsewhere lists it as read, not with the messages they read there', () => {
+    const world = clusterWorld()
+    reportedIn(world, PRIVATE, 10)
+    const said = { seq: 1, room: PRIVATE, user: ana, text: messageText('read elsewhere'), attachments: [], sentAt: world.at }
+    world.stored.push(said)
+    world.dispatch({ type: 'PeerAnnounced', origin: 'elsewhere', fact: { type: 'messages_stored', messages: [said] }, at: world.at })
+    world.open(1)
+    const welcome = world.framesOf(world.currentConnection(1)).find((f) => f.type === 'welcome')
+    expect(welcome).toMatchObject({ room: PRIVATE, rooms: expect.arrayContaining([expect.objectContaining({ id: PRIVATE, unread: 0 })]) })
+  })
+
   it('a member still follows a move into it', () => {
     const world = clusterWorld()
     world.open(1)
@@ -297,6 +308,32 @@ describe('after the cluster link comes back', () => {
     expect(world.state.rooms.get(PRIVATE)?.name).toBe('Renamed meanwhile')
     // caio does not belong to the renamed room: he hears nothing of it.
     expect(world.framesOf(world.currentConnection(2)).some((f) => mentions(f, PRIVATE))).toBe(false)
+  })
+
+  it('reads the messages of the outage only once the removals of the outage are applied: the removed member gets none', () => {
+    const world = linked()
+    world.open(0)
+    world.open(1)
+    world.command(0, { type: 'join', room: PRIVATE })
+    world.command(1, { type: 'join', room: PRIVATE })
+    // During the outage, another process removed bia and ana's other tab there wrote in the room.
+    removedElsewhere(world, 1, PRIVATE)
+    world.stored.push({ seq: 1, room: PRIVATE, user: ana, text: messageText('after bia left'), attachments: [], sentAt: world.at })
+    world.holdReloads = true
+    const fills: Effect[] = []
+    world.observers.push(({ effects }) => fills.push(...effects.filter((e) => e.type === 'fillGap')))
+    restored(world)
+    expect(fills).toEqual([])
+    // A message announced meanwhile waits too: it comes after the outage's.
+    world.dispatch({ type: 'PeerAnnounced', origin: 'elsewhere', fact: { type: 'messages_stored', messages: [{ seq: 2, room: PRIVATE, user: ana, text: messageText('later'), attachments: [], sentAt: world.at }] }, at: world.at })
+    world.at += 1000
+    world.tick()
+    expect(fills).toEqual([])
+    world.stored.push({ seq: 2, room: PRIVATE, user: ana, text: messageText('later'), attachments: [], sentAt: world.at })
+    world.answerReloads()
+    expect(fills.length).toBeGreaterThan(0)
+    expect(world.framesOf(world.currentConnection(1)).filter((f) => f.type === 'message')).toEqual([])
+    expect(world.framesOf(world.currentConnection(0)).filter((f) => f.type === 'message').map((f) => (f as { text: string }).text)).toEqual(['after bia left', 'later'])
   })
 
   it('takes nothing away on the word of a read older than a change made here meanwhile, and reads again', () => {

@@ -55,6 +55,14 @@ describe('decodeClientFrame', () => {
     expect(rejection(text).message).toBe(message)
   })
 
+  it('refuses a room id longer than any room can have, in every command that names one, saying which field', () => {
+    const long = 'r'.repeat(129)
+    for (const frame of [{ type: 'join', room: long }, { type: 'read', room: long }, { type: 'message', text: 'hi', room: long }]) {
+      expect(rejection(JSON.stringify(frame)).details).toContainEqual({ path: 'room', message: 'must be a room id string of at most 128 characters' })
+    }
+    expect(E.isRight(decodeClientFrame(JSON.stringify({ type: 'join', room: 'r'.repeat(128) })))).toBe(true)
+  })
+
   it('names each wrong field and echoes a usable ref', () => {
     const rejected = rejection('{"type":"message","text":"   ","clientId":7,"colour":"red","ref":"r9"}')
     expect(rejected.ref).toBe('r9')
