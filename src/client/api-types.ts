@@ -614,6 +614,25 @@ export interface components {
                 details?: components["schemas"]["FieldProblems"];
             };
         };
+        /** @description 400: the JSON body is malformed or has invalid fields, or a path parameter has a malformed percent escape. */
+        BadBodyOrPathError: {
+            error: {
+                /** @enum {string} */
+                code: "validation_failed" | "malformed_json" | "malformed_path";
+                /** @description A sentence for people; may change. */
+                message: string;
+                details?: components["schemas"]["FieldProblems"];
+            };
+        };
+        /** @description 400: a path parameter has a malformed percent escape. */
+        MalformedPathError: {
+            error: {
+                /** @enum {string} */
+                code: "malformed_path";
+                /** @description A sentence for people; may change. */
+                message: string;
+            };
+        };
         /** @description 400: none of the offered WebSocket subprotocols is spoken here. */
         UnsupportedProtocolError: {
             error: {
@@ -981,6 +1000,24 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["BadBodyError"];
+            };
+        };
+        /** @description `malformed_path`: a path parameter has a malformed percent escape (`%E0%A4%A`). */
+        MalformedPath: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["MalformedPathError"];
+            };
+        };
+        /** @description `validation_failed` / `malformed_json`: the body, as for every JSON route; `malformed_path`: a path parameter has a malformed percent escape. */
+        BadBodyOrPath: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["BadBodyOrPathError"];
             };
         };
         /**
@@ -1355,6 +1392,7 @@ export interface operations {
                     "application/json": components["schemas"]["Room"];
                 };
             };
+            400: components["responses"]["MalformedPath"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NotOwner"];
             404: components["responses"]["UnknownRoom"];
@@ -1391,7 +1429,7 @@ export interface operations {
                     "application/json": components["schemas"]["Room"];
                 };
             };
-            400: components["responses"]["ValidationFailed"];
+            400: components["responses"]["BadBodyOrPath"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NotOwner"];
             404: components["responses"]["UnknownRoom"];
@@ -1448,7 +1486,7 @@ export interface operations {
                     "application/json": components["schemas"]["MemberAnswer"];
                 };
             };
-            400: components["responses"]["ValidationFailed"];
+            400: components["responses"]["BadBodyOrPath"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NotOwner"];
             /** @description `unknown_room`: no such room, or a private room the caller does not belong to (the same answer); `unknown_user`: nobody has that username. */
@@ -1513,6 +1551,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["MalformedPath"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["NotOwner"];
             /** @description `unknown_room`: no such room, or a private room or conversation the caller does not belong to (the same answer); `not_a_member`: that user is not a member (or does not exist). */
@@ -1571,6 +1610,7 @@ export interface operations {
                     "application/json": components["schemas"]["Room"];
                 };
             };
+            400: components["responses"]["MalformedPath"];
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["ForbiddenOrigin"];
             /** @description Nobody else has that username (the caller's own included; there is no conversation with oneself). */
