@@ -2,8 +2,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Frame } from '../../src/client/frames.js'
 import { MAX_PENDING } from '../../src/client/listing.js'
-import { initialModel, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
+import { update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
 import type { RoomSummary } from '../../src/core/protocol/server-frames.js'
+import { fold, frame } from './fold.js'
 
 // The room list's refresh (GET /rooms every ~20 s, over HTTP) against its live changes (frames, over the
 // WebSocket): an answer the server gave before a change, arriving after it, must not undo it.
@@ -13,17 +14,6 @@ const sala1: RoomSummary = { id: 'sala-1', name: 'Sala 1', members: 1, visibilit
 const secret: RoomSummary = { id: 'r-aaaaaaaaaaaa', name: 'Segredo', members: 0, visibility: 'private', owner: 'bia', unread: 0, member: true }
 const other: RoomSummary = { id: 'r-cccccccccccc', name: 'Outra', members: 0, visibility: 'private', owner: 'bia', unread: 0, member: true }
 
-const fold = (msgs: ReadonlyArray<Msg>, from: Model = initialModel) => {
-  let model = from
-  const commands: Cmd[] = []
-  for (const msg of msgs) {
-    const [next, cmds] = update(model, msg)
-    model = next
-    commands.push(...cmds)
-  }
-  return { model, commands }
-}
-const frame = (f: Frame): Msg => ({ type: 'frame', frame: f, at: 0 })
 const ids = (model: Model) => model.rooms.map((r) => r.id)
 const loads = (commands: ReadonlyArray<Cmd>) => commands.flatMap((c) => (c.type === 'loadRooms' ? [c.ref] : []))
 

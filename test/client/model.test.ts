@@ -1,11 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { initialModel, reconnectDelay, typingLine, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
+import { reconnectDelay, typingLine, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
 import { CONNECT_TIMEOUT_MS, PING_IDLE_MS, PONG_TIMEOUT_MS } from '../../src/client/heartbeat.js'
 import { LANDING_WAIT_MS } from '../../src/client/on-frame.js'
 import type { Frame } from '../../src/client/frames.js'
 import { mergeMessages } from '../../src/client/timeline.js'
 import type { ChatMessage } from '../../src/core/protocol/server-frames.js'
+import { fold, frame, sent } from './fold.js'
 
 const ana = { username: 'ana', name: 'Ana' }
 const bia = { username: 'bia', name: 'Bia' }
@@ -17,18 +18,6 @@ const rooms = [
 const id = (n: number) => String(n).padStart(12, '0')
 const message = (n: number, room = 'sala-1', user = bia): ChatMessage => ({ id: id(n), room, user, text: `${room} m${n}`, sentAt: '2026-11-24T12:00:00.000Z' })
 
-const fold = (msgs: ReadonlyArray<Msg>, from: Model = initialModel) => {
-  let model = from
-  const commands: Cmd[] = []
-  for (const msg of msgs) {
-    const [next, cmds] = update(model, msg)
-    model = next
-    commands.push(...cmds)
-  }
-  return { model, commands }
-}
-const frame = (f: Frame, at = 0): Msg => ({ type: 'frame', frame: f, at })
-const sent = (commands: ReadonlyArray<Cmd>) => commands.flatMap((c) => (c.type === 'send' ? [c.command] : []))
 const joinSent = (commands: ReadonlyArray<Cmd>) => sent(commands).filter((c) => c.type === 'join')
 const shown = (model: Model) => (model.shown === null ? [] : (model.timelines.get(model.shown)?.messages ?? []))
 const texts = (model: Model, room: string) => (model.timelines.get(room)?.messages ?? []).map((m) => m.text)

@@ -1,11 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Frame } from '../../src/client/frames.js'
-import { initialModel, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
+import { update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
 import { LANDING_WAIT_MS } from '../../src/client/on-frame.js'
 import { later, type ActionAnswer, type RoomAction } from '../../src/client/room-actions.js'
 import { displayName, manages, mayLeave } from '../../src/client/rooms.js'
 import type { ChatMessage, RoomSummary } from '../../src/core/protocol/server-frames.js'
+import { fold, frame, sent } from './fold.js'
 
 // Rooms people make, private rooms and conversations in the web client's model (docs/rooms.md): the list
 // kept live by frames, and the requests to the rooms routes with their answers.
@@ -17,18 +17,6 @@ const sala2: RoomSummary = { id: 'sala-2', name: 'Sala 2', members: 0, visibilit
 const secret: RoomSummary = { id: 'r-aaaaaaaaaaaa', name: 'Segredo', members: 0, visibility: 'private', owner: 'ana', unread: 0, member: true }
 const withBia: RoomSummary = { id: 'dm-bbbbbbbbbbbb', name: 'Bia Lima', members: 0, visibility: 'direct', with: bia, unread: 0, member: true }
 
-const fold = (msgs: ReadonlyArray<Msg>, from: Model = initialModel) => {
-  let model = from
-  const commands: Cmd[] = []
-  for (const msg of msgs) {
-    const [next, cmds] = update(model, msg)
-    model = next
-    commands.push(...cmds)
-  }
-  return { model, commands }
-}
-const frame = (f: Frame): Msg => ({ type: 'frame', frame: f, at: 0 })
-const sent = (commands: ReadonlyArray<Cmd>) => commands.flatMap((c) => (c.type === 'send' ? [c.command] : []))
 const requests = (commands: ReadonlyArray<Cmd>) => commands.flatMap((c) => (c.type === 'roomAction' ? [c] : []))
 const ids = (model: Model) => model.rooms.map((r) => r.id)
 const texts = (model: Model) => model.notices.map((n) => n.text)

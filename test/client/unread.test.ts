@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { Frame } from '../../src/client/frames.js'
-import { initialModel, update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
+import type { Model } from '../../src/client/model.js'
 import { type ActionAnswer, type RoomAction } from '../../src/client/room-actions.js'
 import { unreadBadge, unreadOf, UNREAD_CAP } from '../../src/client/rooms.js'
 import { shownUnread } from '../../src/client/unread.js'
 import type { RoomSummary } from '../../src/core/protocol/server-frames.js'
+import { fold, frame, sent } from './fold.js'
 
 // Unread counts in the web client's model (docs/rooms.md, "Unread counts and read markers"): the counts the
 // lists give, kept by `unread` frames, cleared by entering a room or marking it read; the badge's words; a
@@ -18,18 +18,6 @@ const sala3: RoomSummary = { id: 'sala-3', name: 'Sala 3', members: 0, visibilit
 const secret: RoomSummary = { id: 'r-aaaaaaaaaaaa', name: 'Segredo', members: 0, visibility: 'private', owner: 'bia', unread: 0, member: true }
 const withBia: RoomSummary = { id: 'dm-bbbbbbbbbbbb', name: 'Bia Lima', members: 0, visibility: 'direct', with: bia, unread: 2, member: true }
 
-const fold = (msgs: ReadonlyArray<Msg>, from: Model = initialModel) => {
-  let model = from
-  const commands: Cmd[] = []
-  for (const msg of msgs) {
-    const [next, cmds] = update(model, msg)
-    model = next
-    commands.push(...cmds)
-  }
-  return { model, commands }
-}
-const frame = (f: Frame): Msg => ({ type: 'frame', frame: f, at: 0 })
-const sent = (commands: ReadonlyArray<Cmd>) => commands.flatMap((c) => (c.type === 'send' ? [c.command] : []))
 const counts = (model: Model) => Object.fromEntries(model.rooms.map((r) => [r.id, r.unread]))
 const texts = (model: Model) => model.notices.map((n) => n.text)
 
