@@ -73,6 +73,8 @@ export interface Config {
   readonly typingRate: number
   readonly historyRate: number
   readonly maxConnectionsPerUser: number
+  /** Most members a `joined` or `members` frame lists to a version-2 client (MEMBER_PAGE, 10-1000). */
+  readonly memberPage: number
   /** Open WebSockets per client address, so fresh accounts cannot multiply the per-user cap. */
   readonly maxConnectionsPerAddress: number
   /** Sign-ups per client address per hour. */
@@ -308,6 +310,7 @@ export const decodeConfig = (env: Environment): E.Either<ReadonlyArray<ConfigPro
     typingRate: read('TYPING_RATE', 5, integer(1, 10_000)),
     historyRate: read('HISTORY_RATE', 5, integer(1, 10_000)),
     maxConnectionsPerUser: read('MAX_CONNECTIONS_PER_USER', 10, integer(1, 10_000)),
+    memberPage: read('MEMBER_PAGE', 100, integer(10, 1000)),
     maxConnectionsPerAddress: read('MAX_CONNECTIONS_PER_ADDRESS', 200, integer(1, 1_000_000)),
     registerRate: read('REGISTER_RATE', 20, integer(1, 1_000_000)),
     uploadQuotaBytes: read('UPLOAD_QUOTA_BYTES', 1024 ** 3, integer(1, 2 ** 50)),

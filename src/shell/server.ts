@@ -204,7 +204,7 @@ const startSteps = async (config: Config, options: StartOptions, opened: Array<(
     perMessageDeflate: false,
     clientTracking: false,
     WebSocket: ChatSocket,
-    // Echoes `sala.v1` when offered; an offer without it was refused before the upgrade (upgrade.ts).
+    // Echoes the latest of `sala.v2`/`sala.v1` offered; an offer of neither was refused before the upgrade (upgrade.ts).
     handleProtocols: (offered) => {
       const choice = chooseSubprotocol([...offered])
       return choice.type === 'chosen' ? choice.protocol : false

@@ -44,6 +44,7 @@ describe('decodeConfig', () => {
         typingRate: 5,
         historyRate: 5,
         maxConnectionsPerUser: 10,
+        memberPage: 100,
         maxConnectionsPerAddress: 200,
         registerRate: 20,
         uploadQuotaBytes: 1024 ** 3,

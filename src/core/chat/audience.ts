@@ -2,6 +2,7 @@ import type { ConnectionId, RoomId, UserId } from '../brands.js'
 import type { Effect } from './effects.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
 import type { ChatState, Connection, Presence, RoomState } from './state.js'
+import type { ProtocolVersion } from '../protocol/version.js'
 
 // Who hears what. Every room frame is addressed through here, so "nothing of a room reaches a connection
 // outside it" is decided in one place.
@@ -36,6 +37,22 @@ export const roomAudience = (state: ChatState, room: RoomState, exceptUser?: Use
   const waiting = state.catchingUp
   for (const [member, connection] of listeners(state, room)) {
     if (member !== exceptUser && (waiting.size === 0 || !waiting.has(connection))) audience.push(connection)
+  }
+  return audience
+}
+
+/**
+ * The connections of the room's members (but `exceptUser`'s) that speak protocol `version`, as
+ * `roomAudience` picks them. Version 1 walks the version-1 connections, not the members, so an arrival in
+ * a big room of version-2 members costs nothing per member (presence.ts).
+ */
+export const listenersSpeaking = (state: ChatState, room: RoomState, version: ProtocolVersion, exceptUser?: UserId): ConnectionId[] => {
+  if (version === 2) return roomAudience(state, room, exceptUser).filter((connection) => state.connections.get(connection)?.protocol === 2)
+  const audience: ConnectionId[] = []
+  for (const connection of state.legacyConnections) {
+    const user = state.connections.get(connection)?.user
+    if (user === undefined || user === exceptUser || !room.members.has(user) || state.users.get(user)?.room !== room.id) continue
+    if (!state.catchingUp.has(connection)) audience.push(connection)
   }
   return audience
 }

@@ -4,7 +4,7 @@ import type { Effect } from './effects.js'
 import type { ChatEvent } from './events.js'
 import { publicUser } from './frames.js'
 import { mayKnow, membershipsOf, roomsFor } from './visibility.js'
-import { PROTOCOL_VERSION } from '../protocol/version.js'
+import { DEFAULT_PROTOCOL_VERSION } from '../protocol/version.js'
 import { dropPresence, followMove, joinRoom } from './membership.js'
 import { coolingDown, forgetBatchAt, fullyRestedAt } from './limits.js'
 import { dueNoLaterThan, type ChatState, type Presence } from './state.js'
@@ -15,6 +15,7 @@ import { sweepPeers, whereElse } from './peers.js'
 import { expireRemoteTyping } from './remote-typing.js'
 import { forgetCatchUps } from './joined.js'
 import { followAll } from './unread.js'
+import { closePresenceWindows } from './presence.js'
 import { CLOSE_POLICY_VIOLATION, CLOSE_SESSION_ENDED } from '../protocol/close-codes.js'
 
 type Opened = Extract<ChatEvent, { type: 'ConnectionOpened' }>
@@ -57,7 +58,9 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
       user: event.user.id,
       session: event.session,
       sessionExpiresAt: event.sessionExpiresAt,
+      protocol: event.protocol ?? DEFAULT_PROTOCOL_VERSION,
     }),
+    legacyConnections: (event.protocol ?? DEFAULT_PROTOCOL_VERSION) === 1 ? state.legacyConnections.add(event.connection) : state.legacyConnections,
   }
   // A first connection here: the user counts the rooms they belong to from now on.
   const counting = existing === undefined ? followAll(connected, presence) : connected
@@ -70,7 +73,7 @@ export const openConnection = (state: ChatState, event: Opened): Step => {
     user: publicUser(presence.user),
     // A first tab landing where the user is on another process lists that room as read: it is the room they are in.
     rooms: roomsFor(registered, presence.user.id, elsewhere === undefined ? presence.memberships : readIn(presence.memberships, elsewhere.room)),
-    protocol: PROTOCOL_VERSION,
+    protocol: event.protocol ?? DEFAULT_PROTOCOL_VERSION,
     ...(presence.room === null ? (elsewhere === undefined ? {} : { room: elsewhere.room }) : { room: presence.room }),
   })
   const wake: Effect = { type: 'wakeAt', at: event.sessionExpiresAt }
@@ -89,7 +92,10 @@ export const closeConnection = (state: ChatState, connection: ConnectionId): Ste
   const info = state.connections.get(connection)
   if (info === undefined) return unchanged(state)
   const presence = state.users.get(info.user)
-  const next: ChatState = forgetCatchUps({ ...state, connections: state.connections.remove(connection) }, [connection])
+  const next: ChatState = forgetCatchUps(
+    { ...state, connections: state.connections.remove(connection), legacyConnections: state.legacyConnections.remove(connection) },
+    [connection],
+  )
   if (presence === undefined) return [next, []]
   const remaining = presence.connections.filter((c) => c !== connection)
   if (remaining.length > 0) return [setPresence(next, { ...presence, connections: remaining }), []]
@@ -124,10 +130,11 @@ export const clockTicked = (state: ChatState, at: number): Step => {
   const [afterGaps, fills, gapsDueAt] = sweepGaps(next, at)
   const [afterPeers, departures, peersDueAt] = sweepPeers(afterGaps, at)
   const [afterRemoteTyping, remoteStops, remoteTypingDueAt] = expireRemoteTyping(afterPeers, at)
+  const [afterPresence, presence] = closePresenceWindows(afterRemoteTyping, at)
   // Revocations need no wake: they only hold memory until a tick that comes anyway.
   const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt, peersDueAt, remoteTypingDueAt)
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
-  return [afterRemoteTyping, [...typingEffects, ...sessions.closes, ...fills, ...departures, ...remoteStops, ...wake]]
+  return [afterPresence, [...typingEffects, ...sessions.closes, ...fills, ...departures, ...remoteStops, ...presence, ...wake]]
 }
 
 /** Closes the connections whose session has run out. */

@@ -2,6 +2,7 @@ import type { RoomId } from '../brands.js'
 import { formatMessageId } from '../protocol/message-id.js'
 import type { ServerFrame } from '../protocol/server-frames.js'
 import { roomAudience, send, sendTo, setRoom } from './audience.js'
+import { flushArrivalOf } from './presence.js'
 import type { MessageReceipt } from './events.js'
 import { chatMessage, isoTime } from './frames.js'
 import { clientIdKey, type AckWaiter, type Arrival, type ChatState, type ChatUser, type ClientIdHolder, type NewMessage, type RoomState, type StoredMessage } from './state.js'
@@ -45,15 +46,18 @@ export const acksFor = (state: ChatState, message: StoredMessage, waiters: Reado
  * keeps it (the oldest one going when full).
  */
 export const deliverNow = (state: ChatState, room: RoomState, { message, waiters }: Arrival): Step => {
-  const late = room.lateAcks.get(message.seq)
-  const remembered = remember(room, message, state.settings.recentCapacity)
+  // A sender whose arrival is still gathered is announced first: no one reads a message from someone not present.
+  const [flushed, arrival] = flushArrivalOf(state, room.id, message.user.id)
+  const current = arrival.length === 0 ? room : { ...room, gathered: room.gathered.clear() }
+  const late = current.lateAcks.get(message.seq)
+  const remembered = remember(current, message, state.settings.recentCapacity)
   const kept = late === undefined ? remembered : { ...remembered, lateAcks: remembered.lateAcks.remove(message.seq) }
   // Members here who are not in the room count it.
-  const [next, counted] = countDelivered(setRoom(state, kept), kept, message)
+  const [next, counted] = countDelivered(setRoom(flushed, kept), kept, message)
   const lateWaiters = late?.map((ack) => ack.waiter) ?? []
   const waiting = [...waiters, ...lateWaiters].map((waiter) => waiter.connection)
   const audience = roomAudience(next, kept).filter((connection) => !waiting.includes(connection))
-  const delivered = [...acksFor(next, message, waiters), ...acksFor(next, message, lateWaiters), ...send(audience, { type: 'message', ...chatMessage(message) }), ...counted]
+  const delivered = [...arrival, ...acksFor(next, message, waiters), ...acksFor(next, message, lateWaiters), ...send(audience, { type: 'message', ...chatMessage(message) }), ...counted]
   if (next.catchingUp.size === 0) return [next, delivered]
   // A join waiting for this message gets its `joined` now, with the message in its history.
   const [settled, joined] = settleCatchUps(next, kept.id)

@@ -5,6 +5,7 @@ import type { ClusterFact } from '../cluster/facts.js'
 import type { ChatUser, NewMessage, ProcessId, RoomEntry, StoredMessage } from './state.js'
 import type { Upload } from '../uploads.js'
 import type { SharedAdmission } from './limits.js'
+import type { ProtocolVersion } from '../protocol/version.js'
 
 /** Everything that can happen to the chat. Time always arrives with the event (`at`, ms since epoch). */
 export type ChatEvent =
@@ -24,6 +25,8 @@ export type ChatEvent =
        * second tab the core keeps what it has and this is ignored).
        */
       readonly memberships?: ReadonlyArray<MembershipEntry>
+      /** The protocol version the connection negotiated; 1 when absent (protocol/version.ts). */
+      readonly protocol?: ProtocolVersion
       readonly at: number
     }
   /**

@@ -20,12 +20,11 @@ export const chatMessage = (message: StoredMessage): ChatMessage => ({
   ...(message.attachments.length === 0 ? {} : { attachments: [...message.attachments] }),
 })
 
-/** Distinct users present in the room on any process (PROTOCOL-NOTES: `members` is cluster-wide). */
-export const presentCount = (room: RoomState): number => {
-  let remoteOnly = 0
-  for (const user of room.remote.keys()) if (!room.members.has(user)) remoteOnly++
-  return room.members.size + remoteOnly
-}
+/**
+ * Distinct users present in the room on any process (PROTOCOL-NOTES: `members` is cluster-wide): those
+ * seated in its roster, kept with `members` and `remote` (roster.ts). O(1).
+ */
+export const presentCount = (room: RoomState): number => room.roster.seatOf.size
 
 
 export const withRef = <F extends ServerFrame>(frame: F, ref: string | undefined): F =>

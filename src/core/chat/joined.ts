@@ -1,13 +1,14 @@
 import * as O from 'fp-ts/lib/Option.js'
 import type { ConnectionId, RoomId, UserId } from '../brands.js'
-import type { JoinCommand } from '../protocol/client-commands.js'
+import type { JoinCommand, MembersCommand } from '../protocol/client-commands.js'
 import { formatMessageId, parseMessageId } from '../protocol/message-id.js'
 import type { PublicUser, ServerFrame } from '../protocol/server-frames.js'
 import { sendTo, setRoom } from './audience.js'
 import type { Effect } from './effects.js'
-import { chatMessage, publicUser, withRef } from './frames.js'
+import { chatMessage, errorFrame, presentCount, publicUser, withRef } from './frames.js'
+import { pageBefore, seatOfCursor, type MemberPage } from './roster.js'
 import { catchUp, latestMessages } from './recent-history.js'
-import { askingFill, type CatchingUp, type ChatState, type RoomState } from './state.js'
+import { askingFill, type CatchingUp, type ChatState, type ChatUser, type RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 
 // The `joined` answer, and the one case where it waits. A client that moves to another process (its own
@@ -28,7 +29,7 @@ export const answerJoin = (state: ChatState, room: RoomState, connection: Connec
   const answered = forgetCatchUps(state, [connection])
   const since = command.since === undefined ? O.none : parseMessageId(command.since)
   if (answered.settings.cluster === null || O.isNone(since) || since.value <= room.lastSeq) {
-    return [answered, [sendTo(connection, joinedFrame(answered, room, command, joiner))]]
+    return [answered, [sendTo(connection, joinedFrame(answered, room, command, joiner, connection))]]
   }
   const waiting: CatchingUp = { room: room.id, user: joiner, since: since.value, readAsked: false, ...(command.ref === undefined ? {} : { ref: command.ref }) }
   return chaseCatchUps({ ...answered, catchingUp: answered.catchingUp.set(connection, waiting) }, room.id)
@@ -54,7 +55,7 @@ export const settleCatchUps = (state: ChatState, roomId: RoomId, readToEnd = fal
   const effects: Effect[] = []
   for (const [connection, w] of due) {
     const command: JoinCommand = { type: 'join', room: roomId, since: formatMessageId(w.since), ...(w.ref === undefined ? {} : { ref: w.ref }) }
-    effects.push(sendTo(connection, joinedFrame(next, room, command, w.user)))
+    effects.push(sendTo(connection, joinedFrame(next, room, command, w.user, connection)))
   }
   return [next, effects]
 }
@@ -72,12 +73,9 @@ export const chaseCatchUps = (state: ChatState, roomId: RoomId): Step => {
   return [setRoom(asked, askingFill(room)), [{ type: 'fillGap', room: roomId, after: room.lastSeq, before: Infinity }]]
 }
 
-const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId): ServerFrame => {
-  const users = [...room.members].flatMap((id) => {
-    const member = state.users.get(id)
-    return member === undefined ? [] : [publicUser(member.user)]
-  })
-  for (const [id, { user }] of room.remote) if (!room.members.has(id)) users.push(publicUser(user))
+const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, joiner: UserId, connection: ConnectionId): ServerFrame => {
+  const typing = typistsIn(state, room, joiner)
+  const members = state.connections.get(connection)?.protocol === 2 ? firstPage(state, room, typing) : { users: everyone(state, room) }
   const history =
     command.since === undefined
       ? { messages: latestMessages(room, state.settings.joinHistory), gap: false }
@@ -86,13 +84,59 @@ const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, jo
     {
       type: 'joined',
       room: room.id,
-      users,
-      typing: typistsIn(state, room, joiner),
+      users: [...members.users],
+      count: presentCount(room),
+      ...(members.cursor === undefined ? {} : { cursor: members.cursor }),
+      typing: typing.map(publicUser),
       history: history.messages.map(chatMessage).toArray(),
       ...(history.gap ? { gap: true } : {}),
     },
     command.ref,
   )
+}
+
+/** Version 1: every user present, those here in arrival order, then those only on other processes. O(members). */
+const everyone = (state: ChatState, room: RoomState): PublicUser[] => {
+  const users = [...room.members].flatMap((id) => {
+    const member = state.users.get(id)
+    return member === undefined ? [] : [publicUser(member.user)]
+  })
+  for (const [id, { user }] of room.remote) if (!room.members.has(id)) users.push(publicUser(user))
+  return users
+}
+
+/**
+ * Version 2: the first page, at most `memberPage` users: those typing first, then the others from the latest
+ * arrival back (docs/big-rooms.md). A typist is listed again at their place on a later page: pages are
+ * positions in the arrival order, and the client keeps members by username.
+ */
+const firstPage = (state: ChatState, room: RoomState, typing: ReadonlyArray<ChatUser>): MemberPage => {
+  const size = state.settings.memberPage
+  const typists = typing.slice(0, size)
+  const listed = new Set(typists.map((user) => user.id))
+  const rest = pageBefore(state, room, Infinity, size - typists.length, listed)
+  const more = rest.cursor ?? (rest.users.length === 0 && room.roster.seatOf.size > listed.size ? String(room.roster.next) : undefined)
+  return { users: [...typists.map(publicUser), ...rest.users], ...(more === undefined ? {} : { cursor: more }) }
+}
+
+/**
+ * Answers `members`: the page after `cursor` of the room the user is in (without one, the first page, as
+ * `joined` gives it). `not_in_room` for any other room, whoever may see it: a member list is for those present.
+ */
+export const listMembers = (state: ChatState, connection: ConnectionId, command: MembersCommand): Step => {
+  const info = state.connections.get(connection)
+  const presence = info === undefined ? undefined : state.users.get(info.user)
+  if (presence === undefined) return unchanged(state)
+  const room = presence.room === command.room ? state.rooms.get(presence.room) : undefined
+  if (room === undefined || state.catchingUp.has(connection)) {
+    return unchanged(state, [sendTo(connection, errorFrame('not_in_room', `you are not in the room ${JSON.stringify(command.room)}`, command.ref))])
+  }
+  const page =
+    command.cursor === undefined
+      ? firstPage(state, room, typistsIn(state, room, presence.user.id))
+      : pageBefore(state, room, seatOfCursor(command.cursor), state.settings.memberPage)
+  const frame: ServerFrame = { type: 'members', room: room.id, users: [...page.users], count: presentCount(room), ...(page.cursor === undefined ? {} : { cursor: page.cursor }) }
+  return unchanged(state, [sendTo(connection, withRef(frame, command.ref))])
 }
 
 /**
@@ -102,17 +146,16 @@ const joinedFrame = (state: ChatState, room: RoomState, command: JoinCommand, jo
  * tells everyone at once, and a typist who starts again meanwhile is not announced again.
  * Walks the typists, not the members: there are few of them.
  */
-const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): PublicUser[] => {
-  const typists: PublicUser[] = []
+const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): ChatUser[] => {
+  const typists: ChatUser[] = []
   for (const user of state.typing.keys()) {
     if (user === joiner) continue
     const presence = state.users.get(user)
-    if (presence?.room === room.id) typists.push(publicUser(presence.user))
+    if (presence?.room === room.id) typists.push(presence.user)
   }
   // Typists on other processes too (the same user typing here and there is listed once).
   for (const [user, typist] of state.remoteTypists) {
-    if (user !== joiner && typist.room === room.id && !(state.typing.has(user) && state.users.get(user)?.room === room.id)) typists.push(publicUser(typist.user))
+    if (user !== joiner && typist.room === room.id && !(state.typing.has(user) && state.users.get(user)?.room === room.id)) typists.push(typist.user)
   }
   return typists.sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
 }
-

@@ -43,6 +43,7 @@ export const limitKindOf = (type: ChatCommandType | 'rejected_frame'): LimitKind
     case 'leave':
     case 'ping':
     case 'read':
+    case 'members':
       return 'presence'
   }
 }

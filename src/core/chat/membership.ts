@@ -1,9 +1,11 @@
 import { RoomId, type ConnectionId } from '../brands.js'
 import type { JoinCommand } from '../protocol/client-commands.js'
 import type { LeaveReason } from '../protocol/server-frames.js'
-import { findSender, roomAudience, roomOf, send, sendTo, setPresence, setRoom, type Sender } from './audience.js'
+import { findSender, roomOf, send, sendTo, setPresence, setRoom, type Sender } from './audience.js'
 import type { Effect } from './effects.js'
-import { errorFrame, publicUser, userLeftFrame } from './frames.js'
+import { errorFrame, userLeftFrame } from './frames.js'
+import { announceArrival, announceDeparture } from './presence.js'
+import { reseat } from './roster.js'
 import type { ChatState, Presence, RoomState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { forgetTyping } from './typing.js'
@@ -38,17 +40,15 @@ const moveInto = (state: ChatState, sender: Sender, target: RoomState, command: 
   // Leaving may have changed the user's memberships (the marker of the room left): the latest presence.
   const stillThere = afterLeaving.users.get(sender.presence.user.id) ?? sender.presence
   const current = afterLeaving.rooms.get(target.id) ?? target
-  const room: RoomState = { ...current, members: current.members.add(sender.presence.user.id) }
+  const room: RoomState = reseat({ ...current, members: current.members.add(sender.presence.user.id) }, sender.presence.user.id)
   const moved: Presence = { ...stillThere, room: room.id, moves: move }
   const [next, reading] = enterRoom(setPresence(setRoom(afterLeaving, room), moved), moved, room, makeMemberAt)
   const presence = next.users.get(moved.user.id) ?? moved
-  const entered = next.rooms.get(room.id) ?? room
   // Already there through another process: the room saw them arrive then.
-  const announce = target.remote.has(presence.user.id)
-    ? []
-    : send(roomAudience(next, room, presence.user.id), { type: 'user_joined', room: room.id, user: publicUser(presence.user) })
+  const [announced, announce] = target.remote.has(presence.user.id) ? [next, []] : announceArrival(next, next.rooms.get(room.id) ?? room, presence.user)
+  const entered = announced.rooms.get(room.id) ?? room
   // Every connection of the user moves with the user; only the asking one gets its `since` and `ref`.
-  let answered = next
+  let answered = announced
   const welcomes: Effect[] = []
   for (const connection of presence.connections) {
     const [after, welcome] = answerJoin(answered, entered, connection, connection === sender.connectionId ? command : { type: 'join' }, presence.user.id)
@@ -110,14 +110,16 @@ export const leaveCurrentRoom = (
   const room = roomOf(state, presence)
   if (room === undefined) return unchanged(state)
   const left: Presence = { ...presence, room: null, moves: move }
-  const out: RoomState = { ...room, members: room.members.remove(presence.user.id) }
+  const out: RoomState = reseat({ ...room, members: room.members.remove(presence.user.id) }, presence.user.id)
   const [marked, marking] = leftRoom(setPresence(setRoom(state, out), left), left, out)
-  const remaining = marked.rooms.get(room.id) ?? out
-  const next = forgetCatchUps(forgetTyping(marked, presence.user.id), presence.connections)
+  const forgotten = forgetCatchUps(forgetTyping(marked, presence.user.id), presence.connections)
+  const remaining = forgotten.rooms.get(room.id) ?? out
   // Still there through another process: only the user's own connections here hear they left.
-  const audience = remaining.remote.has(presence.user.id) ? alsoTell : [...roomAudience(next, remaining), ...alsoTell]
+  const [next, announce] = remaining.remote.has(presence.user.id)
+    ? [forgotten, send(alsoTell, userLeftFrame(remaining, presence.user, reason))]
+    : announceDeparture(forgotten, remaining, presence.user, reason, alsoTell)
   const log: Effect = { type: 'log', level: 'info', message: 'left room', fields: { userId: presence.user.id, room: room.id, reason } }
-  return [next, [...send(audience, userLeftFrame(remaining, presence.user, reason)), ...announcePresence(next, left, null, reason), ...marking, log]]
+  return [next, [...announce, ...announcePresence(next, left, null, reason), ...marking, log]]
 }
 
 /** The user's presence is gone (last connection closed): out of the room and out of the state. */

@@ -2,9 +2,10 @@ import * as I from 'immutable'
 import type { RoomId, SessionId, UserId } from '../brands.js'
 import type { ClusterFact } from '../cluster/facts.js'
 import type { LeaveReason } from '../protocol/server-frames.js'
-import { roomAudience, send, setRoom } from './audience.js'
+import { setRoom } from './audience.js'
 import type { Effect } from './effects.js'
-import { publicUser, userLeftFrame } from './frames.js'
+import { announceArrival, announceDeparture } from './presence.js'
+import { reseat } from './roster.js'
 import { forgetRemoteTyping, remoteTyping } from './remote-typing.js'
 import { revokeSession } from './connections.js'
 import { clusterLinkRestored, peerMessagesStored } from './ordering.js'
@@ -216,15 +217,23 @@ const placeRemote = (state: ChatState, origin: ProcessId, user: ChatUser, room: 
   const left = before === null ? undefined : next.rooms.get(before)
   if (left !== undefined) next = forgetRemoteTyping(next, user.id, left.id)
   if (left !== undefined) {
-    const remaining = withoutRemote(left, origin, user)
+    const remaining = reseat(withoutRemote(left, origin, user), user.id)
     next = setRoom(next, remaining)
-    if (!isPresent(remaining, user)) effects.push(...send(roomAudience(next, remaining), userLeftFrame(remaining, user, reason)))
+    if (!isPresent(remaining, user)) {
+      const [announced, announce] = announceDeparture(next, remaining, user, reason, [])
+      next = announced
+      effects.push(...announce)
+    }
   }
   const entered = room === null ? undefined : next.rooms.get(room)
   if (entered !== undefined) {
-    const arrived = withRemote(entered, origin, user)
+    const arrived = reseat(withRemote(entered, origin, user), user.id)
     next = setRoom(next, arrived)
-    if (!isPresent(entered, user)) effects.push(...send(roomAudience(next, arrived, user.id), { type: 'user_joined', room: arrived.id, user: publicUser(user) }))
+    if (!isPresent(entered, user)) {
+      const [announced, announce] = announceArrival(next, arrived, user)
+      next = announced
+      effects.push(...announce)
+    }
   }
   return [next, effects]
 }

@@ -1,5 +1,6 @@
 import type { RoomId, UserId } from '../brands.js'
 import { roomAudience, send } from './audience.js'
+import { flushArrivalOf } from './presence.js'
 import type { Effect } from './effects.js'
 import { typingFrame } from './frames.js'
 import { dueNoLaterThan, type ChatState, type ChatUser } from './state.js'
@@ -22,7 +23,9 @@ export const remoteTyping = (state: ChatState, user: ChatUser, room: RoomId, typ
   // Going on in the same room: the members here know already.
   if (known?.room === room) return [next, [wake]]
   const moved = known === undefined ? [] : send(audienceOf(state, known.room, user.id), typingFrame(state.rooms.get(known.room)!, user, false))
-  return [next, [...moved, ...send(roomAudience(next, target, user.id), typingFrame(target, user, true)), wake]]
+  // A typist whose arrival is still gathered is announced first (presence.ts).
+  const [flushed, arrival] = flushArrivalOf(next, room, user.id)
+  return [flushed, [...moved, ...arrival, ...send(roomAudience(flushed, target, user.id), typingFrame(target, user, true)), wake]]
 }
 
 /** Ends a remote typist's typing here, telling the room. */

@@ -3,6 +3,8 @@ import type { ConnectionId, MessageText, PersonName, RoomId, SessionId, UserId, 
 import type { Attachment } from '../uploads.js'
 import type { LimitKind, Limits } from './limits.js'
 import type { Rate } from './rate-limit.js'
+import type { ProtocolVersion } from '../protocol/version.js'
+import type { LeaveReason } from '../protocol/server-frames.js'
 
 // Persistent (structurally shared) maps: a step copies only the path it changes, so a connect or a
 // message costs O(log n) whatever the number of users, and an unchanged state is the same object.
@@ -74,6 +76,8 @@ export interface Connection {
   readonly user: UserId
   readonly session: SessionId
   readonly sessionExpiresAt: number
+  /** The protocol version it speaks (protocol/version.ts): how it hears arrivals, departures and members. */
+  readonly protocol: ProtocolVersion
 }
 
 export interface StoredMessage {
@@ -145,7 +149,43 @@ export interface RoomState {
    * membership changes, join, leave), so a message costs one increment per follower, not a walk of every user.
    */
   readonly followers: I.Set<UserId>
+  /**
+   * Everyone present (here or through other processes) in the order they arrived, as seats numbered by
+   * arrival: what member pages walk (roster.ts). A seat is emptied when its user leaves and the empty
+   * ones are dropped once they outnumber the rest, so a page costs O(page), not O(members).
+   */
+  readonly roster: Roster
+  /**
+   * Arrivals and departures gathered for the version-2 members since the window opened (presence.ts), by
+   * user, in the order first seen; empty when no window is open. Version-1 members heard each at once.
+   */
+  readonly gathered: I.OrderedMap<UserId, PresenceChange>
 }
+
+/** The room's present users in arrival order (see `RoomState.roster`). */
+export interface Roster {
+  /** Seats in arrival order; numbers strictly increase along the list. */
+  readonly seats: I.List<Seat>
+  /** Each present user's seat number. */
+  readonly seatOf: I.Map<UserId, number>
+  /** The number the next arrival gets. */
+  readonly next: number
+  /** How many seats in `seats` are empty. */
+  readonly empty: number
+}
+
+/** A place in a roster: who took it (null once they left) and its number, which never changes. */
+export interface Seat {
+  readonly number: number
+  readonly user: UserId | null
+}
+
+export const EMPTY_ROSTER: Roster = { seats: I.List(), seatOf: I.Map(), next: 1, empty: 0 }
+
+/** Where a user stands at the end of a presence window: present (arrived during it) or gone (left during it, why). */
+export type PresenceChange =
+  | { readonly type: 'arrived'; readonly user: ChatUser }
+  | { readonly type: 'left'; readonly user: ChatUser; readonly reason: LeaveReason }
 
 export interface RemoteMember {
   readonly user: ChatUser
@@ -222,6 +262,13 @@ export interface ChatSettings {
   readonly recentCapacity: number
   readonly rates: Readonly<Record<LimitKind, Rate>>
   readonly maxConnectionsPerUser: number
+  /** Most members a `joined` or `members` frame lists to a version-2 connection (MEMBER_PAGE). */
+  readonly memberPage: number
+  /**
+   * How long arrivals and departures in a room are gathered, from the first, before the version-2 members
+   * hear them in one `presence` frame (ms; the spec says 50, at most 100).
+   */
+  readonly presenceWindowMs: number
   /** Other processes share this chat (issue 15); null when this process is the only one. */
   readonly cluster: ClusterSettings | null
 }
@@ -294,6 +341,16 @@ export interface ChatState {
    * is out before any message of the outage is delivered here.
    */
   readonly roomsReloading: boolean
+  /**
+   * Rooms with a presence window open, and when it closes (ms); null for a window opened by this event,
+   * timed when the step ends (presence.ts), as the handlers that open one do not all carry the time.
+   */
+  readonly presenceWindows: I.Map<RoomId, number | null>
+  /**
+   * The connections speaking protocol version 1, who hear each arrival and departure at once: kept apart so
+   * that an arrival in a room of version-2 members costs nothing per member (presence.ts).
+   */
+  readonly legacyConnections: I.Set<ConnectionId>
 }
 
 /**
@@ -354,6 +411,8 @@ export const DEFAULT_SETTINGS: Omit<ChatSettings, 'defaultRoom'> = {
     presence: { perSecond: 5, burst: 10 },
   },
   maxConnectionsPerUser: 10,
+  memberPage: 100,
+  presenceWindowMs: 50,
   cluster: null,
 }
 
@@ -368,6 +427,7 @@ export const chatSettingsFrom = (config: {
   readonly typingRate: number
   readonly historyRate: number
   readonly maxConnectionsPerUser: number
+  readonly memberPage: number
 }): Omit<ChatSettings, 'defaultRoom'> => ({
   ...DEFAULT_SETTINGS,
   typingTimeoutMs: config.typingTimeoutMs,
@@ -378,6 +438,7 @@ export const chatSettingsFrom = (config: {
     presence: { perSecond: config.typingRate, burst: 2 * config.typingRate },
   },
   maxConnectionsPerUser: config.maxConnectionsPerUser,
+  memberPage: config.memberPage,
 })
 
 export const initialChatState = (
@@ -404,6 +465,8 @@ export const initialChatState = (
     catchingUp: I.Map(),
     membershipChanges: 0,
     roomsReloading: false,
+    presenceWindows: I.Map(),
+    legacyConnections: I.Set(),
   }
 }
 
@@ -430,6 +493,8 @@ export const newRoom = (room: RoomDefinition & { readonly profile?: RoomProfile 
     lateAcks: I.Map(),
     remote: I.Map(),
     followers: I.Set(),
+    roster: EMPTY_ROSTER,
+    gathered: I.OrderedMap(),
   }
 }
 

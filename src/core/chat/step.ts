@@ -13,9 +13,21 @@ import type { ChatState } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 import { startTyping, stopTypingCommand } from './typing.js'
 import { readUpTo } from './unread.js'
+import { listMembers } from './joined.js'
+import { timePresenceWindows } from './presence.js'
 
-/** The whole chat: one pure transition per event. */
+/**
+ * The whole chat: one pure transition per event. The presence windows an event opened are timed from its
+ * `at` once it has run (presence.ts).
+ */
 export const step = (state: ChatState, event: ChatEvent): Step => {
+  const [next, effects] = transition(state, event)
+  if (next.presenceWindows.size === 0) return [next, effects]
+  const [timed, wake] = timePresenceWindows(next, event.at)
+  return wake.length === 0 ? [timed, effects] : [timed, [...effects, ...wake]]
+}
+
+const transition = (state: ChatState, event: ChatEvent): Step => {
   switch (event.type) {
     case 'ConnectionOpened':
       return openConnection(state, event)
@@ -89,6 +101,8 @@ const runCommand = (state: ChatState, event: Extract<ChatEvent, { type: 'Command
       return requestHistory(state, connection, command)
     case 'read':
       return readUpTo(state, connection, command)
+    case 'members':
+      return listMembers(state, connection, command)
     case 'ping':
       return state.connections.has(connection) ? unchanged(state, [sendTo(connection, withRef({ type: 'pong' }, command.ref))]) : unchanged(state)
   }

@@ -2,6 +2,7 @@ import type { ConnectionId, UserId } from '../brands.js'
 import { findSender, roomAudience, roomOf, send, sendTo } from './audience.js'
 import type { Effect } from './effects.js'
 import { errorFrame, typingFrame } from './frames.js'
+import { flushArrivalOf } from './presence.js'
 import type { ChatState, Presence } from './state.js'
 import { unchanged, type Step } from './step-result.js'
 
@@ -9,10 +10,13 @@ import { unchanged, type Step } from './step-result.js'
  * Typing is announced to the other users only, never to the typist's own other connections; other
  * processes hear of it and tell theirs.
  */
-const announce = (state: ChatState, presence: Presence, typing: boolean, at: number): Step => {
+const announce = (before: ChatState, presence: Presence, typing: boolean, at: number): Step => {
+  if (presence.room === null) return unchanged(before)
+  // A typist whose arrival is still gathered is announced first (presence.ts).
+  const [state, arrival] = flushArrivalOf(before, presence.room, presence.user.id)
   const room = roomOf(state, presence)
-  if (room === undefined) return unchanged(state)
-  const here = send(roomAudience(state, room, presence.user.id), typingFrame(room, presence.user, typing))
+  if (room === undefined) return unchanged(before)
+  const here = [...arrival, ...send(roomAudience(state, room, presence.user.id), typingFrame(room, presence.user, typing))]
   if (state.settings.cluster === null) return [state, here]
   const [told, fact] = tellOthers(state, presence, typing, at)
   return [told, [...here, ...fact]]

@@ -73,6 +73,16 @@ export const HistoryCommand = strictObject(
  * `unknown_room` for a room the user does not belong to.
  */
 export const ReadCommand = strictObject('ReadCommand', { type: t.literal('read'), room: AnyRoomName }, { upTo: BeforeId, ref: CommandRef })
+/** A position in a room's member list, as `joined` and `members` give it: opaque to clients. */
+export const MemberCursor = explained(
+  t.refinement(t.string, (s) => /^(0|[1-9][0-9]{0,14})$/.test(s), 'MemberCursor'),
+  'must be a cursor from a joined or members frame',
+)
+/**
+ * Asks for the next page of the members of `room`, the room the user is in, after `cursor` (without it,
+ * the first page, as `joined` gives it). Answered by a `members` frame; `not_in_room` for another room.
+ */
+export const MembersCommand = strictObject('MembersCommand', { type: t.literal('members'), room: AnyRoomName }, { cursor: MemberCursor, ref: CommandRef })
 /** An application-level heartbeat: browsers cannot see WebSocket pings, so a page asks with this. */
 export const PingCommand = strictObject('PingCommand', { type: t.literal('ping') }, { ref: CommandRef })
 
@@ -98,6 +108,7 @@ export const clientCommandCodecs = {
   history: HistoryCommand,
   ping: PingCommand,
   read: ReadCommand,
+  members: MembersCommand,
   auth: AuthCommand,
 } as const
 
@@ -114,6 +125,7 @@ export type JoinCommand = t.TypeOf<typeof JoinCommand>
 export type MessageCommand = t.TypeOf<typeof MessageCommand>
 export type HistoryCommand = t.TypeOf<typeof HistoryCommand>
 export type ReadCommand = t.TypeOf<typeof ReadCommand>
+export type MembersCommand = t.TypeOf<typeof MembersCommand>
 
 /** Why a frame was not a command; `ref` is echoed when the frame had a usable one. */
 export interface RejectedFrame {

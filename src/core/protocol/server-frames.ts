@@ -49,17 +49,23 @@ export const WelcomeFrame = t.intersection(
   ],
   'WelcomeFrame',
 )
-/** `typing`: who is typing in the room as the frame is sent, never the joining user. */
+/**
+ * `typing`: who is typing in the room as the frame is sent, never the joining user. `count`: distinct users
+ * present, on any process. `users`: in version 1 every one of them; in version 2 (docs/big-rooms.md) the
+ * first page, at most `MEMBER_PAGE`: the users typing first, then the others from the latest arrival back,
+ * with `cursor` for the `members` command when more remain.
+ */
 export const JoinedFrame = t.intersection(
   [
     t.type({
       type: t.literal('joined'),
       room: t.string,
       users: t.array(PublicUser),
+      count: t.number,
       typing: t.array(PublicUser),
       history: t.array(ChatMessage),
     }),
-    t.partial({ gap: t.boolean, ref: t.string }),
+    t.partial({ gap: t.boolean, cursor: t.string, ref: t.string }),
   ],
   'JoinedFrame',
 )
@@ -72,6 +78,24 @@ export type LeaveReason = t.TypeOf<typeof LeaveReason>
 export const UserLeftFrame = t.type(
   { type: t.literal('user_left'), room: t.string, user: PublicUser, reason: LeaveReason },
   'UserLeftFrame',
+)
+/** A departure in a `presence` frame: who, and why (as `user_left` says it). */
+export const Departure = t.type({ user: PublicUser, reason: LeaveReason }, 'Departure')
+export type Departure = t.TypeOf<typeof Departure>
+/**
+ * Version 2: the arrivals and departures of one room, gathered for `PRESENCE_WINDOW_MS` (50 ms) from the
+ * first. `joins`: users present at the window's end who arrived during it; `leaves`: users gone at its end
+ * who left during it (the last reason). Applied to any view of the room taken during the window (a
+ * `joined`, a `members` page), it gives the room as it stands; `count` is its size then.
+ */
+export const PresenceFrame = t.type(
+  { type: t.literal('presence'), room: t.string, joins: t.array(PublicUser), leaves: t.array(Departure), count: t.number },
+  'PresenceFrame',
+)
+/** The answer to `members`: the next page after its cursor, in the `joined` order; `cursor` when more remain. */
+export const MembersFrame = t.intersection(
+  [t.type({ type: t.literal('members'), room: t.string, users: t.array(PublicUser), count: t.number }), t.partial({ cursor: t.string, ref: t.string })],
+  'MembersFrame',
 )
 export const MessageFrame = t.intersection([t.type({ type: t.literal('message') }), ChatMessage], 'MessageFrame')
 /** `room` is where the message was stored: an ack may arrive after its sender moved on. */
@@ -145,6 +169,8 @@ export const serverFrameCodecs = {
   room_updated: RoomUpdatedFrame,
   room_removed: RoomRemovedFrame,
   unread: UnreadFrame,
+  presence: PresenceFrame,
+  members: MembersFrame,
 } as const
 
 export const ServerFrame = t.union([
@@ -162,8 +188,12 @@ export const ServerFrame = t.union([
   RoomUpdatedFrame,
   RoomRemovedFrame,
   UnreadFrame,
+  PresenceFrame,
+  MembersFrame,
 ])
 export type ServerFrame = t.TypeOf<typeof ServerFrame>
 export type ErrorFrame = t.TypeOf<typeof ErrorFrame>
 export type JoinedFrame = t.TypeOf<typeof JoinedFrame>
 export type AckFrame = t.TypeOf<typeof AckFrame>
+export type PresenceFrame = t.TypeOf<typeof PresenceFrame>
+export type MembersFrame = t.TypeOf<typeof MembersFrame>

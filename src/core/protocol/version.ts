@@ -1,13 +1,26 @@
 /**
- * Which version of the protocol a connection speaks. A client may name it with the WebSocket subprotocol
- * `sala.v1`; one that names none gets version 1 too, as before versions existed. `welcome` says the
- * version in `protocol`, so a later version can change frames without breaking clients of this one.
+ * Which version of the protocol a connection speaks, named with the WebSocket subprotocol `sala.v<N>`.
+ * A client that names none speaks version 1, as before versions existed. `welcome` says the version in
+ * `protocol`, so a later version can change frames without breaking clients of an earlier one.
+ *
+ * - Version 1: `joined` lists every member; every arrival and departure is its own `user_joined` /
+ *   `user_left` frame.
+ * - Version 2 (docs/big-rooms.md): `joined` carries the member count and the first page of members, the
+ *   `members` command pages the rest, and arrivals and departures come gathered in `presence` frames.
  */
-export const PROTOCOL_VERSION = 1
-export const SUBPROTOCOL = 'sala.v1'
+export type ProtocolVersion = 1 | 2
 
-/** Subprotocols this server speaks, best first: the first one a client offers is chosen. */
-const SPOKEN: ReadonlyArray<string> = [SUBPROTOCOL]
+/** The latest version: what this server's own web client speaks. */
+export const PROTOCOL_VERSION: ProtocolVersion = 2
+/** What a connection that names no subprotocol speaks. */
+export const DEFAULT_PROTOCOL_VERSION: ProtocolVersion = 1
+
+export const SUBPROTOCOLS: Readonly<Record<ProtocolVersion, string>> = { 1: 'sala.v1', 2: 'sala.v2' }
+/** The latest version's subprotocol name. */
+export const SUBPROTOCOL = SUBPROTOCOLS[PROTOCOL_VERSION]
+
+/** Subprotocols this server speaks, best first: of those a client offers, the latest is chosen. */
+const SPOKEN: ReadonlyArray<string> = [SUBPROTOCOLS[2], SUBPROTOCOLS[1]]
 
 /**
  * The answer to a client's offer (`Sec-WebSocket-Protocol`): `none` when it offered nothing (upgrade
@@ -26,6 +39,10 @@ export const chooseSubprotocol = (offered: ReadonlyArray<string>): SubprotocolCh
   const protocol = SPOKEN.find((spoken) => offered.includes(spoken))
   return protocol === undefined ? { type: 'unsupported', offered } : { type: 'chosen', protocol }
 }
+
+/** The version a connection speaks, from the subprotocol its upgrade chose ('' or absent: none chosen). */
+export const versionOf = (subprotocol: string | undefined): ProtocolVersion =>
+  subprotocol === SUBPROTOCOLS[2] ? 2 : DEFAULT_PROTOCOL_VERSION
 
 /** The names in a `Sec-WebSocket-Protocol` header (comma-separated); none for a missing or blank one. */
 export const offeredSubprotocols = (header: string | ReadonlyArray<string> | undefined): ReadonlyArray<string> => {

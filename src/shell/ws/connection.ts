@@ -2,6 +2,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { Duplex } from 'node:stream'
 import type { RawData } from 'ws'
 import { decodeClientFrame, type ChatCommand } from '../../core/protocol/client-commands.js'
+import { versionOf } from '../../core/protocol/version.js'
 import { uploadNameFromUrl, uploadUrl, type Upload, type UploadName } from '../../core/uploads.js'
 import type { Logger } from '../../adapters/logger.js'
 import type { System } from '../../adapters/system.js'
@@ -149,6 +150,7 @@ class ClientConnection implements SocketPeer {
       sessionExpiresAt: session.expiresAt,
       ...(connectionsElsewhere === undefined ? {} : { connectionsElsewhere }),
       memberships,
+      protocol: versionOf(this.socket.protocol),
       at: this.deps.system.now(),
     })
   }

@@ -11,7 +11,7 @@ import { originAllowed, type OriginPolicy } from '../http/origin.js'
 import type { ProxyTrust } from '../http/proxy.js'
 import type { AddressSlots } from './address-slots.js'
 import type { RefusalLog } from '../refusal-log.js'
-import { chooseSubprotocol, offeredSubprotocols, SUBPROTOCOL } from '../../core/protocol/version.js'
+import { chooseSubprotocol, offeredSubprotocols, SUBPROTOCOLS } from '../../core/protocol/version.js'
 import type { SignIn } from './sign-in.js'
 import { handshakeProblem } from './handshake.js'
 import { SECURITY_HEADERS } from '../http/respond.js'
@@ -56,7 +56,7 @@ export const createUpgradeHandler =
     if (badHandshake !== undefined) return refuse(400, 'bad_handshake', badHandshake)
     // A client that offers subprotocols fails the connection unless one is echoed: say why over HTTP instead.
     if (chooseSubprotocol(offeredSubprotocols(req.headers['sec-websocket-protocol'])).type === 'unsupported') {
-      return refuse(400, 'unsupported_protocol', `this server speaks the WebSocket subprotocol ${SUBPROTOCOL} (or none)`)
+      return refuse(400, 'unsupported_protocol', `this server speaks the WebSocket subprotocols ${SUBPROTOCOLS[2]} and ${SUBPROTOCOLS[1]} (or none)`)
     }
     const credentials = readCredentials(req)
     // Without credentials there is no ambient one (cookie) for another site to abuse, so any Origin may

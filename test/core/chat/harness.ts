@@ -28,6 +28,8 @@ export const SETTINGS = {
     presence: { perSecond: 2, burst: 4 },
   },
   maxConnectionsPerUser: 2,
+  memberPage: 3,
+  presenceWindowMs: 50,
   cluster: null,
 } as const
 
