@@ -489,7 +489,8 @@ export interface paths {
          *     (`app.example.com` beside `chat.example.com`, or another port of `localhost`) gets the session cookie
          *     sent along by the browser whether it wants it or not: list its origin in `ALLOWED_ORIGINS`, or its
          *     upgrade is refused 403 even when it meant to sign in by its first frame. Offer the subprotocol
-         *     `sala.v1`, or none.
+         *     `sala.v2` (protocol version 2: members by page, arrivals and departures gathered), `sala.v1`
+         *     (version 1), both (`sala.v2` is chosen), or none (version 1).
          *     The protocol is in `asyncapi.yaml`. A refused upgrade is a plain HTTP answer with a JSON error and
          *     no socket.
          */
@@ -2101,7 +2102,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Switching protocols (echoing `sala.v1` when it was offered); the server sends `welcome`, or first waits for `auth` when the upgrade came without credentials. */
+            /** @description Switching protocols, echoing the latest subprotocol offered that the server speaks (`sala.v2`, else `sala.v1`; none when none was offered); the server sends `welcome`, or first waits for `auth` when the upgrade came without credentials. */
             101: {
                 headers: {
                     [name: string]: unknown;
@@ -2110,9 +2111,9 @@ export interface operations {
             };
             /**
              * @description `unsupported_protocol`: the client offered WebSocket subprotocols and none of them is one this
-             *     server speaks (`sala.v1`); offering none is fine. `bad_handshake`: the opening handshake is not
-             *     RFC 6455's (`Sec-WebSocket-Version` other than 13, a missing or malformed `Sec-WebSocket-Key`, a
-             *     `Sec-WebSocket-Protocol` that is not a list of distinct tokens).
+             *     server speaks (`sala.v2`, `sala.v1`); offering none is fine. `bad_handshake`: the opening
+             *     handshake is not RFC 6455's (`Sec-WebSocket-Version` other than 13, a missing or malformed
+             *     `Sec-WebSocket-Key`, a `Sec-WebSocket-Protocol` that is not a list of distinct tokens).
              */
             400: {
                 headers: {
