@@ -140,11 +140,21 @@ describe('the heartbeat', () => {
 })
 
 describe('the protocol version', () => {
-  it('echoes the subprotocol sala.v1 when offered, alone or among others, and welcome says protocol 1', async () => {
+  it('chooses sala.v2 when it is offered, alone or beside others, and welcome says protocol 2', async () => {
     const user = await register(server)
-    for (const protocols of ['sala.v1', ['sala.v2', 'sala.v1']]) {
+    for (const protocols of ['sala.v2', ['sala.v2', 'sala.v1'], ['sala.v1', 'sala.v2'], ['graphql-ws', 'sala.v2']]) {
       const socket = await Socket.open(server.wsUrl, { protocols, headers: { Authorization: `Bearer ${user.token}` } })
-      expect(socket.ws.protocol).toBe('sala.v1')
+      expect(socket.ws.protocol, JSON.stringify(protocols)).toBe('sala.v2')
+      expect(await socket.next('welcome')).toMatchObject({ protocol: 2 })
+      socket.ws.close()
+    }
+  })
+
+  it('echoes sala.v1 when it is the only version offered, and welcome says protocol 1', async () => {
+    const user = await register(server)
+    for (const protocols of ['sala.v1', ['graphql-ws', 'sala.v1']]) {
+      const socket = await Socket.open(server.wsUrl, { protocols, headers: { Authorization: `Bearer ${user.token}` } })
+      expect(socket.ws.protocol, JSON.stringify(protocols)).toBe('sala.v1')
       expect(await socket.next('welcome')).toMatchObject({ protocol: 1 })
       socket.ws.close()
     }
@@ -158,13 +168,24 @@ describe('the protocol version', () => {
     socket.ws.close()
   })
 
-  it('refuses an offer without sala.v1 with 400 unsupported_protocol, before anything else', async () => {
+  it('speaks the version chosen when signed in by the first frame too', async () => {
+    const user = await register(server)
+    const socket = await Socket.open(server.wsUrl, { protocols: ['sala.v2', 'sala.v1'] })
+    expect(socket.ws.protocol).toBe('sala.v2')
+    socket.send({ type: 'auth', token: user.token })
+    expect(await socket.next('welcome')).toMatchObject({ protocol: 2 })
+    socket.ws.close()
+  })
+
+  it('refuses an offer without sala.v2 or sala.v1 with 400 unsupported_protocol naming both, before anything else', async () => {
     const user = await register(server)
     for (const headers of [{ Authorization: `Bearer ${user.token}` }, {}]) {
-      const refusal = await refusalOf(Socket.open(server.wsUrl, { protocols: ['sala.v2', 'graphql-ws'], headers }))
-      expect(refusal).toMatchObject({ status: 400, body: { error: { code: 'unsupported_protocol', message: expect.stringContaining('sala.v1') } } })
+      const refusal = await refusalOf(Socket.open(server.wsUrl, { protocols: ['sala.v3', 'graphql-ws'], headers }))
+      expect(refusal).toMatchObject({ status: 400, body: { error: { code: 'unsupported_protocol', message: expect.stringContaining('sala.v2') } } })
+      expect(refusal).toMatchObject({ body: { error: { message: expect.stringContaining('sala.v1') } } })
     }
-    expect((await refusalOf(Socket.open(server.wsUrl, { protocols: 'SALA.V1' }))).status).toBe(400)
+    // Subprotocol names are compared exactly (RFC 6455 §4.1).
+    for (const protocols of ['SALA.V1', 'Sala.v2']) expect((await refusalOf(Socket.open(server.wsUrl, { protocols }))).status).toBe(400)
   })
 })
 
