@@ -4,7 +4,8 @@ import { decodeClientFrame, type ChatCommand } from '../../../src/core/protocol/
 import type { ServerFrame } from '../../../src/core/protocol/server-frames.js'
 import type { Effect } from '../../../src/core/chat/effects.js'
 import type { ChatEvent } from '../../../src/core/chat/events.js'
-import { initialChatState, type ChatSettings, type ChatState, type NewMessage, type RoomEntry, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
+import type { ProtocolVersion } from '../../../src/core/protocol/version.js'
+import { initialChatState, type ChatUser, type ChatSettings, type ChatState, type NewMessage, type RoomEntry, type RoomHistory, type StoredMessage } from '../../../src/core/chat/state.js'
 import type { DuplicateMessage, MessageNumbered, StoreFailure } from '../../../src/core/chat/events.js'
 import { step } from '../../../src/core/chat/step.js'
 import type { Upload } from '../../../src/core/uploads.js'
@@ -67,6 +68,10 @@ export class World {
   }
 
   at = 1_700_000_000_000
+  /** Who each slot signs in as (slot modulo their number); a test of big rooms sets more of them. */
+  people: ReadonlyArray<ChatUser> = users
+  /** The protocol version each slot's connections negotiate. */
+  protocolOf: (slot: number) => ProtocolVersion = () => 1
   readonly storing: NewMessage[] = []
   readonly stored: StoredMessage[] = []
   readonly received = new Map<ConnectionId, ServerFrame[]>()
@@ -184,8 +189,8 @@ export class World {
   open(slot: number): void {
     if (this.isOpen(slot)) return
     this.generation.set(slot, (this.generation.get(slot) ?? 0) + 1)
-    const userIndex = slot % users.length
-    const user = users[userIndex]!
+    const userIndex = slot % this.people.length
+    const user = this.people[userIndex]!
     const memberships = [...(this.memberStore.get(user.id) ?? new Map<RoomId, number>())].map(([room, readSeq]) => ({ room, readSeq }))
     this.dispatch({
       type: 'ConnectionOpened',
@@ -194,6 +199,7 @@ export class World {
       session: this.sessionOf(userIndex),
       sessionExpiresAt: this.at + 3_600_000,
       memberships,
+      protocol: this.protocolOf(slot),
       at: this.at,
     })
   }
@@ -209,7 +215,7 @@ export class World {
 
   /** As the routes do: store the membership change, then tell the core. */
   changeMembership(room: RoomId, userIndex: number, change: 'added' | 'removed'): void {
-    const user = users[userIndex]!
+    const user = this.people[userIndex]!
     const stored = this.memberStore.get(user.id) ?? new Map<RoomId, number>()
     this.memberStore.set(user.id, stored)
     if (change === 'added') stored.set(room, 0)
@@ -218,7 +224,7 @@ export class World {
   }
 
   isMember(userIndex: number, room: RoomId): boolean {
-    return this.memberStore.get(users[userIndex]!.id)?.has(room) ?? false
+    return this.memberStore.get(this.people[userIndex]!.id)?.has(room) ?? false
   }
 
   close(slot: number): void {
