@@ -79,8 +79,12 @@ export const decodeFrame = (raw: string): Decoded => {
 /** Fields an older server does not send, with the value that means what it meant there. */
 const fromOlderServer = (json: Record<string, unknown>): Record<string, unknown> => {
   switch (json['type']) {
-    case 'joined':
-      return 'typing' in json ? json : { ...json, typing: [] }
+    case 'joined': {
+      // Before version 2, `joined` listed everyone and said no count.
+      const typing = 'typing' in json ? {} : { typing: [] }
+      const count = 'count' in json || !Array.isArray(json['users']) ? {} : { count: json['users'].length }
+      return { ...json, ...typing, ...count }
+    }
     case 'welcome': {
       // Before versions were named, the protocol was version 1.
       const rooms = Array.isArray(json['rooms']) ? { rooms: json['rooms'].map(withListFields) } : {}

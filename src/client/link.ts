@@ -1,5 +1,6 @@
 import { CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER } from '../core/protocol/close-codes.js'
 import { CONNECT_TIMEOUT_MS, due, heard, PING_REF_PREFIX, pinged } from './heartbeat.js'
+import { noMembers } from './members.js'
 import type { Cmd, Model, Step } from './model.js'
 import { connectionLost } from './outbox.js'
 import { join, notice, send } from './steps.js'
@@ -97,7 +98,7 @@ const reconnect = (model: Model, random: number): Step => {
     ...model,
     room: null,
     joining: null,
-    users: [],
+    members: noMembers,
     typing: [],
     ownTyping: { state: 'idle' },
     loadingOlder: false,

@@ -191,6 +191,22 @@ const wireChat = () => {
   list.addEventListener('scroll', () => {
     if (list.scrollTop < 40) dispatch({ type: 'olderRequested' })
   })
+  wireMemberPages()
+}
+
+/** How close to the end of the member list (px) its next page is asked for, so it is there as it is reached. */
+const MEMBERS_AHEAD_PX = 200
+
+/** The next page of members, as the list is scrolled near its end or "Show more people" is pressed. */
+const wireMemberPages = () => {
+  const people = byId('people')
+  const more = () => {
+    if (model.members.more.state === 'more') dispatch({ type: 'membersRequested' })
+  }
+  people.addEventListener('scroll', () => {
+    if (people.scrollHeight - people.scrollTop - people.clientHeight < MEMBERS_AHEAD_PX) more()
+  })
+  byId('more-members').addEventListener('click', more)
 }
 
 const start = async () => {

@@ -4,6 +4,7 @@ import type { Attachment } from '../core/uploads.js'
 import type { Command, Frame } from './frames.js'
 import { heard, type Liveness } from './heartbeat.js'
 import { alive, connecting, socketClosed, tick } from './link.js'
+import { MEMBERS_REF_PREFIX, nextPageAsked, noMembers, type Members } from './members.js'
 import { forgotten, initialListing, roomsFailed, roomsLoaded, roomsRequested, type Listing } from './listing.js'
 import { discarded, retried, stillUnsettled, type MessageKey, type Outbox, type Outgoing } from './outbox.js'
 import { onFrame } from './on-frame.js'
@@ -74,8 +75,8 @@ export interface Model {
   readonly joining: Joining | null
   /** Every room we have been in this session, with what we know of it. */
   readonly timelines: ReadonlyMap<string, Timeline>
-  /** Who is in `room` and who is typing there (empty while the screen waits for another room). */
-  readonly users: ReadonlyArray<PublicUser>
+  /** Who is in `room` (members.ts) and who is typing there (nobody while the screen waits for another room). */
+  readonly members: Members
   readonly typing: ReadonlyArray<PublicUser>
   readonly loadingOlder: boolean
   readonly outbox: Outbox
@@ -86,7 +87,7 @@ export interface Model {
   readonly nextNoticeId: number
   /** Requests to the rooms routes on their way. */
   readonly actions: ReadonlyArray<PendingAction>
-  /** Numbers the refs of joins, pings and room actions. */
+  /** Numbers the refs of joins, pings, member pages and room actions. */
   readonly nextRef: number
   readonly ownTyping: OwnTyping
   /** The last keystroke: typing stops this long after it, not after the last announcement. */
@@ -112,6 +113,8 @@ export type Msg =
   | { readonly type: 'typed'; readonly at: number }
   | { readonly type: 'typingIdle'; readonly at: number }
   | { readonly type: 'olderRequested' }
+  /** The member list was scrolled to its end, or its "Show more" pressed: the next page, if there is one. */
+  | { readonly type: 'membersRequested' }
   | { readonly type: 'problem'; readonly text: string }
   | { readonly type: 'noticeDismissed'; readonly id: number }
   /** It is time to refresh the member counts (the WebSocket only sends them in `welcome`). */
@@ -151,7 +154,7 @@ export const initialModel: Model = {
   shown: null,
   joining: null,
   timelines: new Map(),
-  users: [],
+  members: noMembers,
   typing: [],
   loadingOlder: false,
   outbox: [],
@@ -222,6 +225,8 @@ const step = (model: Model, msg: Msg): Step => {
       return [{ ...model, ownTyping: { state: 'idle' } }, inShownRoom(model) ? [send({ type: 'typing_stop' })] : []]
     case 'olderRequested':
       return olderRequested(model)
+    case 'membersRequested':
+      return membersRequested(model)
     case 'problem':
       return [notice(model, msg.text), []]
     case 'noticeDismissed':
@@ -280,6 +285,15 @@ const olderRequested = (model: Model): Step => {
   const oldest = timeline?.messages[0]
   if (!inShownRoom(model) || timeline?.hasOlder !== true || model.loadingOlder || oldest === undefined) return [model, []]
   return [{ ...model, loadingOlder: true }, [send({ type: 'history', before: oldest.id, limit: PAGE })]]
+}
+
+/** The next page of members, one request at a time, none after the last page (docs/big-rooms.md). */
+const membersRequested = (model: Model): Step => {
+  const room = model.shown
+  const ref = `${MEMBERS_REF_PREFIX}${model.nextRef}`
+  const asked = inShownRoom(model) ? nextPageAsked(model.members, ref) : undefined
+  if (room === null || asked?.more.state !== 'asking') return [model, []]
+  return [{ ...model, members: asked, nextRef: model.nextRef + 1 }, [send({ type: 'members', room, cursor: asked.more.cursor, ref })]]
 }
 
 /** "ana is typing…", "ana and bia are typing…", "3 people are typing…". */

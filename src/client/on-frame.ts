@@ -4,6 +4,7 @@ import { PING_REF_PREFIX } from './heartbeat.js'
 import { changed, relisted, roomsRequested } from './listing.js'
 import type { Model, Step } from './model.js'
 import { answered, ARCHIVED, failed, MOVED_AWAY, requeued, roomEntered, seenStored, without, type Outgoing } from './outbox.js'
+import { awaitsPage, firstPage, isListed, MEMBERS_REF_PREFIX, nextPageRefused, noMembers, pageAdded, presenceApplied } from './members.js'
 import { findRoom, nameOf } from './rooms.js'
 import { flushIfReady, join, notice, sendMessages } from './steps.js'
 import { caughtUp, filed, freshTimeline, olderLoaded, received, type Timeline } from './timeline.js'
@@ -22,11 +23,18 @@ export const onFrame = (model: Model, frame: Frame, at: number): Step => {
       return welcome(model, frame, at)
     case 'joined':
       return joined(model, frame)
-    case 'user_joined':
-      if (!present(model, frame.room) || model.users.some((u) => u.username === frame.user.username)) return [model, []]
-      return [{ ...model, users: [...model.users, frame.user] }, []]
+    case 'user_joined': {
+      // Version 1 (a server older than version 2): one arrival at a time, and `joined` listed everyone.
+      if (!present(model, frame.room) || isListed(model.members, frame.user.username)) return [model, []]
+      return [{ ...model, members: presenceApplied(model.members, [frame.user], [], model.members.count + 1) }, []]
+    }
     case 'user_left':
       return userLeft(model, frame)
+    case 'presence':
+      return presence(model, frame)
+    case 'members':
+      if (frame.room !== model.room || !awaitsPage(model.members, frame.ref)) return [model, []]
+      return [{ ...model, members: pageAdded(model.members, frame.users, frame.count, frame.cursor) }, []]
     case 'message': {
       const timeline = model.timelines.get(frame.room)
       if (timeline === undefined) return [model, []]
@@ -111,7 +119,7 @@ const joined = (model: Model, frame: FrameOf<'joined'>): Step => {
     shown: frame.room,
     joining: null,
     landing: { state: 'landed' },
-    users: frame.users,
+    members: firstPage(frame.users, frame.count, frame.cursor),
     typing: frame.typing.filter((u) => u.username !== me),
     outbox,
     loadingOlder: false,
@@ -139,10 +147,27 @@ const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
   if (frame.user.username === model.me?.username) {
     if (frame.reason === 'removed') return [movedOut(model, frame.room), []]
     // Another tab of ours left the room, and this connection with it.
-    return [{ ...model, room: null, shown: null, joining: null, users: [], typing: [] }, []]
+    return [{ ...model, room: null, shown: null, joining: null, members: noMembers, typing: [] }, []]
   }
-  const gone = (u: PublicUser) => u.username !== frame.user.username
-  return [{ ...model, users: model.users.filter(gone), typing: model.typing.filter(gone) }, []]
+  // Version 1: one departure at a time.
+  const count = model.members.count - (isListed(model.members, frame.user.username) ? 1 : 0)
+  return [withoutTypists({ ...model, members: presenceApplied(model.members, [], [frame], count) }, [frame.user]), []]
+}
+
+/**
+ * Version 2: the arrivals and departures of the room on screen, gathered by the server. Applied to the
+ * pages so far (whenever each was taken) they give the room as it stands, and its size.
+ */
+const presence = (model: Model, frame: FrameOf<'presence'>): Step => {
+  if (!present(model, frame.room)) return [model, []]
+  const members = presenceApplied(model.members, frame.joins, frame.leaves, frame.count)
+  return [withoutTypists({ ...model, members }, frame.leaves.map((departure) => departure.user)), []]
+}
+
+/** Someone who left types no more. */
+const withoutTypists = (model: Model, gone: ReadonlyArray<PublicUser>): Model => {
+  const typing = model.typing.filter((u) => !gone.some((g) => g.username === u.username))
+  return typing.length === model.typing.length ? model : { ...model, typing }
 }
 
 /**
@@ -151,7 +176,7 @@ const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
  * ours on its way elsewhere still lands.
  */
 const movedOut = (model: Model, room: string): Model => {
-  const out: Model = { ...model, room: null, users: [], typing: [], ...(model.joining === null ? { shown: null } : {}) }
+  const out: Model = { ...model, room: null, members: noMembers, typing: [], ...(model.joining === null ? { shown: null } : {}) }
   return notice(out, `You are no longer a member of ${roomName(model, room)}.`)
 }
 
@@ -171,7 +196,7 @@ const roomRemoved = (model: Model, room: string): Step => {
   timelines.delete(room)
   const kept: Model = { ...changed(model, { type: 'removed', room }), timelines, outbox: model.outbox.filter((message) => message.room !== room) }
   const onScreen = model.shown === room && model.joining === null
-  const cleared: Model = onScreen ? notice({ ...kept, shown: null, users: [], typing: [] }, `You are no longer a member of ${name}.`) : kept
+  const cleared: Model = onScreen ? notice({ ...kept, shown: null, members: noMembers, typing: [] }, `You are no longer a member of ${name}.`) : kept
   const out: Model = model.room === room ? { ...cleared, room: null } : cleared
   if (unsent.length === 0) return [out, []]
   const what = unsent.length === 1 ? 'A message' : `${unsent.length} messages`
@@ -208,6 +233,7 @@ const acked = (model: Model, frame: Ack): Step => {
 const refused = (model: Model, frame: FrameOf<'error'>): Step => {
   // A server too old to know `ping` refuses it: that answer is all the heartbeat wanted.
   if (frame.ref?.startsWith(PING_REF_PREFIX) === true) return [model, []]
+  if (frame.ref?.startsWith(MEMBERS_REF_PREFIX) === true) return membersRefused(model, frame)
   const details = (frame.details ?? []).map((d) => (d.path === '' ? d.message : `${d.path} ${d.message}`)).join('; ')
   const text = details === '' ? frame.message : `${frame.message}: ${details}`
   if (model.joining !== null && frame.ref === model.joining.ref) {
@@ -232,6 +258,17 @@ const refused = (model: Model, frame: FrameOf<'error'>): Step => {
     return [leftBehind({ ...model, outbox: failed(model.outbox, message, MOVED_AWAY) }, [message], 'you had moved to another room in another tab'), []]
   }
   return [notice({ ...model, outbox: failed(model.outbox, message, text) }, text, [message]), []]
+}
+
+/**
+ * A request for the next page of members was refused. `not_in_room`: the user moved (another tab), and the
+ * `joined` that says where brings its own first page; a refusal of a request no longer awaited is old news.
+ * Otherwise (`rate_limited`, say) the page says so, and the next scroll asks again.
+ */
+const membersRefused = (model: Model, frame: FrameOf<'error'>): Step => {
+  if (!awaitsPage(model.members, frame.ref)) return [model, []]
+  const again: Model = { ...model, members: nextPageRefused(model.members) }
+  return [frame.code === 'not_in_room' ? again : notice(again, `Could not list more people: ${frame.message}`), []]
 }
 
 const markedArchived = (model: Model, room: string): Model => {

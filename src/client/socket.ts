@@ -1,5 +1,9 @@
 import { CLOSE_NORMAL } from '../core/protocol/close-codes.js'
+import { SUBPROTOCOLS } from '../core/protocol/version.js'
 import { decodeFrame, type Command, type Frame } from './frames.js'
+
+/** The subprotocols the page offers, best first: the server picks the latest it speaks. */
+const OFFERED = [SUBPROTOCOLS[2], SUBPROTOCOLS[1]]
 
 export interface ChatSocket {
   readonly send: (command: Command) => void
@@ -17,7 +21,9 @@ export const openSocket = (handlers: {
   readonly closed: (code: number, reason: string) => void
 }): ChatSocket => {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
-  const socket = new WebSocket(url)
+  // Version 2 (paged members, gathered presence: docs/big-rooms.md), and version 1 for a server one release
+  // older (a rolling deploy), which refuses an offer it has nothing of. The page handles the frames of both.
+  const socket = new WebSocket(url, OFFERED)
   // A socket the page gave up on (a dead link, a sign-out) may still report its close much later, when
   // the page is on a newer socket: from then on it reports nothing.
   let current = true

@@ -1,5 +1,6 @@
 import { flush, messageCommand, type MessageKey, type Outgoing } from './outbox.js'
 import type { Command } from './frames.js'
+import { noMembers } from './members.js'
 import type { Cmd, Model, Step } from './model.js'
 
 // Small steps the reducer and its frame handlers share.
@@ -46,7 +47,7 @@ export const join = (model: Model, room: string): Step => {
       joining: { ref, room, since },
       nextRef: model.nextRef + 1,
       landing: { state: 'landed' },
-      users: staying ? model.users : [],
+      members: staying ? model.members : noMembers,
       typing: staying ? model.typing : [],
       loadingOlder: false,
     },
@@ -61,7 +62,7 @@ export const join = (model: Model, room: string): Step => {
 export const enter = (model: Model, room: string): Step => {
   const there = model.joining === null ? model.room === room : model.joining.room === room
   if (room === model.shown && there) return [model, []]
-  if (model.connection.state !== 'online') return [{ ...model, shown: room, users: [], typing: [], loadingOlder: false }, []]
+  if (model.connection.state !== 'online') return [{ ...model, shown: room, members: noMembers, typing: [], loadingOlder: false }, []]
   return join(model, room)
 }
 

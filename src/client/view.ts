@@ -1,4 +1,5 @@
 import type { ChatMessage, PublicUser, RoomSummary } from '../core/protocol/server-frames.js'
+import { memberCountLine, shownMembers } from './members.js'
 import { typingLine, type Model } from './model.js'
 import type { Outgoing } from './outbox.js'
 import { busy, type RoomAction } from './room-actions.js'
@@ -97,7 +98,7 @@ export const render = (model: Model): void => {
       button.disabled = busy(model, button.dataset['kind'] as RoomAction['type'])
     }
   }
-  if (previous?.users !== model.users || previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderMembers(model)
+  if (previous?.members !== model.members || previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderMembers(model)
   const messagesChanged =
     previous === undefined ||
     previous.me !== model.me ||
@@ -189,13 +190,18 @@ const about = (room: RoomSummary): string => {
   }
 }
 
-/** Who is here; the owner of a private room may remove anyone else from it. */
+/**
+ * Who is here, as far as the pages so far go, and how many in all; the owner of a private room may remove
+ * anyone else from it. Scrolling to the end of the list asks for the next page (main.ts); "Show more
+ * people" does the same for whoever does not scroll.
+ */
 const renderMembers = (model: Model) => {
   const me = model.me?.username
   const room = findRoom(model.rooms, model.shown)
   const removable = manages(model.me, room) && room?.visibility === 'private'
-  byId('members').replaceChildren(
-    ...model.users.map((user) => {
+  const list = byId('members')
+  list.replaceChildren(
+    ...shownMembers(model.members).map((user) => {
       const remove =
         removable && user.username !== me
           ? [el('button', { type: 'button', class: 'remove', 'data-remove': user.username, 'aria-label': `Remove ${user.name} from ${room === undefined ? 'the room' : displayName(room)}` }, 'Remove')]
@@ -203,7 +209,14 @@ const renderMembers = (model: Model) => {
       return el('li', {}, personView(user, me), ...remove)
     }),
   )
-  byId('member-count').textContent = model.users.length === 0 ? '' : `${model.users.length} here`
+  byId('member-count').textContent = memberCountLine(model.members)
+  const more = model.members.more
+  const asking = more.state === 'asking'
+  list.setAttribute('aria-busy', String(asking))
+  const button = byId('more-members')
+  button.hidden = more.state === 'none'
+  button.textContent = asking ? 'Loading more people…' : 'Show more people'
+  button.setAttribute('aria-disabled', String(asking))
 }
 
 const renderMessages = (model: Model, previous: Model | undefined) => {

@@ -10,11 +10,11 @@ describe('the web client’s frame decoder', () => {
     expect(decodeFrame(JSON.stringify({ type: 'pong', ref: 'ping-1' }))).toEqual({ type: 'frame', frame: { type: 'pong', ref: 'ping-1' } })
   })
 
-  it('takes what an older server sends: an ack without room, joined without typing, welcome without protocol', () => {
+  it('takes what an older server sends: an ack without room, joined without typing or count, welcome without protocol', () => {
     const ack = { type: 'ack', id: '000000000003', sentAt: '2026-11-24T12:00:01.000Z', clientId: 'c1' }
     expect(decodeFrame(JSON.stringify(ack))).toEqual({ type: 'frame', frame: ack })
     const joined = decodeFrame(JSON.stringify({ type: 'joined', room: 'sala-1', users: [user], history: [] }))
-    expect(joined).toEqual({ type: 'frame', frame: { type: 'joined', room: 'sala-1', users: [user], typing: [], history: [] } })
+    expect(joined).toEqual({ type: 'frame', frame: { type: 'joined', room: 'sala-1', users: [user], typing: [], history: [], count: 1 } })
     const welcome = decodeFrame(JSON.stringify({ type: 'welcome', user, rooms: [] }))
     expect(welcome).toEqual({ type: 'frame', frame: { type: 'welcome', user, rooms: [], protocol: 1 } })
   })

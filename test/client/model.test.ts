@@ -4,6 +4,7 @@ import { reconnectDelay, typingLine, update, type Cmd, type Model, type Msg } fr
 import { CONNECT_TIMEOUT_MS, PING_IDLE_MS, PONG_TIMEOUT_MS } from '../../src/client/heartbeat.js'
 import { LANDING_WAIT_MS } from '../../src/client/on-frame.js'
 import type { Frame } from '../../src/client/frames.js'
+import { shownMembers } from '../../src/client/members.js'
 import { mergeMessages } from '../../src/client/timeline.js'
 import type { ChatMessage } from '../../src/core/protocol/server-frames.js'
 import { fold, frame, sent } from './fold.js'
@@ -24,7 +25,7 @@ const texts = (model: Model, room: string) => (model.timelines.get(room)?.messag
 /** The ref the page put on its last join, which the server echoes on `joined`. */
 const lastJoinRef = (model: Model) => model.joining?.ref ?? ''
 const joined = (model: Model, room: string, history: ReadonlyArray<ChatMessage>, extra: { gap?: boolean } = {}): Msg =>
-  frame({ type: 'joined', room, users: [ana, bia], typing: [], history: [...history], ref: lastJoinRef(model), ...extra })
+  frame({ type: 'joined', room, users: [ana, bia], count: 2, typing: [], history: [...history], ref: lastJoinRef(model), ...extra })
 const typedMessage = (text: string, clientId: string): Msg => ({ type: 'sendRequested', text, attachments: [], clientId })
 
 /** Signed in, welcomed and in Sala 1 with two messages. */
@@ -61,13 +62,14 @@ describe('the web client model', () => {
     expect(typingLine([ana, bia])).toBe('Ana and Bia are typing…')
     expect(typingLine([ana, bia, { username: 'c', name: 'Caio' }])).toBe('3 people are typing…')
     const left = fold([frame({ type: 'user_left', room: 'sala-1', user: bia, reason: 'moved' })], model).model
-    expect(left.users).toEqual([ana])
+    expect(shownMembers(left.members)).toEqual([ana])
+    expect(left.members.count).toBe(1)
     expect(left.typing).toEqual([])
   })
 
   it('shows who is already typing when it arrives in a room', () => {
     const asked = fold([{ type: 'joinRequested', room: 'sala-2' }], inSala1()).model
-    const { model } = fold([frame({ type: 'joined', room: 'sala-2', users: [ana, bia], typing: [bia], history: [], ref: lastJoinRef(asked) })], asked)
+    const { model } = fold([frame({ type: 'joined', room: 'sala-2', users: [ana, bia], count: 2, typing: [bia], history: [], ref: lastJoinRef(asked) })], asked)
     expect(typingLine(model.typing)).toBe('Bia is typing…')
   })
 
@@ -178,7 +180,7 @@ describe('the web client model', () => {
       const inSala2 = moveTo(inSala1(), 'sala-2', [message(1, 'sala-2')])
       const written = fold([typedMessage('para a Sala 2', 'c2')], inSala2)
       expect(sent(written.commands)).toEqual([{ type: 'message', text: 'para a Sala 2', clientId: 'c2', ref: 'c2', room: 'sala-2' }])
-      return fold([frame({ type: 'joined', room: 'sala-3', users: [ana], typing: [], history: [message(1, 'sala-3')] })], written.model).model
+      return fold([frame({ type: 'joined', room: 'sala-3', users: [ana], count: 1, typing: [], history: [message(1, 'sala-3')] })], written.model).model
     }
     const refusal: Frame = { type: 'error', code: 'not_in_room', message: 'you are in sala-3 now, not in sala-2: the message was not sent', ref: 'c2', room: 'sala-2' }
 
@@ -246,7 +248,7 @@ describe('the web client model', () => {
       const { model, commands } = fold([...opened(), frame({ type: 'welcome', user: ana, rooms, protocol: 1, room: 'sala-3' })])
       expect(joinSent(commands)).toEqual([])
       expect(model.shown).toBe('sala-3')
-      const there = fold([frame({ type: 'joined', room: 'sala-3', users: [ana], typing: [], history: [message(4, 'sala-3')] }), { type: 'tick', at: LANDING_WAIT_MS, random: 0.5 }], model)
+      const there = fold([frame({ type: 'joined', room: 'sala-3', users: [ana], count: 1, typing: [], history: [message(4, 'sala-3')] }), { type: 'tick', at: LANDING_WAIT_MS, random: 0.5 }], model)
       expect(joinSent(there.commands)).toEqual([])
       expect(there.model.room).toBe('sala-3')
       expect(texts(there.model, 'sala-3')).toEqual(['sala-3 m4'])
@@ -256,7 +258,7 @@ describe('the web client model', () => {
       const { model, commands } = fold([
         ...opened(),
         frame({ type: 'welcome', user: ana, rooms, protocol: 1 }, 5),
-        frame({ type: 'joined', room: 'sala-3', users: [ana], typing: [], history: [] }, 6),
+        frame({ type: 'joined', room: 'sala-3', users: [ana], count: 1, typing: [], history: [] }, 6),
         { type: 'tick', at: 5 + LANDING_WAIT_MS, random: 0.5 },
       ])
       expect(joinSent(commands)).toEqual([])
@@ -326,7 +328,7 @@ describe('the web client model', () => {
     const gap = fold([joined(back, 'sala-1', [message(60), message(61)], { gap: true })], back).model
     expect(shown(gap).map((m) => m.id)).toEqual([id(60), id(61)])
     // Another tab of ours moved us (a `joined` without our ref): the screen follows with the room's latest.
-    const moved = fold([frame({ type: 'joined', room: 'sala-2', users: [ana], typing: [], history: [message(5, 'sala-2')] })], gap).model
+    const moved = fold([frame({ type: 'joined', room: 'sala-2', users: [ana], count: 1, typing: [], history: [message(5, 'sala-2')] })], gap).model
     expect(moved.shown).toBe('sala-2')
     expect(texts(moved, 'sala-2')).toEqual(['sala-2 m5'])
   })
@@ -335,7 +337,7 @@ describe('the web client model', () => {
     const asked = fold([{ type: 'joinRequested', room: 'sala-2' }], inSala1()).model
     const firstRef = lastJoinRef(asked)
     const again = fold([{ type: 'joinRequested', room: 'sala-3' }], asked).model
-    const early = fold([frame({ type: 'joined', room: 'sala-2', users: [], typing: [], history: [], ref: firstRef })], again).model
+    const early = fold([frame({ type: 'joined', room: 'sala-2', users: [], count: 0, typing: [], history: [], ref: firstRef })], again).model
     expect(early.shown).toBe('sala-3')
     expect(fold([typedMessage('x', 'c1')], early).commands).toEqual([])
     const { model } = fold([joined(early, 'sala-3', [message(1, 'sala-3')])], early)
@@ -481,7 +483,7 @@ describe('the web client model', () => {
     const toMsg = (e: Event, model: Model): Msg =>
       e.type !== 'joinedFrame'
         ? e
-        : frame({ type: 'joined', room: e.room, users: [], typing: [], history: e.ids.map((i) => message(i, e.room)), ...(e.ours ? { ref: lastJoinRef(model) } : {}), ...(e.gap ? { gap: true } : {}) })
+        : frame({ type: 'joined', room: e.room, users: [], count: 0, typing: [], history: e.ids.map((i) => message(i, e.room)), ...(e.ours ? { ref: lastJoinRef(model) } : {}), ...(e.gap ? { gap: true } : {}) })
     fc.assert(
       fc.property(fc.array(event, { maxLength: 40 }), (events) => {
         let model = inSala1()

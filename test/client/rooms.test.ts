@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { update, type Cmd, type Model, type Msg } from '../../src/client/model.js'
 import { LANDING_WAIT_MS } from '../../src/client/on-frame.js'
 import { later, type ActionAnswer, type RoomAction } from '../../src/client/room-actions.js'
+import { shownMembers } from '../../src/client/members.js'
 import { displayName, manages, mayLeave } from '../../src/client/rooms.js'
 import type { ChatMessage, RoomSummary } from '../../src/core/protocol/server-frames.js'
 import { fold, frame, sent } from './fold.js'
@@ -26,7 +27,7 @@ const message = (n: number, room: string): ChatMessage => ({ id: String(n).padSt
 const anaIn = (room: string, rooms: ReadonlyArray<RoomSummary> = [sala1, sala2, secret]): Model => {
   const welcomed = fold([{ type: 'signedIn', at: 0 }, { type: 'socketOpened', at: 0 }, frame({ type: 'welcome', user: ana, rooms: [...rooms], protocol: 1 })]).model
   const asked = fold([{ type: 'joinRequested', room }], welcomed).model
-  return fold([frame({ type: 'joined', room, users: [ana, bia], typing: [], history: [message(1, room)], ref: asked.joining?.ref ?? '' })], asked).model
+  return fold([frame({ type: 'joined', room, users: [ana, bia], count: 2, typing: [], history: [message(1, room)], ref: asked.joining?.ref ?? '' })], asked).model
 }
 const ask = (model: Model, action: RoomAction) => fold([{ type: 'roomActionRequested', action }], model)
 /** Asks, and answers the request with `answer`. */
@@ -77,9 +78,9 @@ describe('the room list, kept live by frames', () => {
 
   it('a room removed that the user is not in vanishes from the list, with what the page held of it', () => {
     const visited = fold([{ type: 'joinRequested', room: secret.id }], anaIn('sala-1')).model
-    const there = fold([frame({ type: 'joined', room: secret.id, users: [ana], typing: [], history: [message(1, secret.id)], ref: visited.joining?.ref ?? '' })], visited).model
+    const there = fold([frame({ type: 'joined', room: secret.id, users: [ana], count: 1, typing: [], history: [message(1, secret.id)], ref: visited.joining?.ref ?? '' })], visited).model
     const back = fold([{ type: 'joinRequested', room: 'sala-1' }], there).model
-    const inSala1 = fold([frame({ type: 'joined', room: 'sala-1', users: [ana], typing: [], history: [], ref: back.joining?.ref ?? '' })], back).model
+    const inSala1 = fold([frame({ type: 'joined', room: 'sala-1', users: [ana], count: 1, typing: [], history: [], ref: back.joining?.ref ?? '' })], back).model
     expect(inSala1.timelines.has(secret.id)).toBe(true)
     const { model } = fold([frame({ type: 'room_removed', room: secret.id })], inSala1)
     expect(ids(model)).toEqual(['sala-1', 'sala-2'])
@@ -97,7 +98,7 @@ describe('the room list, kept live by frames', () => {
     const out = fold([frame({ type: 'user_left', room: secret.id, user: ana, reason: 'removed' })], inSecret).model
     expect(out.room).toBeNull()
     expect(out.shown).toBeNull()
-    expect(out.users).toEqual([])
+    expect(shownMembers(out.members)).toEqual([])
     expect(texts(out)).toEqual(['You are no longer a member of Segredo.'])
     const { model } = fold([frame({ type: 'room_removed', room: secret.id })], out)
     expect(ids(model)).toEqual(['sala-1', 'sala-2'])
@@ -110,7 +111,8 @@ describe('the room list, kept live by frames', () => {
 
   it('another member removed leaves the people here, and the room stays', () => {
     const { model } = fold([frame({ type: 'user_left', room: secret.id, user: bia, reason: 'removed' })], anaIn(secret.id))
-    expect(model.users).toEqual([ana])
+    expect(shownMembers(model.members)).toEqual([ana])
+    expect(model.members.count).toBe(1)
     expect(model.shown).toBe(secret.id)
     expect(ids(model)).toContain(secret.id)
   })

@@ -28,7 +28,7 @@ const anaIn = (room: string, rooms: ReadonlyArray<RoomSummary> = [sala1, sala2, 
 }
 const entered = (model: Model, room: string): Model => {
   const asked = fold([{ type: 'joinRequested', room }], model).model
-  return fold([frame({ type: 'joined', room, users: [ana], typing: [], history: [], ref: asked.joining?.ref ?? '' })], asked).model
+  return fold([frame({ type: 'joined', room, users: [ana], count: 1, typing: [], history: [], ref: asked.joining?.ref ?? '' })], asked).model
 }
 const asked = (model: Model, action: RoomAction, answer: ActionAnswer) => {
   const requested = fold([{ type: 'roomActionRequested', action }], model)
@@ -57,7 +57,7 @@ describe('unread counts', () => {
     const joinedSala3 = entered(there, 'sala-3')
     expect(joinedSala3.rooms.find((r) => r.id === 'sala-3')?.member).toBe(true)
     // A move made in another tab reads the room too.
-    const moved = fold([frame({ type: 'joined', room: withBia.id, users: [ana, bia], typing: [], history: [] })], joinedSala3).model
+    const moved = fold([frame({ type: 'joined', room: withBia.id, users: [ana, bia], count: 2, typing: [], history: [] })], joinedSala3).model
     expect(unreadOf(moved.rooms, withBia.id)).toBe(0)
   })
 
