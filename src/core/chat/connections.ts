@@ -130,9 +130,9 @@ export const clockTicked = (state: ChatState, at: number): Step => {
   const [afterGaps, fills, gapsDueAt] = sweepGaps(next, at)
   const [afterPeers, departures, peersDueAt] = sweepPeers(afterGaps, at)
   const [afterRemoteTyping, remoteStops, remoteTypingDueAt] = expireRemoteTyping(afterPeers, at)
-  const [afterPresence, presence] = closePresenceWindows(afterRemoteTyping, at)
+  const [afterPresence, presence, presenceDueAt] = closePresenceWindows(afterRemoteTyping, at)
   // Revocations need no wake: they only hold memory until a tick that comes anyway.
-  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt, peersDueAt, remoteTypingDueAt)
+  const nextDeadline = Math.min(nextTyping, sessions.dueAt, limits.dueAt, gapsDueAt, peersDueAt, remoteTypingDueAt, presenceDueAt)
   const wake: ReadonlyArray<Effect> = Number.isFinite(nextDeadline) ? [{ type: 'wakeAt', at: nextDeadline }] : []
   return [afterPresence, [...typingEffects, ...sessions.closes, ...fills, ...departures, ...remoteStops, ...presence, ...wake]]
 }

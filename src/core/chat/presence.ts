@@ -56,17 +56,26 @@ export const timePresenceWindows = (state: ChatState, at: number): Step => {
   return [{ ...state, presenceWindows: windows }, [{ type: 'wakeAt', at: earliest }]]
 }
 
-/** Sends the rooms' windows that have closed by `at`. Walks the open windows only. */
-export const closePresenceWindows = (state: ChatState, at: number): Step => {
+/**
+ * Sends the rooms' windows that have closed by `at`, and says when the first still open closes (Infinity
+ * if none): the tick must ask to be woken then, as a timer may fire early and windows of several rooms
+ * close at different times. Walks the open windows only.
+ */
+export const closePresenceWindows = (state: ChatState, at: number): readonly [ChatState, ReadonlyArray<Effect>, number] => {
   let next = state
+  let dueAt = Infinity
   const effects: Effect[] = []
   for (const [room, closesAt] of state.presenceWindows) {
-    if (closesAt === null || closesAt > at) continue
+    if (closesAt === null) continue
+    if (closesAt > at) {
+      dueAt = Math.min(dueAt, closesAt)
+      continue
+    }
     const [flushed, sent] = flushPresence(next, room)
     next = flushed
     effects.push(...sent)
   }
-  return [next, effects]
+  return [next, effects, dueAt]
 }
 
 /**

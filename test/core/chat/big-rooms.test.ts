@@ -29,6 +29,7 @@ type Action =
   | { readonly kind: 'join'; readonly slot: number; readonly room: RoomId }
   | { readonly kind: 'elsewhere'; readonly person: number; readonly room: RoomId | null }
   | { readonly kind: 'wait'; readonly ms: number }
+  | { readonly kind: 'tick' }
 
 const slot = fc.nat({ max: SLOTS - 1 })
 const room = fc.constantFrom(sala1, sala2)
@@ -42,6 +43,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('page' as const), slot }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('elsewhere' as const), person: fc.nat({ max: PEOPLE.length - 1 }), room: fc.option(room, { nil: null }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 120 })) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const) }) },
 )
 
 /** Slots 0, 3, 6, 9 speak version 1; the others version 2. */
@@ -129,9 +131,13 @@ const run = (world: World, act: Action): void => {
       world.dispatch({ type: 'PeerAnnounced', origin: 'person1', fact: { type: 'user_presence', user: PEOPLE[act.person]!, room: act.room, move: 0 }, at: world.at })
       return
     case 'wait':
+      // Time passes; only the timer the core asked for wakes it, as in the runtime.
       world.at += act.ms
-      world.tick()
+      world.runTimers()
       return
+    case 'tick':
+      // A tick nobody asked for (another sweep's, a timer of the past) is harmless.
+      return world.tick()
   }
 }
 
@@ -165,8 +171,9 @@ const pageToEnd = (world: World, slot: number, room: RoomId, from?: string): Arr
 describe('big rooms: member pages and gathered presence', () => {
   it('every view comes to the room as it stands; pages list exactly who is present; frames reach only members', () => {
     fc.assert(
-      fc.property(fc.array(action, { minLength: 10, maxLength: 80, size: 'max' }), (actions) => {
+      fc.property(fc.array(action, { minLength: 10, maxLength: 80, size: 'max' }), fc.constantFrom(0, 1), (actions, earlyBy) => {
         const world = newWorld()
+        world.earlyBy = earlyBy
         world.observers.push(({ after, effects }) => {
           for (const effect of effects) {
             if (effect.type !== 'send' || (effect.frame.type !== 'presence' && effect.frame.type !== 'members')) continue
@@ -187,8 +194,10 @@ describe('big rooms: member pages and gathered presence', () => {
             if (version === 1) expect(picture(world.framesOf(connection))?.users).toEqual(present(world.state, there))
           }
         }
+        // A window later, every window opened has closed: the core asked to be woken for each.
         world.at += WINDOW
-        world.tick()
+        world.runTimers()
+        expect(world.state.presenceWindows.size).toBe(0)
         for (const { slot, connection, room: there, version } of listening(world)) {
           const truth = present(world.state, there)
           const seen = picture(world.framesOf(connection))!
@@ -307,5 +316,24 @@ describe('big rooms: examples', () => {
     const roster = world.state.rooms.get(sala1)!.roster
     expect(roster.seatOf.size).toBe(1)
     expect(roster.seats.size).toBeLessThanOrEqual(2 * roster.seatOf.size + 1)
+  })
+
+  it('the tick that closes one room’s window asks to be woken for another’s still open, and for its own when early', () => {
+    const world = newWorld()
+    fill(world, [1, 2])
+    world.command(2, { type: 'join', room: sala2 })
+    world.at += WINDOW
+    world.runTimers()
+    const start = world.at
+    fill(world, [4])
+    world.at = start + 20
+    world.open(5)
+    world.command(5, { type: 'join', room: sala2 })
+    world.at = start + WINDOW
+    const wakes = world.dispatch({ type: 'ClockTicked', at: world.at }).flatMap((e) => (e.type === 'wakeAt' ? [e.at] : []))
+    expect(Math.min(...wakes)).toBe(start + 20 + WINDOW)
+    // A timer a millisecond early: nothing is due yet, and the tick asks again.
+    const early = world.dispatch({ type: 'ClockTicked', at: start + 20 + WINDOW - 1 }).flatMap((e) => (e.type === 'wakeAt' ? [e.at] : []))
+    expect(Math.min(...early)).toBe(start + 20 + WINDOW)
   })
 })
