@@ -52,7 +52,6 @@ const open = (i) =>
     const room =
       config.mode === 'persist' ? `r${i}` : config.mode === 'connections' ? `sala-${1 + (i % config.rooms)}` : config.mode === 'mixed' ? `r${i % config.rooms}` : 'sala-1'
     const onText = (buffer, start, end) => {
-      if (config.mode === 'presence') return onPresence(i, buffer, start, end, () => opened.then(resolve))
       if (!sala || joined) return onFrame(buffer, start, end)
       const text = buffer.toString('utf8', start, end)
       if (text.startsWith('{"type":"welcome"')) return opened.then((socket) => socket.sendText(JSON.stringify({ type: 'join', room })))
@@ -68,48 +67,12 @@ const open = (i) =>
     if (!sala) opened.then(resolve)
   })
 
-// Presence mode: each member's picture of the room (how many users its `joined` listed, plus each
-// user_joined, minus each user_left), and when every picture first holds all the members.
-const PICTURE = { JOINED: Buffer.from('{"type":"joined"'), USER_JOINED: Buffer.from('{"type":"user_joined"'), USER_LEFT: Buffer.from('{"type":"user_left"'), WELCOME: Buffer.from('{"type":"welcome"') }
-const USERNAME = Buffer.from('"username":"')
-const pictures = new Int32Array(members)
-let complete = 0
-let onComplete = () => undefined
-const countIn = (buffer, start, end, needle) => {
-  let count = 0
-  for (let at = buffer.indexOf(needle, start); at !== -1 && at < end; at = buffer.indexOf(needle, at + needle.length)) count++
-  return count
-}
-const onPresence = (i, buffer, start, end, welcomed) => {
-  if (startsWith(buffer, start, end, PICTURE.WELCOME)) return welcomed()
-  const before = pictures[i]
-  if (startsWith(buffer, start, end, PICTURE.JOINED)) {
-    // Only the `users` list holds usernames before `typing`; history is empty in a fresh room.
-    const typingAt = buffer.indexOf('"typing":', start)
-    pictures[i] = countIn(buffer, start, typingAt === -1 || typingAt > end ? end : typingAt, USERNAME)
-  } else if (startsWith(buffer, start, end, PICTURE.USER_JOINED)) pictures[i]++
-  else if (startsWith(buffer, start, end, PICTURE.USER_LEFT)) pictures[i]--
-  else return
-  if (before < members && pictures[i] >= members && ++complete === members) onComplete()
-}
-
 const sockets = []
 for (let i = 0; i < members; i += 100) {
   sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, members - i) }, (_, j) => open(i + j)))))
 }
 const talkers = sockets.slice(0, senders)
 emit({ ready: sockets.length, openMs: Math.round(performance.now()) })
-if (config.mode === 'presence') {
-  // Everyone joins at once; the orchestrator reads Redis around this.
-  const start = now()
-  const done = new Promise((resolve) => (onComplete = resolve))
-  for (const socket of sockets) socket.sendText('{"type":"join","room":"sala-1"}')
-  const timeout = new Promise((resolve) => setTimeout(resolve, config.timeoutMs ?? 120_000))
-  await Promise.race([done, timeout])
-  emit({ presence: members, completeMs: complete === members ? Math.round(now() - start) : null, complete, closed })
-  for (const socket of sockets) socket.terminate()
-  process.exit(0)
-}
 if (config.mode === 'mixed') {
   // Every user sends one message a second (typing first), in phases the orchestrator can watch.
   const phase = async (name) => {

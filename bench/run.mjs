@@ -2,91 +2,16 @@
 // to the naive baseline and the coalescing "limit" server measured in the same run with the same generator.
 // Servers run on core 1 and the generator on core 0 (taskset), so they do not fight over one core.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { benchDatabase, cpuSeconds, heapAfterGc, pinEventLoopApart, pinned, registerAll, rssKiB, startServer } from './harness.mjs'
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1000)
 const SENDERS = 10
 const RATES = (process.env.BENCH_RATES ?? '20,30,40,50,60,80,100,150,200,300,400,600,800,1000,1200,1400,1600,2000,2400').split(',').map(Number)
 const STEP_MS = Number(process.env.BENCH_STEP_MS ?? 2000)
-const pinned = (core, args) => (hasTaskset() ? ['taskset', ['-c', String(core), ...args]] : [args[0], args.slice(1)])
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
-/**
- * Keeps the event loop (the main thread, whose id is the process id) alone on core 1 and moves every other
- * thread of the process (bcrypt workers, libuv's pool, V8's helpers) to core 0, beside the generator: what
- * a production machine's other cores do for the event loop.
- */
-const pinEventLoopApart = (pid) => {
-  if (!hasTaskset()) return
-  for (const tid of readdirSync(`/proc/${pid}/task`)) execFileSync('taskset', ['-p', '-c', Number(tid) === pid ? '1' : '0', tid], { stdio: 'ignore' })
-}
-
-/** utime + stime of a process, in seconds (clock ticks are 100 Hz on Linux). */
-const cpuSeconds = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
-const startServer = (name, dataDir, extraEnv = {}, nodeFlags = [], cores = '1') =>
-  new Promise((resolve, reject) => {
-    const script = name === 'sala' ? 'dist/src/shell/main.js' : `bench/servers/${name}.mjs`
-    const env = {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      // info: the orchestrator reads the port from the "sala listening" line (and keeps draining stdout).
-      LOG_LEVEL: 'info',
-      DATA_DIR: dataDir,
-      UPLOAD_DIR: join(dataDir, 'uploads'),
-      BCRYPT_COST: '4',
-      // One sender stands for many users: per-user rate limits would cap the offered rate.
-      MSG_RATE: '10000',
-      MSG_BURST: '100000',
-      MAX_CONNECTIONS_PER_USER: '10',
-      // Every simulated user signs up and connects from this one address.
-      REGISTER_RATE: '1000000',
-      MAX_CONNECTIONS_PER_ADDRESS: '1000000',
-      ...extraEnv,
-    }
-    // BENCH_PROFILE=1 writes a V8 CPU profile of Sala to bench/profiles when it stops.
-    const profile = name === 'sala' && process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
-    const [command, args] = pinned(cores, [process.execPath, ...nodeFlags, ...profile, script])
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (!line.startsWith('{')) return void console.error(`${name}: ${line}`)
-      const port = JSON.parse(line).listening ?? (line.includes('sala listening') ? Number(/:(\d+)"/.exec(line)[1]) : undefined)
-      if (port !== undefined) resolve({ child, port, pid: child.pid })
-    })
-    child.on('exit', (code) => reject(new Error(`${name} exited ${code}`)))
-  })
-
-const registerAll = async (port, count) => {
-  const tokens = []
-  // Eight at a time: the server's queue of sign-ups waiting for a bcrypt worker is bounded (8 per worker),
-  // and past it a sign-up is answered 503 busy.
-  for (let i = 0; i < count; i += 8) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(8, count - i) }, async (_, j) => {
-        const name = `bench${i + j}`
-        const body = JSON.stringify({ name, username: name, email: `${name}@example.com`, password: 'benchmark password' })
-        const response = await fetch(`http://127.0.0.1:${port}/auth/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
-        return (await response.json()).token
-      }),
-    )
-    tokens.push(...batch)
-  }
-  return tokens
-}
 
 // `sala-postgres` is the same server with its data in PostgreSQL (a database of the benchmark's own).
 const fanout = async (name) => {
@@ -128,23 +53,6 @@ const fanout = async (name) => {
 }
 
 /** Sustained messages into one room, every one acknowledged only after its commit: acked/s and ack latency. */
-/**
- * A PostgreSQL database of the benchmark's own on BENCH_POSTGRES_URL's server (default: the machine's,
- * as user postgres), dropped afterwards; undefined when psql cannot reach it.
- */
-const benchDatabase = () => {
-  const admin = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-  const name = `sala_bench_${process.pid}_${Date.now()}`
-  try {
-    execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`], { stdio: 'ignore' })
-  } catch {
-    return undefined
-  }
-  const url = new URL(admin)
-  url.pathname = `/${name}`
-  return { url: url.toString(), drop: () => execFileSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`], { stdio: 'ignore' }) }
-}
-
 const persist = async (engine = 'sqlite') => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sala-bench-persist-'))
   const senders = 50
@@ -177,21 +85,6 @@ const persist = async (engine = 'sqlite') => {
     database?.drop()
     rmSync(dataDir, { recursive: true, force: true })
   }
-}
-
-const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1])
-
-/** Heap figures after a full collection, from bench/heap-probe.cjs inside the server. */
-const heapAfterGc = async (pid, file) => {
-  rmSync(file, { force: true })
-  process.kill(pid, 'SIGUSR2')
-  for (let i = 0; i < 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    try {
-      return JSON.parse(readFileSync(file, 'utf8'))
-    } catch {}
-  }
-  throw new Error('the heap probe did not answer')
 }
 
 /**
@@ -468,66 +361,9 @@ const clusterRound = async (processes) => {
   }
 }
 
-// node bench/run.mjs presence: BENCH_PRESENCE_USERS (2000) users, spread evenly over 2 Sala processes
-// sharing one chat (and, beside them, over 1 process), all joining one room at once: the time until every
-// member's picture of the room holds everyone, and the Redis commands it took per join.
-const redisCalls = () => {
-  const info = execFileSync('redis-cli', ['-u', process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', 'info', 'commandstats'], { encoding: 'utf8' })
-  const calls = {}
-  for (const [, name, count] of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) calls[name] = Number(count)
-  return calls
-}
-const presenceRound = async (processes, users) => {
-  const database = benchDatabase()
-  if (database === undefined) throw new Error('presence: psql cannot reach BENCH_POSTGRES_URL')
-  const dirs = Array.from({ length: processes }, () => mkdtempSync(join(tmpdir(), 'sala-bench-presence-')))
-  const env = {
-    DATABASE_URL: database.url,
-    SESSION_SECRET: 'a benchmark secret of at least 32 characters',
-    MAX_CONNECTIONS_PER_ADDRESS: '1000000',
-    ...(processes > 1 ? { REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `sala-bench-${process.pid}-${Date.now()}:` } : {}),
-  }
-  const servers = []
-  try {
-    for (const dir of dirs) servers.push(await startServer('sala', dir, env))
-    const tokensFile = join(dirs[0], 'tokens.json')
-    writeFileSync(tokensFile, JSON.stringify(await registerAll(servers[0].port, users)))
-    const urls = servers.map((server) => `ws://127.0.0.1:${server.port}/ws`)
-    const config = { url: urls[0], urls, members: users, senders: 0, rates: [], stepMs: STEP_MS, drainMs: 0, sala: true, tokensFile, mode: 'presence' }
-    const before = processes > 1 ? redisCalls() : {}
-    const [command, args] = pinned(0, [process.execPath, 'bench/generator.mjs', JSON.stringify(config)])
-    const generator = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-    let result
-    for await (const line of createInterface({ input: generator.stdout })) {
-      const event = JSON.parse(line)
-      if (event.presence !== undefined) result = event
-    }
-    const after = processes > 1 ? redisCalls() : {}
-    const commands = Object.entries(after).map(([name, calls]) => [name, calls - (before[name] ?? 0)]).filter(([, calls]) => calls > 0)
-    const total = commands.reduce((sum, [, calls]) => sum + calls, 0)
-    return { processes, users, completeMs: result?.completeMs ?? null, complete: result?.complete, redisCommands: Object.fromEntries(commands), redisCommandsPerJoin: Number((total / users).toFixed(2)) }
-  } finally {
-    for (const server of servers) {
-      server.child.kill('SIGTERM')
-      await new Promise((resolve) => server.child.once('exit', resolve))
-    }
-    database.drop()
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-  }
-}
-
+// node bench/run.mjs presence: one room filled at once, on one process and over two (bench/presence.mjs).
 if (process.argv[2] === 'presence') {
-  const users = Number(process.env.BENCH_PRESENCE_USERS ?? 2000)
-  const results = []
-  for (let round = 0; round < Number(process.env.BENCH_REPEATS ?? 3); round++) {
-    for (const processes of [1, 2]) {
-      const result = await presenceRound(processes, users)
-      console.log(JSON.stringify({ scenario: 'presence', round, ...result }))
-      results.push({ round, ...result })
-    }
-  }
-  console.log(`\n${users} users joining one room at once; time until every member's list is complete`)
-  for (const r of results) console.log(`  round ${r.round}, ${r.processes} process${r.processes > 1 ? 'es' : ''}: ${r.completeMs === null ? `incomplete (${r.complete} of ${users})` : `${r.completeMs} ms`}${r.processes > 1 ? `; Redis commands per join ${r.redisCommandsPerJoin} (${JSON.stringify(r.redisCommands)})` : ''}`)
+  await (await import('./presence.mjs')).presence()
   process.exit(0)
 }
 
