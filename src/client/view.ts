@@ -98,7 +98,7 @@ export const render = (model: Model): void => {
       button.disabled = busy(model, button.dataset['kind'] as RoomAction['type'])
     }
   }
-  if (previous?.members !== model.members || previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderMembers(model)
+  if (previous?.members !== model.members || previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderMembers(model, previous)
   const messagesChanged =
     previous === undefined ||
     previous.me !== model.me ||
@@ -195,20 +195,24 @@ const about = (room: RoomSummary): string => {
  * anyone else from it. Scrolling to the end of the list asks for the next page (main.ts); "Show more
  * people" does the same for whoever does not scroll.
  */
-const renderMembers = (model: Model) => {
+const renderMembers = (model: Model, previous: Model | undefined) => {
   const me = model.me?.username
   const room = findRoom(model.rooms, model.shown)
   const removable = manages(model.me, room) && room?.visibility === 'private'
   const list = byId('members')
+  const people = byId('people')
+  const anchor = previous?.shown === model.shown ? firstInView(people, list) : undefined
   list.replaceChildren(
     ...shownMembers(model.members).map((user) => {
       const remove =
         removable && user.username !== me
           ? [el('button', { type: 'button', class: 'remove', 'data-remove': user.username, 'aria-label': `Remove ${user.name} from ${room === undefined ? 'the room' : displayName(room)}` }, 'Remove')]
           : []
-      return el('li', {}, personView(user, me), ...remove)
+      return el('li', { 'data-username': user.username }, personView(user, me), ...remove)
     }),
   )
+  if (previous?.shown !== model.shown) people.scrollTop = 0
+  else if (anchor !== undefined) keepInView(people, list, anchor)
   byId('member-count').textContent = memberCountLine(model.members)
   const more = model.members.more
   const asking = more.state === 'asking'
@@ -217,6 +221,34 @@ const renderMembers = (model: Model) => {
   button.hidden = more.state === 'none'
   button.textContent = asking ? 'Loading more people…' : 'Show more people'
   button.setAttribute('aria-disabled', String(asking))
+}
+
+/** Where the first member in sight stands in the scrolled list, if it is scrolled at all. */
+interface Anchor {
+  readonly username: string
+  readonly offset: number
+}
+
+const firstInView = (scroller: HTMLElement, list: HTMLElement): Anchor | undefined => {
+  if (scroller.scrollTop === 0) return undefined
+  const top = scroller.getBoundingClientRect().top
+  for (const item of list.children) {
+    const box = item.getBoundingClientRect()
+    const username = (item as HTMLElement).dataset['username']
+    if (box.bottom > top && username !== undefined) return { username, offset: box.top - top }
+  }
+  return undefined
+}
+
+/**
+ * Arrivals go at the top of the list and departures leave it: the member the reader was looking at stays
+ * where it was, rather than the list sliding under them with every presence frame. (If they left, the list
+ * stays as it was scrolled.)
+ */
+const keepInView = (scroller: HTMLElement, list: HTMLElement, anchor: Anchor) => {
+  const item = [...list.children].find((child) => (child as HTMLElement).dataset['username'] === anchor.username)
+  if (item === undefined) return
+  scroller.scrollTop += item.getBoundingClientRect().top - scroller.getBoundingClientRect().top - anchor.offset
 }
 
 const renderMessages = (model: Model, previous: Model | undefined) => {

@@ -50,6 +50,12 @@ describe.skipIf(!available)('the member list of a big room, in a real browser', 
 
   const listed = () => ana.locator('#members li > :first-child').allTextContents()
   const count = () => ana.locator('#member-count').textContent()
+  /** The first member in sight in the scrolled list. */
+  const inSight = () =>
+    ana.locator('#people').evaluate((people) => {
+      const top = people.getBoundingClientRect().top
+      return [...people.querySelectorAll('#members li')].find((li) => li.getBoundingClientRect().bottom > top + 1)?.textContent
+    })
   /** Scrolls the member list to its end, and says how many it lists then. */
   const scrollToEnd = async () => {
     await ana.locator('#people').evaluate((people) => people.scrollTo(0, people.scrollHeight))
@@ -94,11 +100,13 @@ describe.skipIf(!available)('the member list of a big room, in a real browser', 
     await expect.poll(listed, eventually).not.toContain(gone)
     returning?.send({ type: 'leave' })
     await expect.poll(count, eventually).toBe(`${OTHERS - 1} members`)
+    const looking = await inSight()
     returning?.send({ type: 'join', room: 'sala-1' })
     await expect.poll(count, eventually).toBe(`${OTHERS} members`)
-    // An arrival is the latest: listed first.
+    // An arrival is the latest: listed first, above the reader, who still sees whom they saw.
     await expect.poll(async () => (await listed())[0], eventually).toBe(usernames[1]?.toUpperCase())
     expect(await listed()).toHaveLength(OTHERS)
+    expect(await inSight()).toBe(looking)
   })
 })
 
