@@ -4,8 +4,8 @@ import type { Attachment } from '../core/uploads.js'
 import type { Command, Frame } from './frames.js'
 import { heard, type Liveness } from './heartbeat.js'
 import { alive, connecting, socketClosed, tick } from './link.js'
-import { MEMBERS_REF_PREFIX, nextPageAsked, noMembers, type Members } from './members.js'
 import { forgotten, initialListing, roomsFailed, roomsLoaded, roomsRequested, type Listing } from './listing.js'
+import { MEMBERS_REF_PREFIX, nextPageAsked, noMembers, type Members } from './members.js'
 import { discarded, retried, stillUnsettled, type MessageKey, type Outbox, type Outgoing } from './outbox.js'
 import { onFrame } from './on-frame.js'
 import { actionAnswered, actionRequested, type ActionAnswer, type PendingAction, type RoomAction, type RoomForm } from './room-actions.js'
@@ -17,8 +17,9 @@ import { readRequested } from './unread.js'
 // The web client's whole logic, as a pure reducer like the server's core: `update(model, msg)` returns
 // the next model and the commands the DOM layer must carry out. Time and randomness come in messages.
 // How frames change the model is in on-frame.ts, the link's lifecycle over time in link.ts, requests to
-// the rooms routes in room-actions.ts, unread counts in unread.ts; the outbox, timelines, room list (and
-// listing.ts, which keeps a late GET /rooms from undoing live changes) and heartbeat rules in their files.
+// the rooms routes in room-actions.ts, unread counts in unread.ts, the paged member list in members.ts; the
+// outbox, timelines, room list (and listing.ts, which keeps a late GET /rooms from undoing live changes)
+// and heartbeat rules in their files.
 
 export type Connection =
   | { readonly state: 'offline' }
