@@ -12,7 +12,7 @@
 //   - then a sample of sockets checks its view by name and walks the `members` pages;
 //   - over two processes, the Redis commands per user, from INFO commandstats of a Redis of the run's own.
 import { spawn, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -83,6 +83,30 @@ const redisCalls = (url) => {
 const callsBetween = (before, after) => Object.fromEntries(Object.entries(after).map(([name, calls]) => [name, calls - (before[name] ?? 0)]).filter(([, calls]) => calls > 0))
 const totalOf = (calls) => Object.values(calls).reduce((sum, n) => sum + n, 0)
 
+/**
+ * How many memberships of the room the store holds: a first entry into a public room makes one, written
+ * after the join is answered (logged, not retried, when the write fails). Undefined if the table moved.
+ */
+const storedMemberships = (url) => {
+  try {
+    return Number(execFileSync('psql', [url, '-Atc', `SELECT count(*) FROM room_members WHERE room_id = '${ROOM}'`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim())
+  } catch {
+    return undefined
+  }
+}
+
+/** The warnings and errors in a server's log (pino, JSON lines), counted by message. */
+const warningsIn = (logFile) => {
+  const counts = {}
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"level":"warn"') && !line.includes('"level":"error"') && !line.includes('"level":"fatal"') && !/"level":[4-6]\d/.test(line)) continue
+    const entry = JSON.parse(line)
+    const message = `${entry.msg}${entry.err?.message === undefined ? '' : ` (${entry.err.message})`}`
+    counts[message] = (counts[message] ?? 0) + 1
+  }
+  return counts
+}
+
 /** p50, p90 and the last of a list of times (ms). */
 const quantiles = (values) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -142,7 +166,8 @@ const round = async ({ users, protocol, processes }) => {
     for (const dir of dirs) {
       const heapFile = join(dir, 'heap.json')
       const profileFile = profileFiles[servers.length]
-      servers.push({ ...(await startServer('sala', dir, { ...env, BENCH_HEAP_FILE: heapFile, BENCH_PROFILE_FILE: profileFile }, probe, '1', { raiseFileLimit: true, logFile: join(dir, 'server.log') })), heapFile })
+      const logFile = join(dir, 'server.log')
+      servers.push({ ...(await startServer('sala', dir, { ...env, BENCH_HEAP_FILE: heapFile, BENCH_PROFILE_FILE: profileFile }, probe, '1', { raiseFileLimit: true, logFile })), heapFile, logFile })
     }
     const tooFew = servers.find((server) => server.maxConnections !== undefined && server.maxConnections < perProcess)
     if (tooFew !== undefined) return { skipped: `a Sala process holds at most ${tooFew.maxConnections} connections, ${perProcess} needed` }
@@ -161,6 +186,10 @@ const round = async ({ users, protocol, processes }) => {
     const ready = await Promise.all(generators.map((g) => g.next()))
     const openMs = Math.max(...ready.map((r) => r.openMs))
 
+    // Connected, not yet in the room: the heap then, and the longest stall of the loop from here on.
+    const heapAtGo = []
+    for (const server of servers) heapAtGo.push(await heapAfterGc(server.pid, server.heapFile))
+    await new Promise((resolve) => setTimeout(resolve, 300))
     const callsAtGo = redis === undefined ? undefined : redisCalls(redis.url)
     if (profileFill) {
       for (const server of servers) process.kill(server.pid, 'SIGWINCH')
@@ -187,6 +216,7 @@ const round = async ({ users, protocol, processes }) => {
     const rssAfterGc = servers.map((server) => rssKiB(server.pid))
     const perConnection = (before, after) => Number(((after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0)) / 1024 / users).toFixed(2))
 
+    const memberships = storedMemberships(database.url)
     for (const g of generators) g.say('verify')
     const verified = (await Promise.all(generators.map((g) => g.next()))).flatMap((v) => v.verified)
     for (const g of generators) g.say('stop')
@@ -215,6 +245,12 @@ const round = async ({ users, protocol, processes }) => {
       rssKibPerConnection: perConnection(rssBefore.map((kib) => kib * 1024), rssAfter.map((kib) => kib * 1024)),
       rssKibPerConnectionAfterGc: perConnection(rssBefore.map((kib) => kib * 1024), rssAfterGc.map((kib) => kib * 1024)),
       heapKibPerConnection: perConnection(heapBefore.map((h) => h.heapUsed), heapAfter.map((h) => h.heapUsed)),
+      // Of which, once connected (before joining): the rest is what being in the room costs.
+      heapKibPerConnectionBeforeJoining: perConnection(heapBefore.map((h) => h.heapUsed), heapAtGo.map((h) => h.heapUsed)),
+      // The longest the servers' event loops were held from "go" to the end of the idle pause (20 ms resolution).
+      loopStallMs: heapAfter.map((h) => h.loopDelayMaxMs),
+      serverWarnings: servers.map((server) => warningsIn(server.logFile)),
+      memberships,
       externalKibPerConnection: perConnection(heapBefore.map((h) => h.external + h.arrayBuffers), heapAfter.map((h) => h.external + h.arrayBuffers)),
       rssMiB: servers.map((_, k) => `${Math.round(rssBefore[k] / 1024)} -> ${Math.round(rssAfter[k] / 1024)} (${Math.round(rssAfterGc[k] / 1024)} after GC)`),
       ...(redis === undefined
@@ -233,7 +269,10 @@ const round = async ({ users, protocol, processes }) => {
     for (const server of servers) await stopServer(server)
     await redis?.stop()
     database.drop()
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+    // BENCH_HEAP_SNAPSHOT=1: the probe wrote heap snapshots before the sockets (.0), before the joins (.1)
+    // and after the fill (.2), for `node bench/heap-diff.mjs heap.json.0.heapsnapshot heap.json.2.heapsnapshot <users per process>`.
+    if (process.env.BENCH_HEAP_SNAPSHOT === '1') console.error(`heap snapshots kept in ${dirs.join(', ')}`)
+    else for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -258,7 +297,8 @@ export const presence = async () => {
   }
   console.log("\nOne room filled at once. fill: until every member's view holds everyone; joined: when the joins were answered;")
   console.log('per client: frames and KiB received over the fill; CPU over the fill (server per join, generators in all); server memory per')
-  console.log('connection after the fill and an idle pause: RSS (after a GC) and heap; Redis commands per user: connecting + joining.')
+  console.log('connection after the fill and an idle pause: RSS (after a GC) and heap (of which since the sockets joined); stall: the longest')
+  console.log("the servers' event loop was held from the joins on; Redis commands per user: connecting + joining (two processes).")
   const columns = [
     ['users', 6, (r) => r.users],
     ['v', 2, (r) => r.protocol],
@@ -272,7 +312,8 @@ export const presence = async () => {
     ['CPU µs/join', 11, (r) => r.serverCpuMicrosPerJoin],
     ['gen CPU ms', 10, (r) => r.generatorCpuMs.reduce((a, b) => a + b, 0)],
     ['RSS KiB/conn (GC)', 17, (r) => `${r.rssKibPerConnection} (${r.rssKibPerConnectionAfterGc})`],
-    ['heap KiB/conn', 13, (r) => r.heapKibPerConnection],
+    ['heap KiB/conn (joined)', 22, (r) => `${r.heapKibPerConnection} (${(r.heapKibPerConnection - r.heapKibPerConnectionBeforeJoining).toFixed(2)})`],
+    ['stall ms', 8, (r) => Math.max(...r.loopStallMs)],
     ['Redis/user', 12, (r) => (r.redisPerJoin === undefined ? '-' : `${r.redisPerUserConnect} + ${r.redisPerJoin}`)],
   ]
   console.log([...columns.map(([title, width]) => title.padStart(width)), 'check'].join('  '))
@@ -282,7 +323,11 @@ export const presence = async () => {
       console.log([...lead, `skipped: ${r.skipped}`].join('  '))
       continue
     }
-    const notes = `${r.closed > 0 ? `; ${r.closed} sockets closed` : ''}${r.errors > 0 ? `; ${r.errors} error frames, first ${r.firstError}` : ''}`
+    // A process that reconnects to Redis says HELLO and subscribes again: its link dropped during the fill.
+    const relinked = r.redisFill !== undefined && (r.redisFill.hello !== undefined || r.redisFill.subscribe !== undefined)
+    const warnings = r.serverWarnings.flatMap((w) => Object.entries(w).filter(([message]) => !message.startsWith('created a new database')).map(([message, n]) => `${n}x ${message}`))
+    const lost = r.memberships !== undefined && r.memberships < r.users ? `; memberships stored: ${r.memberships} of ${r.users}` : ''
+    const notes = `${lost}${warnings.length > 0 ? `; server log: ${warnings.join(', ')}` : ''}${relinked ? '; the Redis link was re-established during the fill (see the servers\' logs)' : ''}${r.closed > 0 ? `; ${r.closed} sockets closed` : ''}${r.errors > 0 ? `; ${r.errors} error frames, first ${r.firstError}` : ''}`
     console.log([...columns.map(([, width, value]) => String(value(r)).padStart(width)), `${verdict(r.verified)}${notes}`].join('  '))
   }
 }
