@@ -91,7 +91,7 @@ export const render = (model: Model): void => {
   // Where the heartbeat stands (heard, pinged), for whoever debugs a link: the end-to-end tests wait on it.
   status.dataset['liveness'] = connection.state === 'online' || connection.state === 'open' ? connection.liveness.state : ''
 
-  if (previous?.rooms !== model.rooms || previous?.shown !== model.shown) renderRoomList(model)
+  if (previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.members.count !== model.members.count || previous?.room !== model.room) renderRoomList(model)
   if (previous?.rooms !== model.rooms || previous?.shown !== model.shown || previous?.me !== model.me) renderRoomHead(model, previous)
   if (previous?.actions !== model.actions) {
     for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-kind]')) {
@@ -131,7 +131,9 @@ export const render = (model: Model): void => {
 const renderRoomList = (model: Model) => {
   const item = (room: RoomSummary) => {
     const marks = [...(room.visibility === 'private' ? ['private'] : []), ...(isArchived(room) ? ['archived'] : [])]
-    const count = el('span', { class: 'count', 'aria-label': `${room.members} present` }, String(room.members))
+    // The room the user is in counts live (joined, members and presence frames); the others as listed.
+    const present = room.id === model.room && model.members.count > 0 ? model.members.count : room.members
+    const count = el('span', { class: 'count', 'aria-label': `${present} present` }, String(present))
     const unread = shownUnread(model, room)
     const badge = unreadBadge(unread)
     const button = el(

@@ -98,6 +98,8 @@ describe.skipIf(!available)('the member list of a big room, in a real browser', 
     const gone = usernames[0]?.toUpperCase() ?? ''
     await expect.poll(count, eventually).toBe(`${OTHERS} members`)
     await expect.poll(listed, eventually).not.toContain(gone)
+    // The room list counts the room on screen live too.
+    await expect.poll(() => ana.locator('#rooms button[data-room="sala-1"] .count').textContent(), eventually).toBe(String(OTHERS))
     returning?.send({ type: 'leave' })
     await expect.poll(count, eventually).toBe(`${OTHERS - 1} members`)
     const looking = await inSight()
