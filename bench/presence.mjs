@@ -117,14 +117,21 @@ const quantiles = (values) => {
 /** Users spread evenly over the sample, the first and the last among them. */
 const sampleOf = (users, count) => [...new Set(Array.from({ length: Math.min(count, users) }, (_, k) => Math.round((k * (users - 1)) / Math.max(1, count - 1))))]
 
-/** One generator process per `perGenerator` users, each a contiguous range; lines of JSON on stdout. */
+const exited = (g) => (g.child.exitCode === null && g.child.signalCode === null ? new Promise((resolve) => g.child.once('exit', resolve)) : undefined)
+
+/**
+ * One generator process per `perGenerator` users (fewer where the descriptor limit is lower), each a
+ * contiguous range; lines of JSON on stdout.
+ */
 const startGenerators = (users, base) => {
-  const count = Math.ceil(users / SETTINGS.perGenerator)
+  const count = Math.ceil(users / Math.min(SETTINGS.perGenerator, hardFileLimit() - 200))
   return Array.from({ length: count }, (_, g) => {
     const from = Math.floor((g * users) / count)
     const to = Math.floor(((g + 1) * users) / count)
     const config = { ...base, from, to }
-    const [command, args] = withFileLimit(pinned(0, [process.execPath, 'bench/presence-client.mjs', JSON.stringify(config)]))
+    // BENCH_PROFILE=generator: a CPU profile of each generator (its whole life), in bench/profiles.
+    const profile = process.env.BENCH_PROFILE === 'generator' ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
+    const [command, args] = withFileLimit(pinned(0, [process.execPath, ...profile, 'bench/presence-client.mjs', JSON.stringify(config)]))
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] })
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
     const next = async () => {
@@ -220,6 +227,8 @@ const round = async ({ users, protocol, processes }) => {
     for (const g of generators) g.say('verify')
     const verified = (await Promise.all(generators.map((g) => g.next()))).flatMap((v) => v.verified)
     for (const g of generators) g.say('stop')
+    // They close their sockets and exit (writing their profiles, with BENCH_PROFILE=generator).
+    await Promise.race([Promise.all(generators.map(exited)), new Promise((resolve) => setTimeout(resolve, 10_000))])
 
     const fill = redis === undefined ? undefined : callsBetween(callsAtGo, callsAtEnd)
     if (profileFill) {
@@ -265,7 +274,7 @@ const round = async ({ users, protocol, processes }) => {
     }
   } finally {
     for (const g of generators) g.child.kill('SIGTERM')
-    await Promise.all(generators.map((g) => (g.child.exitCode === null && g.child.signalCode === null ? new Promise((resolve) => g.child.once('exit', resolve)) : undefined)))
+    await Promise.all(generators.map(exited))
     for (const server of servers) await stopServer(server)
     await redis?.stop()
     database.drop()

@@ -18,7 +18,12 @@ export const openRaw = ({ host, port, path, headers = {}, localAddress, onText, 
   new Promise((resolve, reject) => {
     const socket = connect({ host, port, localAddress, noDelay: true })
     const key = randomBytes(16).toString('base64')
-    let pending = null
+    // Bytes read but not yet scanned (a frame's beginning), kept as the reads gave them: a frame of hundreds
+    // of KiB arrives in many reads, and joining them at each read would copy it over and over.
+    let pieces = []
+    let held = 0
+    // How many bytes the partial frame at the head of `pieces` needs before a scan can get further.
+    let needed = 0
     let upgraded = false
 
     const send = (opcode, payload) => {
@@ -37,6 +42,7 @@ export const openRaw = ({ host, port, path, headers = {}, localAddress, onText, 
 
     const scan = (buffer) => {
       let at = 0
+      needed = 0
       while (buffer.length - at >= 2) {
         const opcode = buffer[at] & 0x0f
         let length = buffer[at + 1] & 0x7f
@@ -52,20 +58,29 @@ export const openRaw = ({ host, port, path, headers = {}, localAddress, onText, 
         }
         const start = at + header
         const end = start + length
-        if (end > buffer.length) break
+        if (end > buffer.length) {
+          needed = end - at
+          break
+        }
         if (opcode === OP_TEXT) onText(buffer, start, end)
         else if (opcode === OP_PING) send(OP_PONG, buffer.subarray(start, end))
         else if (opcode === OP_CLOSE) socket.end()
         at = end
       }
-      pending = at === buffer.length ? null : buffer.subarray(at)
+      pieces = at === buffer.length ? [] : [buffer.subarray(at)]
+      held = buffer.length - at
     }
 
     socket.on('data', (chunk) => {
-      const buffer = pending === null ? chunk : Buffer.concat([pending, chunk])
+      pieces.push(chunk)
+      held += chunk.length
+      // A partial frame's header said how long it is: nothing to scan until it is all here.
+      if (upgraded && held < needed) return
+      const buffer = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, held)
       if (upgraded) return scan(buffer)
+      pieces = [buffer]
       const headEnd = buffer.indexOf('\r\n\r\n')
-      if (headEnd === -1) return void (pending = buffer)
+      if (headEnd === -1) return
       const head = buffer.toString('latin1', 0, headEnd)
       if (!head.startsWith('HTTP/1.1 101')) {
         socket.destroy()
