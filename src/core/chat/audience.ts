@@ -43,11 +43,19 @@ export const roomAudience = (state: ChatState, room: RoomState, exceptUser?: Use
 
 /**
  * The connections of the room's members (but `exceptUser`'s) that speak protocol `version`, as
- * `roomAudience` picks them. Version 1 walks the version-1 connections, not the members, so an arrival in
- * a big room of version-2 members costs nothing per member (presence.ts).
+ * `roomAudience` picks them. For version 1 in a room of many version-2 members it walks the version-1
+ * connections, not the members, so an arrival there costs nothing per member (presence.ts).
  */
 export const listenersSpeaking = (state: ChatState, room: RoomState, version: ProtocolVersion, exceptUser?: UserId): ConnectionId[] => {
-  if (version === 2) return roomAudience(state, room, exceptUser).filter((connection) => state.connections.get(connection)?.protocol === 2)
+  const legacy = state.legacyConnections.size
+  // Everyone speaks version 1 (the whole audience) or no one does: as cheap as it was before versions.
+  if (legacy === state.connections.size) return version === 1 ? roomAudience(state, room, exceptUser) : []
+  if (legacy === 0) return version === 2 ? roomAudience(state, room, exceptUser) : []
+  // Mixed: walk the room's cached listeners (a lookup each), unless the version-1 connections, at several
+  // lookups each, are the fewer.
+  if (version === 2 || legacy * 4 > room.members.size) {
+    return roomAudience(state, room, exceptUser).filter((connection) => state.connections.get(connection)?.protocol === version)
+  }
   const audience: ConnectionId[] = []
   for (const connection of state.legacyConnections) {
     const user = state.connections.get(connection)?.user
