@@ -122,6 +122,8 @@ const firstPage = (state: ChatState, room: RoomState, typing: ReadonlyArray<Chat
 /**
  * Answers `members`: the page after `cursor` of the room the user is in (without one, the first page, as
  * `joined` gives it). `not_in_room` for any other room, whoever may see it: a member list is for those present.
+ * `bad_request` for a cursor beyond any this room gave; one given by another room or process (a seat number
+ * there) cannot be told apart and pages this room from that position.
  */
 export const listMembers = (state: ChatState, connection: ConnectionId, command: MembersCommand): Step => {
   const info = state.connections.get(connection)
@@ -131,10 +133,15 @@ export const listMembers = (state: ChatState, connection: ConnectionId, command:
   if (room === undefined || state.catchingUp.has(connection)) {
     return unchanged(state, [sendTo(connection, errorFrame('not_in_room', `you are not in the room ${JSON.stringify(command.room)}`, command.ref))])
   }
+  const before = seatOfCursor(command.cursor)
+  // The highest cursor ever given is the next seat (a first page of typists only): one above names no place.
+  if (command.cursor !== undefined && before > room.roster.next) {
+    return unchanged(state, [sendTo(connection, errorFrame('bad_request', 'the cursor is not one this server gave for this room', command.ref))])
+  }
   const page =
     command.cursor === undefined
       ? firstPage(state, room, typistsIn(state, room, presence.user.id))
-      : pageBefore(state, room, seatOfCursor(command.cursor), state.settings.memberPage)
+      : pageBefore(state, room, before, state.settings.memberPage)
   const frame: ServerFrame = { type: 'members', room: room.id, users: [...page.users], count: presentCount(room), ...(page.cursor === undefined ? {} : { cursor: page.cursor }) }
   return unchanged(state, [sendTo(connection, withRef(frame, command.ref))])
 }

@@ -298,6 +298,16 @@ describe('big rooms: examples', () => {
     expect(world.framesOf(watcher).slice(before).map((f) => f.type)).toEqual(['presence', 'message'])
   })
 
+  it('refuses a cursor beyond any the room gave with bad_request', () => {
+    const world = newWorld()
+    fill(world, [1, 2, 4, 5])
+    world.command(1, { type: 'members', room: sala1, cursor: '999999999999999', ref: 'r' })
+    expect(world.framesOf(world.currentConnection(1)).at(-1)).toMatchObject({ type: 'error', code: 'bad_request', ref: 'r' })
+    const next = String(world.state.rooms.get(sala1)!.roster.next)
+    world.command(1, { type: 'members', room: sala1, cursor: next, ref: 'n' })
+    expect(world.framesOf(world.currentConnection(1)).at(-1)).toMatchObject({ type: 'members', count: 4, ref: 'n' })
+  })
+
   it('answers members for another room with not_in_room', () => {
     const world = newWorld()
     fill(world, [1])
