@@ -213,6 +213,16 @@ export interface NewMember {
   readonly readSeq?: number
 }
 
+/** A membership with no limit to hold (a public room's, made by entering it): one of a batch (`RoomStore.addMembers`). */
+export interface PublicMember {
+  readonly room: RoomId
+  readonly user: UserId
+  /** When (ms). */
+  readonly at: number
+  /** The read marker the member starts with (the seq they have read up to). */
+  readonly readSeq: number
+}
+
 /** `added`: a member now; `already`: was one (nothing changed, the marker included); `full`: the limit refused. */
 export type MemberAdded = 'added' | 'already' | 'full'
 
@@ -280,6 +290,12 @@ export interface RoomStore {
   readonly direct: (a: UserId, b: UserId, newId: RoomId, at: number) => TE.TaskEither<RoomIdTaken | StoreError, DirectAnswer>
   /** Makes the user a member of the room, within `maxMembers` (see `NewMember`). */
   readonly addMember: (member: NewMember) => TE.TaskEither<StoreError, MemberAdded>
+  /**
+   * Makes each user a member of the room, with no limit (the public rooms), all in one statement that
+   * commits whole or not at all. One who is a member already is left as they are (their marker included),
+   * and so is the second of two entries for one user and room: the first wins.
+   */
+  readonly addMembers: (members: ReadonlyArray<PublicMember>) => TE.TaskEither<StoreError, void>
   /** Ends the membership (and its marker); answers whether there was one. */
   readonly removeMember: (room: RoomId, user: UserId) => TE.TaskEither<StoreError, boolean>
   /** The room's members, in the order they were added (ties by id). */

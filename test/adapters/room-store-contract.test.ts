@@ -393,4 +393,50 @@ describe.each(STORE_ENGINES)('the $name room store', (engine) => {
       expect((await right(stores.rooms.memberships(pair.user, 10))).find((m) => m.room === pair.room)?.readSeq, `marker ${i}`).toBe(highest)
     }
   })
+
+  test('adds many members in one call, each with its time and marker, leaving a member already there as they were; the first of two entries wins', async (stores) => {
+    await setUp(stores)
+    const room = newRoom({ ownerId: dora.id })
+    await right(stores.rooms.create(room))
+    const configured = roomId('sala')
+    await post(stores, room.id, 3)
+    await right(stores.rooms.addMembers([]))
+    await right(
+      stores.rooms.addMembers([
+        { room: room.id, user: bia.id, at: T0 + 2, readSeq: 1 },
+        { room: room.id, user: dora.id, at: T0 + 9, readSeq: 3 },
+        { room: configured, user: bia.id, at: T0 + 1, readSeq: 7 },
+        { room: room.id, user: caio.id, at: T0 + 1, readSeq: 2 },
+        { room: room.id, user: bia.id, at: T0 + 3, readSeq: 3 },
+      ]),
+    )
+    // Ordered by when each was added: the owner at T0, then caio, then bia.
+    expect(await right(stores.rooms.members(room.id))).toEqual([dora.id, caio.id, bia.id])
+    expect(await right(stores.rooms.members(configured))).toEqual([bia.id])
+    expect(await membership(stores, bia, room.id)).toEqual({ room: room.id, readSeq: 1, unread: 2 })
+    expect(await membership(stores, caio, room.id)).toEqual({ room: room.id, readSeq: 2, unread: 1 })
+    expect(await membership(stores, dora, room.id)).toEqual({ room: room.id, readSeq: 0, unread: 3 })
+    expect(await membership(stores, bia, configured)).toEqual({ room: configured, readSeq: 7, unread: 0 })
+    // Again: nothing changes.
+    await right(stores.rooms.addMembers([{ room: room.id, user: caio.id, at: T0 + 5, readSeq: 0 }]))
+    expect(await membership(stores, caio, room.id)).toEqual({ room: room.id, readSeq: 2, unread: 1 })
+    expect(await right(stores.rooms.members(room.id))).toEqual([dora.id, caio.id, bia.id])
+  })
+
+  test('adds a crowd of a thousand memberships in one call, and batches that overlap racing on two connections all land', async (stores, other) => {
+    await setUp(stores)
+    const second = await other()
+    const configured = Array.from({ length: 70 }, () => roomId('sala'))
+    const all = configured.flatMap((room, r) => crowd.map((who, u) => ({ room, user: who.id, at: T0 + u, readSeq: r })))
+    expect(all.length).toBeGreaterThan(1000)
+    await right(stores.rooms.addMembers(all.slice(0, 1000)))
+    // The rest, each twice, racing in opposite orders on two connections (as two processes would).
+    const rest = all.slice(1000)
+    await Promise.all([right(stores.rooms.addMembers(rest)), right(second.rooms.addMembers([...rest].reverse()))])
+    for (const room of [configured[0]!, configured[69]!]) expect(await right(stores.rooms.members(room))).toEqual(crowd.map((who) => who.id))
+    const held = await right(stores.rooms.memberships(crowd[5]!.id, 10))
+    expect(held.filter((m) => configured.includes(m.room)).map((m) => [m.room, m.readSeq])).toEqual(
+      configured.map((room, r) => [room, r] as const).sort(([a], [b]) => (a < b ? -1 : 1)),
+    )
+  })
 })

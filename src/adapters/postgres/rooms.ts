@@ -86,6 +86,14 @@ const ADD_MEMBER = `INSERT INTO room_members (room_id, user_id, added_at, read_s
 const ADD_MEMBER_WITHIN = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
   SELECT $1::text, $2::text, $3::bigint, $4::bigint WHERE (SELECT count(*) FROM room_members WHERE room_id = $1) < $5
   ON CONFLICT (room_id, user_id) DO NOTHING`
+// Inserted in one order (room, user), so two batches sharing some memberships (one user's tabs on two
+// processes) wait for each other's keys in that order instead of deadlocking. Of two entries for one key the
+// first in the batch (by ordinality) goes in first, and the second does nothing, as written one by one.
+const ADD_MEMBERS = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
+  SELECT room_id, user_id, added_at, read_seq
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS m(room_id, user_id, added_at, read_seq, n)
+  ORDER BY room_id COLLATE "C", user_id COLLATE "C", n
+  ON CONFLICT (room_id, user_id) DO NOTHING`
 const IS_MEMBER = 'SELECT 1 FROM room_members WHERE room_id = $1 AND user_id = $2'
 const REMOVE_MEMBER = 'DELETE FROM room_members WHERE room_id = $1 AND user_id = $2'
 const MEMBERS = 'SELECT user_id FROM room_members WHERE room_id = $1 ORDER BY added_at, user_id COLLATE "C"'
@@ -195,6 +203,15 @@ export const postgresRoomStore = (pool: pg.Pool): RoomStore => {
           const { rowCount } = await client.query(ADD_MEMBER_WITHIN, [...values, bindableLimit(maxMembers)])
           if (rowCount === 1) return 'added'
           return (await client.query(IS_MEMBER, [room, user])).rowCount === 0 ? 'full' : 'already'
+        })
+      }, toStoreError),
+    addMembers: (members) =>
+      TE.tryCatch(async () => {
+        if (members.length === 0) return
+        await pool.query({
+          name: 'sala-add-members',
+          text: ADD_MEMBERS,
+          values: [members.map((m) => m.room), members.map((m) => m.user), members.map((m) => m.at), members.map((m) => m.readSeq)],
         })
       }, toStoreError),
     removeMember: (room, user) => TE.tryCatch(async () => ((await pool.query(REMOVE_MEMBER, [room, user])).rowCount ?? 0) > 0, toStoreError),

@@ -61,6 +61,13 @@ const ADD_MEMBER = `INSERT INTO room_members (room_id, user_id, added_at, read_s
 const ADD_MEMBER_WITHIN = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
   SELECT ?1, ?2, ?3, ?4 WHERE (SELECT COUNT(*) FROM room_members WHERE room_id = ?1) < ?5
   ON CONFLICT (room_id, user_id) DO NOTHING`
+// The members arrive as one JSON array of [room, user, at, readSeq], as the markers do. Rows are inserted in
+// the array's order, so of two entries for one key the first wins. The WHERE is SQLite's: an upsert after a
+// SELECT needs one to parse.
+const ADD_MEMBERS = `INSERT INTO room_members (room_id, user_id, added_at, read_seq)
+  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]')
+  FROM json_each(?) WHERE true ORDER BY key
+  ON CONFLICT (room_id, user_id) DO NOTHING`
 const IS_MEMBER = 'SELECT 1 AS member FROM room_members WHERE room_id = ? AND user_id = ?'
 const REMOVE_MEMBER = 'DELETE FROM room_members WHERE room_id = ? AND user_id = ?'
 const MEMBERS = 'SELECT user_id FROM room_members WHERE room_id = ? ORDER BY added_at, user_id'
@@ -138,6 +145,11 @@ export const sqliteRoomStore = (statements: PreparedStatements): RoomStore => {
         const added = maxMembers === undefined ? await changes(ADD_MEMBER, values) : await changes(ADD_MEMBER_WITHIN, [...values, bindableLimit(maxMembers)])
         if (added === 1) return 'added'
         return (await first(IS_MEMBER, [room, user])) === undefined ? 'full' : 'already'
+      }, toStoreError),
+    addMembers: (members) =>
+      TE.tryCatch(async () => {
+        if (members.length === 0) return
+        await changes(ADD_MEMBERS, [JSON.stringify(members.map((m) => [m.room, m.user, m.at, m.readSeq]))])
       }, toStoreError),
     removeMember: (room, user) => TE.tryCatch(async () => (await changes(REMOVE_MEMBER, [room, user])) > 0, toStoreError),
     members: (room) =>
