@@ -10,6 +10,7 @@ import { createMessageWriter, type MessageWriter } from '../adapters/message-wri
 import type { ClusterFact } from '../core/cluster/facts.js'
 import type { MessageStore, RoomStore } from '../adapters/stores.js'
 import { createMarkerWriter, type MarkerWriter } from '../adapters/marker-writer.js'
+import { createMembershipWriter, type MembershipWriter } from '../adapters/membership-writer.js'
 import type { BoundSocket, ChatSocket } from './ws/chat-socket.js'
 import { textFrame } from './ws/frame.js'
 import { CLOSE_TRY_AGAIN_LATER } from '../core/protocol/close-codes.js'
@@ -31,7 +32,7 @@ interface Dependencies {
   readonly initial: ChatState
   readonly messages: MessageStore
   /** Where the memberships made by entering a public room, and read markers, are written. */
-  readonly rooms: Pick<RoomStore, 'addMember' | 'markRead' | 'all' | 'memberships'>
+  readonly rooms: Pick<RoomStore, 'addMembers' | 'markRead' | 'all' | 'memberships'>
   readonly now: () => number
   readonly log: Logger
   /** A socket whose unsent data passes this is closed (1013) rather than buffered without bound. */
@@ -44,6 +45,9 @@ interface Dependencies {
 
 /** The most messages one gap fill reads (a gap that long means a long outage of the cluster link). */
 const FILL_LIMIT = 1000
+
+/** The most rooms a log line of lost memberships names. */
+const LOGGED_ROOMS = 10
 
 
 // setTimeout keeps at most 2^31-1 ms; a later deadline is reached by waking early and asking again.
@@ -74,8 +78,12 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
 
   // Read markers are batched like messages; nothing waits on them, so a failure is only logged.
   const markers: MarkerWriter = createMarkerWriter(rooms, (err, count) => log.warn('read markers not stored', { err, markers: count }))
-  // Memberships made by entering a public room the first time: one write each, rare; waited for by drain.
-  const joining = new Set<Promise<void>>()
+  // Memberships made by entering a public room the first time, batched too: a crowd entering a room at once
+  // is thousands of them. The core counts the user a member already, so the writer retries a failed batch
+  // itself; one it gives up on shows only at the users' next connections (the room not in their list).
+  const joining: MembershipWriter = createMembershipWriter(rooms, (err, lost) =>
+    log.warn('memberships of a public room not stored', { err, memberships: lost.length, rooms: [...new Set(lost.map((m) => m.room))].slice(0, LOGGED_ROOMS) }),
+  )
 
   const dispatch = (event: ChatEvent): void => {
     observe?.(event)
@@ -117,18 +125,8 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
       case 'storeReadMarker':
         return markers.write({ user: effect.user, room: effect.room, seq: effect.seq })
       case 'storeMembership':
-        return storeMembership(effect)
+        return joining.write({ room: effect.room, user: effect.user, at: effect.at, readSeq: effect.readSeq })
     }
-  }
-
-  // The core counts the user a member already: a failed write shows only at their next connection (the
-  // room not counted), so it is logged, not retried.
-  const storeMembership = ({ room, user, readSeq, at }: Extract<Effect, { type: 'storeMembership' }>): void => {
-    const write = rooms.addMember({ room, user, at, readSeq })().then((added) => {
-      if (E.isLeft(added)) log.warn('membership of a public room not stored', { err: added.left, room, userId: user })
-    })
-    joining.add(write)
-    void write.finally(() => joining.delete(write))
   }
 
   const send = (to: ReadonlyArray<ConnectionId>, frame: unknown): void => {
@@ -252,7 +250,7 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
     sockets: () => sockets.values(),
     drain: async () => {
       await writer.drain()
-      await Promise.all(joining)
+      await joining.drain()
       await markers.drain()
     },
     stop: () => {
