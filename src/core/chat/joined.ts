@@ -119,6 +119,9 @@ const firstPage = (state: ChatState, room: RoomState, typing: ReadonlyArray<Chat
   return { users: [...typists.map(publicUser), ...rest.users], ...(more === undefined ? {} : { cursor: more }) }
 }
 
+/** The room's first page as anyone in it would get it now (a `presence` reset; see presence.ts). */
+export const currentFirstPage = (state: ChatState, room: RoomState): MemberPage => firstPage(state, room, typistsIn(state, room, undefined))
+
 /**
  * Answers `members`: the page after `cursor` of the room the user is in (without one, the first page, as
  * `joined` gives it). `not_in_room` for any other room, whoever may see it: a member list is for those present.
@@ -153,7 +156,7 @@ export const listMembers = (state: ChatState, connection: ConnectionId, command:
  * tells everyone at once, and a typist who starts again meanwhile is not announced again.
  * Walks the typists, not the members: there are few of them.
  */
-const typistsIn = (state: ChatState, room: RoomState, joiner: UserId): ChatUser[] => {
+const typistsIn = (state: ChatState, room: RoomState, joiner: UserId | undefined): ChatUser[] => {
   const typists: ChatUser[] = []
   for (const user of state.typing.keys()) {
     if (user === joiner) continue

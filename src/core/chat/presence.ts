@@ -5,11 +5,14 @@ import type { Effect } from './effects.js'
 import { presentCount, publicUser, userLeftFrame } from './frames.js'
 import type { ChatState, ChatUser, PresenceChange, RoomState } from './state.js'
 import type { Step } from './step-result.js'
+import { currentFirstPage } from './joined.js'
 
 // How members hear who arrives and who leaves (docs/big-rooms.md). Version-1 connections hear each change
 // at once, as `user_joined` / `user_left`: n frames for the n-th arrival, O(n²) to fill a room. Version-2
 // connections hear them gathered: the changes of one room over `presenceWindowMs` from the first become one
 // `presence` frame, serialized once for every member, so a fill costs a frame per window, not per arrival.
+//
+// A window of more changes than a page sends the room's first page instead (`reset`; see resetFrame).
 //
 // The frame carries each touched user's state at the window's end (arrived: present; left: gone), not the
 // net change since the window opened: a member who took their view of the room during the window (a
@@ -32,8 +35,9 @@ export const announceDeparture = (state: ChatState, room: RoomState, user: ChatU
 
 /** Records the change for the version-2 members, opening the room's window if none is open. */
 const gather = (state: ChatState, room: RoomState, user: UserId, change: PresenceChange): ChatState => {
-  // No connection speaks version 2: there is no one to gather for (a later one learns the room from `joined`).
-  if (state.legacyConnections.size === state.connections.size) return state
+  // No connection speaks version 2 and nothing is gathered: no one to gather for (a later one learns the
+  // room from `joined`). With changes gathered, this one must join them, or the window would send a stale one.
+  if (state.legacyConnections.size === state.connections.size && room.gathered.size === 0) return state
   // A user who arrives and leaves within one window ends as `left`: a view that saw them arrive drops them.
   const gathered = setRoom(state, { ...room, gathered: room.gathered.set(user, change) })
   return state.presenceWindows.has(room.id) ? gathered : { ...gathered, presenceWindows: gathered.presenceWindows.set(room.id, null) }
@@ -87,12 +91,24 @@ export const flushPresence = (state: ChatState, roomId: RoomId): Step => {
   const closed: ChatState = { ...state, presenceWindows: state.presenceWindows.remove(roomId) }
   if (room === undefined) return [closed, []]
   const emptied = setRoom(closed, { ...room, gathered: room.gathered.clear() })
-  return [emptied, send(listenersSpeaking(emptied, room, 2), presenceFrame(room))]
+  const frame = room.gathered.size > state.settings.memberPage ? resetFrame(state, room) : presenceFrame(room)
+  return [emptied, send(listenersSpeaking(emptied, room, 2), frame)]
 }
 
 /** Flushes `room`'s window first when it holds the arrival of `user`, who is about to be heard there. */
 export const flushArrivalOf = (state: ChatState, room: RoomId, user: UserId): Step =>
   state.rooms.get(room)?.gathered.get(user)?.type === 'arrived' ? flushPresence(state, room) : [state, []]
+
+/**
+ * More changes than a page (a burst of arrivals, a process gone with its users): the room's first page as it
+ * stands, with `reset`, instead of every change. Each member then gets O(page) bytes a window, not O(changes):
+ * sent every arrival of a burst of n, n members would read n² names. The client drops what it held, takes
+ * these as `joined`'s users and pages on from `cursor`, so its view still comes to the room.
+ */
+const resetFrame = (state: ChatState, room: RoomState): PresenceFrame => {
+  const page = currentFirstPage(state, room)
+  return { type: 'presence', room: room.id, joins: [...page.users], leaves: [], count: presentCount(room), reset: true, ...(page.cursor === undefined ? {} : { cursor: page.cursor }) }
+}
 
 const presenceFrame = (room: RoomState): PresenceFrame => {
   const joins: PresenceFrame['joins'] = []

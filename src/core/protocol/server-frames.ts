@@ -83,13 +83,18 @@ export const UserLeftFrame = t.type(
 export const Departure = t.type({ user: PublicUser, reason: LeaveReason }, 'Departure')
 export type Departure = t.TypeOf<typeof Departure>
 /**
- * Version 2: the arrivals and departures of one room, gathered for `PRESENCE_WINDOW_MS` (50 ms) from the
- * first. `joins`: users present at the window's end who arrived during it; `leaves`: users gone at its end
- * who left during it (the last reason). Applied to any view of the room taken during the window (a
- * `joined`, a `members` page), it gives the room as it stands; `count` is its size then.
+ * Version 2: the arrivals and departures of one room, gathered for 50 ms from the first. `joins`: users
+ * present at the window's end who arrived during it; `leaves`: users gone at its end who left during it
+ * (the last reason). Applied to any view of the room taken during the window (a `joined`, a `members`
+ * page), it gives the room as it stands; `count` is its size then. With `reset` (the window held more
+ * changes than a page): `joins` is the room's first page as it stands, to be taken instead of whatever
+ * the client held, and `cursor` pages on from it, as after `joined`.
  */
-export const PresenceFrame = t.type(
-  { type: t.literal('presence'), room: t.string, joins: t.array(PublicUser), leaves: t.array(Departure), count: t.number },
+export const PresenceFrame = t.intersection(
+  [
+    t.type({ type: t.literal('presence'), room: t.string, joins: t.array(PublicUser), leaves: t.array(Departure), count: t.number }),
+    t.partial({ reset: t.literal(true), cursor: t.string }),
+  ],
   'PresenceFrame',
 )
 /** The answer to `members`: the next page after its cursor, in the `joined` order; `cursor` when more remain. */

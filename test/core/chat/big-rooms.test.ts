@@ -87,7 +87,12 @@ const picture = (frames: ReadonlyArray<ServerFrame>): Picture | undefined => {
     if (seen === undefined || !('room' in frame) || frame.room !== seen.room) continue
     if (frame.type === 'user_joined') seen.users.add(frame.user.username)
     else if (frame.type === 'user_left') seen.users.delete(frame.user.username)
-    else if (frame.type === 'presence') {
+    else if (frame.type === 'presence' && frame.reset === true) {
+      // More changes than a page: the room's first page again, paged on from its cursor.
+      seen.users = new Set(frame.joins.map((u) => u.username))
+      seen.count = frame.count
+      seen.cursor = frame.cursor
+    } else if (frame.type === 'presence') {
       for (const joined of frame.joins) seen.users.add(joined.username)
       for (const { user: left } of frame.leaves) seen.users.delete(left.username)
       seen.count = frame.count
@@ -185,6 +190,8 @@ describe('big rooms: member pages and gathered presence', () => {
             }
             expect(frame.count).toBe(present(after, frame.room as RoomId).size)
             if (frame.type === 'members') expect(frame.users.length).toBeLessThanOrEqual(PAGE)
+            // A member reads at most a page of names a window, however many came and went.
+            if (frame.type === 'presence') expect(frame.joins.length + frame.leaves.length).toBeLessThanOrEqual(PAGE)
           }
         })
         for (const act of actions) {
@@ -313,6 +320,32 @@ describe('big rooms: examples', () => {
     fill(world, [1])
     world.command(1, { type: 'members', room: sala2, ref: 'r' })
     expect(world.framesOf(world.currentConnection(1)).at(-1)).toMatchObject({ type: 'error', code: 'not_in_room', ref: 'r' })
+  })
+
+  it('sends a window of more changes than a page as the first page again, with a cursor to the rest', () => {
+    const world = newWorld()
+    fill(world, [1])
+    world.at += WINDOW
+    world.runTimers()
+    const watcher = world.currentConnection(1)
+    const before = world.framesOf(watcher).length
+    fill(world, [2, 4, 5, 7])
+    world.at += WINDOW
+    world.runTimers()
+    expect(world.framesOf(watcher).slice(before)).toEqual([
+      {
+        type: 'presence',
+        room: sala1,
+        joins: ['person7', 'person5', 'person4'].map((name) => ({ username: name, name: `P${name.slice(1)}` })),
+        leaves: [],
+        count: 5,
+        reset: true,
+        cursor: expect.any(String),
+      },
+    ])
+    const reset = world.framesOf(watcher).at(-1)
+    const rest = reset?.type === 'presence' ? pageToEnd(world, 1, sala1, reset.cursor) : []
+    expect(rest).toEqual([['person2', 'person1']])
   })
 
   it('keeps the roster within twice the room while people come and go', () => {
