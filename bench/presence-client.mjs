@@ -7,7 +7,7 @@
 //   - version 1: the users its `joined` lists, plus each `user_joined`, minus each `user_left`.
 // When every view here reaches `total` it says when. On "verify", the sampled sockets check their view by
 // name: version 2, their first page + the pages after its cursor + every presence frame's joins and
-// leaves; both versions, a fresh walk of `members` pages from the first. Then "stop" closes everything.
+// leaves (a reset frame replacing the list and the cursor); both versions, a fresh walk of `members` pages from the first. Then "stop" closes everything.
 // Frames are scanned in place (bench/raw-client.mjs); only the sampled sockets parse theirs.
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
@@ -110,6 +110,12 @@ const onSampleFrame = (sample, frame) => {
       sample.cursor = frame.cursor
       break
     case 'presence':
+      // A window of more changes than a page: the room's first page again, paged on from its cursor.
+      if (frame.reset === true) {
+        sample.seen = new Set(frame.joins.map((user) => user.username))
+        sample.cursor = frame.cursor
+        break
+      }
       for (const user of frame.joins) sample.seen.add(user.username)
       for (const { user } of frame.leaves) sample.seen.delete(user.username)
       break
