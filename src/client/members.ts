@@ -71,6 +71,13 @@ export const presenceApplied = (members: Members, joins: ReadonlyArray<PublicUse
   return { ...members, listed: new Map([...byUsername(joins), ...listed]), count }
 }
 
+/**
+ * A `presence` frame with `reset`: its window held more changes than a page, so it brings the room's first
+ * page as it stands instead. What was listed goes, as after `joined`, and so does the cursor: a page on its
+ * way for the old one is no longer awaited, and ignored when it comes (it would leave a gap before it).
+ */
+export const presenceReset = (users: ReadonlyArray<PublicUser>, count: number, cursor: string | undefined): Members => firstPage(users, count, cursor)
+
 /** Whether `username` is listed. */
 export const isListed = (members: Members, username: string): boolean => members.listed.has(username)
 

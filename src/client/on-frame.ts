@@ -2,7 +2,7 @@ import type { ChatMessage, PublicUser } from '../core/protocol/server-frames.js'
 import type { Ack, Frame, Welcome } from './frames.js'
 import { PING_REF_PREFIX } from './heartbeat.js'
 import { changed, relisted, roomsRequested } from './listing.js'
-import { awaitsPage, firstPage, isListed, MEMBERS_REF_PREFIX, nextPageRefused, noMembers, pageAdded, presenceApplied } from './members.js'
+import { awaitsPage, firstPage, isListed, MEMBERS_REF_PREFIX, nextPageRefused, noMembers, pageAdded, presenceApplied, presenceReset } from './members.js'
 import type { Model, Step } from './model.js'
 import { answered, ARCHIVED, failed, MOVED_AWAY, requeued, roomEntered, seenStored, without, type Outgoing } from './outbox.js'
 import { findRoom, nameOf } from './rooms.js'
@@ -160,8 +160,20 @@ const userLeft = (model: Model, frame: FrameOf<'user_left'>): Step => {
  */
 const presence = (model: Model, frame: FrameOf<'presence'>): Step => {
   if (!present(model, frame.room)) return [model, []]
+  if (frame.reset === true) return [resetTypists({ ...model, members: presenceReset(frame.joins, frame.count, frame.cursor) }, frame.joins), []]
   const members = presenceApplied(model.members, frame.joins, frame.leaves, frame.count)
   return [withoutTypists({ ...model, members }, frame.leaves.map((departure) => departure.user)), []]
+}
+
+/**
+ * A reset names no departures, but its page lists the room's typists first (by username, at most a page):
+ * one shown typing and not listed has left, unless the page may be all typists with more beyond it.
+ */
+const resetTypists = (model: Model, listed: ReadonlyArray<PublicUser>): Model => {
+  const names = new Set(listed.map((u) => u.username))
+  const typists = new Set(model.typing.map((u) => u.username))
+  const everyTypistListed = model.members.more.state === 'none' || listed.some((u) => !typists.has(u.username) && u.username !== model.me?.username)
+  return everyTypistListed ? withoutTypists(model, model.typing.filter((u) => !names.has(u.username))) : model
 }
 
 /** Someone who left types no more. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Command } from '../../src/client/frames.js'
-import { memberCountLine, shownMembers } from '../../src/client/members.js'
+import { awaitsPage, memberCountLine, shownMembers } from '../../src/client/members.js'
 import { update, type Model, type Msg } from '../../src/client/model.js'
 import type { Departure, PublicUser, RoomSummary } from '../../src/core/protocol/server-frames.js'
 import { fold, frame, sent } from './fold.js'
@@ -39,6 +39,10 @@ const page = (model: Model, users: ReadonlyArray<PublicUser>, count: number, cur
   const ref = model.members.more.state === 'asking' ? model.members.more.ref : 'none'
   return frame({ type: 'members', room: 'sala-1', users: [...users], count, ref, ...(cursor === undefined ? {} : { cursor }) })
 }
+
+/** A window of more changes than a page: the room's first page again, with `cursor` when more remain. */
+const reset = (users: ReadonlyArray<PublicUser>, count: number, cursor?: string): Msg =>
+  frame({ type: 'presence', room: 'sala-1', joins: [...users], leaves: [], count, reset: true, ...(cursor === undefined ? {} : { cursor }) })
 
 describe('the member list, by pages', () => {
   it('keeps the first page and the count, and says the count in words', () => {
@@ -115,6 +119,40 @@ describe('the member list, by pages', () => {
     expect(fold([presence([dan], [], 41)], joining()).model.members).toBe(joining().members)
   })
 
+  it('takes a reset as its list, pages on from its cursor, and ignores the page asked for before it', () => {
+    const asking = fold([scrolled], inSala1([ana, bia], 40, '9')).model
+    const stale = page(asking, [caio], 40, '8')
+    const { model } = fold([reset([dan, caio], 70, '60')], asking)
+    expect(names(model)).toEqual(['dan', 'caio'])
+    expect(model.members.count).toBe(70)
+    expect(model.members.more).toEqual({ state: 'more', cursor: '60' })
+    // The answer for the old cursor comes after the reset: it would leave a gap, and is not taken.
+    const after = fold([stale], model).model
+    expect(after.members).toBe(model.members)
+    // Nor is its refusal.
+    const ref = asking.members.more.state === 'asking' ? asking.members.more.ref : ''
+    const refused = fold([frame({ type: 'error', code: 'rate_limited', message: 'too many commands', ref, retryAfterMs: 500 })], model).model
+    expect(refused.members).toBe(model.members)
+    expect(refused.notices).toEqual([])
+    // Scrolling asks from the reset's cursor.
+    const { model: again, commands } = fold([scrolled], after)
+    expect(sent(commands)).toEqual([{ type: 'members', room: 'sala-1', cursor: '60', ref: expect.stringMatching(/^members-/) }])
+    expect(names(fold([page(again, [ana, bia], 70)], again).model)).toEqual(['dan', 'caio', 'ana', 'bia'])
+    // A reset without a cursor lists the whole room.
+    expect(fold([reset([bia], 1)], asking).model.members.more).toEqual({ state: 'none' })
+  })
+
+  it('after a reset, shows typing no more for a typist it does not list, when it lists every typist', () => {
+    const typing = (user: PublicUser): Msg => frame({ type: 'typing', room: 'sala-1', user, typing: true })
+    const typists = fold([typing(bia), typing(caio)], inSala1([ana, bia, caio], 3)).model
+    // Typists come first: Caio listed after someone not typing means Bia, unlisted, has left.
+    expect(fold([reset([caio, dan], 12, '5')], typists).model.typing).toEqual([caio])
+    // The whole room, no cursor: the same.
+    expect(fold([reset([ana], 1)], typists).model.typing).toEqual([])
+    // A page of typists only, with more beyond: the others may be further on, and are kept.
+    expect(fold([reset([caio], 12, '5')], typists).model.typing).toEqual([bia, caio])
+  })
+
   it('still applies user_joined and user_left, as a version-1 server sends them', () => {
     const first = inSala1([ana, bia], 2)
     const joined = fold([frame({ type: 'user_joined', room: 'sala-1', user: caio }), frame({ type: 'user_joined', room: 'sala-1', user: caio })], first).model
@@ -135,7 +173,8 @@ describe('the member list, by pages', () => {
 
 // A room much simpler than the server's core: seats numbered in order of arrival, pages from the latest
 // back (typists first on the first page), and changes gathered into one presence frame per window, each
-// touched user as they stand at the window's end. The page's commands reach it after any other events.
+// touched user as they stand at the window's end; a window of more changes than a page is sent as the first
+// page again (a reset). The page's commands reach it after any other events.
 interface Room {
   readonly seats: Map<string, number>
   next: number
@@ -184,6 +223,8 @@ const initially = fc.uniqueArray(fc.nat({ max: pool.length - 1 }), { maxLength: 
 
 describe('the member list against a room that changes while it pages', () => {
   it('pages, presence frames and requests in any interleaving converge on who is present, and its count', () => {
+    let resets = 0
+    let resetsWhileAsking = 0
     fc.assert(
       fc.property(initially, events, (before, happenings) => {
         const room: Room = { seats: new Map(), next: 1, typing: new Set(), gathered: new Map(), inbox: [] }
@@ -197,15 +238,19 @@ describe('the member list against a room that changes while it pages', () => {
           const [next, commands] = update(model, msg)
           model = next
           for (const command of sent(commands)) if (command.type === 'members') room.inbox.push(command)
-          // One request at a time.
-          expect(room.inbox.length).toBeLessThanOrEqual(1)
+          // One request awaited at a time (one asked before a reset may still be on its way, not awaited).
+          expect(room.inbox.filter((command) => awaitsPage(model.members, command.ref)).length).toBeLessThanOrEqual(1)
         }
         const flush = () => {
           if (room.gathered.size === 0) return
           const joins = [...room.gathered].filter(([, change]) => change === 'arrived').map(([u]) => person(u))
           const leaves = [...room.gathered].filter(([, change]) => change === 'left').map(([u]) => person(u))
+          const changes = room.gathered.size
           room.gathered = new Map()
-          deliver(presence(joins, leaves, room.seats.size))
+          if (changes <= PAGE) return deliver(presence(joins, leaves, room.seats.size))
+          resets++
+          if (room.inbox.length > 0) resetsWhileAsking++
+          deliver(reset(firstPageOf(room).users, room.seats.size, firstPageOf(room).cursor))
         }
         const serve = () => {
           const command = room.inbox.shift()
@@ -243,9 +288,9 @@ describe('the member list against a room that changes while it pages', () => {
               break
           }
         }
-        // The last window closes, the answer on its way comes, and the reader scrolls to the end.
+        // The last window closes, the answers on their way come, and the reader scrolls to the end.
         flush()
-        serve()
+        while (room.inbox.length > 0) serve()
         for (let pages = 0; model.members.more.state === 'more' && pages <= pool.length; pages++) {
           deliver(scrolled)
           serve()
@@ -257,5 +302,8 @@ describe('the member list against a room that changes while it pages', () => {
       }),
       { numRuns: 500 },
     )
+    // The runs reached resets, some while a page was on its way.
+    expect(resets).toBeGreaterThan(0)
+    expect(resetsWhileAsking).toBeGreaterThan(0)
   })
 })
