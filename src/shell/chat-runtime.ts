@@ -76,8 +76,13 @@ export const createChatRuntime = ({ initial, messages, rooms, now, log, maxBuffe
     ),
   )
 
-  // Read markers are batched like messages; nothing waits on them, so a failure is only logged.
-  const markers: MarkerWriter = createMarkerWriter(rooms, (err, count) => log.warn('read markers not stored', { err, markers: count }))
+  // Read markers are batched like messages; nothing waits on them, so a failure is only logged. The store
+  // ignores a marker of someone who is not a member, so a batch waits for the memberships written before it
+  // (a user who enters a public room the first time and leaves at once has both in flight).
+  const markers: MarkerWriter = createMarkerWriter(
+    { markRead: (batch) => async () => (await joining.drain(), rooms.markRead(batch)()) },
+    (err, count) => log.warn('read markers not stored', { err, markers: count }),
+  )
   // Memberships made by entering a public room the first time, batched too: a crowd entering a room at once
   // is thousands of them. The core counts the user a member already, so the writer retries a failed batch
   // itself; one it gives up on shows only at the users' next connections (the room not in their list).
