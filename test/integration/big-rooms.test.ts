@@ -10,11 +10,12 @@ import { register, startTestServer, waitFor, type Registered, type TestServer } 
 // Issue 17 (docs/big-rooms.md) over real sockets: protocol version 2 (`sala.v2`) pages the member list
 // (`joined` gives the first page and a cursor, `members` the rest) and gathers arrivals and departures in
 // `presence` frames, while version-1 connections in the same rooms keep `user_joined` / `user_left` and
-// whole lists. MEMBER_PAGE is 10 here, so a room of a few dozen has several pages. Runs on SQLite and on
+// whole lists. MEMBER_PAGE is 10 here, so a room of a few dozen has several pages, and a crowd arriving at
+// once is a window of more changes than a page: a `presence` reset. Runs on SQLite and on
 // PostgreSQL (the sala-postgres project); the cluster case at the end on PostgreSQL and Redis.
 
 const MEMBER_PAGE = 10
-const ROOMS = ['lobby', 'first-page', 'paging', 'typists', 'batched', 'versions', 'converge', 'order', 'errors', 'elsewhere']
+const ROOMS = ['lobby', 'first-page', 'paging', 'typists', 'batched', 'versions', 'converge', 'order', 'errors', 'elsewhere', 'burst']
 
 type Version = 'v1' | 'v2' | 'none'
 const SUBPROTOCOLS: Record<Version, string[]> = { v1: ['sala.v1'], v2: ['sala.v2', 'sala.v1'], none: [] }
@@ -23,13 +24,18 @@ type Frame<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>
 
 /** Every frame any test's socket received that the codecs or asyncapi.yaml refuse, checked after each test. */
 const refused: string[] = []
+/** Every presence frame any test's socket received naming more than a page of users (a reset is due instead). */
+const oversized: string[] = []
 /** Every socket a test opened, closed after it. */
 const opened: Member[] = []
 
 /**
  * One connection of a user, speaking the version it offered. Keeps every frame in arrival order, and folds
  * them into the member list the client would show: a `joined` starts it, `members` pages add to it,
- * `presence` frames (version 2) or `user_joined` / `user_left` (version 1) change it.
+ * `presence` frames (version 2) or `user_joined` / `user_left` (version 1) change it. A `presence` reset
+ * starts it again, as a `joined` does, and the connection pages on from the reset's cursor to the end, as a
+ * reader scrolling down would; a page asked for before a `joined` or a reset is not added when it comes
+ * (its refs carry the view they were asked for).
  */
 class Member {
   readonly frames: ServerFrame[] = []
@@ -39,6 +45,9 @@ class Member {
   /** The latest `count` a joined, members or presence frame gave. */
   count: number | undefined
   private readonly taken = new Set<number>()
+  /** Which view this is: a `joined` or a reset starts a new one. */
+  private epoch = 0
+  private asked = 0
   private wakers: Array<() => void> = []
 
   private constructor(
@@ -50,6 +59,7 @@ class Member {
       const frame: unknown = JSON.parse(text)
       const problem = checkServerFrame(text) ?? (ServerFrame.is(frame) ? undefined : 'refused by the ServerFrame codec')
       if (problem !== undefined) refused.push(`${problem}: ${text.slice(0, 300)}`)
+      if (ServerFrame.is(frame) && frame.type === 'presence' && frame.joins.length + frame.leaves.length > MEMBER_PAGE) oversized.push(text.slice(0, 300))
       if (ServerFrame.is(frame)) {
         this.frames.push(frame)
         this.fold(frame)
@@ -104,8 +114,7 @@ class Member {
   async pagesAfter(cursor: string | undefined): Promise<Array<Frame<'members'>>> {
     const pages: Array<Frame<'members'>> = []
     for (let at = cursor; at !== undefined; at = pages.at(-1)?.cursor) {
-      const ref = `page-${pages.length}-${at}`
-      this.send({ type: 'members', room: this.room, cursor: at, ref })
+      const ref = this.ask('page', at)
       pages.push(await this.next('members', (f) => f.ref === ref))
     }
     return pages
@@ -123,21 +132,42 @@ class Member {
     if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.close()
   }
 
+  /** Asks for the page after `cursor` for the view as it is now; `kind` says who asked. The ref. */
+  private ask(kind: 'page' | 'reset', cursor: string): string {
+    const ref = `${kind}:${this.epoch}:${this.asked++}`
+    this.send({ type: 'members', room: this.room, cursor, ref })
+    return ref
+  }
+
+  private restart(room: string, users: ReadonlyArray<PublicUser>, count: number): void {
+    this.room = room
+    this.epoch++
+    this.view.clear()
+    for (const user of users) this.view.set(user.username, user)
+    this.count = count
+  }
+
   private fold(frame: ServerFrame): void {
     switch (frame.type) {
       case 'joined':
-        this.room = frame.room
-        this.view.clear()
+        this.restart(frame.room, frame.users, frame.count)
+        return
+      case 'members': {
+        const [kind, epoch] = (frame.ref ?? '').split(':')
+        // A page this view asked for, not one asked before a joined or a reset (nor a test's own request).
+        if (frame.room !== this.room || epoch !== String(this.epoch)) return
         for (const user of frame.users) this.view.set(user.username, user)
         this.count = frame.count
+        if (kind === 'reset' && frame.cursor !== undefined) this.ask('reset', frame.cursor)
         return
-      case 'members':
-        if (frame.room !== this.room) return
-        for (const user of frame.users) this.view.set(user.username, user)
-        this.count = frame.count
-        return
+      }
       case 'presence':
         if (frame.room !== this.room) return
+        if (frame.reset === true) {
+          this.restart(frame.room, frame.joins, frame.count)
+          if (frame.cursor !== undefined) this.ask('reset', frame.cursor)
+          return
+        }
         for (const user of frame.joins) this.view.set(user.username, user)
         for (const { user } of frame.leaves) this.view.delete(user.username)
         this.count = frame.count
@@ -150,6 +180,7 @@ class Member {
         if (frame.room !== this.room) return
         if (frame.user.username === this.username) {
           this.room = undefined
+          this.epoch++
           this.view.clear()
           this.count = undefined
           return
@@ -214,6 +245,7 @@ const fillRoom = async (server: TestServer, room: string, n: number, version: Ve
 afterEach(() => {
   for (const member of opened.splice(0)) member.close()
   expect(refused.splice(0), 'frames the codecs or asyncapi.yaml refuse').toEqual([])
+  expect(oversized.splice(0), 'presence frames naming more than a page').toEqual([])
 })
 
 describe('big rooms on one server (MEMBER_PAGE=10)', () => {
@@ -295,7 +327,7 @@ describe('big rooms on one server (MEMBER_PAGE=10)', () => {
     for (const typist of typists) expect(listed.filter((name) => name === typist.username).length).toBe(2)
   })
 
-  it('many arrivals reach a version-2 member in far fewer presence frames, each arrival once; a version-1 member gets one user_joined each', async () => {
+  it('many arrivals reach a version-2 member in far fewer presence frames of at most a page each; a version-1 member gets one user_joined each', async () => {
     // The version-1 watcher offers no subprotocol at all, as clients did before versions existed.
     const [watcher, oldWatcher] = await newMembers(server, 'v2', 'none')
     await watcher!.join('batched')
@@ -305,13 +337,16 @@ describe('big rooms on one server (MEMBER_PAGE=10)', () => {
     // All at once, as a crowd arrives.
     for (const newcomer of newcomers) newcomer.send({ type: 'join', room: 'batched' })
     const everyone = [watcher!, oldWatcher!, ...newcomers].map((m) => m.username)
+    // Version 2 applies the frames and, after a reset (a window of more than a page), pages on from its cursor.
     await watcher!.sees(everyone, 'every arrival')
     await oldWatcher!.sees(everyone, 'every arrival, one by one')
 
     const presence = watcher!.all('presence')
-    const joinedBy = presence.flatMap((f) => usernames(f.joins))
+    const named = presence.filter((f) => f.reset !== true).flatMap((f) => usernames(f.joins))
+    // Each arrival is named once in its window's frame, unless that window was sent as the first page again.
+    expect(new Set(named).size).toBe(named.length)
     // The watchers' own arrivals too: a presence frame goes to every version-2 member, the arrival included.
-    expect(joinedBy.sort()).toEqual([watcher!, oldWatcher!, ...newcomers].map((m) => m.username).sort())
+    if (presence.every((f) => f.reset !== true)) expect(named.sort()).toEqual([...everyone].sort())
     expect(presence.flatMap((f) => f.leaves)).toEqual([])
     expect(presence.length, `${presence.length} presence frames for ${arrivals} arrivals`).toBeLessThanOrEqual(arrivals / 3)
     expect(presence.at(-1)?.count).toBe(arrivals + 2)
@@ -319,6 +354,35 @@ describe('big rooms on one server (MEMBER_PAGE=10)', () => {
 
     expect(oldWatcher!.all('presence')).toEqual([])
     expect(usernames(oldWatcher!.all('user_joined').map((f) => f.user)).sort()).toEqual(newcomers.map((m) => m.username).sort())
+  })
+
+  it('a window of more arrivals than a page is a reset: the first page as it stands, and a cursor that pages the rest', async () => {
+    const [watcher] = await newMembers(server, 'v2')
+    await watcher!.join('burst')
+    const arrived: Member[] = [watcher!]
+    const reset = () => watcher!.all('presence').find((f) => f.reset === true)
+    // A window lasts 50 ms from its first change: a crowd sent at once lands in one but on a slow machine.
+    for (let round = 0; round < 5 && reset() === undefined; round++) {
+      const crowd = await newMembers(server, ...Array.from({ length: 2 * MEMBER_PAGE + 5 }, (): Version => 'v2'))
+      for (const newcomer of crowd) newcomer.send({ type: 'join', room: 'burst' })
+      arrived.push(...crowd)
+      await watcher!.sees(arrived.map((m) => m.username), `crowd ${round}, through its resets`)
+    }
+    const first = reset()
+    expect(first, 'a reset after five crowds').toMatchObject({ type: 'presence', room: 'burst', leaves: [], reset: true, cursor: expect.any(String) })
+    // A room larger than a page: a full first page, of people who are there.
+    expect(first!.joins.length).toBe(MEMBER_PAGE)
+    const names = arrived.map((m) => m.username)
+    expect(names).toEqual(expect.arrayContaining(usernames(first!.joins)))
+
+    // No one has left since, and later arrivals sit before its cursor: its pages list the rest of the room
+    // as the reset found it, each once.
+    const pages = await watcher!.pagesAfter(first!.cursor)
+    const listed = [...usernames(first!.joins), ...pages.flatMap((p) => usernames(p.users))]
+    expect(new Set(listed).size).toBe(listed.length)
+    expect(listed.length).toBe(first!.count)
+    expect(names).toEqual(expect.arrayContaining(listed))
+    await watcher!.sees(names, 'the room')
   })
 
   it('version 1 and version 2 side by side: each hears arrivals and departures its own way, and the leaver’s other tabs hear user_left', async () => {
@@ -390,10 +454,13 @@ describe('big rooms on one server (MEMBER_PAGE=10)', () => {
     await oldWatcher!.sees(truth, 'the room after the changes')
     expect(truth).toContain(stayer.username)
 
+    // Each departure is named with its reason, unless its window held more than a page of changes (the
+    // eight arrivals and four departures often do) and was sent as a reset, which names no one gone.
     const reasons = new Map(watcher!.all('presence').flatMap((f) => f.leaves.map((l) => [l.user.username, l.reason] as const)))
-    expect(reasons.get(leaver.username)).toBe('left')
-    expect(reasons.get(disconnecter.username)).toBe('disconnected')
-    expect(reasons.get(mover.username)).toBe('moved')
+    const reset = watcher!.all('presence').some((f) => f.reset === true)
+    for (const [gone, reason] of [[leaver, 'left'], [disconnecter, 'disconnected'], [mover, 'moved']] as const) {
+      if (!reset || reasons.has(gone.username)) expect(reasons.get(gone.username), gone.username).toBe(reason)
+    }
   })
 
   it('a message or typing from someone who just arrived comes after a presence frame listing them', async () => {
