@@ -1,6 +1,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { PublicMember, RoomStore } from './stores.js'
 import type { StoreError } from './store-failure.js'
+import { createGroupCommit } from './group-commit.js'
 
 export interface MembershipWriter {
   readonly write: (member: PublicMember) => void
@@ -20,7 +21,7 @@ const MAX_BATCH = 1000
 const RETRY_DELAYS: ReadonlyArray<number> = [200, 1000, 3000]
 
 /**
- * Group commit for the memberships made by entering a public room, as for read markers (marker-writer.ts):
+ * Group commit for the memberships made by entering a public room (group-commit.ts), as for read markers:
  * every membership written during one turn of the event loop, and while the previous batch is being stored,
  * goes out in the next single `addMembers`, once per user and room (the first: the store keeps the first
  * anyway). One write per join let a burst of thousands of joins queue thousands of inserts for a pool of a
@@ -36,9 +37,6 @@ export const createMembershipWriter = (
   onLost: (error: StoreError, members: ReadonlyArray<PublicMember>) => void,
   { retryDelays = RETRY_DELAYS }: MembershipWriterOptions = {},
 ): MembershipWriter => {
-  let queue = new Map<string, PublicMember>()
-  let running: Promise<void> | undefined
-
   const storeBatch = async (batch: ReadonlyArray<PublicMember>): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       const result = await store.addMembers(batch)()
@@ -48,36 +46,11 @@ export const createMembershipWriter = (
       await new Promise((resolve) => setTimeout(resolve, delay))
     }
   }
-
-  const flush = async (): Promise<void> => {
-    while (queue.size > 0) {
-      const all = [...queue.values()]
-      const batch = all.slice(0, MAX_BATCH)
-      queue = new Map(all.slice(MAX_BATCH).map((member) => [keyOf(member), member]))
-      await storeBatch(batch)
-    }
-  }
-
-  const start = (): void => {
-    // Deferred to the next turn so that all memberships of this one share a batch.
-    running = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(flush)
-      .finally(() => {
-        running = undefined
-        if (queue.size > 0) start()
-      })
-  }
-
-  return {
-    write: (member) => {
-      const key = keyOf(member)
-      if (!queue.has(key)) queue.set(key, member)
-      if (running === undefined) start()
-    },
-    drain: async () => {
-      while (running !== undefined) await running
-    },
-  }
+  return createGroupCommit<PublicMember>({
+    keyOf: (member) => `${member.user}\u0000${member.room}`,
+    // The first: the store keeps the first membership of a user and room anyway.
+    merge: (queued) => queued,
+    maxBatch: MAX_BATCH,
+    store: storeBatch,
+  })
 }
-
-const keyOf = (member: PublicMember): string => `${member.user}\u0000${member.room}`
