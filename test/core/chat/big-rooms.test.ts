@@ -237,6 +237,16 @@ describe('big rooms: examples', () => {
     }
   }
 
+  /** Slot 1 alone in sala-1, its window closed: what it hears from now on. */
+  const watching = (world: World): (() => ServerFrame[]) => {
+    fill(world, [1])
+    world.at += WINDOW
+    world.runTimers()
+    const watcher = world.currentConnection(1)
+    const before = world.framesOf(watcher).length
+    return () => world.framesOf(watcher).slice(before)
+  }
+
   it('a first page holds the typists first, then the latest arrivals, with a cursor to the rest', () => {
     const world = newWorld()
     fill(world, [1, 2, 4, 5, 7])
@@ -278,31 +288,23 @@ describe('big rooms: examples', () => {
 
   it('a user who arrives and leaves within a window is sent as gone: a view that saw them arrive drops them', () => {
     const world = newWorld()
-    fill(world, [1])
-    world.at += WINDOW
-    world.tick()
-    const watcher = world.currentConnection(1)
-    const before = world.framesOf(watcher).length
+    const heard = watching(world)
     fill(world, [2])
     world.close(2)
     world.at += WINDOW
     world.tick()
-    expect(world.framesOf(watcher).slice(before)).toEqual([
+    expect(heard()).toEqual([
       { type: 'presence', room: sala1, joins: [], leaves: [{ user: { username: 'person2', name: 'Person2' }, reason: 'disconnected' }], count: 1 },
     ])
   })
 
   it('sends the window before a message from someone it holds the arrival of', () => {
     const world = newWorld()
-    fill(world, [1])
-    world.at += WINDOW
-    world.tick()
-    const watcher = world.currentConnection(1)
-    const before = world.framesOf(watcher).length
+    const heard = watching(world)
     fill(world, [2])
     world.command(2, { type: 'message', text: messageText('hi') })
     world.completeStores(Infinity, true)
-    expect(world.framesOf(watcher).slice(before).map((f) => f.type)).toEqual(['presence', 'message'])
+    expect(heard().map((f) => f.type)).toEqual(['presence', 'message'])
   })
 
   it('refuses a cursor beyond any the room gave with bad_request', () => {
@@ -324,15 +326,11 @@ describe('big rooms: examples', () => {
 
   it('sends a window of more changes than a page as the first page again, with a cursor to the rest', () => {
     const world = newWorld()
-    fill(world, [1])
-    world.at += WINDOW
-    world.runTimers()
-    const watcher = world.currentConnection(1)
-    const before = world.framesOf(watcher).length
+    const heard = watching(world)
     fill(world, [2, 4, 5, 7])
     world.at += WINDOW
     world.runTimers()
-    expect(world.framesOf(watcher).slice(before)).toEqual([
+    expect(heard()).toEqual([
       {
         type: 'presence',
         room: sala1,
@@ -343,7 +341,7 @@ describe('big rooms: examples', () => {
         cursor: expect.any(String),
       },
     ])
-    const reset = world.framesOf(watcher).at(-1)
+    const reset = heard().at(-1)
     const rest = reset?.type === 'presence' ? pageToEnd(world, 1, sala1, reset.cursor) : []
     expect(rest).toEqual([['person2', 'person1']])
   })
