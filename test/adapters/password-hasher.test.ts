@@ -3,12 +3,22 @@ import { describe, expect, it } from 'vitest'
 import { createPasswordHasher, HasherBusy, HASHING_NICENESS } from '../../src/adapters/password-hasher.js'
 import type { Password } from '../../src/core/brands.js'
 
-/** The nice value of every thread of this process, from /proc (field 19 of each thread's stat). */
+/**
+ * The nice value of every thread of this process, from /proc (field 19 of each thread's stat). A thread
+ * that ends between the listing and the read (a worker of another test file's pool) is skipped: CI once
+ * failed here with ENOENT.
+ */
 const threadNiceness = (): number[] =>
-  readdirSync('/proc/self/task').map((tid) => {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+  readdirSync('/proc/self/task').flatMap((tid) => {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ESRCH') return []
+      throw error
+    }
     // The command name may hold spaces; the fields after it are fixed.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+    return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])]
   })
 
 describe('password hasher', () => {
